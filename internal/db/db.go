@@ -1,0 +1,178 @@
+// Package db opens the PostgreSQL database, creates it when missing, applies the embedded
+// migrations and runs use cases in transactions.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Querier is what store functions take: satisfied by both *sqlx.DB and *sqlx.Tx.
+type Querier interface {
+	sqlx.ExtContext
+	sqlx.PreparerContext
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// Open connects to the database named in dsn, creating the database first when it does not
+// exist and the server allows it. dsn is a lib/pq URL or key=value string; an explicit sslmode
+// is always passed (see WithSSLMode).
+func Open(ctx context.Context, dsn string) (*sqlx.DB, error) {
+	conn, err := WithSSLMode(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureDatabase(ctx, conn); err != nil {
+		return nil, err
+	}
+	d, err := sqlx.Open("postgres", conn)
+	if err != nil {
+		return nil, fmt.Errorf("error opening database: %w", err)
+	}
+	d.SetMaxOpenConns(20)
+	d.SetMaxIdleConns(10)
+	d.SetConnMaxIdleTime(5 * time.Minute)
+	if err := d.PingContext(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("error connecting to database: %w", err)
+	}
+	return d, nil
+}
+
+// WithSSLMode converts a lib/pq URL or key=value string to a normalised key=value form and makes sslmode explicit: kept when
+// given, "disable" for a server on this machine (loopback or Unix socket), otherwise "require"
+// (lib/pq's own default, which would otherwise apply silently).
+func WithSSLMode(dsn string) (string, error) {
+	conn := dsn
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		c, err := pq.ParseURL(dsn)
+		if err != nil {
+			return "", fmt.Errorf("error parsing database URL: %w", redactURLError(err))
+		}
+		conn = c
+	}
+	params, err := parseKeyValues(conn)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := params["sslmode"]; !ok {
+		params["sslmode"] = "require"
+		if isLocalHost(params["host"]) {
+			params["sslmode"] = "disable"
+		}
+	}
+	return formatKeyValues(params), nil
+}
+
+// DatabaseName returns the database a connection string names ("postgres" when none).
+func DatabaseName(conn string) (string, error) {
+	c, err := WithSSLMode(conn)
+	if err != nil {
+		return "", err
+	}
+	params, err := parseKeyValues(c)
+	if err != nil {
+		return "", err
+	}
+	if name := params["dbname"]; name != "" {
+		return name, nil
+	}
+	if user := params["user"]; user != "" {
+		return user, nil
+	}
+	return "postgres", nil
+}
+
+// ReplaceDatabase returns conn with its database replaced by name.
+func ReplaceDatabase(conn, name string) (string, error) {
+	c, err := WithSSLMode(conn)
+	if err != nil {
+		return "", err
+	}
+	params, err := parseKeyValues(c)
+	if err != nil {
+		return "", err
+	}
+	params["dbname"] = name
+	return formatKeyValues(params), nil
+}
+
+func isLocalHost(host string) bool {
+	if host == "" || strings.HasPrefix(host, "/") || host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ensureDatabase creates the database named in conn when it is missing. A server that refuses
+// (no CREATEDB right, no maintenance database) is not an error here: the real connection
+// that follows reports what is wrong.
+func ensureDatabase(ctx context.Context, conn string) error {
+	name, err := DatabaseName(conn)
+	if err != nil {
+		return err
+	}
+	probe, err := sql.Open("postgres", conn)
+	if err != nil {
+		return fmt.Errorf("error opening database: %w", err)
+	}
+	err = probe.PingContext(ctx)
+	probe.Close()
+	var pqErr *pq.Error
+	if err == nil || !errors.As(err, &pqErr) || pqErr.Code != "3D000" { // invalid_catalog_name
+		return nil
+	}
+	maint, err := ReplaceDatabase(conn, "postgres")
+	if err != nil {
+		return err
+	}
+	admin, err := sql.Open("postgres", maint)
+	if err != nil {
+		return fmt.Errorf("error opening maintenance database: %w", err)
+	}
+	defer admin.Close()
+	_, err = admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name))
+	if errors.As(err, &pqErr) && (pqErr.Code == "42P04" || pqErr.Code == "23505") { // created meanwhile
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("error creating database %q: %w", name, err)
+	}
+	return nil
+}
+
+// WithTx runs fn in a transaction, committing when fn returns nil and rolling back otherwise.
+func WithTx(ctx context.Context, d *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
+	tx, err := d.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("error beginning transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("error committing transaction: %w", err)
+	}
+	return nil
+}
+
+// redactURLError drops the URL (which may carry a password) from url parse errors.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
