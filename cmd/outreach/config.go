@@ -1,0 +1,192 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/outreach-engine/outreach/internal/csvfile"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/ident"
+	"github.com/outreach-engine/outreach/internal/practice"
+)
+
+// Config is the whole configuration, read from the environment once at start.
+type Config struct {
+	DatabaseURL string
+	Listen      string
+	PublicURL   *url.URL
+	Location    *time.Location
+	Quiet       practice.QuietHours
+	Channel     string // "twilio" or "simulator"
+	Twilio      TwilioConfig
+	LogLevel    slog.Level
+	LogFormat   string // "json" or "text"
+}
+
+// TwilioConfig holds the Twilio account and sender.
+type TwilioConfig struct {
+	AccountSID          string
+	AuthToken           string
+	FromNumber          string
+	MessagingServiceSID string
+	APIURL              *url.URL // nil: Twilio's own
+}
+
+// Channels.
+const (
+	channelTwilio    = "twilio"
+	channelSimulator = "simulator"
+)
+
+const defaultDatabaseURL = "postgres://postgres@localhost:5432/outreach?sslmode=disable"
+
+var (
+	accountSID    = regexp.MustCompile(`^AC[0-9A-Za-z]{32}$`)
+	serviceSID    = regexp.MustCompile(`^MG[0-9A-Za-z]{32}$`)
+	lettersDigits = regexp.MustCompile(`^[0-9A-Za-z]+$`)
+)
+
+// env reads variables, with the *_FILE variant for secrets.
+type env struct {
+	getenv   func(string) string
+	readFile func(string) ([]byte, error)
+	errs     []error
+}
+
+func (e *env) get(key, def string) string {
+	if v := strings.TrimSpace(e.getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+// secret reads key, or the file named by key_FILE (not both).
+func (e *env) secret(key string) string {
+	v, file := e.getenv(key), e.getenv(key+"_FILE")
+	if file == "" {
+		return strings.TrimSpace(v)
+	}
+	if v != "" {
+		e.fail("%s and %s_FILE are both set: use one", key, key)
+		return ""
+	}
+	b, err := e.readFile(file)
+	if err != nil {
+		e.fail("%s_FILE: cannot read %q: %v", key, file, errors.Unwrap(err))
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func (e *env) fail(format string, args ...any) { e.errs = append(e.errs, fmt.Errorf(format, args...)) }
+
+// LoadConfig reads and validates the configuration. Every bad value is reported, each with the
+// variable's name and what it should look like.
+func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error)) (Config, error) {
+	e := &env{getenv: getenv, readFile: readFile}
+	var c Config
+
+	c.DatabaseURL = e.secret("DATABASE_URL")
+	if c.DatabaseURL == "" && len(e.errs) == 0 {
+		c.DatabaseURL = defaultDatabaseURL
+	}
+	if c.DatabaseURL != "" {
+		if _, err := db.WithSSLMode(c.DatabaseURL); err != nil {
+			e.fail("DATABASE_URL: %v", err)
+		}
+	}
+
+	c.Listen = e.get("OUTREACH_LISTEN", ":8080")
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		e.fail("OUTREACH_LISTEN %q is not a listen address like :8080 or 127.0.0.1:8080", c.Listen)
+	}
+
+	public := e.get("OUTREACH_PUBLIC_URL", "http://localhost:8080")
+	u, err := url.Parse(public)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		e.fail("OUTREACH_PUBLIC_URL %q is not an absolute http(s) URL like https://outreach.example.org", public)
+	} else {
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		c.PublicURL = u
+	}
+
+	zone := e.get("OUTREACH_TIMEZONE", "America/New_York")
+	if c.Location, err = csvfile.LoadLocation(zone); err != nil {
+		e.fail("OUTREACH_TIMEZONE %q is not an IANA time zone like America/Chicago", zone)
+	}
+
+	if c.Quiet, err = practice.ParseQuietHours(e.get("OUTREACH_QUIET_HOURS", "21:00-08:00")); err != nil {
+		e.fail("OUTREACH_QUIET_HOURS: %v", err)
+	}
+
+	c.Twilio = TwilioConfig{
+		AccountSID:          e.get("TWILIO_ACCOUNT_SID", ""),
+		AuthToken:           e.secret("TWILIO_AUTH_TOKEN"),
+		FromNumber:          e.get("TWILIO_FROM_NUMBER", ""),
+		MessagingServiceSID: e.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+	}
+	def := channelSimulator
+	if c.Twilio.AccountSID != "" {
+		def = channelTwilio
+	}
+	c.Channel = e.get("OUTREACH_CHANNEL", def)
+	switch c.Channel {
+	case channelTwilio:
+		validateTwilio(e, c.Twilio)
+	case channelSimulator:
+	default:
+		e.fail("OUTREACH_CHANNEL %q is not twilio or simulator", c.Channel)
+	}
+	if api := e.get("TWILIO_API_URL", ""); api != "" {
+		u, err := url.Parse(api)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			e.fail("TWILIO_API_URL %q is not an absolute http(s) URL", api)
+		} else {
+			c.Twilio.APIURL = u
+		}
+	}
+
+	if err := c.LogLevel.UnmarshalText([]byte(e.get("OUTREACH_LOG_LEVEL", "info"))); err != nil {
+		e.fail("OUTREACH_LOG_LEVEL %q is not debug, info, warn or error", e.get("OUTREACH_LOG_LEVEL", ""))
+	}
+	c.LogFormat = e.get("OUTREACH_LOG_FORMAT", "json")
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		e.fail("OUTREACH_LOG_FORMAT %q is not json or text", c.LogFormat)
+	}
+
+	if len(e.errs) > 0 {
+		return Config{}, fmt.Errorf("configuration: %w", errors.Join(e.errs...))
+	}
+	return c, nil
+}
+
+func validateTwilio(e *env, t TwilioConfig) {
+	if !accountSID.MatchString(t.AccountSID) {
+		e.fail("TWILIO_ACCOUNT_SID %q is not an account SID (AC followed by 32 letters or digits)", t.AccountSID)
+	}
+	switch {
+	case t.AuthToken == "":
+		e.fail("TWILIO_AUTH_TOKEN (or TWILIO_AUTH_TOKEN_FILE) is required with OUTREACH_CHANNEL=twilio")
+	case !lettersDigits.MatchString(t.AuthToken):
+		e.fail("TWILIO_AUTH_TOKEN must be letters and digits only")
+	}
+	switch {
+	case t.FromNumber == "" && t.MessagingServiceSID == "":
+		e.fail("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required with OUTREACH_CHANNEL=twilio")
+	case t.FromNumber != "" && !ident.E164(t.FromNumber):
+		e.fail("TWILIO_FROM_NUMBER %q is not E.164 (like +15551234567)", t.FromNumber)
+	case t.MessagingServiceSID != "" && !serviceSID.MatchString(t.MessagingServiceSID):
+		e.fail("TWILIO_MESSAGING_SERVICE_SID %q is not a messaging service SID (MG followed by 32 letters or digits)", t.MessagingServiceSID)
+	}
+}
+
+// practiceSettings returns the practice settings the configuration sets.
+func (c Config) practiceSettings() practice.Settings {
+	return practice.Settings{ID: practice.Default, Location: c.Location, Quiet: c.Quiet}
+}

@@ -1,0 +1,98 @@
+// Command outreach runs the patient outreach engine: the HTTP server, scheduler and
+// dispatcher, and the command-line tools for migrations, imports and billing.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+	_ "time/tzdata" // zones for minimal containers without /usr/share/zoneinfo
+)
+
+const usage = `usage: outreach COMMAND [ARGS]
+
+commands:
+  serve                          HTTP server (migrates first)
+  migrate                        apply pending migrations and exit
+  import patients|staff FILE.csv import a CSV file (- reads standard input)
+  healthcheck                    ask the local server's /healthz (for container health checks)
+
+Configuration comes from the environment; see the README.`
+
+// usageError is a mistake in the command line; it exits with status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "outreach: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+		if errors.As(err, new(usageError)) {
+			fmt.Fprintln(os.Stderr, usage)
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// app is what every command gets: configuration, logger, clock and standard streams.
+type app struct {
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	stdin  io.Reader
+	stdout io.Writer
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		return usageError{"no command given"}
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	cfg, err := LoadConfig(getenv, os.ReadFile)
+	if err != nil {
+		return err
+	}
+	a := &app{cfg: cfg, log: newLogger(cfg, stderr), now: time.Now, stdin: stdin, stdout: stdout}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return a.serve(ctx, rest)
+	case "migrate":
+		return a.migrate(ctx, rest)
+	case "import":
+		return a.importFile(ctx, rest)
+	case "healthcheck":
+		return a.healthcheck(ctx, rest)
+	default:
+		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// noArgs fails when a command that takes no arguments got some.
+func noArgs(cmd string, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Sprintf("%s takes no arguments, got %q", cmd, strings.Join(args, " "))}
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// shutdownGrace bounds how long requests in flight may take once a stop is asked for.
+const shutdownGrace = 20 * time.Second
+
+func (a *app) serve(ctx context.Context, args []string) error {
+	if err := noArgs("serve", args); err != nil {
+		return err
+	}
+	// Everything that can fail is done before anything starts.
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("error listening on %s: %w", a.cfg.Listen, err)
+	}
+	d, err := a.openMigrated(ctx, audit.ActorSystem)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer d.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "outreach"}))
+	srv := web.NewServer(a.log, reg)
+	srv.Health(func(ctx context.Context) error {
+		st, err := db.CheckSchema(ctx, d)
+		if err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		if !st.Current() {
+			return fmt.Errorf("database schema at version %d, want %d", st.Applied, st.Known)
+		}
+		return nil
+	}, reg)
+
+	a.log.Info("serving", "public_url", a.cfg.PublicURL.String(), "channel", a.cfg.Channel, "timezone", a.cfg.Location.String())
+	err = srv.Serve(ctx, ln, shutdownGrace)
+	a.log.Info("stopped")
+	return err
+}
+
+func (a *app) healthcheck(ctx context.Context, args []string) error {
+	if err := noArgs("healthcheck", args); err != nil {
+		return err
+	}
+	_, port, _ := net.SplitHostPort(a.cfg.Listen)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("error asking /healthz: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/healthz answered %s", resp.Status)
+	}
+	return nil
+}
