@@ -1,0 +1,474 @@
+package outreach
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/csvfile"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/ident"
+	"github.com/outreach-engine/outreach/internal/imports"
+	"github.com/outreach-engine/outreach/internal/practice"
+)
+
+// patientSchema lists the columns of a patients file.
+var patientSchema = csvfile.Schema{
+	Columns: []string{
+		"id", "first_name", "last_name", "phone", "timezone", "language", "channel",
+		"chronic_conditions", "billing_npi", "programs", "ccm_track", "consent_at",
+		"consent_method", "consent_documented", "consent_npi", "consent_revoked_at",
+		"initiating_visit_on", "care_plan_on", "script",
+	},
+	Required: []string{"id"},
+}
+
+// scriptID is the form of a check-in script's id.
+var scriptID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// patientColumns maps the file's patient columns to the patients table; a column absent from
+// the file leaves that field of an existing patient as it is.
+var patientColumns = []struct{ csv, db string }{
+	{"first_name", "first_name"}, {"last_name", "last_name"}, {"phone", "phone"},
+	{"timezone", "timezone"}, {"language", "language"}, {"channel", "channel"},
+	{"chronic_conditions", "chronic_conditions"}, {"billing_npi", "billing_npi"},
+	{"programs", "programs"}, {"ccm_track", "ccm_track"},
+	{"initiating_visit_on", "initiating_visit_on"}, {"care_plan_on", "care_plan_on"},
+	{"script", "script_id"},
+}
+
+// consentColumns maps the file's optional consent columns to the consents table.
+var consentColumns = []struct{ csv, db string }{
+	{"consent_method", "method"}, {"consent_documented", "documented"}, {"consent_revoked_at", "revoked_at"},
+}
+
+// ImportOptions is the context of an import.
+type ImportOptions struct {
+	Practice practice.Settings
+	Actor    audit.Actor
+	Now      time.Time
+}
+
+// PatientImport says what an import of a patients file did.
+type PatientImport struct {
+	Rows, Created, Updated, Unchanged int
+	ConsentsAdded, ConsentsChanged    int
+}
+
+// patientRow is one validated row, in the form the staging table takes.
+type patientRow struct {
+	line                  int
+	extID                 string
+	firstName, lastName   string
+	phone                 *string
+	timezone              *string // nil when the file has no timezone column
+	language, channel     string
+	conditions, programs  []string
+	billingNPI            *string
+	track                 string
+	initiatingVisit, plan *time.Time
+	script                *string
+	consentAt, consentOn  *time.Time // an instant, or a date resolved in the patient's zone
+	consentMethod         *string
+	consentDocumented     bool
+	consentNPI            *string
+	revokedAt, revokedOn  *time.Time
+}
+
+// ImportPatients reads a patients CSV file and upserts its patients by id in one transaction:
+// a file with any error stores nothing, and the error names every bad line and column.
+// Importing the same file again changes nothing. Opt-out state is never touched by an import.
+func ImportPatients(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt ImportOptions) (PatientImport, error) {
+	content, err := io.ReadAll(r)
+	if err != nil {
+		return PatientImport{}, fmt.Errorf("error reading %s: %w", name, err)
+	}
+	f, err := csvfile.Read(name, bytes.NewReader(content), patientSchema)
+	if err != nil {
+		return PatientImport{}, err
+	}
+	rows, err := parsePatients(f, opt.Practice.Location)
+	if err != nil {
+		return PatientImport{}, err
+	}
+	res := PatientImport{Rows: len(rows)}
+	err = db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
+		if err := practice.Ensure(ctx, tx, opt.Practice, opt.Actor, opt.Now); err != nil {
+			return err
+		}
+		if err := stagePatients(ctx, tx, rows); err != nil {
+			return err
+		}
+		if err := upsertPatients(ctx, tx, f, opt, &res); err != nil {
+			return err
+		}
+		if err := checkConsents(ctx, tx, name, int64(opt.Practice.ID)); err != nil {
+			return err
+		}
+		if err := upsertConsents(ctx, tx, f, opt, &res); err != nil {
+			return err
+		}
+		_, err := imports.Record(ctx, tx, imports.File{
+			PracticeID: int64(opt.Practice.ID), Kind: imports.Patients, Name: name, Content: content,
+			Rows: res.Rows, Actor: opt.Actor, At: opt.Now,
+			Counts: map[string]int{"created": res.Created, "updated": res.Updated, "consents_added": res.ConsentsAdded, "consents_changed": res.ConsentsChanged},
+		})
+		return err
+	})
+	var rowErrs csvfile.Errors
+	if errors.As(err, &rowErrs) {
+		return PatientImport{}, err
+	}
+	if err != nil {
+		return PatientImport{}, fmt.Errorf("error importing %s: %w", name, err)
+	}
+	res.Unchanged = res.Rows - res.Created - res.Updated
+	return res, nil
+}
+
+func parsePatients(f *csvfile.File, practiceZone *time.Location) ([]patientRow, error) {
+	var errs csvfile.Collector
+	seen := map[string]int{}
+	rows := make([]patientRow, 0, len(f.Rows()))
+	for _, r := range f.Rows() {
+		p, rowErrs := parsePatient(r, practiceZone)
+		if first, dup := seen[strings.ToLower(p.extID)]; dup && p.extID != "" {
+			rowErrs = append(rowErrs, r.Errorf("id", "id %q appears again (first on line %d)", p.extID, first))
+		} else if p.extID != "" {
+			seen[strings.ToLower(p.extID)] = r.Line
+		}
+		more := true
+		for _, e := range rowErrs {
+			more = errs.Add(e)
+		}
+		if !more {
+			break
+		}
+		rows = append(rows, p)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func parsePatient(r csvfile.Row, practiceZone *time.Location) (patientRow, []*csvfile.Error) {
+	var errs []*csvfile.Error
+	check := func(e *csvfile.Error) {
+		if e != nil {
+			errs = append(errs, e)
+		}
+	}
+	p := patientRow{line: r.Line}
+	id, e := r.Required("id")
+	check(e)
+	if id != "" && !ident.External(id) {
+		check(r.Errorf("id", "id %q must be 1 to 64 letters, digits, '.', '_', ':' or '-'", id))
+	}
+	p.extID = id
+	p.firstName, p.lastName = r.Get("first_name"), r.Get("last_name")
+	for _, col := range []string{"first_name", "last_name"} {
+		if len(r.Get(col)) > 200 {
+			check(r.Errorf(col, "%s is longer than 200 characters", col))
+		}
+	}
+	if v := r.Get("phone"); v != "" {
+		if !ident.E164(v) {
+			check(r.Errorf("phone", "phone %q is not E.164 (like +15551234567)", v))
+		}
+		p.phone = &v
+	}
+	if r.Has("timezone") {
+		loc, e := r.Location("timezone", practiceZone)
+		check(e)
+		zone := loc.String()
+		p.timezone = &zone
+	}
+	p.language, e = r.OneOf("language", string(English), string(English), string(Spanish))
+	check(e)
+	p.channel, e = r.OneOf("channel", string(ChannelSMS), string(ChannelSMS), string(ChannelVoice))
+	check(e)
+	p.track, e = r.OneOf("ccm_track", string(TrackStaff), string(TrackStaff), string(TrackPractitioner))
+	check(e)
+	p.conditions = []string{}
+	for _, c := range r.List("chronic_conditions") {
+		c = strings.ToUpper(c)
+		if !ident.ICD10(c) {
+			check(r.Errorf("chronic_conditions", "chronic_conditions %q is not an ICD-10 code (like E11.9)", c))
+		} else if !slices.Contains(p.conditions, c) {
+			p.conditions = append(p.conditions, c)
+		}
+	}
+	p.programs = []string{}
+	for _, pr := range r.List("programs") {
+		pr = strings.ToLower(pr)
+		switch Program(pr) {
+		case ProgramCCM, ProgramRPM, ProgramPCM, ProgramBHI:
+			if !slices.Contains(p.programs, pr) {
+				p.programs = append(p.programs, pr)
+			}
+		default:
+			check(r.Errorf("programs", "programs %q is not one of ccm, rpm, pcm, bhi", pr))
+		}
+	}
+	p.billingNPI = npiCell(r, "billing_npi", check)
+	p.initiatingVisit = dateCell(r, "initiating_visit_on", check)
+	p.plan = dateCell(r, "care_plan_on", check)
+	if v := r.Get("script"); v != "" {
+		v = strings.ToLower(v)
+		if !scriptID.MatchString(v) {
+			check(r.Errorf("script", "script %q is not a script id (lower-case letters, digits, '-' and '_')", r.Get("script")))
+		}
+		p.script = &v
+	}
+	parseConsent(r, &p, check)
+	return p, errs
+}
+
+// parseConsent reads the consent columns. Dates are resolved to instants in the patient's zone
+// once the patient is stored (resolveConsents); their order is checked there too.
+func parseConsent(r csvfile.Row, p *patientRow, check func(*csvfile.Error)) {
+	var e *csvfile.Error
+	p.consentAt, p.consentOn, e = r.InstantOrDate("consent_at")
+	check(e)
+	if p.consentAt == nil && p.consentOn == nil {
+		for _, col := range []string{"consent_method", "consent_documented", "consent_npi", "consent_revoked_at"} {
+			if r.Get(col) != "" && e == nil {
+				check(r.Errorf(col, "%s is set but consent_at is empty", col))
+			}
+		}
+		return
+	}
+	if m, e := r.OneOf("consent_method", "", "verbal", "written"); e != nil {
+		check(e)
+	} else if m != "" {
+		p.consentMethod = &m
+	}
+	p.consentDocumented, e = r.Bool("consent_documented", true)
+	check(e)
+	p.consentNPI = npiCell(r, "consent_npi", check)
+	if p.consentNPI == nil {
+		p.consentNPI = p.billingNPI // nil here: the stored billing_npi, checked by checkConsents
+	}
+	p.revokedAt, p.revokedOn, e = r.InstantOrDate("consent_revoked_at")
+	check(e)
+}
+
+func npiCell(r csvfile.Row, col string, check func(*csvfile.Error)) *string {
+	v := r.Get(col)
+	if v == "" {
+		return nil
+	}
+	if !ident.NPI(v) {
+		check(r.Errorf(col, "%s %q is not an NPI (10 digits)", col, v))
+	}
+	return &v
+}
+
+func dateCell(r csvfile.Row, col string, check func(*csvfile.Error)) *time.Time {
+	d, ok, e := r.Date(col)
+	check(e)
+	if !ok {
+		return nil
+	}
+	return &d
+}
+
+const createPatientStage = `
+CREATE TEMP TABLE patient_stage (
+	line int, ext_id text, first_name text, last_name text, phone text, timezone text,
+	language text, channel text, chronic_conditions text[], billing_npi text, programs text[],
+	ccm_track text, initiating_visit_on date, care_plan_on date, script_id text,
+	consent_at timestamptz, consent_on date, consent_method text, consent_documented boolean,
+	consent_npi text, consent_revoked_at timestamptz, consent_revoked_on date
+) ON COMMIT DROP`
+
+// stagePatients copies the rows into a temporary table with COPY, the fast path for large files.
+func stagePatients(ctx context.Context, tx *sqlx.Tx, rows []patientRow) error {
+	if _, err := tx.ExecContext(ctx, createPatientStage); err != nil {
+		return fmt.Errorf("error creating staging table: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("patient_stage",
+		"line", "ext_id", "first_name", "last_name", "phone", "timezone", "language", "channel",
+		"chronic_conditions", "billing_npi", "programs", "ccm_track", "initiating_visit_on",
+		"care_plan_on", "script_id", "consent_at", "consent_on", "consent_method",
+		"consent_documented", "consent_npi", "consent_revoked_at", "consent_revoked_on"))
+	if err != nil {
+		return fmt.Errorf("error starting copy: %w", err)
+	}
+	defer stmt.Close()
+	for _, p := range rows {
+		_, err := stmt.ExecContext(ctx, p.line, p.extID, p.firstName, p.lastName, p.phone, p.timezone,
+			p.language, p.channel, pq.Array(p.conditions), p.billingNPI, pq.Array(p.programs), p.track,
+			dateValue(p.initiatingVisit), dateValue(p.plan), p.script, p.consentAt,
+			dateValue(p.consentOn), p.consentMethod, p.consentDocumented, p.consentNPI, p.revokedAt,
+			dateValue(p.revokedOn))
+		if err != nil {
+			return fmt.Errorf("error copying line %d: %w", p.line, err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return fmt.Errorf("error copying patients: %w", err)
+	}
+	return nil
+}
+
+// dateValue passes a calendar date as text, so that no zone can shift it.
+func dateValue(d *time.Time) any {
+	if d == nil {
+		return nil
+	}
+	return d.Format(time.DateOnly)
+}
+
+// upsertPatientsSQL is completed with the columns the file has: %[1]s the SET list, %[2]s and
+// %[3]s the old and new values compared to skip unchanged rows.
+const upsertPatientsSQL = `
+WITH up AS (
+	INSERT INTO patients (practice_id, ext_id, first_name, last_name, phone, timezone, language,
+		channel, chronic_conditions, billing_npi, programs, ccm_track, initiating_visit_on,
+		care_plan_on, script_id, created_at, updated_at)
+	SELECT $1, ext_id, first_name, last_name, phone, coalesce(timezone, $4), language, channel,
+		chronic_conditions, billing_npi, programs, ccm_track, initiating_visit_on, care_plan_on,
+		script_id, $2, $2
+	FROM patient_stage ORDER BY line
+	ON CONFLICT (practice_id, ext_id) DO UPDATE SET %[1]s, updated_at = EXCLUDED.updated_at
+	WHERE (%[2]s) IS DISTINCT FROM (%[3]s)
+	RETURNING id, (xmax = 0) AS inserted
+), logged AS (
+	INSERT INTO audit_log (practice_id, at, actor, action, entity, entity_id, detail)
+	SELECT $1, $2, $3, CASE WHEN inserted THEN 'patient.create' ELSE 'patient.update' END,
+		'patient', id::text, jsonb_build_object('source', 'import')
+	FROM up
+	RETURNING action
+)
+SELECT count(*) FILTER (WHERE action = 'patient.create') AS created,
+       count(*) FILTER (WHERE action = 'patient.update') AS updated
+FROM logged`
+
+func upsertPatients(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, opt ImportOptions, res *PatientImport) error {
+	var set, old, new []string
+	for _, c := range patientColumns {
+		if f.Has(c.csv) {
+			set = append(set, c.db+" = EXCLUDED."+c.db)
+			old = append(old, "patients."+c.db)
+			new = append(new, "EXCLUDED."+c.db)
+		}
+	}
+	if len(set) == 0 { // an id-only file: create the missing patients, change nothing else
+		set, old, new = []string{"ext_id = EXCLUDED.ext_id"}, []string{"true"}, []string{"true"}
+	}
+	old, new = append(old, "0"), append(new, "0") // a row of one value would not be a row
+	q := fmt.Sprintf(upsertPatientsSQL, strings.Join(set, ", "), strings.Join(old, ", "), strings.Join(new, ", "))
+	var counts struct {
+		Created int `db:"created"`
+		Updated int `db:"updated"`
+	}
+	if err := tx.GetContext(ctx, &counts, q, int64(opt.Practice.ID), opt.Now, string(opt.Actor), opt.Practice.Location.String()); err != nil {
+		return fmt.Errorf("error storing patients: %w", err)
+	}
+	res.Created, res.Updated = counts.Created, counts.Updated
+	return nil
+}
+
+const resolveConsentDates = `
+UPDATE patient_stage s
+SET consent_at = coalesce(s.consent_at, s.consent_on::timestamp AT TIME ZONE p.timezone),
+    consent_revoked_at = coalesce(s.consent_revoked_at, s.consent_revoked_on::timestamp AT TIME ZONE p.timezone),
+    consent_npi = coalesce(s.consent_npi, p.billing_npi)
+FROM patients p
+WHERE p.practice_id = $1 AND p.ext_id = s.ext_id
+  AND (s.consent_at IS NOT NULL OR s.consent_on IS NOT NULL)`
+
+const selectConsentProblems = `
+SELECT line, column_name, message FROM (
+	SELECT line, 'consent_npi' AS column_name,
+		'consent_npi is empty and the patient has no billing_npi: say which practitioner the consent was given for' AS message
+	FROM patient_stage WHERE consent_at IS NOT NULL AND consent_npi IS NULL
+	UNION ALL
+	SELECT line, 'consent_revoked_at', 'consent_revoked_at is before consent_at'
+	FROM patient_stage WHERE consent_revoked_at < consent_at
+) problems
+ORDER BY line
+LIMIT 50`
+
+// checkConsents resolves consent dates to instants in each patient's stored zone and finds
+// consents that cannot be stored: no practitioner known, or revoked before given.
+func checkConsents(ctx context.Context, tx *sqlx.Tx, name string, practiceID int64) error {
+	if _, err := tx.ExecContext(ctx, resolveConsentDates, practiceID); err != nil {
+		return fmt.Errorf("error resolving consent dates: %w", err)
+	}
+	var problems []struct {
+		Line    int    `db:"line"`
+		Column  string `db:"column_name"`
+		Message string `db:"message"`
+	}
+	if err := tx.SelectContext(ctx, &problems, selectConsentProblems); err != nil {
+		return fmt.Errorf("error checking consents: %w", err)
+	}
+	var errs csvfile.Collector
+	for _, p := range problems {
+		errs.Add(&csvfile.Error{File: name, Line: p.Line, Column: p.Column, Msg: p.Message})
+	}
+	return errs.Err()
+}
+
+// upsertConsentsSQL is completed like upsertPatientsSQL, with the consent columns the file has.
+const upsertConsentsSQL = `
+WITH up AS (
+	INSERT INTO consents (practice_id, patient_id, given_at, npi, method, documented, revoked_at,
+		created_at, updated_at)
+	SELECT $1, p.id, s.consent_at, s.consent_npi, s.consent_method, s.consent_documented,
+		s.consent_revoked_at, $2, $2
+	FROM patient_stage s
+	JOIN patients p ON p.practice_id = $1 AND p.ext_id = s.ext_id
+	WHERE s.consent_at IS NOT NULL
+	ON CONFLICT (practice_id, patient_id, given_at, npi) DO UPDATE SET %[1]s, updated_at = EXCLUDED.updated_at
+	WHERE (%[2]s) IS DISTINCT FROM (%[3]s)
+	RETURNING patient_id, (xmax = 0) AS inserted
+), logged AS (
+	INSERT INTO audit_log (practice_id, at, actor, action, entity, entity_id, detail)
+	SELECT $1, $2, $3, CASE WHEN inserted THEN 'consent.create' ELSE 'consent.update' END,
+		'patient', patient_id::text, jsonb_build_object('source', 'import')
+	FROM up
+	RETURNING action
+)
+SELECT count(*) FILTER (WHERE action = 'consent.create') AS added,
+       count(*) FILTER (WHERE action = 'consent.update') AS changed
+FROM logged`
+
+func upsertConsents(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, opt ImportOptions, res *PatientImport) error {
+	if !f.Has("consent_at") {
+		return nil
+	}
+	var set []string
+	old, new := []string{"0"}, []string{"0"}
+	for _, c := range consentColumns {
+		// consent_documented defaults to true when consent_at is given, so it always applies.
+		if f.Has(c.csv) || c.csv == "consent_documented" {
+			set = append(set, c.db+" = EXCLUDED."+c.db)
+			old = append(old, "consents."+c.db)
+			new = append(new, "EXCLUDED."+c.db)
+		}
+	}
+	q := fmt.Sprintf(upsertConsentsSQL, strings.Join(set, ", "), strings.Join(old, ", "), strings.Join(new, ", "))
+	var counts struct {
+		Added   int `db:"added"`
+		Changed int `db:"changed"`
+	}
+	if err := tx.GetContext(ctx, &counts, q, int64(opt.Practice.ID), opt.Now, string(opt.Actor)); err != nil {
+		return fmt.Errorf("error storing consents: %w", err)
+	}
+	res.ConsentsAdded, res.ConsentsChanged = counts.Added, counts.Changed
+	return nil
+}
