@@ -147,11 +147,7 @@ func parsePatients(f *csvfile.File, practiceZone *time.Location) ([]patientRow, 
 		} else if p.extID != "" {
 			seen[strings.ToLower(p.extID)] = r.Line
 		}
-		more := true
-		for _, e := range rowErrs {
-			more = errs.Add(e)
-		}
-		if !more {
+		if !errs.AddAll(rowErrs) {
 			break
 		}
 		rows = append(rows, p)

@@ -115,11 +115,7 @@ func parse(f *csvfile.File) ([]row, error) {
 		} else if m.extID != "" {
 			seen[strings.ToLower(m.extID)] = r.Line
 		}
-		more := true
-		for _, e := range rowErrs {
-			more = errs.Add(e)
-		}
-		if !more {
+		if !errs.AddAll(rowErrs) {
 			break
 		}
 		rows = append(rows, m)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/staff"
@@ -13,7 +14,7 @@ import (
 
 func (a *app) importFile(ctx context.Context, args []string) error {
 	if len(args) != 2 {
-		return usageError{"import needs a kind (patients, staff) and a file"}
+		return usageError{"import needs a kind (patients, staff, services) and a file"}
 	}
 	kind, path := args[0], args[1]
 	var r io.Reader = a.stdin
@@ -28,9 +29,9 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 		path = "stdin"
 	}
 	switch kind {
-	case "patients", "staff":
+	case "patients", "staff", "services":
 	default:
-		return usageError{fmt.Sprintf("unknown import kind %q (patients, staff)", kind)}
+		return usageError{fmt.Sprintf("unknown import kind %q (patients, staff, services)", kind)}
 	}
 	d, err := a.openMigrated(ctx, audit.ActorCLI)
 	if err != nil {
@@ -51,6 +52,12 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: %d rows: %d created, %d updated, %d unchanged\n", path, res.Rows, res.Created, res.Updated, res.Unchanged)
+	case "services":
+		res, err := billing.ImportServices(ctx, d, path, r, billing.ImportOptions{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s: %d rows: %d added, %d already known\n", path, res.Rows, res.Added, res.AlreadyKnown)
 	}
 	return nil
 }

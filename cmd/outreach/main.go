@@ -21,7 +21,8 @@ const usage = `usage: outreach COMMAND [ARGS]
 commands:
   serve                          HTTP server (migrates first)
   migrate                        apply pending migrations and exit
-  import patients|staff FILE.csv import a CSV file (- reads standard input)
+  import patients|staff|services FILE.csv
+                                 import a CSV file (- reads standard input)
   healthcheck                    ask the local server's /healthz (for container health checks)
 
 Configuration comes from the environment; see the README.`

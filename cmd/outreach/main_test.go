@@ -51,6 +51,11 @@ func TestImportCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "0 created, 0 updated, 1 unchanged") {
 		t.Fatalf("re-import patients: %q, %v", out, err)
 	}
+	services := writeFile(t, "services.csv", "patient,code,date,npi\nP1,G0181,2026-03-04,2222222222\n")
+	out, _, err = runCmd(t, ctx, env, "import", "services", services)
+	if err != nil || !strings.Contains(out, "1 rows: 1 added") {
+		t.Fatalf("import services: %q, %v", out, err)
+	}
 	bad := writeFile(t, "bad.csv", "id,phone\nP2,555-1234\n")
 	_, _, err = runCmd(t, ctx, env, "import", "patients", bad)
 	if err == nil || !strings.Contains(err.Error(), `bad.csv:2: phone "555-1234" is not E.164`) {

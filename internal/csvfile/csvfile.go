@@ -164,6 +164,14 @@ func (c *Collector) Add(err *Error) bool {
 	return len(c.errs) < MaxErrors
 }
 
+// AddAll records a row's errors and reports whether reading may go on.
+func (c *Collector) AddAll(errs []*Error) bool {
+	for _, e := range errs {
+		c.Add(e)
+	}
+	return len(c.errs) < MaxErrors
+}
+
 // Err returns the collected errors, or nil.
 func (c *Collector) Err() error {
 	if len(c.errs) == 0 {

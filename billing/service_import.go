@@ -1,0 +1,175 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/csvfile"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/ident"
+	"github.com/outreach-engine/outreach/internal/imports"
+	"github.com/outreach-engine/outreach/internal/practice"
+)
+
+var serviceSchema = csvfile.Schema{
+	Columns:  []string{"patient", "code", "date", "npi"},
+	Required: []string{"patient", "code", "date", "npi"},
+}
+
+// ImportOptions is the context of an import.
+type ImportOptions struct {
+	Practice practice.Settings
+	Actor    audit.Actor
+	Now      time.Time
+}
+
+// ServiceImport says what an import of a services file did.
+type ServiceImport struct {
+	Rows, Added, AlreadyKnown int
+}
+
+type serviceRow struct {
+	line    int
+	patient string
+	code    string
+	date    string
+	npi     string
+}
+
+// ImportServices reads a CSV file of other services billed for patients (patient, code, date,
+// npi) and stores them in one transaction: a file with any error stores nothing. A service
+// already stored (same patient, code, date and NPI) is not stored twice.
+func ImportServices(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt ImportOptions) (ServiceImport, error) {
+	content, err := io.ReadAll(r)
+	if err != nil {
+		return ServiceImport{}, fmt.Errorf("error reading %s: %w", name, err)
+	}
+	f, err := csvfile.Read(name, bytes.NewReader(content), serviceSchema)
+	if err != nil {
+		return ServiceImport{}, err
+	}
+	rows, err := parseServices(f)
+	if err != nil {
+		return ServiceImport{}, err
+	}
+	res := ServiceImport{Rows: len(rows)}
+	err = db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
+		if err := practice.Ensure(ctx, tx, opt.Practice, opt.Actor, opt.Now); err != nil {
+			return err
+		}
+		ids, err := patientIDs(ctx, tx, int64(opt.Practice.ID), rows)
+		if err != nil {
+			return err
+		}
+		var errs csvfile.Collector
+		for _, s := range rows {
+			if _, ok := ids[s.patient]; !ok {
+				errs.Add(&csvfile.Error{File: name, Line: s.line, Column: "patient", Msg: fmt.Sprintf("patient %q is not a known patient id", s.patient)})
+			}
+		}
+		if err := errs.Err(); err != nil {
+			return err
+		}
+		for _, s := range rows {
+			var id int64
+			err := tx.GetContext(ctx, &id, insertService, int64(opt.Practice.ID), ids[s.patient], s.code, s.date, s.npi, opt.Now)
+			if db.IsNoRows(err) {
+				res.AlreadyKnown++
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("error storing line %d: %w", s.line, err)
+			}
+			res.Added++
+			err = audit.Record(ctx, tx, audit.Event{PracticeID: int64(opt.Practice.ID), At: opt.Now, Actor: opt.Actor,
+				Action: "service.create", Entity: "patient", EntityID: fmt.Sprint(ids[s.patient]),
+				Detail: map[string]any{"service_id": id, "code": s.code, "source": "import"}})
+			if err != nil {
+				return err
+			}
+		}
+		_, err = imports.Record(ctx, tx, imports.File{
+			PracticeID: int64(opt.Practice.ID), Kind: imports.Services, Name: name, Content: content,
+			Rows: res.Rows, Actor: opt.Actor, At: opt.Now, Counts: map[string]int{"added": res.Added},
+		})
+		return err
+	})
+	if err != nil {
+		if errors.As(err, new(csvfile.Errors)) {
+			return ServiceImport{}, err
+		}
+		return ServiceImport{}, fmt.Errorf("error importing %s: %w", name, err)
+	}
+	return res, nil
+}
+
+const insertService = `
+INSERT INTO billed_services (practice_id, patient_id, code, service_date, npi, created_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (practice_id, patient_id, code, service_date, npi) DO NOTHING
+RETURNING id`
+
+const selectPatientIDs = `
+SELECT ext_id, id FROM patients WHERE practice_id = $1 AND ext_id = ANY($2)`
+
+// patientIDs maps the practice's patient ids used in rows to internal ids.
+func patientIDs(ctx context.Context, q db.Querier, practiceID int64, rows []serviceRow) (map[string]int64, error) {
+	ext := make([]string, 0, len(rows))
+	for _, s := range rows {
+		ext = append(ext, s.patient)
+	}
+	var found []struct {
+		Ext string `db:"ext_id"`
+		ID  int64  `db:"id"`
+	}
+	if err := q.SelectContext(ctx, &found, selectPatientIDs, practiceID, pq.Array(ext)); err != nil {
+		return nil, fmt.Errorf("error looking up patients: %w", err)
+	}
+	ids := make(map[string]int64, len(found))
+	for _, f := range found {
+		ids[f.Ext] = f.ID
+	}
+	return ids, nil
+}
+
+func parseServices(f *csvfile.File) ([]serviceRow, error) {
+	var errs csvfile.Collector
+	var rows []serviceRow
+	for _, r := range f.Rows() {
+		s := serviceRow{line: r.Line, patient: r.Get("patient"), code: strings.ToUpper(r.Get("code")), npi: r.Get("npi")}
+		var rowErrs []*csvfile.Error
+		for _, col := range serviceSchema.Required {
+			if _, e := r.Required(col); e != nil {
+				rowErrs = append(rowErrs, e)
+			}
+		}
+		if s.code != "" && !ident.ServiceCode(s.code) {
+			rowErrs = append(rowErrs, r.Errorf("code", "code %q is not a CPT or HCPCS code (like 99490 or G0181)", r.Get("code")))
+		}
+		if s.npi != "" && !ident.NPI(s.npi) {
+			rowErrs = append(rowErrs, r.Errorf("npi", "npi %q is not an NPI (10 digits)", s.npi))
+		}
+		if d, ok, e := r.Date("date"); e != nil {
+			rowErrs = append(rowErrs, e)
+		} else if ok {
+			s.date = d.Format(time.DateOnly)
+		}
+		if !errs.AddAll(rowErrs) {
+			break
+		}
+		rows = append(rows, s)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
