@@ -18,7 +18,9 @@ func newTestServer(ready error) (*Server, *prometheus.Registry) {
 	reg := prometheus.NewRegistry()
 	s := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
 	s.Health(func(context.Context) error { return ready }, reg)
-	s.HandleFunc("GET /patients/{id}", func(w http.ResponseWriter, r *http.Request) { WriteJSON(w, 200, map[string]string{"id": r.PathValue("id")}) })
+	s.HandleFunc("GET /patients/{id}", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, 200, map[string]string{"id": r.PathValue("id")})
+	})
 	s.HandleFunc("GET /boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
 	return s, reg
 }
