@@ -1,0 +1,206 @@
+package timelog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/csvfile"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/imports"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+var importSchema = csvfile.Schema{
+	Columns: []string{"patients", "staff", "program", "started_at", "ended_at", "minutes",
+		"activity", "note", "changed", "mdm", "interactive"},
+	Required: []string{"patients", "staff", "program", "started_at"},
+}
+
+// Import says what an import of a time file did.
+type Import struct {
+	Rows    int
+	Seconds int64 // the entries' total duration
+}
+
+type importRow struct {
+	line       int
+	usesMinute bool
+	draft      Draft
+}
+
+// ImportFile appends the entries of a time CSV file in one transaction: a file with any error
+// stores nothing. The same file imported twice is refused, and so is a row that repeats an
+// entry already stored (same staff, instants, program and patients), so that no minute is
+// counted twice.
+func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, actor audit.Actor) (Import, error) {
+	content, err := io.ReadAll(r)
+	if err != nil {
+		return Import{}, fmt.Errorf("error reading %s: %w", name, err)
+	}
+	prev, seen, err := imports.Previous(ctx, s.DB, int64(s.Practice), imports.Time, content)
+	if err != nil {
+		return Import{}, err
+	}
+	if seen {
+		return Import{}, fmt.Errorf("%s: the same file was already imported on %s; nothing was stored: %w", name, prev.Format(time.RFC3339), web.ErrConflict)
+	}
+	f, err := csvfile.Read(name, bytes.NewReader(content), importSchema)
+	if err != nil {
+		return Import{}, err
+	}
+	now := s.Now()
+	rows, err := parseTimeRows(f, now)
+	if err != nil {
+		return Import{}, err
+	}
+	res := Import{Rows: len(rows)}
+	err = db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		drafts := make([]Draft, len(rows))
+		for i, row := range rows {
+			drafts[i] = row.draft
+		}
+		rv, err := newResolver(ctx, tx, int64(s.Practice), drafts)
+		if err != nil {
+			return err
+		}
+		var errs csvfile.Collector
+		resolvedRows := make([]resolved, 0, len(rows))
+		firstLine := map[string]int{}
+		for _, row := range rows {
+			e, fes := rv.resolve(row.draft)
+			if !errs.AddAll(fieldErrors(name, row, fes)) {
+				break
+			}
+			if len(fes) > 0 {
+				continue
+			}
+			key := fmt.Sprint(e.staffID, e.StartedAt.UnixNano(), e.EndedAt.UnixNano(), e.Program, e.patientIDs)
+			if first, dup := firstLine[key]; dup {
+				errs.Add(&csvfile.Error{File: name, Line: row.line, Column: "started_at", Msg: fmt.Sprintf("the same entry appears on line %d", first)})
+				continue
+			}
+			firstLine[key] = row.line
+			dupID, err := s.duplicateOf(ctx, tx, e)
+			if err != nil {
+				return err
+			}
+			if dupID != 0 {
+				errs.Add(&csvfile.Error{File: name, Line: row.line, Column: "started_at", Msg: fmt.Sprintf("the same entry is already stored as entry %d", dupID)})
+				continue
+			}
+			resolvedRows = append(resolvedRows, e)
+		}
+		if err := errs.Err(); err != nil {
+			return err
+		}
+		for _, e := range resolvedRows {
+			if _, err := s.insert(ctx, tx, e, SourceImport, amendment{}, actor, now); err != nil {
+				return err
+			}
+			res.Seconds += int64(e.EndedAt.Sub(e.StartedAt) / time.Second)
+		}
+		_, err = imports.Record(ctx, tx, imports.File{
+			PracticeID: int64(s.Practice), Kind: imports.Time, Name: name, Content: content,
+			Rows: res.Rows, Actor: actor, At: now, Counts: map[string]int{"seconds": int(res.Seconds)},
+		})
+		return err
+	})
+	if err != nil {
+		if errors.As(err, new(csvfile.Errors)) {
+			return Import{}, err
+		}
+		return Import{}, fmt.Errorf("error importing %s: %w", name, err)
+	}
+	return res, nil
+}
+
+// fieldErrors turns a row's field errors into file errors, naming the column the value came
+// from (the end of an entry given as minutes is the minutes column).
+func fieldErrors(name string, row importRow, fes []*FieldError) []*csvfile.Error {
+	out := make([]*csvfile.Error, len(fes))
+	for i, fe := range fes {
+		col := fe.Field
+		if col == "ended_at" && row.usesMinute {
+			col = "minutes"
+		}
+		out[i] = &csvfile.Error{File: name, Line: row.line, Column: col, Msg: fe.Msg}
+	}
+	return out
+}
+
+func parseTimeRows(f *csvfile.File, now time.Time) ([]importRow, error) {
+	var errs csvfile.Collector
+	rows := make([]importRow, 0, len(f.Rows()))
+	if !f.Has("ended_at") && !f.Has("minutes") {
+		return nil, &csvfile.Error{File: f.Name, Line: 1, Column: "ended_at", Msg: `missing column "ended_at" or "minutes"`}
+	}
+	for _, r := range f.Rows() {
+		row, rowErrs := parseTimeRow(r)
+		if len(rowErrs) == 0 {
+			rowErrs = append(rowErrs, fieldErrors(f.Name, row, row.draft.Normalize(now))...)
+		}
+		if !errs.AddAll(rowErrs) {
+			break
+		}
+		rows = append(rows, row)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func parseTimeRow(r csvfile.Row) (importRow, []*csvfile.Error) {
+	var errs []*csvfile.Error
+	check := func(e *csvfile.Error) {
+		if e != nil {
+			errs = append(errs, e)
+		}
+	}
+	row := importRow{line: r.Line}
+	d := &row.draft
+	for _, col := range []string{"patients", "staff", "program", "started_at"} {
+		_, e := r.Required(col)
+		check(e)
+	}
+	d.Patients = r.List("patients")
+	d.Staff = r.Get("staff")
+	d.Program = Program(strings.ToLower(r.Get("program")))
+	start, _, e := r.Instant("started_at")
+	check(e)
+	d.StartedAt = start
+	end, hasEnd, e := r.Instant("ended_at")
+	check(e)
+	minutes, hasMinutes, e := r.Int("minutes", 1, int(MaxDuration/time.Minute))
+	check(e)
+	switch {
+	case hasEnd && hasMinutes:
+		check(r.Errorf("minutes", "give ended_at or minutes, not both"))
+	case hasEnd:
+		d.EndedAt = end
+	case hasMinutes:
+		row.usesMinute = true
+		d.EndedAt = start.Add(time.Duration(minutes) * time.Minute)
+	case r.Get("ended_at") == "" && r.Get("minutes") == "":
+		col := "ended_at"
+		if !r.Has("ended_at") {
+			col = "minutes"
+		}
+		check(r.Errorf(col, "ended_at and minutes are both empty: give one"))
+	}
+	d.Activity = Activity(strings.ToLower(r.Get("activity")))
+	d.Note = r.Get("note")
+	d.Changed = Change(strings.ToLower(r.Get("changed")))
+	d.MDM = MDM(strings.ToLower(r.Get("mdm")))
+	d.Interactive, e = r.Bool("interactive", false)
+	check(e)
+	return row, errs
+}

@@ -1,0 +1,478 @@
+package timelog
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/practice"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// Service records and reads time entries for one practice.
+type Service struct {
+	DB       *sqlx.DB
+	Practice practice.ID
+	Now      func() time.Time
+}
+
+// InvalidError lists what is wrong with a submitted entry.
+type InvalidError struct{ Errs []*FieldError }
+
+func (e *InvalidError) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, fe := range e.Errs {
+		msgs[i] = fe.Msg
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap makes an InvalidError a web.ErrInvalid.
+func (e *InvalidError) Unwrap() error { return web.ErrInvalid }
+
+// resolved is a draft with internal ids and the staff member's role at the time.
+type resolved struct {
+	Draft
+	staffID    int64
+	role       string
+	credential string
+	npi        *string
+	patientIDs []int64 // sorted
+}
+
+type staffRow struct {
+	ID         int64   `db:"id"`
+	ExtID      string  `db:"ext_id"`
+	Role       string  `db:"role"`
+	Credential string  `db:"credential"`
+	NPI        *string `db:"npi"`
+}
+
+type patientRow struct {
+	ID       int64          `db:"id"`
+	ExtID    string         `db:"ext_id"`
+	Programs pq.StringArray `db:"programs"`
+}
+
+const selectStaffByExt = `
+SELECT id, ext_id, role, credential, npi FROM staff WHERE practice_id = $1 AND ext_id = ANY($2)`
+
+const selectPatientsByExt = `
+SELECT id, ext_id, programs FROM patients WHERE practice_id = $1 AND ext_id = ANY($2)`
+
+// resolver turns the practice's ids into internal ids, checking that staff and patients exist
+// and that patients are enrolled in the program.
+type resolver struct {
+	staff    map[string]staffRow
+	patients map[string]patientRow
+}
+
+func newResolver(ctx context.Context, q db.Querier, practiceID int64, drafts []Draft) (*resolver, error) {
+	var staffIDs, patientIDs []string
+	for _, d := range drafts {
+		staffIDs = append(staffIDs, d.Staff)
+		patientIDs = append(patientIDs, d.Patients...)
+	}
+	slices.Sort(staffIDs)
+	slices.Sort(patientIDs)
+	var staff []staffRow
+	if err := q.SelectContext(ctx, &staff, selectStaffByExt, practiceID, pq.Array(slices.Compact(staffIDs))); err != nil {
+		return nil, fmt.Errorf("error loading staff: %w", err)
+	}
+	var patients []patientRow
+	if err := q.SelectContext(ctx, &patients, selectPatientsByExt, practiceID, pq.Array(slices.Compact(patientIDs))); err != nil {
+		return nil, fmt.Errorf("error loading patients: %w", err)
+	}
+	r := &resolver{staff: map[string]staffRow{}, patients: map[string]patientRow{}}
+	for _, s := range staff {
+		r.staff[s.ExtID] = s
+	}
+	for _, p := range patients {
+		r.patients[p.ExtID] = p
+	}
+	return r, nil
+}
+
+func (r *resolver) resolve(d Draft) (resolved, []*FieldError) {
+	var errs []*FieldError
+	out := resolved{Draft: d}
+	s, ok := r.staff[d.Staff]
+	if !ok {
+		errs = append(errs, fieldErr("staff", "staff %q is not a known staff id", d.Staff))
+	} else {
+		out.staffID, out.role, out.credential, out.npi = s.ID, s.Role, s.Credential, s.NPI
+		if d.MDM != "none" && s.Role != "practitioner" {
+			errs = append(errs, fieldErr("mdm", "mdm %q is documented by a practitioner; staff %q is %s", d.MDM, d.Staff, s.Role))
+		}
+	}
+	for _, ext := range d.Patients {
+		p, ok := r.patients[ext]
+		switch {
+		case !ok:
+			errs = append(errs, fieldErr("patients", "patient %q is not a known patient id", ext))
+		case d.Program.NeedsEnrolment() && !slices.Contains(p.Programs, string(d.Program)):
+			errs = append(errs, fieldErr("program", "patient %q is not enrolled in %s", ext, d.Program))
+		default:
+			out.patientIDs = append(out.patientIDs, p.ID)
+		}
+	}
+	slices.Sort(out.patientIDs)
+	return out, errs
+}
+
+const insertEntry = `
+INSERT INTO time_entries (practice_id, staff_id, staff_role, staff_credential, staff_npi, program,
+	started_at, ended_at, activity, note, changed, mdm, interactive, source, supersedes, voided,
+	amend_reason, import_id, created_by, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+RETURNING id`
+
+const insertEntryPatients = `
+INSERT INTO time_entry_patients (practice_id, entry_id, patient_id)
+SELECT $1, $2, unnest($3::bigint[])`
+
+// amendment says what an inserted entry supersedes, if anything.
+type amendment struct {
+	supersedes *EntryID
+	voided     bool
+	reason     *string
+}
+
+func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, e resolved, src Source, am amendment, actor audit.Actor, now time.Time) (EntryID, error) {
+	var id EntryID
+	err := tx.GetContext(ctx, &id, insertEntry, int64(s.Practice), e.staffID, e.role, e.credential, e.npi,
+		string(e.Program), e.StartedAt, e.EndedAt, string(e.Activity), e.Note, string(e.Changed), string(e.MDM),
+		e.Interactive, string(src), am.supersedes, am.voided, am.reason, nil, string(actor), now)
+	if db.IsUniqueViolation(err) {
+		return 0, fmt.Errorf("time entry %d was already amended: %w", *am.supersedes, web.ErrConflict)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("error storing time entry: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, insertEntryPatients, int64(s.Practice), int64(id), pq.Array(e.patientIDs)); err != nil {
+		return 0, fmt.Errorf("error storing time entry patients: %w", err)
+	}
+	action := "time_entry.create"
+	switch {
+	case am.voided:
+		action = "time_entry.void"
+	case am.supersedes != nil:
+		action = "time_entry.amend"
+	}
+	detail := map[string]any{"program": e.Program, "seconds": int64(e.EndedAt.Sub(e.StartedAt).Seconds()), "source": src}
+	if am.supersedes != nil {
+		detail["supersedes"] = *am.supersedes
+	}
+	for _, p := range e.patientIDs {
+		err := audit.Record(ctx, tx, audit.Event{PracticeID: int64(s.Practice), At: now, Actor: actor,
+			Action: action, Entity: "patient", EntityID: fmt.Sprint(p), Detail: mergeDetail(detail, "time_entry", id)})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+func mergeDetail(d map[string]any, k string, v any) map[string]any {
+	out := make(map[string]any, len(d)+1)
+	for key, val := range d {
+		out[key] = val
+	}
+	out[k] = v
+	return out
+}
+
+// Record stores a new entry.
+func (s *Service) Record(ctx context.Context, actor audit.Actor, d Draft, src Source) (Entry, error) {
+	now := s.Now()
+	if errs := d.Normalize(now); len(errs) > 0 {
+		return Entry{}, &InvalidError{errs}
+	}
+	var id EntryID
+	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		r, err := newResolver(ctx, tx, int64(s.Practice), []Draft{d})
+		if err != nil {
+			return err
+		}
+		e, errs := r.resolve(d)
+		if len(errs) > 0 {
+			return &InvalidError{errs}
+		}
+		if dup, err := s.duplicateOf(ctx, tx, e); err != nil {
+			return err
+		} else if dup != 0 {
+			return fmt.Errorf("the same entry is already stored as entry %d: %w", dup, web.ErrConflict)
+		}
+		id, err = s.insert(ctx, tx, e, src, amendment{}, actor, now)
+		return err
+	})
+	if err != nil {
+		return Entry{}, err
+	}
+	return s.Get(ctx, id)
+}
+
+// Amend records a corrected version of a current entry, with the reason. The original stays
+// stored and is marked superseded.
+func (s *Service) Amend(ctx context.Context, actor audit.Actor, id EntryID, d Draft, reason string) (Entry, error) {
+	reason = strings.TrimSpace(reason)
+	now := s.Now()
+	errs := d.Normalize(now)
+	if reason == "" {
+		errs = append(errs, fieldErr("reason", "reason is empty: say why the entry is amended"))
+	}
+	if len(errs) > 0 {
+		return Entry{}, &InvalidError{errs}
+	}
+	var newID EntryID
+	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if err := s.lockCurrent(ctx, tx, id); err != nil {
+			return err
+		}
+		r, err := newResolver(ctx, tx, int64(s.Practice), []Draft{d})
+		if err != nil {
+			return err
+		}
+		e, errs := r.resolve(d)
+		if len(errs) > 0 {
+			return &InvalidError{errs}
+		}
+		newID, err = s.insert(ctx, tx, e, SourceManual, amendment{supersedes: &id, reason: &reason}, actor, now)
+		return err
+	})
+	if err != nil {
+		return Entry{}, err
+	}
+	return s.Get(ctx, newID)
+}
+
+// Void withdraws a current entry, with the reason: it stays stored and counts for nothing.
+func (s *Service) Void(ctx context.Context, actor audit.Actor, id EntryID, reason string) (Entry, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return Entry{}, &InvalidError{[]*FieldError{fieldErr("reason", "reason is empty: say why the entry is voided")}}
+	}
+	now := s.Now()
+	var newID EntryID
+	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if err := s.lockCurrent(ctx, tx, id); err != nil {
+			return err
+		}
+		old, err := s.get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		r, err := newResolver(ctx, tx, int64(s.Practice), []Draft{old.draft()})
+		if err != nil {
+			return err
+		}
+		e, _ := r.resolve(old.draft())
+		// The void keeps the voided entry's facts, including its role at the time.
+		e.role, e.credential, e.npi = old.StaffRole, old.StaffCredential, old.StaffNPI
+		newID, err = s.insert(ctx, tx, e, old.Source, amendment{supersedes: &id, voided: true, reason: &reason}, actor, now)
+		return err
+	})
+	if err != nil {
+		return Entry{}, err
+	}
+	return s.Get(ctx, newID)
+}
+
+const lockEntry = `
+SELECT e.voided, n.id AS superseded_by
+FROM time_entries e
+LEFT JOIN time_entries n ON n.practice_id = e.practice_id AND n.supersedes = e.id
+WHERE e.practice_id = $1 AND e.id = $2
+FOR UPDATE OF e`
+
+// lockCurrent locks an entry that may be amended: it exists, is not voided and is not
+// already superseded.
+func (s *Service) lockCurrent(ctx context.Context, tx *sqlx.Tx, id EntryID) error {
+	var st struct {
+		Voided       bool     `db:"voided"`
+		SupersededBy *EntryID `db:"superseded_by"`
+	}
+	err := tx.GetContext(ctx, &st, lockEntry, int64(s.Practice), int64(id))
+	if db.IsNoRows(err) {
+		return fmt.Errorf("time entry %d: %w", id, web.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("error loading time entry %d: %w", id, err)
+	}
+	if st.Voided {
+		return fmt.Errorf("time entry %d is a void and cannot be amended: %w", id, web.ErrConflict)
+	}
+	if st.SupersededBy != nil {
+		return fmt.Errorf("time entry %d was already amended by entry %d; amend that one: %w", id, *st.SupersededBy, web.ErrConflict)
+	}
+	return nil
+}
+
+const selectDuplicate = `
+SELECT e.id FROM time_entries e
+WHERE e.practice_id = $1 AND e.staff_id = $2 AND e.started_at = $3 AND e.ended_at = $4
+  AND e.program = $5 AND NOT e.voided
+  AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
+  AND ARRAY(SELECT patient_id FROM time_entry_patients p
+            WHERE p.practice_id = e.practice_id AND p.entry_id = e.id ORDER BY patient_id) = $6::bigint[]
+LIMIT 1`
+
+// duplicateOf returns the id of a current entry with the same staff, instants, program and
+// patients, or 0.
+func (s *Service) duplicateOf(ctx context.Context, q db.Querier, e resolved) (EntryID, error) {
+	var id EntryID
+	err := q.GetContext(ctx, &id, selectDuplicate, int64(s.Practice), e.staffID, e.StartedAt, e.EndedAt, string(e.Program), pq.Array(e.patientIDs))
+	if db.IsNoRows(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("error looking for a duplicate entry: %w", err)
+	}
+	return id, nil
+}
+
+// entryColumns selects an Entry; it is completed with a WHERE clause.
+const entryColumns = `
+SELECT e.id, e.staff_role, e.staff_credential, e.staff_npi, e.program, e.started_at, e.ended_at,
+	e.activity, e.note, e.changed, e.mdm, e.interactive, e.source, e.supersedes, e.voided,
+	e.amend_reason, e.created_by, e.created_at, s.ext_id AS staff, s.name AS staff_name,
+	n.id AS superseded_by,
+	ARRAY(SELECT p.ext_id FROM time_entry_patients tp
+	      JOIN patients p ON p.practice_id = tp.practice_id AND p.id = tp.patient_id
+	      WHERE tp.practice_id = e.practice_id AND tp.entry_id = e.id ORDER BY p.ext_id) AS patients
+FROM time_entries e
+JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.staff_id
+LEFT JOIN time_entries n ON n.practice_id = e.practice_id AND n.supersedes = e.id
+`
+
+type entryRow struct {
+	ID              EntryID        `db:"id"`
+	StaffRole       string         `db:"staff_role"`
+	StaffCredential string         `db:"staff_credential"`
+	StaffNPI        *string        `db:"staff_npi"`
+	Program         Program        `db:"program"`
+	StartedAt       time.Time      `db:"started_at"`
+	EndedAt         time.Time      `db:"ended_at"`
+	Activity        Activity       `db:"activity"`
+	Note            string         `db:"note"`
+	Changed         Change         `db:"changed"`
+	MDM             MDM            `db:"mdm"`
+	Interactive     bool           `db:"interactive"`
+	Source          Source         `db:"source"`
+	Supersedes      *EntryID       `db:"supersedes"`
+	Voided          bool           `db:"voided"`
+	AmendReason     *string        `db:"amend_reason"`
+	CreatedBy       string         `db:"created_by"`
+	CreatedAt       time.Time      `db:"created_at"`
+	Staff           string         `db:"staff"`
+	StaffName       string         `db:"staff_name"`
+	SupersededBy    *EntryID       `db:"superseded_by"`
+	Patients        pq.StringArray `db:"patients"`
+}
+
+func (r entryRow) entry() Entry {
+	return Entry{
+		ID: r.ID, Patients: []string(r.Patients), Staff: r.Staff, StaffName: r.StaffName,
+		StaffRole: r.StaffRole, StaffCredential: r.StaffCredential, StaffNPI: r.StaffNPI,
+		Program: r.Program, StartedAt: r.StartedAt, EndedAt: r.EndedAt,
+		Seconds: int64(r.EndedAt.Sub(r.StartedAt) / time.Second), Activity: r.Activity, Note: r.Note,
+		Changed: r.Changed, MDM: r.MDM, Interactive: r.Interactive, Source: r.Source,
+		Supersedes: r.Supersedes, Voided: r.Voided, AmendReason: r.AmendReason,
+		SupersededBy: r.SupersededBy, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt,
+	}
+}
+
+// draft returns the entry's facts as a draft.
+func (e Entry) draft() Draft {
+	return Draft{Patients: e.Patients, Staff: e.Staff, Program: e.Program, StartedAt: e.StartedAt,
+		EndedAt: e.EndedAt, Activity: e.Activity, Note: e.Note, Changed: e.Changed, MDM: e.MDM,
+		Interactive: e.Interactive}
+}
+
+// Get loads one entry.
+func (s *Service) Get(ctx context.Context, id EntryID) (Entry, error) {
+	return s.get(ctx, s.DB, id)
+}
+
+func (s *Service) get(ctx context.Context, q db.Querier, id EntryID) (Entry, error) {
+	var r entryRow
+	err := q.GetContext(ctx, &r, entryColumns+`WHERE e.practice_id = $1 AND e.id = $2`, int64(s.Practice), int64(id))
+	if db.IsNoRows(err) {
+		return Entry{}, fmt.Errorf("time entry %d: %w", id, web.ErrNotFound)
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("error loading time entry %d: %w", id, err)
+	}
+	return r.entry(), nil
+}
+
+const selectChain = `
+WITH RECURSIVE up AS (
+	SELECT id, supersedes FROM time_entries WHERE practice_id = $1 AND id = $2
+	UNION ALL
+	SELECT e.id, e.supersedes FROM time_entries e JOIN up ON e.practice_id = $1 AND e.id = up.supersedes
+), down AS (
+	SELECT id FROM up WHERE supersedes IS NULL
+	UNION ALL
+	SELECT e.id FROM time_entries e JOIN down ON e.practice_id = $1 AND e.supersedes = down.id
+)
+SELECT id FROM down`
+
+// History returns an entry's whole trail, from the original to the current version.
+func (s *Service) History(ctx context.Context, id EntryID) ([]Entry, error) {
+	var ids []int64
+	if err := s.DB.SelectContext(ctx, &ids, selectChain, int64(s.Practice), int64(id)); err != nil {
+		return nil, fmt.Errorf("error loading history of time entry %d: %w", id, err)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("time entry %d: %w", id, web.ErrNotFound)
+	}
+	var rows []entryRow
+	err := s.DB.SelectContext(ctx, &rows, entryColumns+`WHERE e.practice_id = $1 AND e.id = ANY($2) ORDER BY e.id`, int64(s.Practice), pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("error loading history of time entry %d: %w", id, err)
+	}
+	out := make([]Entry, len(rows))
+	for i, r := range rows {
+		out[i] = r.entry()
+	}
+	return out, nil
+}
+
+// ListFilter selects entries.
+type ListFilter struct {
+	From, To   time.Time // entries that overlap [From, To)
+	Patient    string    // the practice's patient id; empty for all
+	AllVersion bool      // include superseded versions and voids
+}
+
+// List returns the entries overlapping a period, current versions only unless asked, oldest
+// first.
+func (s *Service) List(ctx context.Context, f ListFilter) ([]Entry, error) {
+	where := `WHERE e.practice_id = $1 AND e.started_at < $3 AND e.ended_at > $2`
+	if !f.AllVersion {
+		where += ` AND NOT e.voided AND n.id IS NULL`
+	}
+	args := []any{int64(s.Practice), f.From, f.To}
+	if f.Patient != "" {
+		where += ` AND EXISTS (SELECT 1 FROM time_entry_patients tp JOIN patients p ON p.practice_id = tp.practice_id AND p.id = tp.patient_id
+			WHERE tp.practice_id = e.practice_id AND tp.entry_id = e.id AND p.ext_id = $4)`
+		args = append(args, f.Patient)
+	}
+	var rows []entryRow
+	if err := s.DB.SelectContext(ctx, &rows, entryColumns+where+` ORDER BY e.started_at, e.id`, args...); err != nil {
+		return nil, fmt.Errorf("error listing time entries: %w", err)
+	}
+	out := make([]Entry, len(rows))
+	for i, r := range rows {
+		out[i] = r.entry()
+	}
+	return out, nil
+}
