@@ -1,9 +1,13 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 )
 
 // Error kinds that domain packages wrap, so that handlers answer with the right status.
@@ -43,4 +47,39 @@ func Fail(w http.ResponseWriter, log *slog.Logger, err error) {
 		return
 	}
 	WriteError(w, code, err.Error())
+}
+
+// maxJSONBody is the largest JSON request body accepted.
+const maxJSONBody = 1 << 20
+
+// DecodeJSON reads a JSON request body into v, refusing unknown fields, trailing data and
+// bodies over 1 MiB, with an error that says what was wrong (an ErrInvalid or ErrTooLarge).
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var tooBig *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		if dec.More() {
+			return fmt.Errorf("the body has data after its JSON value: %w", ErrInvalid)
+		}
+		return nil
+	case errors.As(err, &tooBig):
+		return fmt.Errorf("the body is larger than %d bytes: %w", maxJSONBody, ErrTooLarge)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("the body is empty; a JSON object is expected: %w", ErrInvalid)
+	case errors.As(err, &syntax):
+		return fmt.Errorf("the body is not valid JSON (at byte %d): %w", syntax.Offset, ErrInvalid)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("the body is not valid JSON (it ends too soon): %w", ErrInvalid)
+	case errors.As(err, &typ):
+		return fmt.Errorf("field %q must be %s, not %s: %w", typ.Field, typ.Type, typ.Value, ErrInvalid)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Errorf("unknown field %s: %w", strings.TrimPrefix(err.Error(), "json: unknown field "), ErrInvalid)
+	default:
+		return fmt.Errorf("the body could not be read: %v: %w", err, ErrInvalid)
+	}
 }
