@@ -1,0 +1,183 @@
+package billing
+
+import (
+	"slices"
+	"time"
+)
+
+// Status says whether a row is billable, and if not, why in one word.
+type Status string
+
+// Statuses.
+const (
+	Billable       Status = "billable"
+	BelowThreshold Status = "below_threshold" // eligible, not enough counted time
+	NotEligible    Status = "not_eligible"    // conditions, consent, initiating visit or care plan missing
+	Excluded       Status = "excluded"        // another service or practitioner rules it out this month
+)
+
+// Reason is a machine-readable explanation on a row.
+type Reason string
+
+// Reasons.
+const (
+	ReasonBelowThreshold          Reason = "below_threshold"
+	ReasonNoConsent               Reason = "no_consent"
+	ReasonConsentOther            Reason = "consent_other_practitioner"
+	ReasonFewConditions           Reason = "lt_2_chronic_conditions"
+	ReasonNoInitiatingVisit       Reason = "no_initiating_visit"
+	ReasonNoCarePlan              Reason = "no_care_plan"
+	ReasonNoBillingPractitioner   Reason = "no_billing_npi"
+	ReasonExcludedG0181           Reason = "excluded_g0181"
+	ReasonExcludedG0182           Reason = "excluded_g0182"
+	ReasonExcludedESRD            Reason = "excluded_esrd"
+	ReasonExcludedPCMSame         Reason = "excluded_pcm_same_practitioner"
+	ReasonExcludedAPCMSame        Reason = "excluded_apcm_same_practitioner"
+	ReasonBilledElsewhere         Reason = "billed_elsewhere"
+	ReasonTimeConflict            Reason = "time_conflict"
+	ReasonPCMCandidate            Reason = "pcm_candidate"
+	ReasonComplexCandidate        Reason = "complex_candidate"
+	ReasonNoInteractiveContact    Reason = "no_interactive_contact"
+	ReasonG0506AlreadyBilled      Reason = "g0506_already_billed"
+	ReasonNotEnrolled             Reason = "not_enrolled"
+	ReasonPractitionerTimeAsStaff Reason = "practitioner_time_as_staff"
+)
+
+// Thresholds and increments, in seconds.
+const (
+	min20 = 20 * 60
+	min30 = 30 * 60
+	min60 = 60 * 60
+	min10 = 10 * 60
+)
+
+// ccmCodes are the CCM codes: billed by another practitioner, they rule CCM out here.
+var ccmCodes = []Code{Code99490, Code99439, Code99487, Code99489, Code99491, Code99437}
+
+// exclusions returns the reasons other services billed in the month rule CCM out.
+func exclusions(p *Patient, services []Service, m Month) []Reason {
+	var rs []Reason
+	add := func(r Reason) {
+		if !slices.Contains(rs, r) {
+			rs = append(rs, r)
+		}
+	}
+	for _, s := range services {
+		if !m.Contains(s.Date) {
+			continue
+		}
+		same := s.NPI == p.BillingNPI
+		switch {
+		case s.Code == "G0181":
+			add(ReasonExcludedG0181)
+		case s.Code == "G0182":
+			add(ReasonExcludedG0182)
+		case s.Code >= "90951" && s.Code <= "90970" && len(s.Code) == 5:
+			add(ReasonExcludedESRD)
+		case s.Code >= "99424" && s.Code <= "99427" && same:
+			add(ReasonExcludedPCMSame)
+		case s.Code >= "G0556" && s.Code <= "G0558" && same:
+			add(ReasonExcludedAPCMSame)
+		case slices.Contains(ccmCodes, s.Code) && !same:
+			add(ReasonBilledElsewhere)
+		}
+	}
+	return rs
+}
+
+// eligibility returns why a patient cannot be billed for CCM this month, if anything.
+func eligibility(p *Patient, m Month, loc *time.Location) []Reason {
+	var rs []Reason
+	if p.ChronicConditions < 2 {
+		rs = append(rs, ReasonFewConditions, ReasonPCMCandidate)
+	}
+	start, end := m.Bounds(loc)
+	switch {
+	case p.BillingNPI == "":
+		rs = append(rs, ReasonNoBillingPractitioner)
+	case !hasConsent(p, start, end, true):
+		if hasConsent(p, start, end, false) {
+			rs = append(rs, ReasonConsentOther)
+		} else {
+			rs = append(rs, ReasonNoConsent)
+		}
+	}
+	if p.InitiatingVisit.IsZero() || p.InitiatingVisit.After(m.LastDay()) {
+		rs = append(rs, ReasonNoInitiatingVisit)
+	}
+	if p.CarePlan.IsZero() || p.CarePlan.After(m.LastDay()) {
+		rs = append(rs, ReasonNoCarePlan)
+	}
+	return rs
+}
+
+// hasConsent reports whether a documented consent was in force at some point of [start, end),
+// for the billing practitioner (samePractitioner) or for another one.
+func hasConsent(p *Patient, start, end time.Time, samePractitioner bool) bool {
+	for _, c := range p.Consents {
+		if !c.Documented || (c.NPI == p.BillingNPI) != samePractitioner {
+			continue
+		}
+		if c.GivenAt.Before(end) && (c.RevokedAt.IsZero() || c.RevokedAt.After(start)) {
+			return true
+		}
+	}
+	return false
+}
+
+// line is a code with its units, before amounts.
+type line struct {
+	code  Code
+	units int
+}
+
+// next is the next code within reach and the seconds still needed for it.
+type next struct {
+	code    Code
+	seconds int64
+}
+
+// ccmLines chooses the CCM lane and its codes. The lane is never chosen by revenue: complex
+// exactly when the billing practitioner documented moderate or high MDM and the time is at least
+// 60 minutes; the practitioner lane (99491) only for practitioner-track patients with at least 30
+// minutes of the practitioner's own time (below that, their time counts as staff time).
+func ccmLines(t tally, practitionerTrack bool) (lines []line, nx *next, reasons []Reason) {
+	if practitionerTrack {
+		if p := t.practitionerSeconds; p >= min30 {
+			lines = []line{{Code99491, 1}}
+			add := int((p - min30) / min30)
+			if add > 0 {
+				lines = append(lines, line{Code99437, add})
+			}
+			return lines, &next{Code99437, min30*int64(add+2) - p}, nil
+		}
+		if t.practitionerSeconds > 0 {
+			reasons = append(reasons, ReasonPractitionerTimeAsStaff)
+		}
+	}
+	s := t.seconds
+	switch {
+	case t.complexMDM && s >= min60:
+		lines = []line{{Code99487, 1}}
+		add := int((s - min60) / min30)
+		if add > 0 {
+			lines = append(lines, line{Code99489, add})
+		}
+		return lines, &next{Code99489, min60 + min30*int64(add+1) - s}, reasons
+	case s < min20:
+		return nil, &next{Code99490, min20 - s}, append(reasons, ReasonBelowThreshold)
+	}
+	lines = []line{{Code99490, 1}}
+	add := min(2, int((s-min20)/min20))
+	if add > 0 {
+		lines = append(lines, line{Code99439, add})
+	}
+	if s >= min60 {
+		reasons = append(reasons, ReasonComplexCandidate)
+		return lines, nil, reasons
+	}
+	if t.complexMDM && add == 1 {
+		return lines, &next{Code99487, min60 - s}, reasons
+	}
+	return lines, &next{Code99439, min20*int64(add+2) - s}, reasons
+}

@@ -1,0 +1,228 @@
+package billing
+
+import (
+	"slices"
+	"sort"
+	"time"
+)
+
+// interval is a half-open span of time [from, to).
+type interval struct{ from, to time.Time }
+
+func (iv interval) seconds() int64 { return int64(iv.to.Sub(iv.from) / time.Second) }
+
+func total(ivs []interval) int64 {
+	var s int64
+	for _, iv := range ivs {
+		s += iv.seconds()
+	}
+	return s
+}
+
+// subtract removes the sorted, disjoint cuts from iv.
+func subtract(iv interval, cuts []interval) []interval {
+	var out []interval
+	cur := iv.from
+	i := sort.Search(len(cuts), func(i int) bool { return cuts[i].to.After(iv.from) })
+	for ; i < len(cuts) && cuts[i].from.Before(iv.to); i++ {
+		if cuts[i].from.After(cur) {
+			out = append(out, interval{cur, cuts[i].from})
+		}
+		if cuts[i].to.After(cur) {
+			cur = cuts[i].to
+		}
+	}
+	if iv.to.After(cur) {
+		out = append(out, interval{cur, iv.to})
+	}
+	return out
+}
+
+// intersect returns the parts of the sorted, disjoint ivs inside the sorted, disjoint windows.
+func intersect(ivs, windows []interval) []interval {
+	var out []interval
+	for _, iv := range ivs {
+		for _, w := range windows {
+			from, to := later(iv.from, w.from), earlier(iv.to, w.to)
+			if from.Before(to) {
+				out = append(out, interval{from, to})
+			}
+		}
+	}
+	return out
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// overlaps returns, for one staff member's entries, the spans covered by two or more of them:
+// the time in conflict.
+func overlaps(entries []Entry) []interval {
+	type edge struct {
+		at    time.Time
+		delta int
+	}
+	edges := make([]edge, 0, 2*len(entries))
+	for _, e := range entries {
+		edges = append(edges, edge{e.Start, +1}, edge{e.End, -1})
+	}
+	// Ends before starts at the same instant: back-to-back entries do not overlap.
+	slices.SortFunc(edges, func(a, b edge) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.delta - b.delta
+	})
+	var out []interval
+	depth := 0
+	var from time.Time
+	for _, e := range edges {
+		depth += e.delta
+		switch {
+		case depth == 2 && e.delta == +1:
+			from = e.at
+		case depth == 1 && e.delta == -1 && from.Before(e.at):
+			if n := len(out); n > 0 && !out[n-1].to.Before(from) {
+				out[n-1].to = e.at
+			} else {
+				out = append(out, interval{from, e.at})
+			}
+		}
+	}
+	return out
+}
+
+// tally is what counting finds for one patient and program in the month.
+type tally struct {
+	seconds             int64 // counted seconds
+	practitionerSeconds int64 // of which the billing practitioner's own
+	complexMDM          bool  // moderate or high MDM documented by the billing practitioner
+	interactive         bool  // an interactive contact (RPM)
+	conflict            bool  // some of the patient's time was lost to overlapping entries
+}
+
+type tallies map[string]map[Program]*tally
+
+func (t tallies) get(patient string, p Program) *tally {
+	if t[patient] == nil {
+		t[patient] = map[Program]*tally{}
+	}
+	if t[patient][p] == nil {
+		t[patient][p] = &tally{}
+	}
+	return t[patient][p]
+}
+
+// count turns the entries into counted seconds per patient and program:
+//   - only the part of an entry inside the month counts (an entry crossing local midnight at a
+//     month boundary is split there), as elapsed seconds between instants, so that a timer
+//     running across a DST change counts real time;
+//   - where two entries of the same staff member overlap, the overlapping seconds count for
+//     neither, and the patients of both are flagged with a time conflict;
+//   - only clinical staff and the patient's billing practitioner count: non-clinical staff, other
+//     practitioners and entries with no staff role never do;
+//   - CCM time counts only inside a documented consent for the billing practitioner;
+//   - a shared entry's counted seconds are split evenly among its patients, and the remainder
+//     seconds go one each to the first patients listed.
+func count(in Input, patients map[string]*Patient) tallies {
+	start, end := in.Month.Bounds(in.Location)
+	month := interval{start, end}
+	byStaff := map[string][]Entry{}
+	for _, e := range in.Entries {
+		byStaff[e.Staff] = append(byStaff[e.Staff], e)
+	}
+	conflicts := map[string][]interval{}
+	for staff, entries := range byStaff {
+		conflicts[staff] = overlaps(entries)
+	}
+	consent := map[string][]interval{}
+	t := tallies{}
+	for _, e := range in.Entries {
+		span := interval{later(e.Start, month.from), earlier(e.End, month.to)}
+		if !span.from.Before(span.to) {
+			continue
+		}
+		counted := subtract(span, conflicts[e.Staff])
+		lost := total(counted) < span.seconds()
+		n := int64(len(e.Patients))
+		for i, id := range e.Patients {
+			p := patients[id]
+			if p == nil {
+				continue
+			}
+			tl := t.get(id, e.Program)
+			tl.conflict = tl.conflict || lost
+			own := e.Role == Practitioner && e.NPI != "" && e.NPI == p.BillingNPI
+			if e.Role != Clinical && !own {
+				continue
+			}
+			if e.Program == RPM && e.Interactive {
+				tl.interactive = true
+			}
+			if own && e.Program == CCM && (e.MDM == MDMModerate || e.MDM == MDMHigh) {
+				tl.complexMDM = true
+			}
+			ivs := counted
+			if e.Program == CCM {
+				w, ok := consent[id]
+				if !ok {
+					w = consentWindows(p)
+					consent[id] = w
+				}
+				ivs = intersect(counted, w)
+			}
+			secs := total(ivs)
+			share := secs / n
+			if int64(i) < secs%n {
+				share++
+			}
+			tl.seconds += share
+			if own {
+				tl.practitionerSeconds += share
+			}
+		}
+	}
+	return t
+}
+
+// farFuture stands for "not revoked".
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// consentWindows returns the sorted, disjoint spans in which the patient's documented consent
+// for the billing practitioner was in force.
+func consentWindows(p *Patient) []interval {
+	var ws []interval
+	for _, c := range p.Consents {
+		if !c.Documented || c.NPI != p.BillingNPI || p.BillingNPI == "" {
+			continue
+		}
+		to := farFuture
+		if !c.RevokedAt.IsZero() {
+			to = c.RevokedAt
+		}
+		if c.GivenAt.Before(to) {
+			ws = append(ws, interval{c.GivenAt, to})
+		}
+	}
+	slices.SortFunc(ws, func(a, b interval) int { return a.from.Compare(b.from) })
+	var merged []interval
+	for _, w := range ws {
+		if n := len(merged); n > 0 && !merged[n-1].to.Before(w.from) {
+			merged[n-1].to = later(merged[n-1].to, w.to)
+			continue
+		}
+		merged = append(merged, w)
+	}
+	return merged
+}

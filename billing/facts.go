@@ -1,0 +1,109 @@
+package billing
+
+import "time"
+
+// Code is a CPT or HCPCS code.
+type Code string
+
+// The codes the engine bills.
+const (
+	Code99490 Code = "99490" // non-complex CCM, first 20 min
+	Code99439 Code = "99439" // non-complex CCM, each further 20 min
+	Code99487 Code = "99487" // complex CCM, first 60 min
+	Code99489 Code = "99489" // complex CCM, each further 30 min
+	Code99491 Code = "99491" // practitioner CCM, first 30 min
+	Code99437 Code = "99437" // practitioner CCM, each further 30 min
+	CodeG0506 Code = "G0506" // care planning at CCM initiation
+	Code99457 Code = "99457" // RPM management, first 20 min
+	Code99458 Code = "99458" // RPM management, each further 20 min
+	Code99470 Code = "99470" // RPM management, 10 to 19 min
+	Code99484 Code = "99484" // BHI, clinical staff 20 min
+	Code99426 Code = "99426" // PCM clinical staff, first 30 min
+	Code99427 Code = "99427" // PCM clinical staff, each further 30 min
+)
+
+// Program is what time is logged for.
+type Program string
+
+// Programs. TCM and G0506 time never counts toward CCM.
+const (
+	CCM   Program = "ccm"
+	RPM   Program = "rpm"
+	PCM   Program = "pcm"
+	BHI   Program = "bhi"
+	TCM   Program = "tcm"
+	G0506 Program = "g0506"
+)
+
+// Role is a staff member's role for billing.
+type Role string
+
+// Roles. Only clinical staff time and the billing practitioner's own time count.
+const (
+	Clinical     Role = "clinical"
+	Practitioner Role = "practitioner"
+	NonClinical  Role = "non_clinical"
+)
+
+// MDM is the level of medical decision-making documented in an entry.
+type MDM string
+
+// MDM levels; moderate or high by the billing practitioner makes CCM complex.
+const (
+	MDMNone     MDM = "none"
+	MDMLow      MDM = "low"
+	MDMModerate MDM = "moderate"
+	MDMHigh     MDM = "high"
+)
+
+// Consent is a patient's consent to care management for a practitioner.
+type Consent struct {
+	GivenAt    time.Time
+	RevokedAt  time.Time // zero when in force
+	NPI        string    // the practitioner it was given for
+	Documented bool
+}
+
+// Patient holds the eligibility facts of one patient.
+type Patient struct {
+	ID                string // the practice's own id, as reported
+	BillingNPI        string
+	ChronicConditions int // conditions expected to last 12 months or more
+	Programs          []Program
+	PractitionerTrack bool      // CCM billed on the practitioner's own time (99491)
+	Consents          []Consent // every consent, in force or not
+	InitiatingVisit   time.Time // date; zero when none
+	CarePlan          time.Time // date; zero when none
+}
+
+// Entry is a current (not superseded, not voided) time entry.
+type Entry struct {
+	ID          int64
+	Staff       string
+	Role        Role
+	NPI         string // the staff member's NPI, for practitioners
+	Program     Program
+	Start, End  time.Time
+	Patients    []string // a shared activity has several; remainder seconds go to the first
+	MDM         MDM
+	Interactive bool // a real-time two-way conversation with the patient
+}
+
+// Service is another service billed for a patient, by this or another practitioner.
+type Service struct {
+	Patient string
+	Code    Code
+	Date    time.Time // date
+	NPI     string
+}
+
+// Input is everything a month's report is computed from.
+type Input struct {
+	Month       Month
+	Location    *time.Location // the practice's zone: where months begin and end
+	Rates       Rates
+	FeeSchedule FeeSchedule
+	Patients    []Patient
+	Entries     []Entry // every current entry that overlaps the month
+	Services    []Service
+}
