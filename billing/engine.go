@@ -1,7 +1,9 @@
 package billing
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -51,6 +53,9 @@ var reported = []Program{CCM, RPM, BHI, PCM, G0506}
 func Compute(in Input) (Report, error) {
 	if in.Location == nil {
 		return Report{}, fmt.Errorf("error computing report: no time zone")
+	}
+	if len(in.Rates[in.Month.Year]) == 0 {
+		return Report{}, fmt.Errorf("error computing report: the rate table has no rates for %d; load them with the rates file", in.Month.Year)
 	}
 	patients := make(map[string]*Patient, len(in.Patients))
 	for i := range in.Patients {
@@ -249,3 +254,6 @@ func Worklist(rep Report, now time.Time, loc *time.Location, within int64) []Wor
 	})
 	return items
 }
+
+// jsonEncode writes v as one line of JSON.
+func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
