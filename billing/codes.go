@@ -55,7 +55,7 @@ const (
 var ccmCodes = []Code{Code99490, Code99439, Code99487, Code99489, Code99491, Code99437}
 
 // exclusions returns the reasons other services billed in the month rule CCM out.
-func exclusions(p *Patient, services []Service, m Month) []Reason {
+func exclusions(p *Patient, services []BilledService, m Month) []Reason {
 	var rs []Reason
 	add := func(r Reason) {
 		if !slices.Contains(rs, r) {

@@ -61,7 +61,7 @@ func Compute(in Input) (Report, error) {
 	for i := range in.Patients {
 		patients[in.Patients[i].ID] = &in.Patients[i]
 	}
-	servicesOf := map[string][]Service{}
+	servicesOf := map[string][]BilledService{}
 	for _, s := range in.Services {
 		servicesOf[s.Patient] = append(servicesOf[s.Patient], s)
 	}
@@ -92,7 +92,7 @@ func Compute(in Input) (Report, error) {
 	return rep, nil
 }
 
-func programRow(in Input, p *Patient, prog Program, t tally, services []Service) (Row, error) {
+func programRow(in Input, p *Patient, prog Program, t tally, services []BilledService) (Row, error) {
 	row := Row{Patient: p.ID, Program: prog, BillingNPI: p.BillingNPI, Seconds: t.seconds, Codes: []CodeLine{}, Reasons: []Reason{}}
 	var lines []line
 	var nx *next
@@ -197,7 +197,7 @@ func rpmLines(t tally) ([]line, *next) {
 
 // g0506Lines bills care planning at initiation once per initiation: not again when G0506 was
 // already billed on or after the initiating visit, before this month.
-func g0506Lines(p *Patient, services []Service, m Month) ([]line, []Reason) {
+func g0506Lines(p *Patient, services []BilledService, m Month) ([]line, []Reason) {
 	if p.InitiatingVisit.IsZero() || p.InitiatingVisit.After(m.LastDay()) {
 		return nil, []Reason{ReasonNoInitiatingVisit}
 	}

@@ -141,7 +141,7 @@ func TestWorkedExamples(t *testing.T) {
 		name     string
 		patients []Patient
 		entries  []Entry
-		services []Service
+		services []BilledService
 		want     []want
 	}{
 		{"E1 19 min", p(), []Entry{rn("2026-03-10 10:00", 19, "P")}, nil,
@@ -198,16 +198,16 @@ func TestWorkedExamples(t *testing.T) {
 			[]want{{"P", CCM, Billable, 3600, "99490 99439x2", 16701, "complex_candidate", ""}}},
 		{"E23 practitioner track", p(func(p *Patient) { p.PractitionerTrack = true }), []Entry{md("2026-03-10 10:00", 60, MDMNone, "P")}, nil,
 			[]want{{"P", CCM, Billable, 3600, "99491 99437", 15365, "", "99437:30"}}},
-		{"E24 home health supervision", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []Service{{"P", "G0181", date("2026-03-05"), otherNPI}},
+		{"E24 home health supervision", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "G0181", date("2026-03-05"), otherNPI}},
 			[]want{{"P", CCM, Excluded, 1800, "", 0, "excluded_g0181", ""}}},
-		{"E25 PCM by the same practitioner", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []Service{{"P", "99426", date("2026-03-05"), billingNPI}},
+		{"E25 PCM by the same practitioner", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "99426", date("2026-03-05"), billingNPI}},
 			[]want{{"P", CCM, Excluded, 1800, "", 0, "excluded_pcm_same_practitioner", ""}}},
-		{"E26 PCM by another practitioner", p(), []Entry{rn("2026-03-10 10:00", 25, "P")}, []Service{{"P", "99426", date("2026-03-05"), otherNPI}},
+		{"E26 PCM by another practitioner", p(), []Entry{rn("2026-03-10 10:00", 25, "P")}, []BilledService{{"P", "99426", date("2026-03-05"), otherNPI}},
 			[]want{{"P", CCM, Billable, 1500, "99490", 6613, "", "99439:15"}}},
 		{"E27 TCM alongside", p(), []Entry{rn("2026-03-10 10:00", 25, "P"), withProgram(rn("2026-03-11 10:00", 15, "P"), TCM, false)},
-			[]Service{{"P", "99495", date("2026-03-03"), billingNPI}},
+			[]BilledService{{"P", "99495", date("2026-03-03"), billingNPI}},
 			[]want{{"P", CCM, Billable, 1500, "99490", 6613, "", "99439:15"}}},
-		{"E28 CCM billed elsewhere", p(), []Entry{rn("2026-03-10 10:00", 40, "P")}, []Service{{"P", "99490", date("2026-03-20"), otherNPI}},
+		{"E28 CCM billed elsewhere", p(), []Entry{rn("2026-03-10 10:00", 40, "P")}, []BilledService{{"P", "99490", date("2026-03-20"), otherNPI}},
 			[]want{{"P", CCM, Excluded, 2400, "", 0, "billed_elsewhere", ""}}},
 		{"E29 CCM and BHI", p(func(p *Patient) { p.Programs = []Program{CCM, BHI} }),
 			[]Entry{rn("2026-03-10 10:00", 20, "P"), withProgram(rn("2026-03-11 10:00", 20, "P"), BHI, false)}, nil,

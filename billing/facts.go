@@ -89,8 +89,8 @@ type Entry struct {
 	Interactive bool // a real-time two-way conversation with the patient
 }
 
-// Service is another service billed for a patient, by this or another practitioner.
-type Service struct {
+// BilledService is another service billed for a patient, by this or another practitioner.
+type BilledService struct {
 	Patient string
 	Code    Code
 	Date    time.Time // date
@@ -105,5 +105,5 @@ type Input struct {
 	FeeSchedule FeeSchedule
 	Patients    []Patient
 	Entries     []Entry // every current entry that overlaps the month
-	Services    []Service
+	Services    []BilledService
 }

@@ -22,7 +22,7 @@ func TestRules(t *testing.T) {
 		name     string
 		patients []Patient
 		entries  []Entry
-		services []Service
+		services []BilledService
 		want     []want
 	}{
 		{"19:59 is below 20", p(), []Entry{{ID: 1, Staff: "RN1", Role: Clinical, Program: CCM, Start: local("2026-03-10 10:00"), End: local("2026-03-10 10:19").Add(59 * time.Second), Patients: []string{"P"}}}, nil,
@@ -69,17 +69,17 @@ func TestRules(t *testing.T) {
 			p.ChronicConditions, p.Consents, p.InitiatingVisit, p.CarePlan = 0, nil, time.Time{}, time.Time{}
 		}), nil, nil,
 			[]want{{"P", CCM, NotEligible, 0, "", 0, "lt_2_chronic_conditions pcm_candidate no_consent no_initiating_visit no_care_plan", ""}}},
-		{"hospice supervision", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []Service{{"P", "G0182", date("2026-03-31"), otherNPI}},
+		{"hospice supervision", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "G0182", date("2026-03-31"), otherNPI}},
 			[]want{{"P", CCM, Excluded, 0, "", 0, "excluded_g0182", ""}}},
-		{"ESRD", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []Service{{"P", "90960", date("2026-03-01"), otherNPI}},
+		{"ESRD", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "90960", date("2026-03-01"), otherNPI}},
 			[]want{{"P", CCM, Excluded, 0, "", 0, "excluded_esrd", ""}}},
-		{"APCM by the same practitioner", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []Service{{"P", "G0557", date("2026-03-01"), billingNPI}},
+		{"APCM by the same practitioner", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "G0557", date("2026-03-01"), billingNPI}},
 			[]want{{"P", CCM, Excluded, 0, "", 0, "excluded_apcm_same_practitioner", ""}}},
-		{"APCM by another practitioner", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []Service{{"P", "G0557", date("2026-03-01"), otherNPI}},
+		{"APCM by another practitioner", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "G0557", date("2026-03-01"), otherNPI}},
 			[]want{{"P", CCM, Billable, 1800, "99490", 6613, "", "99439:10"}}},
-		{"a service in another month does not exclude", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []Service{{"P", "G0181", date("2026-02-28"), otherNPI}},
+		{"a service in another month does not exclude", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "G0181", date("2026-02-28"), otherNPI}},
 			[]want{{"P", CCM, Billable, 1800, "99490", 6613, "", "99439:10"}}},
-		{"our own CCM code is not billed elsewhere", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []Service{{"P", "99490", date("2026-03-31"), billingNPI}},
+		{"our own CCM code is not billed elsewhere", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "99490", date("2026-03-31"), billingNPI}},
 			[]want{{"P", CCM, Billable, 1800, "99490", 6613, "", "99439:10"}}},
 		{"practitioner track below 30 min counts as staff time", p(func(p *Patient) { p.PractitionerTrack = true }),
 			[]Entry{md("2026-03-10 10:00", 25, MDMNone, "P")}, nil,
@@ -116,7 +116,7 @@ func TestRules(t *testing.T) {
 		{"G0506 and TCM minutes never count toward CCM", p(), []Entry{withProgram(rn("2026-03-10 10:00", 30, "P"), G0506, false), withProgram(rn("2026-03-11 10:00", 30, "P"), TCM, false)}, nil,
 			[]want{{"P", CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"},
 				{"P", G0506, Billable, 1800, "G0506", 6279, "", ""}}},
-		{"G0506 once per initiation", p(), []Entry{withProgram(rn("2026-03-10 10:00", 30, "P"), G0506, false)}, []Service{{"P", "G0506", date("2026-01-15"), billingNPI}},
+		{"G0506 once per initiation", p(), []Entry{withProgram(rn("2026-03-10 10:00", 30, "P"), G0506, false)}, []BilledService{{"P", "G0506", date("2026-01-15"), billingNPI}},
 			[]want{{"P", CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"},
 				{"P", G0506, BelowThreshold, 1800, "", 0, "g0506_already_billed", ""}}},
 		{"RPM 10 to 19 min is 99470", p(enrol(RPM)), []Entry{rpm("2026-03-10 10:00", 15, true)}, nil,

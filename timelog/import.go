@@ -50,7 +50,7 @@ func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, acto
 		return Import{}, err
 	}
 	if seen {
-		return Import{}, fmt.Errorf("%s: the same file was already imported on %s; nothing was stored: %w", name, prev.Format(time.RFC3339), web.ErrConflict)
+		return Import{}, web.Errorf(web.ErrConflict, "%s: the same file was already imported on %s; nothing was stored", name, prev.Format(time.RFC3339))
 	}
 	f, err := csvfile.Read(name, bytes.NewReader(content), importSchema)
 	if err != nil {

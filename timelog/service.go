@@ -151,7 +151,7 @@ func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, e resolved, src Sourc
 		string(e.Program), e.StartedAt, e.EndedAt, string(e.Activity), e.Note, string(e.Changed), string(e.MDM),
 		e.Interactive, string(src), am.supersedes, am.voided, am.reason, nil, string(actor), now)
 	if db.IsUniqueViolation(err) {
-		return 0, fmt.Errorf("time entry %d was already amended: %w", *am.supersedes, web.ErrConflict)
+		return 0, web.Errorf(web.ErrConflict, "time entry %d was already amended", *am.supersedes)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("error storing time entry: %w", err)
@@ -208,7 +208,7 @@ func (s *Service) Record(ctx context.Context, actor audit.Actor, d Draft, src So
 		if dup, err := s.duplicateOf(ctx, tx, e); err != nil {
 			return err
 		} else if dup != 0 {
-			return fmt.Errorf("the same entry is already stored as entry %d: %w", dup, web.ErrConflict)
+			return web.Errorf(web.ErrConflict, "the same entry is already stored as entry %d", dup)
 		}
 		id, err = s.insert(ctx, tx, e, src, amendment{}, actor, now)
 		return err
@@ -301,16 +301,16 @@ func (s *Service) lockCurrent(ctx context.Context, tx *sqlx.Tx, id EntryID) erro
 	}
 	err := tx.GetContext(ctx, &st, lockEntry, int64(s.Practice), int64(id))
 	if db.IsNoRows(err) {
-		return fmt.Errorf("time entry %d: %w", id, web.ErrNotFound)
+		return web.Errorf(web.ErrNotFound, "time entry %d not found", id)
 	}
 	if err != nil {
 		return fmt.Errorf("error loading time entry %d: %w", id, err)
 	}
 	if st.Voided {
-		return fmt.Errorf("time entry %d is a void and cannot be amended: %w", id, web.ErrConflict)
+		return web.Errorf(web.ErrConflict, "time entry %d is a void and cannot be amended", id)
 	}
 	if st.SupersededBy != nil {
-		return fmt.Errorf("time entry %d was already amended by entry %d; amend that one: %w", id, *st.SupersededBy, web.ErrConflict)
+		return web.Errorf(web.ErrConflict, "time entry %d was already amended by entry %d; amend that one", id, *st.SupersededBy)
 	}
 	return nil
 }
@@ -405,7 +405,7 @@ func (s *Service) get(ctx context.Context, q db.Querier, id EntryID) (Entry, err
 	var r entryRow
 	err := q.GetContext(ctx, &r, entryColumns+`WHERE e.practice_id = $1 AND e.id = $2`, int64(s.Practice), int64(id))
 	if db.IsNoRows(err) {
-		return Entry{}, fmt.Errorf("time entry %d: %w", id, web.ErrNotFound)
+		return Entry{}, web.Errorf(web.ErrNotFound, "time entry %d not found", id)
 	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("error loading time entry %d: %w", id, err)
@@ -432,7 +432,7 @@ func (s *Service) History(ctx context.Context, id EntryID) ([]Entry, error) {
 		return nil, fmt.Errorf("error loading history of time entry %d: %w", id, err)
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("time entry %d: %w", id, web.ErrNotFound)
+		return nil, web.Errorf(web.ErrNotFound, "time entry %d not found", id)
 	}
 	var rows []entryRow
 	err := s.DB.SelectContext(ctx, &rows, entryColumns+`WHERE e.practice_id = $1 AND e.id = ANY($2) ORDER BY e.id`, int64(s.Practice), pq.Array(ids))

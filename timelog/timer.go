@@ -69,7 +69,7 @@ func (s *Service) StartTimer(ctx context.Context, st TimerStart) (Timer, error) 
 		}
 		err = tx.GetContext(ctx, &id, insertTimer, int64(s.Practice), e.staffID, pq.Array(e.patientIDs), string(d.Program), string(d.Activity), now)
 		if db.IsUniqueViolation(err) {
-			return fmt.Errorf("staff %q already has a running timer; stop it first: %w", d.Staff, web.ErrConflict)
+			return web.Errorf(web.ErrConflict, "staff %q already has a running timer; stop it first", d.Staff)
 		}
 		if err != nil {
 			return fmt.Errorf("error starting timer: %w", err)
@@ -108,7 +108,7 @@ func (s *Service) timer(ctx context.Context, q db.Querier, id TimerID, lock bool
 	var r timerRow
 	err := q.GetContext(ctx, &r, query, int64(s.Practice), int64(id))
 	if db.IsNoRows(err) {
-		return Timer{}, fmt.Errorf("timer %d: %w", id, web.ErrNotFound)
+		return Timer{}, web.Errorf(web.ErrNotFound, "timer %d not found", id)
 	}
 	if err != nil {
 		return Timer{}, fmt.Errorf("error loading timer %d: %w", id, err)
@@ -136,10 +136,10 @@ func (s *Service) StopTimer(ctx context.Context, actor audit.Actor, actorStaff s
 			return err
 		}
 		if t.Staff != actorStaff {
-			return fmt.Errorf("timer %d belongs to another staff member: %w", id, web.ErrForbidden)
+			return web.Errorf(web.ErrForbidden, "timer %d belongs to another staff member", id)
 		}
 		if t.StoppedAt != nil {
-			return fmt.Errorf("timer %d was already stopped: %w", id, web.ErrConflict)
+			return web.Errorf(web.ErrConflict, "timer %d was already stopped", id)
 		}
 		end := now
 		if !end.After(t.StartedAt) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/ident"
@@ -25,6 +27,8 @@ type Config struct {
 	Quiet       practice.QuietHours
 	Channel     string // "twilio" or "simulator"
 	Twilio      TwilioConfig
+	Rates       billing.Rates
+	FeeSchedule billing.FeeSchedule
 	LogLevel    slog.Level
 	LogFormat   string // "json" or "text"
 }
@@ -150,6 +154,25 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		} else {
 			c.Twilio.APIURL = u
 		}
+	}
+
+	c.Rates, err = billing.BundledRates()
+	if err != nil {
+		e.fail("bundled rates: %v", err)
+	}
+	if path := e.get("OUTREACH_RATES_FILE", ""); path != "" {
+		b, err := e.readFile(path)
+		if err != nil {
+			e.fail("OUTREACH_RATES_FILE: cannot read %q: %v", path, errors.Unwrap(err))
+		} else if local, err := billing.LoadRates(path, bytes.NewReader(b)); err != nil {
+			e.fail("OUTREACH_RATES_FILE: %v", err)
+		} else {
+			c.Rates = c.Rates.Overlay(local)
+		}
+	}
+	c.FeeSchedule = billing.FeeSchedule(e.get("OUTREACH_FEE_SCHEDULE", string(billing.NonQP)))
+	if c.FeeSchedule != billing.NonQP && c.FeeSchedule != billing.QP {
+		e.fail("OUTREACH_FEE_SCHEDULE %q is not non_qp or qp", c.FeeSchedule)
 	}
 
 	if err := c.LogLevel.UnmarshalText([]byte(e.get("OUTREACH_LOG_LEVEL", "info"))); err != nil {

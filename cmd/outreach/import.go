@@ -14,7 +14,7 @@ import (
 
 func (a *app) importFile(ctx context.Context, args []string) error {
 	if len(args) != 2 {
-		return usageError{"import needs a kind (patients, staff, services) and a file"}
+		return usageError{"import needs a kind (patients, staff, services, time) and a file"}
 	}
 	kind, path := args[0], args[1]
 	var r io.Reader = a.stdin
@@ -29,9 +29,9 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 		path = "stdin"
 	}
 	switch kind {
-	case "patients", "staff", "services":
+	case "patients", "staff", "services", "time":
 	default:
-		return usageError{fmt.Sprintf("unknown import kind %q (patients, staff, services)", kind)}
+		return usageError{fmt.Sprintf("unknown import kind %q (patients, staff, services, time)", kind)}
 	}
 	d, err := a.openMigrated(ctx, audit.ActorCLI)
 	if err != nil {
@@ -58,6 +58,12 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: %d rows: %d added, %d already known\n", path, res.Rows, res.Added, res.AlreadyKnown)
+	case "time":
+		res, err := a.timelog(d).ImportFile(ctx, path, r, audit.ActorCLI)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s: %d entries, %d:%02d hours\n", path, res.Rows, res.Seconds/3600, res.Seconds%3600/60)
 	}
 	return nil
 }

@@ -21,8 +21,12 @@ const usage = `usage: outreach COMMAND [ARGS]
 commands:
   serve                          HTTP server (migrates first)
   migrate                        apply pending migrations and exit
-  import patients|staff|services FILE.csv
+  import patients|staff|services|time FILE.csv
                                  import a CSV file (- reads standard input)
+  billing report --month YYYY-MM [--format json|csv|text]
+                                 the month's billing report (a closed month's snapshot)
+  billing close --month YYYY-MM  store the month's report as an immutable snapshot
+  staff token STAFF_ID           print a new API token for that staff member
   healthcheck                    ask the local server's /healthz (for container health checks)
 
 Configuration comes from the environment; see the README.`
@@ -75,6 +79,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return a.migrate(ctx, rest)
 	case "import":
 		return a.importFile(ctx, rest)
+	case "billing":
+		return a.billingCmd(ctx, rest)
+	case "staff":
+		return a.staffCmd(ctx, rest)
 	case "healthcheck":
 		return a.healthcheck(ctx, rest)
 	default:

@@ -47,6 +47,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		}
 		return nil
 	}, reg)
+	a.routes(srv, d)
 
 	a.log.Info("serving", "public_url", a.cfg.PublicURL.String(), "channel", a.cfg.Channel, "timezone", a.cfg.Location.String())
 	err = srv.Serve(ctx, ln, shutdownGrace)

@@ -154,7 +154,15 @@ func ensureDatabase(ctx context.Context, conn string) error {
 
 // WithTx runs fn in a transaction, committing when fn returns nil and rolling back otherwise.
 func WithTx(ctx context.Context, d *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
-	tx, err := d.BeginTxx(ctx, nil)
+	return WithTxOptions(ctx, d, nil, fn)
+}
+
+// Snapshot is for transactions whose several reads must see one consistent state.
+var Snapshot = &sql.TxOptions{Isolation: sql.LevelRepeatableRead}
+
+// WithTxOptions is WithTx with an isolation level or read-only mode.
+func WithTxOptions(ctx context.Context, d *sqlx.DB, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
+	tx, err := d.BeginTxx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("error beginning transaction: %w", err)
 	}

@@ -83,3 +83,18 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return fmt.Errorf("the body could not be read: %v: %w", err, ErrInvalid)
 	}
 }
+
+// kindError is an error of a kind whose message does not repeat the kind.
+type kindError struct {
+	kind error
+	err  error
+}
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// Errorf returns an error of a kind (ErrInvalid, ErrNotFound, …) with a message of its own;
+// %w in format wraps as in fmt.Errorf.
+func Errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, err: fmt.Errorf(format, args...)}
+}

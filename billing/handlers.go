@@ -1,0 +1,72 @@
+package billing
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// Handlers serve the billing JSON API.
+type Handlers struct {
+	Store *Store
+	Log   *slog.Logger
+}
+
+// ReportHandler serves GET /api/v1/billing/report?month=YYYY-MM[&format=json|csv].
+func (h *Handlers) ReportHandler(w http.ResponseWriter, r *http.Request) {
+	m, err := ParseMonth(r.URL.Query().Get("month"))
+	if err != nil {
+		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "month: %v", err))
+		return
+	}
+	rep, err := h.Store.Report(r.Context(), m)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	switch r.URL.Query().Get("format") {
+	case "", "json":
+		web.WriteJSON(w, http.StatusOK, rep)
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="billing-%s.csv"`, m))
+		if err := WriteCSV(w, rep); err != nil {
+			h.Log.Error("writing report failed", "error", err)
+		}
+	default:
+		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "format %q is not json or csv", r.URL.Query().Get("format")))
+	}
+}
+
+// WorklistHandler serves GET /api/v1/billing/worklist[?month=YYYY-MM][&within=MINUTES]: the
+// patients close to their next threshold, most valuable first. The month defaults to the
+// current one.
+func (h *Handlers) WorklistHandler(w http.ResponseWriter, r *http.Request) {
+	now := h.Store.Now()
+	m := MonthOf(now, h.Store.Location)
+	if q := r.URL.Query().Get("month"); q != "" {
+		var err error
+		if m, err = ParseMonth(q); err != nil {
+			web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "month: %v", err))
+			return
+		}
+	}
+	within := int64(10)
+	if q := r.URL.Query().Get("within"); q != "" {
+		n, err := strconv.ParseInt(q, 10, 64)
+		if err != nil || n < 0 || n > 600 {
+			web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "within %q is not a number of minutes from 0 to 600", q))
+			return
+		}
+		within = n
+	}
+	rep, err := h.Store.Report(r.Context(), m)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, Worklist(rep.Report, now, h.Store.Location, within))
+}

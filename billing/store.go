@@ -1,0 +1,277 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/practice"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// Store loads a month's billing facts from the database, computes reports and keeps closed
+// months.
+type Store struct {
+	DB          *sqlx.DB
+	Practice    practice.ID
+	Location    *time.Location // the practice's zone
+	Rates       Rates
+	FeeSchedule FeeSchedule
+	Now         func() time.Time
+}
+
+const selectPatientFacts = `
+SELECT id, ext_id, coalesce(billing_npi, '') AS billing_npi,
+	cardinality(chronic_conditions) AS conditions, programs, ccm_track,
+	initiating_visit_on, care_plan_on
+FROM patients WHERE practice_id = $1`
+
+const selectConsents = `
+SELECT patient_id, given_at, revoked_at, npi, documented FROM consents WHERE practice_id = $1`
+
+// selectMonthEntries loads the current entries (not superseded, not voided) that overlap the
+// month, with their patients in id order.
+const selectMonthEntries = `
+SELECT e.id, e.staff_id, e.staff_role, coalesce(e.staff_npi, '') AS npi, e.program,
+	e.started_at, e.ended_at, e.mdm, e.interactive,
+	array_agg(p.ext_id ORDER BY p.ext_id) AS patients
+FROM time_entries e
+JOIN time_entry_patients tp ON tp.practice_id = e.practice_id AND tp.entry_id = e.id
+JOIN patients p ON p.practice_id = tp.practice_id AND p.id = tp.patient_id
+WHERE e.practice_id = $1 AND e.started_at < $3 AND e.ended_at > $2 AND NOT e.voided
+  AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
+GROUP BY e.practice_id, e.id`
+
+// selectServices loads the services of the month, and earlier G0506 (billed once per initiation).
+const selectServices = `
+SELECT p.ext_id, s.code, s.service_date, s.npi
+FROM billed_services s
+JOIN patients p ON p.practice_id = s.practice_id AND p.id = s.patient_id
+WHERE s.practice_id = $1 AND s.service_date <= $3 AND (s.service_date >= $2 OR s.code = 'G0506')`
+
+// Input loads everything the month's report is computed from.
+func (s *Store) Input(ctx context.Context, q db.Querier, m Month) (Input, error) {
+	in := Input{Month: m, Location: s.Location, Rates: s.Rates, FeeSchedule: s.FeeSchedule}
+	var patients []struct {
+		ID         int64          `db:"id"`
+		ExtID      string         `db:"ext_id"`
+		BillingNPI string         `db:"billing_npi"`
+		Conditions int            `db:"conditions"`
+		Programs   pq.StringArray `db:"programs"`
+		Track      string         `db:"ccm_track"`
+		Visit      *time.Time     `db:"initiating_visit_on"`
+		CarePlan   *time.Time     `db:"care_plan_on"`
+	}
+	if err := q.SelectContext(ctx, &patients, selectPatientFacts, int64(s.Practice)); err != nil {
+		return Input{}, fmt.Errorf("error loading patients: %w", err)
+	}
+	var consents []struct {
+		PatientID  int64      `db:"patient_id"`
+		GivenAt    time.Time  `db:"given_at"`
+		RevokedAt  *time.Time `db:"revoked_at"`
+		NPI        string     `db:"npi"`
+		Documented bool       `db:"documented"`
+	}
+	if err := q.SelectContext(ctx, &consents, selectConsents, int64(s.Practice)); err != nil {
+		return Input{}, fmt.Errorf("error loading consents: %w", err)
+	}
+	byID := map[int64][]Consent{}
+	for _, c := range consents {
+		cons := Consent{GivenAt: c.GivenAt, NPI: c.NPI, Documented: c.Documented}
+		if c.RevokedAt != nil {
+			cons.RevokedAt = *c.RevokedAt
+		}
+		byID[c.PatientID] = append(byID[c.PatientID], cons)
+	}
+	in.Patients = make([]Patient, len(patients))
+	for i, p := range patients {
+		pt := Patient{ID: p.ExtID, BillingNPI: p.BillingNPI, ChronicConditions: p.Conditions,
+			PractitionerTrack: p.Track == "practitioner", Consents: byID[p.ID]}
+		for _, prog := range p.Programs {
+			pt.Programs = append(pt.Programs, Program(prog))
+		}
+		if p.Visit != nil {
+			pt.InitiatingVisit = dateOnly(*p.Visit)
+		}
+		if p.CarePlan != nil {
+			pt.CarePlan = dateOnly(*p.CarePlan)
+		}
+		in.Patients[i] = pt
+	}
+	start, end := m.Bounds(s.Location)
+	var entries []struct {
+		ID          int64          `db:"id"`
+		StaffID     int64          `db:"staff_id"`
+		Role        string         `db:"staff_role"`
+		NPI         string         `db:"npi"`
+		Program     string         `db:"program"`
+		Start       time.Time      `db:"started_at"`
+		End         time.Time      `db:"ended_at"`
+		MDM         string         `db:"mdm"`
+		Interactive bool           `db:"interactive"`
+		Patients    pq.StringArray `db:"patients"`
+	}
+	if err := q.SelectContext(ctx, &entries, selectMonthEntries, int64(s.Practice), start, end); err != nil {
+		return Input{}, fmt.Errorf("error loading time entries: %w", err)
+	}
+	in.Entries = make([]Entry, len(entries))
+	for i, e := range entries {
+		in.Entries[i] = Entry{ID: e.ID, Staff: fmt.Sprint(e.StaffID), Role: Role(e.Role), NPI: e.NPI,
+			Program: Program(e.Program), Start: e.Start, End: e.End, Patients: e.Patients, MDM: MDM(e.MDM),
+			Interactive: e.Interactive}
+	}
+	var services []struct {
+		Patient string    `db:"ext_id"`
+		Code    string    `db:"code"`
+		Date    time.Time `db:"service_date"`
+		NPI     string    `db:"npi"`
+	}
+	if err := q.SelectContext(ctx, &services, selectServices, int64(s.Practice), m.FirstDay().Format(time.DateOnly), m.LastDay().Format(time.DateOnly)); err != nil {
+		return Input{}, fmt.Errorf("error loading billed services: %w", err)
+	}
+	in.Services = make([]BilledService, len(services))
+	for i, sv := range services {
+		in.Services[i] = BilledService{Patient: sv.Patient, Code: Code(sv.Code), Date: dateOnly(sv.Date), NPI: sv.NPI}
+	}
+	return in, nil
+}
+
+// dateOnly keeps a date's calendar day at UTC midnight, whatever zone the driver gave it.
+func dateOnly(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// MonthReport is a report as served: computed live, or the snapshot of a closed month with the
+// changes made to its time after the close.
+type MonthReport struct {
+	Report
+	ClosedAt          *time.Time   `json:"closed_at,omitempty"`
+	AmendedAfterClose []LateChange `json:"amended_after_close,omitempty"`
+}
+
+// LateChange is a time entry recorded after its month was closed: it is not in the closed
+// report, and needs a corrected claim if it matters.
+type LateChange struct {
+	Entry      int64     `json:"entry_id"`
+	Supersedes *int64    `json:"supersedes"`
+	Voided     bool      `json:"voided"`
+	Patients   []string  `json:"patients"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+const selectClose = `
+SELECT closed_at, report FROM billing_closes WHERE practice_id = $1 AND month = $2`
+
+// selectLateChanges finds entries recorded after closedAt that touch the month: new entries
+// overlapping it, and amendments or voids of entries that did.
+const selectLateChanges = `
+SELECT e.id, e.supersedes, e.voided, e.created_at,
+	ARRAY(SELECT p.ext_id FROM time_entry_patients tp JOIN patients p ON p.practice_id = tp.practice_id AND p.id = tp.patient_id
+	      WHERE tp.practice_id = e.practice_id AND tp.entry_id = e.id ORDER BY p.ext_id) AS patients
+FROM time_entries e
+LEFT JOIN time_entries old ON old.practice_id = e.practice_id AND old.id = e.supersedes
+WHERE e.practice_id = $1 AND e.created_at > $4
+  AND ((e.started_at < $3 AND e.ended_at > $2) OR (old.started_at < $3 AND old.ended_at > $2))
+ORDER BY e.id`
+
+// Report returns the month's report: the stored snapshot when the month is closed (with the
+// entries recorded since), else computed now.
+func (s *Store) Report(ctx context.Context, m Month) (MonthReport, error) {
+	var closed struct {
+		At     time.Time `db:"closed_at"`
+		Report []byte    `db:"report"`
+	}
+	err := s.DB.GetContext(ctx, &closed, selectClose, int64(s.Practice), m.FirstDay().Format(time.DateOnly))
+	if db.IsNoRows(err) {
+		var mr MonthReport
+		err := db.WithTxOptions(ctx, s.DB, db.Snapshot, func(tx *sqlx.Tx) error {
+			in, err := s.Input(ctx, tx, m)
+			if err != nil {
+				return err
+			}
+			mr.Report, err = Compute(in)
+			return err
+		})
+		return mr, err
+	}
+	if err != nil {
+		return MonthReport{}, fmt.Errorf("error loading closed month %s: %w", m, err)
+	}
+	var mr MonthReport
+	if err := json.Unmarshal(closed.Report, &mr.Report); err != nil {
+		return MonthReport{}, fmt.Errorf("error reading closed month %s: %w", m, err)
+	}
+	at := closed.At
+	mr.ClosedAt = &at
+	loc, err := time.LoadLocation(mr.Timezone)
+	if err != nil {
+		return MonthReport{}, fmt.Errorf("error reading closed month %s: %w", m, err)
+	}
+	start, end := m.Bounds(loc)
+	var late []struct {
+		ID         int64          `db:"id"`
+		Supersedes *int64         `db:"supersedes"`
+		Voided     bool           `db:"voided"`
+		CreatedAt  time.Time      `db:"created_at"`
+		Patients   pq.StringArray `db:"patients"`
+	}
+	if err := s.DB.SelectContext(ctx, &late, selectLateChanges, int64(s.Practice), start, end, closed.At); err != nil {
+		return MonthReport{}, fmt.Errorf("error loading changes after the close of %s: %w", m, err)
+	}
+	for _, l := range late {
+		mr.AmendedAfterClose = append(mr.AmendedAfterClose, LateChange{Entry: l.ID, Supersedes: l.Supersedes, Voided: l.Voided, Patients: l.Patients, CreatedAt: l.CreatedAt})
+	}
+	return mr, nil
+}
+
+const insertClose = `
+INSERT INTO billing_closes (practice_id, month, timezone, closed_at, closed_by, report)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (practice_id, month) DO NOTHING`
+
+// Close stores the month's report as an immutable snapshot. A month can be closed once, and
+// only after it has ended.
+func (s *Store) Close(ctx context.Context, actor audit.Actor, m Month) (MonthReport, error) {
+	now := s.Now()
+	if _, end := m.Bounds(s.Location); now.Before(end) {
+		return MonthReport{}, web.Errorf(web.ErrConflict, "%s has not ended yet in %s", m, s.Location)
+	}
+	err := db.WithTxOptions(ctx, s.DB, db.Snapshot, func(tx *sqlx.Tx) error {
+		in, err := s.Input(ctx, tx, m)
+		if err != nil {
+			return err
+		}
+		rep, err := Compute(in)
+		if err != nil {
+			return err
+		}
+		body, err := json.Marshal(rep)
+		if err != nil {
+			return fmt.Errorf("error encoding report: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, insertClose, int64(s.Practice), m.FirstDay().Format(time.DateOnly), s.Location.String(), now, string(actor), body)
+		if err != nil {
+			return fmt.Errorf("error closing %s: %w", m, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return web.Errorf(web.ErrConflict, "%s is already closed", m)
+		}
+		var total int64
+		for _, r := range rep.Rows {
+			total += r.AmountCents
+		}
+		return audit.Record(ctx, tx, audit.Event{PracticeID: int64(s.Practice), At: now, Actor: actor,
+			Action: "billing.close", Entity: "billing_month", EntityID: m.String(),
+			Detail: map[string]any{"rows": len(rep.Rows), "amount_cents": total}})
+	})
+	if err != nil {
+		return MonthReport{}, err
+	}
+	return s.Report(ctx, m)
+}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/outreach-engine/outreach/billing"
+	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/timelog"
+)
+
+func (a *app) timelog(d *sqlx.DB) *timelog.Service {
+	return &timelog.Service{DB: d, Practice: a.cfg.practiceSettings().ID, Now: a.now}
+}
+
+// routes lists every route of the API, in one place.
+func (a *app) routes(srv *web.Server, d *sqlx.DB) {
+	api := func(h http.HandlerFunc) http.Handler { return web.RequireToken(d, h) }
+
+	th := &timelog.Handlers{Svc: a.timelog(d), Log: a.log, Location: a.cfg.Location}
+	srv.Handle("POST /api/v1/time-entries", api(th.Create))
+	srv.Handle("GET /api/v1/time-entries", api(th.List))
+	srv.Handle("GET /api/v1/time-entries/export", api(th.Export))
+	srv.Handle("GET /api/v1/time-entries/{id}/history", api(th.History))
+	srv.Handle("POST /api/v1/time-entries/{id}/amend", api(th.Amend))
+	srv.Handle("POST /api/v1/time-entries/{id}/void", api(th.Void))
+	srv.Handle("POST /api/v1/timers", api(th.StartTimer))
+	srv.Handle("POST /api/v1/timers/{id}/stop", api(th.StopTimer))
+
+	bh := &billing.Handlers{Store: a.billingStore(d), Log: a.log}
+	srv.Handle("GET /api/v1/billing/report", api(bh.ReportHandler))
+	srv.Handle("GET /api/v1/billing/worklist", api(bh.WorklistHandler))
+}

@@ -1,0 +1,274 @@
+package timelog
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/outreach-engine/outreach/billing"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// Handlers serve the time log's JSON API. Every handler expects an authenticated identity.
+type Handlers struct {
+	Svc      *Service
+	Log      *slog.Logger
+	Location *time.Location // the practice's zone, for months and exports
+}
+
+// entryBody is a time entry as posted: the fields of the time CSV file (patients as a list or
+// a ';'-separated string; ended_at or minutes), and the reason of an amendment.
+type entryBody struct {
+	Patients    patientList `json:"patients"`
+	Staff       string      `json:"staff"`
+	Program     Program     `json:"program"`
+	StartedAt   *time.Time  `json:"started_at"`
+	EndedAt     *time.Time  `json:"ended_at"`
+	Minutes     *int        `json:"minutes"`
+	Activity    Activity    `json:"activity"`
+	Note        string      `json:"note"`
+	Changed     Change      `json:"changed"`
+	MDM         MDM         `json:"mdm"`
+	Interactive bool        `json:"interactive"`
+	Reason      string      `json:"reason"`
+}
+
+// patientList accepts ["P1","P2"] or "P1;P2".
+type patientList []string
+
+func (p *patientList) UnmarshalJSON(b []byte) error {
+	var list []string
+	if err := json.Unmarshal(b, &list); err == nil {
+		*p = list
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("patients must be a list of patient ids or a ';'-separated string")
+	}
+	*p = nil
+	for item := range strings.SplitSeq(s, ";") {
+		if item = strings.TrimSpace(item); item != "" {
+			*p = append(*p, item)
+		}
+	}
+	return nil
+}
+
+// draft turns the body into a draft; the staff member defaults to the caller.
+func (b entryBody) draft(caller string) (Draft, error) {
+	d := Draft{Patients: b.Patients, Staff: b.Staff, Program: b.Program, Activity: b.Activity,
+		Note: b.Note, Changed: b.Changed, MDM: b.MDM, Interactive: b.Interactive}
+	if d.Staff == "" {
+		d.Staff = caller
+	}
+	if b.StartedAt == nil {
+		return d, &InvalidError{[]*FieldError{fieldErr("started_at", "started_at is empty")}}
+	}
+	d.StartedAt = *b.StartedAt
+	switch {
+	case b.EndedAt != nil && b.Minutes != nil:
+		return d, &InvalidError{[]*FieldError{fieldErr("minutes", "give ended_at or minutes, not both")}}
+	case b.EndedAt != nil:
+		d.EndedAt = *b.EndedAt
+	case b.Minutes != nil:
+		if *b.Minutes < 1 || time.Duration(*b.Minutes)*time.Minute > MaxDuration {
+			return d, &InvalidError{[]*FieldError{fieldErr("minutes", "minutes %d is not from 1 to %d", *b.Minutes, int(MaxDuration/time.Minute))}}
+		}
+		d.EndedAt = d.StartedAt.Add(time.Duration(*b.Minutes) * time.Minute)
+	default:
+		return d, &InvalidError{[]*FieldError{fieldErr("ended_at", "ended_at and minutes are both empty: give one")}}
+	}
+	return d, nil
+}
+
+func identity(r *http.Request) web.Identity {
+	id, ok := web.IdentityFrom(r.Context())
+	if !ok {
+		panic("timelog: handler reached without authentication")
+	}
+	return id
+}
+
+// Create records an entry: POST /api/v1/time-entries.
+func (h *Handlers) Create(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	var b entryBody
+	if err := web.DecodeJSON(w, r, &b); err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	if b.Reason != "" {
+		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "reason is only for amendments"))
+		return
+	}
+	d, err := b.draft(id.Staff)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	e, err := h.Svc.Record(r.Context(), id.Actor(), d, SourceManual)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusCreated, e)
+}
+
+// Amend records a corrected version: POST /api/v1/time-entries/{id}/amend.
+func (h *Handlers) Amend(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	entry, err := pathEntryID(r)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	var b entryBody
+	if err := web.DecodeJSON(w, r, &b); err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	d, err := b.draft(id.Staff)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	e, err := h.Svc.Amend(r.Context(), id.Actor(), entry, d, b.Reason)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusCreated, e)
+}
+
+// Void withdraws an entry: POST /api/v1/time-entries/{id}/void with {"reason"}.
+func (h *Handlers) Void(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	entry, err := pathEntryID(r)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	var b struct {
+		Reason string `json:"reason"`
+	}
+	if err := web.DecodeJSON(w, r, &b); err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	e, err := h.Svc.Void(r.Context(), id.Actor(), entry, b.Reason)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusCreated, e)
+}
+
+// History lists an entry's versions: GET /api/v1/time-entries/{id}/history.
+func (h *Handlers) History(w http.ResponseWriter, r *http.Request) {
+	entry, err := pathEntryID(r)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	hist, err := h.Svc.History(r.Context(), entry)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, hist)
+}
+
+// List lists a month's entries: GET /api/v1/time-entries?month=YYYY-MM[&patient=ID][&versions=all].
+func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
+	from, to, err := h.month(r)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	f := ListFilter{From: from, To: to, Patient: r.URL.Query().Get("patient"), AllVersion: r.URL.Query().Get("versions") == "all"}
+	entries, err := h.Svc.List(r.Context(), f)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, entries)
+}
+
+// Export writes a month's entries with every audit element as CSV:
+// GET /api/v1/time-entries/export?month=YYYY-MM.
+func (h *Handlers) Export(w http.ResponseWriter, r *http.Request) {
+	from, to, err := h.month(r)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="time-entries-%s.csv"`, r.URL.Query().Get("month")))
+	w.Header().Set("Cache-Control", "no-store")
+	if err := h.Svc.Export(r.Context(), w, from, to, h.Location); err != nil {
+		h.Log.Error("export failed", "error", err)
+	}
+}
+
+// StartTimer starts the caller's timer: POST /api/v1/timers.
+func (h *Handlers) StartTimer(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	var b struct {
+		Patients patientList `json:"patients"`
+		Program  Program     `json:"program"`
+		Activity Activity    `json:"activity"`
+	}
+	if err := web.DecodeJSON(w, r, &b); err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	t, err := h.Svc.StartTimer(r.Context(), TimerStart{Staff: id.Staff, Patients: b.Patients, Program: b.Program, Activity: b.Activity})
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusCreated, t)
+}
+
+// StopTimer stops the caller's timer and records its entry: POST /api/v1/timers/{id}/stop.
+func (h *Handlers) StopTimer(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	n, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || n <= 0 {
+		web.Fail(w, h.Log, web.Errorf(web.ErrNotFound, "timer id %q is not a number", r.PathValue("id")))
+		return
+	}
+	var b TimerStop
+	if err := web.DecodeJSON(w, r, &b); err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	e, err := h.Svc.StopTimer(r.Context(), id.Actor(), id.Staff, TimerID(n), b)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusCreated, e)
+}
+
+func pathEntryID(r *http.Request) (EntryID, error) {
+	n, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, web.Errorf(web.ErrNotFound, "time entry id %q is not a number", r.PathValue("id"))
+	}
+	return EntryID(n), nil
+}
+
+func (h *Handlers) month(r *http.Request) (time.Time, time.Time, error) {
+	m, err := billing.ParseMonth(r.URL.Query().Get("month"))
+	if err != nil {
+		return time.Time{}, time.Time{}, web.Errorf(web.ErrInvalid, "month: %v", err)
+	}
+	from, to := m.Bounds(h.Location)
+	return from, to, nil
+}
