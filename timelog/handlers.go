@@ -199,6 +199,21 @@ func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, entries)
 }
 
+// Conflicts lists a month's overlapping entries: GET /api/v1/time-entries/conflicts?month=YYYY-MM.
+func (h *Handlers) Conflicts(w http.ResponseWriter, r *http.Request) {
+	from, to, err := h.month(r)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	cs, err := h.Svc.Conflicts(r.Context(), from, to)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, cs)
+}
+
 // Export writes a month's entries with every audit element as CSV:
 // GET /api/v1/time-entries/export?month=YYYY-MM.
 func (h *Handlers) Export(w http.ResponseWriter, r *http.Request) {

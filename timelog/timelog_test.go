@@ -377,3 +377,37 @@ func TestSplitSeconds(t *testing.T) {
 		}
 	}
 }
+
+func TestConflicts(t *testing.T) {
+	ctx := context.Background()
+	s, _ := setup(t)
+	a := draft("P1", 30)
+	b := draft("P2", 30)
+	b.StartedAt, b.EndedAt = a.StartedAt.Add(20*time.Minute), a.StartedAt.Add(50*time.Minute)
+	c := draft("P3", 10)
+	c.StartedAt, c.EndedAt = a.EndedAt.Add(20*time.Minute), a.EndedAt.Add(30*time.Minute) // after b: no overlap
+	var ids []timelog.EntryID
+	for _, d := range []timelog.Draft{a, b, c} {
+		e, err := s.Record(ctx, audit.ActorCLI, d, timelog.SourceManual)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, e.ID)
+	}
+	month := [2]time.Time{at("2026-03-01T00:00:00-05:00"), at("2026-04-01T00:00:00-04:00")}
+	cs, err := s.Conflicts(ctx, month[0], month[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].First != ids[0] || cs[0].Second != ids[1] || cs[0].Seconds != 600 || cs[0].Staff != "RN1" {
+		t.Fatalf("conflicts = %+v", cs)
+	}
+	// Amending one entry so that it no longer overlaps settles the conflict.
+	b.StartedAt, b.EndedAt = a.EndedAt, a.EndedAt.Add(20*time.Minute)
+	if _, err := s.Amend(ctx, audit.ActorCLI, ids[1], b, "started after the first call"); err != nil {
+		t.Fatal(err)
+	}
+	if cs, err := s.Conflicts(ctx, month[0], month[1]); err != nil || len(cs) != 0 {
+		t.Errorf("conflicts after the amendment: %+v, %v", cs, err)
+	}
+}

@@ -21,14 +21,15 @@ func (a *app) billingStore(d *sqlx.DB) *billing.Store {
 // billingCmd runs "billing report --month YYYY-MM [--format json|csv|text]" and
 // "billing close --month YYYY-MM".
 func (a *app) billingCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 || (args[0] != "report" && args[0] != "close") {
-		return usageError{"usage: outreach billing report|close --month YYYY-MM"}
+	if len(args) == 0 || (args[0] != "report" && args[0] != "close" && args[0] != "worklist") {
+		return usageError{"usage: outreach billing report|close|worklist --month YYYY-MM"}
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("billing "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	month := fs.String("month", "", "the month, YYYY-MM")
 	format := "text"
+	within := fs.Int64("within", 10, "minutes")
 	if sub == "report" {
 		fs.StringVar(&format, "format", "json", "json, csv or text")
 	}
@@ -37,6 +38,9 @@ func (a *app) billingCmd(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("billing %s: unexpected %q", sub, fs.Arg(0))}
+	}
+	if sub == "worklist" && *month == "" {
+		*month = billing.MonthOf(a.now(), a.cfg.Location).String()
 	}
 	m, err := billing.ParseMonth(*month)
 	if err != nil {
@@ -51,6 +55,15 @@ func (a *app) billingCmd(ctx context.Context, args []string) error {
 	}
 	defer d.Close()
 	store := a.billingStore(d)
+	if sub == "worklist" {
+		rep, err := store.Report(ctx, m)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(billing.Worklist(rep.Report, a.now(), a.cfg.Location, *within))
+	}
 	var rep billing.MonthReport
 	if sub == "close" {
 		rep, err = store.Close(ctx, audit.ActorCLI, m)

@@ -186,6 +186,21 @@ func TestWorkedExamplesEndToEnd(t *testing.T) {
 			t.Errorf("E01 in the closed report: %s %d s; want the snapshot (below_threshold, 1140 s)", r.Status, r.Seconds)
 		}
 	}
+	out, _, err = runCmd(t, ctx, env, "time", "export", "--month", "2026-03")
+	if err != nil || strings.Count(out, "\n") < 40 || !strings.HasPrefix(out, "entry_id,status,") {
+		t.Errorf("time export: %v\n%.300s", err, out)
+	}
+	out, _, err = runCmd(t, ctx, env, "time", "history", "1")
+	if err != nil || !strings.Contains(out, `"id": 1`) {
+		t.Errorf("time history: %v %s", err, out)
+	}
+	if _, _, err := runCmd(t, ctx, env, "time", "history", "abc"); err == nil {
+		t.Error("time history abc succeeded")
+	}
+	out, _, err = runCmd(t, ctx, env, "billing", "worklist", "--month", "2026-03", "--within", "10")
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), "[") {
+		t.Errorf("billing worklist: %v %s", err, out)
+	}
 	live, _, err := runCmd(t, ctx, env, "billing", "close", "--month", "2026-03")
 	if err == nil || !strings.Contains(err.Error(), "already closed") {
 		t.Errorf("closing twice: %q, %v", live, err)

@@ -26,6 +26,11 @@ commands:
   billing report --month YYYY-MM [--format json|csv|text]
                                  the month's billing report (a closed month's snapshot)
   billing close --month YYYY-MM  store the month's report as an immutable snapshot
+  billing worklist [--month YYYY-MM] [--within MINUTES]
+                                 patients close to their next threshold, most valuable first
+  time history ENTRY_ID          an entry's versions: the original, amendments, a void
+  time export --month YYYY-MM    the month's entries with every audit element, as CSV
+  time conflicts --month YYYY-MM overlapping entries of one staff member
   staff token STAFF_ID           print a new API token for that staff member
   healthcheck                    ask the local server's /healthz (for container health checks)
 
@@ -83,6 +88,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return a.billingCmd(ctx, rest)
 	case "staff":
 		return a.staffCmd(ctx, rest)
+	case "time":
+		return a.timeCmd(ctx, rest)
 	case "healthcheck":
 		return a.healthcheck(ctx, rest)
 	default:

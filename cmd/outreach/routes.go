@@ -22,6 +22,7 @@ func (a *app) routes(srv *web.Server, d *sqlx.DB) {
 	srv.Handle("POST /api/v1/time-entries", api(th.Create))
 	srv.Handle("GET /api/v1/time-entries", api(th.List))
 	srv.Handle("GET /api/v1/time-entries/export", api(th.Export))
+	srv.Handle("GET /api/v1/time-entries/conflicts", api(th.Conflicts))
 	srv.Handle("GET /api/v1/time-entries/{id}/history", api(th.History))
 	srv.Handle("POST /api/v1/time-entries/{id}/amend", api(th.Amend))
 	srv.Handle("POST /api/v1/time-entries/{id}/void", api(th.Void))
@@ -31,4 +32,8 @@ func (a *app) routes(srv *web.Server, d *sqlx.DB) {
 	bh := &billing.Handlers{Store: a.billingStore(d), Log: a.log}
 	srv.Handle("GET /api/v1/billing/report", api(bh.ReportHandler))
 	srv.Handle("GET /api/v1/billing/worklist", api(bh.WorklistHandler))
+
+	srv.Handle("/api/", api(func(w http.ResponseWriter, r *http.Request) {
+		web.WriteError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+	}))
 }

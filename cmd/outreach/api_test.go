@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+type apiClient struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+func (c apiClient) do(method, path, body string) (int, string) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// apiServer serves the routes on a fresh database with staff, patients and a token for RN1, at a
+// pinned clock.
+func apiServer(t *testing.T, now time.Time) apiClient {
+	t.Helper()
+	ctx := context.Background()
+	_, conn := dbtest.Fresh(t)
+	env := map[string]string{"DATABASE_URL": conn}
+	for kind, content := range map[string]string{
+		"staff":    "id,name,credential,role,npi\nRN1,Rita,RN,clinical,\nMD1,Ada,MD,practitioner,1111111111\n",
+		"patients": "id,chronic_conditions,programs,billing_npi,consent_at,initiating_visit_on,care_plan_on\nP1,I10;E11.9,ccm;rpm,1111111111,2026-01-15,2026-01-15,2026-01-15\nP2,I10;E11.9,ccm,1111111111,2026-01-15,2026-01-15,2026-01-15\n",
+	} {
+		if _, _, err := runCmd(t, ctx, env, "import", kind, writeFile(t, kind+".csv", content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token, _, err := runCmd(t, ctx, env, "staff", "token", "RN1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(envFrom(env), readFiles(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	a := &app{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: func() time.Time { return now }}
+	srv := web.NewServer(a.log, prometheus.NewRegistry())
+	a.routes(srv, d)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return apiClient{t: t, base: hs.URL, token: strings.TrimSpace(token)}
+}
+
+func TestTimeEntriesAPI(t *testing.T) {
+	c := apiServer(t, time.Date(2026, 3, 25, 16, 0, 0, 0, time.UTC))
+
+	code, body := c.do("POST", "/api/v1/time-entries", `{"patients":"P1","program":"ccm","started_at":"2026-03-02T10:00:00-05:00","minutes":15,"activity":"patient_call","note":"BP review"}`)
+	if code != 201 || !strings.Contains(body, `"seconds":900`) || !strings.Contains(body, `"staff":"RN1"`) {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	var e struct{ ID int64 }
+	json.Unmarshal([]byte(body), &e)
+
+	tests := []struct {
+		name, method, path, body string
+		code                     int
+		contains                 string
+	}{
+		{"list", "GET", "/api/v1/time-entries?month=2026-03", "", 200, `"note":"BP review"`},
+		{"bad month", "GET", "/api/v1/time-entries?month=March", "", 400, `"error":"month: \"March\" is not a month (YYYY-MM)"`},
+		{"stop before start", "POST", "/api/v1/time-entries", `{"patients":["P1"],"program":"ccm","started_at":"2026-03-02T10:00:00-05:00","ended_at":"2026-03-02T09:00:00-05:00"}`, 400, "is not after started_at"},
+		{"unknown patient", "POST", "/api/v1/time-entries", `{"patients":["P9"],"program":"ccm","started_at":"2026-03-02T11:00:00-05:00","minutes":5}`, 400, `patient \"P9\" is not a known patient id`},
+		{"not enrolled", "POST", "/api/v1/time-entries", `{"patients":["P2"],"program":"rpm","started_at":"2026-03-02T11:00:00-05:00","minutes":5}`, 400, "not enrolled in rpm"},
+		{"unknown field", "POST", "/api/v1/time-entries", `{"patient":"P1"}`, 400, `unknown field \"patient\"`},
+		{"duplicate", "POST", "/api/v1/time-entries", `{"patients":"P1","program":"ccm","started_at":"2026-03-02T10:00:00-05:00","minutes":15,"activity":"patient_call","note":"again"}`, 409, "already stored as entry"},
+		{"amend", "POST", "/api/v1/time-entries/" + itoa(e.ID) + "/amend", `{"patients":"P1","program":"ccm","started_at":"2026-03-02T10:00:00-05:00","minutes":25,"activity":"patient_call","reason":"call ran long"}`, 201, `"seconds":1500`},
+		{"amend again", "POST", "/api/v1/time-entries/" + itoa(e.ID) + "/amend", `{"patients":"P1","program":"ccm","started_at":"2026-03-02T10:00:00-05:00","minutes":25,"reason":"x"}`, 409, "already amended by entry"},
+		{"history", "GET", "/api/v1/time-entries/" + itoa(e.ID) + "/history", "", 200, `"amend_reason":"call ran long"`},
+		{"history of nothing", "GET", "/api/v1/time-entries/999999/history", "", 404, "not found"},
+		{"export", "GET", "/api/v1/time-entries/export?month=2026-03", "", 200, "entry_id,status,supersedes"},
+		{"report", "GET", "/api/v1/billing/report?month=2026-03", "", 200, `"patient":"P1","program":"ccm","billing_npi":"1111111111","seconds":1500,"status":"billable"`},
+		{"report csv", "GET", "/api/v1/billing/report?month=2026-03&format=csv", "", 200, "P1,ccm,1111111111,1500,25,billable,99490x1,66.13"},
+		{"report bad month", "GET", "/api/v1/billing/report?month=2026-13", "", 400, "is not a month"},
+		{"worklist", "GET", "/api/v1/billing/worklist?month=2026-03", "", 200, `[{"patient":"P1","program":"rpm","code":"99470","minutes_needed":10,"value_cents":2605,"days_left":7}]`},
+		{"worklist within 20", "GET", "/api/v1/billing/worklist?month=2026-03&within=20", "", 200, `"patient":"P2","program":"ccm","code":"99490","minutes_needed":20`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := c.do(tt.method, tt.path, tt.body)
+			if code != tt.code || !strings.Contains(body, tt.contains) {
+				t.Errorf("%s %s = %d %s\nwant %d containing %s", tt.method, tt.path, code, body, tt.code, tt.contains)
+			}
+		})
+	}
+
+	anon := c
+	anon.token = ""
+	if code, body := anon.do("GET", "/api/v1/billing/report?month=2026-03", ""); code != 401 || !strings.Contains(body, `"error"`) {
+		t.Errorf("without a token: %d %s", code, body)
+	}
+	anon.token = "otk_forged"
+	if code, _ := anon.do("POST", "/api/v1/time-entries", `{}`); code != 401 {
+		t.Errorf("forged token: %d", code)
+	}
+}
+
+func TestTimersAPI(t *testing.T) {
+	c := apiServer(t, time.Date(2026, 3, 25, 16, 0, 0, 0, time.UTC))
+	code, body := c.do("POST", "/api/v1/timers", `{"patients":["P1","P2"],"program":"ccm","activity":"education"}`)
+	if code != 201 {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	var tm struct{ ID int64 }
+	json.Unmarshal([]byte(body), &tm)
+	if code, body := c.do("POST", "/api/v1/timers", `{"patients":["P1"],"program":"ccm"}`); code != 409 {
+		t.Errorf("second timer: %d %s", code, body)
+	}
+	// The pinned clock does not move: the entry lasts the one-second minimum.
+	code, body = c.do("POST", "/api/v1/timers/"+itoa(tm.ID)+"/stop", `{"note":"group class","changed":"no_change"}`)
+	if code != 201 || !strings.Contains(body, `"source":"timer"`) || !strings.Contains(body, `"patients":["P1","P2"]`) {
+		t.Errorf("stop: %d %s", code, body)
+	}
+	if code, _ := c.do("POST", "/api/v1/timers/abc/stop", `{}`); code != 404 {
+		t.Errorf("stop of a bad id: %d", code)
+	}
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+func TestUnknownAPIRoute(t *testing.T) {
+	c := apiServer(t, time.Date(2026, 3, 25, 16, 0, 0, 0, time.UTC))
+	if code, body := c.do("GET", "/api/v1/nothing/here", ""); code != 404 || !strings.Contains(body, `"error":"no such API route`) {
+		t.Errorf("unknown route: %d %s", code, body)
+	}
+}
