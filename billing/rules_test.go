@@ -150,23 +150,7 @@ func TestRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(rep.Rows) != len(tt.want) {
-				t.Errorf("%d rows, want %d: %+v", len(rep.Rows), len(tt.want), rep.Rows)
-			}
-			for _, w := range tt.want {
-				r, ok := findRow(rep, w.patient, w.program)
-				if !ok {
-					t.Errorf("no row for %s %s", w.patient, w.program)
-					continue
-				}
-				got := want{r.Patient, r.Program, r.Status, r.Seconds, codesOf(r), r.AmountCents, reasonsOf(r), nextOf(r)}
-				if w.status == NotEligible || w.status == Excluded {
-					got.seconds = w.seconds
-				}
-				if got != w {
-					t.Errorf("row\n got %+v\nwant %+v", got, w)
-				}
-			}
+			checkRows(t, rep, tt.want)
 		})
 	}
 }

@@ -25,13 +25,6 @@ var serviceSchema = csvfile.Schema{
 	Required: []string{"patient", "code", "date", "npi"},
 }
 
-// ImportOptions is the context of an import.
-type ImportOptions struct {
-	Practice practice.Settings
-	Actor    audit.Actor
-	Now      time.Time
-}
-
 // ServiceImport says what an import of a services file did.
 type ServiceImport struct {
 	Rows, Added, AlreadyKnown int
@@ -48,7 +41,7 @@ type serviceRow struct {
 // ImportServices reads a CSV file of other services billed for patients (patient, code, date,
 // npi) and stores them in one transaction: a file with any error stores nothing. A service
 // already stored (same patient, code, date and NPI) is not stored twice.
-func ImportServices(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt ImportOptions) (ServiceImport, error) {
+func ImportServices(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt imports.Options) (ServiceImport, error) {
 	content, err := io.ReadAll(r)
 	if err != nil {
 		return ServiceImport{}, fmt.Errorf("error reading %s: %w", name, err)
@@ -142,34 +135,25 @@ func patientIDs(ctx context.Context, q db.Querier, practiceID int64, rows []serv
 }
 
 func parseServices(f *csvfile.File) ([]serviceRow, error) {
-	var errs csvfile.Collector
-	var rows []serviceRow
-	for _, r := range f.Rows() {
+	return csvfile.ParseRows(f, "", func(r csvfile.Row) (serviceRow, []*csvfile.Error) {
 		s := serviceRow{line: r.Line, patient: r.Get("patient"), code: strings.ToUpper(r.Get("code")), npi: r.Get("npi")}
-		var rowErrs []*csvfile.Error
+		var errs []*csvfile.Error
 		for _, col := range serviceSchema.Required {
 			if _, e := r.Required(col); e != nil {
-				rowErrs = append(rowErrs, e)
+				errs = append(errs, e)
 			}
 		}
 		if s.code != "" && !ident.ServiceCode(s.code) {
-			rowErrs = append(rowErrs, r.Errorf("code", "code %q is not a CPT or HCPCS code (like 99490 or G0181)", r.Get("code")))
+			errs = append(errs, r.Errorf("code", "code %q is not a CPT or HCPCS code (like 99490 or G0181)", r.Get("code")))
 		}
 		if s.npi != "" && !ident.NPI(s.npi) {
-			rowErrs = append(rowErrs, r.Errorf("npi", "npi %q is not an NPI (10 digits)", s.npi))
+			errs = append(errs, r.Errorf("npi", "npi %q is not an NPI (10 digits)", s.npi))
 		}
 		if d, ok, e := r.Date("date"); e != nil {
-			rowErrs = append(rowErrs, e)
+			errs = append(errs, e)
 		} else if ok {
 			s.date = d.Format(time.DateOnly)
 		}
-		if !errs.AddAll(rowErrs) {
-			break
-		}
-		rows = append(rows, s)
-	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return rows, nil
+		return s, errs
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/imports"
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/outreach"
 )
@@ -26,11 +27,11 @@ func settings() practice.Settings {
 func TestImportServices(t *testing.T) {
 	ctx := context.Background()
 	d, _ := dbtest.Fresh(t)
-	_, err := outreach.ImportPatients(ctx, d, "patients.csv", strings.NewReader("id\nP1\nP2\n"), outreach.ImportOptions{Practice: settings(), Actor: audit.ActorCLI, Now: importedAt})
+	_, err := outreach.ImportPatients(ctx, d, "patients.csv", strings.NewReader("id\nP1\nP2\n"), imports.Options{Practice: settings(), Actor: audit.ActorCLI, Now: importedAt})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := billing.ImportOptions{Practice: settings(), Actor: audit.ActorCLI, Now: importedAt}
+	opt := imports.Options{Practice: settings(), Actor: audit.ActorCLI, Now: importedAt}
 	file := "patient,code,date,npi\nP1,G0181,2026-03-04,2222222222\nP2,99426,2026-03-10,1111111111\nP2,99426,2026-03-10,1111111111\n"
 	res, err := billing.ImportServices(ctx, d, "services.csv", strings.NewReader(file), opt)
 	if err != nil {

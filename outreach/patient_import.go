@@ -14,7 +14,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/ident"
@@ -52,13 +51,6 @@ var consentColumns = []struct{ csv, db string }{
 	{"consent_method", "method"}, {"consent_documented", "documented"}, {"consent_revoked_at", "revoked_at"},
 }
 
-// ImportOptions is the context of an import.
-type ImportOptions struct {
-	Practice practice.Settings
-	Actor    audit.Actor
-	Now      time.Time
-}
-
 // PatientImport says what an import of a patients file did.
 type PatientImport struct {
 	Rows, Created, Updated, Unchanged int
@@ -88,7 +80,7 @@ type patientRow struct {
 // ImportPatients reads a patients CSV file and upserts its patients by id in one transaction:
 // a file with any error stores nothing, and the error names every bad line and column.
 // Importing the same file again changes nothing. Opt-out state is never touched by an import.
-func ImportPatients(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt ImportOptions) (PatientImport, error) {
+func ImportPatients(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt imports.Options) (PatientImport, error) {
 	content, err := io.ReadAll(r)
 	if err != nil {
 		return PatientImport{}, fmt.Errorf("error reading %s: %w", name, err)
@@ -137,25 +129,9 @@ func ImportPatients(ctx context.Context, d *sqlx.DB, name string, r io.Reader, o
 }
 
 func parsePatients(f *csvfile.File, practiceZone *time.Location) ([]patientRow, error) {
-	var errs csvfile.Collector
-	seen := map[string]int{}
-	rows := make([]patientRow, 0, len(f.Rows()))
-	for _, r := range f.Rows() {
-		p, rowErrs := parsePatient(r, practiceZone)
-		if first, dup := seen[strings.ToLower(p.extID)]; dup && p.extID != "" {
-			rowErrs = append(rowErrs, r.Errorf("id", "id %q appears again (first on line %d)", p.extID, first))
-		} else if p.extID != "" {
-			seen[strings.ToLower(p.extID)] = r.Line
-		}
-		if !errs.AddAll(rowErrs) {
-			break
-		}
-		rows = append(rows, p)
-	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return rows, nil
+	return csvfile.ParseRows(f, "id", func(r csvfile.Row) (patientRow, []*csvfile.Error) {
+		return parsePatient(r, practiceZone)
+	})
 }
 
 func parsePatient(r csvfile.Row, practiceZone *time.Location) (patientRow, []*csvfile.Error) {
@@ -352,7 +328,7 @@ SELECT count(*) FILTER (WHERE action = 'patient.create') AS created,
        count(*) FILTER (WHERE action = 'patient.update') AS updated
 FROM logged`
 
-func upsertPatients(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, opt ImportOptions, res *PatientImport) error {
+func upsertPatients(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, opt imports.Options, res *PatientImport) error {
 	var set, old, new []string
 	for _, c := range patientColumns {
 		if f.Has(c.csv) {
@@ -443,7 +419,7 @@ SELECT count(*) FILTER (WHERE action = 'consent.create') AS added,
        count(*) FILTER (WHERE action = 'consent.update') AS changed
 FROM logged`
 
-func upsertConsents(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, opt ImportOptions, res *PatientImport) error {
+func upsertConsents(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, opt imports.Options, res *PatientImport) error {
 	if !f.Has("consent_at") {
 		return nil
 	}

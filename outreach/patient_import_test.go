@@ -13,6 +13,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/imports"
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/outreach"
 )
@@ -29,8 +30,8 @@ func mustZone(name string) *time.Location {
 	return loc
 }
 
-func options(now time.Time) outreach.ImportOptions {
-	return outreach.ImportOptions{
+func options(now time.Time) imports.Options {
+	return imports.Options{
 		Practice: practice.Settings{ID: practice.Default, Location: newYork, Quiet: practice.QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour}},
 		Actor:    audit.ActorCLI,
 		Now:      now,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -21,13 +20,6 @@ import (
 var schema = csvfile.Schema{
 	Columns:  []string{"id", "name", "credential", "role", "npi", "phone", "email"},
 	Required: []string{"id"},
-}
-
-// ImportOptions is the context of an import.
-type ImportOptions struct {
-	Practice practice.Settings
-	Actor    audit.Actor
-	Now      time.Time
 }
 
 // Import says what an import of a staff file did.
@@ -48,7 +40,7 @@ type row struct {
 
 // ImportFile reads a staff CSV file and upserts its members by id in one transaction: a file
 // with any error stores nothing. A column absent from the file leaves that field as it is.
-func ImportFile(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt ImportOptions) (Import, error) {
+func ImportFile(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt imports.Options) (Import, error) {
 	content, err := io.ReadAll(r)
 	if err != nil {
 		return Import{}, fmt.Errorf("error reading %s: %w", name, err)
@@ -105,25 +97,7 @@ func ImportFile(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt I
 }
 
 func parse(f *csvfile.File) ([]row, error) {
-	var errs csvfile.Collector
-	seen := map[string]int{}
-	var rows []row
-	for _, r := range f.Rows() {
-		m, rowErrs := parseRow(r)
-		if first, dup := seen[strings.ToLower(m.extID)]; dup && m.extID != "" {
-			rowErrs = append(rowErrs, r.Errorf("id", "id %q appears again (first on line %d)", m.extID, first))
-		} else if m.extID != "" {
-			seen[strings.ToLower(m.extID)] = r.Line
-		}
-		if !errs.AddAll(rowErrs) {
-			break
-		}
-		rows = append(rows, m)
-	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return rows, nil
+	return csvfile.ParseRows(f, "id", parseRow)
 }
 
 func parseRow(r csvfile.Row) (row, []*csvfile.Error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/imports"
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/staff"
 )
@@ -18,8 +19,8 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func options() staff.ImportOptions {
-	return staff.ImportOptions{Practice: practice.Settings{ID: practice.Default, Location: time.UTC}, Actor: audit.ActorCLI, Now: now}
+func options() imports.Options {
+	return imports.Options{Practice: practice.Settings{ID: practice.Default, Location: time.UTC}, Actor: audit.ActorCLI, Now: now}
 }
 
 const goodStaff = `id,name,credential,role,npi,phone,email

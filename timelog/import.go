@@ -137,25 +137,16 @@ func fieldErrors(name string, row importRow, fes []*FieldError) []*csvfile.Error
 }
 
 func parseTimeRows(f *csvfile.File, now time.Time) ([]importRow, error) {
-	var errs csvfile.Collector
-	rows := make([]importRow, 0, len(f.Rows()))
 	if !f.Has("ended_at") && !f.Has("minutes") {
 		return nil, &csvfile.Error{File: f.Name, Line: 1, Column: "ended_at", Msg: `missing column "ended_at" or "minutes"`}
 	}
-	for _, r := range f.Rows() {
-		row, rowErrs := parseTimeRow(r)
-		if len(rowErrs) == 0 {
-			rowErrs = append(rowErrs, fieldErrors(f.Name, row, row.draft.Normalize(now))...)
+	return csvfile.ParseRows(f, "", func(r csvfile.Row) (importRow, []*csvfile.Error) {
+		row, errs := parseTimeRow(r)
+		if len(errs) == 0 {
+			errs = fieldErrors(f.Name, row, row.draft.Normalize(now))
 		}
-		if !errs.AddAll(rowErrs) {
-			break
-		}
-		rows = append(rows, row)
-	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return rows, nil
+		return row, errs
+	})
 }
 
 func parseTimeRow(r csvfile.Row) (importRow, []*csvfile.Error) {

@@ -127,6 +127,19 @@ func (r *resolver) resolve(d Draft) (resolved, []*FieldError) {
 	return out, errs
 }
 
+// resolveOne resolves a single draft, returning its field errors as an InvalidError.
+func (s *Service) resolveOne(ctx context.Context, q db.Querier, d Draft) (resolved, error) {
+	r, err := newResolver(ctx, q, int64(s.Practice), []Draft{d})
+	if err != nil {
+		return resolved{}, err
+	}
+	e, errs := r.resolve(d)
+	if len(errs) > 0 {
+		return resolved{}, &InvalidError{errs}
+	}
+	return e, nil
+}
+
 const insertEntry = `
 INSERT INTO time_entries (practice_id, staff_id, staff_role, staff_credential, staff_npi, program,
 	started_at, ended_at, activity, note, changed, mdm, interactive, source, supersedes, voided,
@@ -197,13 +210,9 @@ func (s *Service) Record(ctx context.Context, actor audit.Actor, d Draft, src So
 	}
 	var id EntryID
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		r, err := newResolver(ctx, tx, int64(s.Practice), []Draft{d})
+		e, err := s.resolveOne(ctx, tx, d)
 		if err != nil {
 			return err
-		}
-		e, errs := r.resolve(d)
-		if len(errs) > 0 {
-			return &InvalidError{errs}
 		}
 		if dup, err := s.duplicateOf(ctx, tx, e); err != nil {
 			return err
@@ -236,13 +245,9 @@ func (s *Service) Amend(ctx context.Context, actor audit.Actor, id EntryID, d Dr
 		if err := s.lockCurrent(ctx, tx, id); err != nil {
 			return err
 		}
-		r, err := newResolver(ctx, tx, int64(s.Practice), []Draft{d})
+		e, err := s.resolveOne(ctx, tx, d)
 		if err != nil {
 			return err
-		}
-		e, errs := r.resolve(d)
-		if len(errs) > 0 {
-			return &InvalidError{errs}
 		}
 		newID, err = s.insert(ctx, tx, e, SourceManual, amendment{supersedes: &id, reason: &reason}, actor, now)
 		return err

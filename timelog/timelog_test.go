@@ -14,6 +14,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/imports"
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
@@ -55,10 +56,10 @@ func setup(t *testing.T) (*timelog.Service, *sqlx.DB) {
 	ctx := context.Background()
 	d, _ := dbtest.Fresh(t)
 	ps := practice.Settings{ID: practice.Default, Location: newYork}
-	if _, err := outreach.ImportPatients(ctx, d, "p.csv", strings.NewReader(patientsCSV), outreach.ImportOptions{Practice: ps, Actor: audit.ActorCLI, Now: now}); err != nil {
+	if _, err := outreach.ImportPatients(ctx, d, "p.csv", strings.NewReader(patientsCSV), imports.Options{Practice: ps, Actor: audit.ActorCLI, Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := staff.ImportFile(ctx, d, "s.csv", strings.NewReader(staffCSV), staff.ImportOptions{Practice: ps, Actor: audit.ActorCLI, Now: now}); err != nil {
+	if _, err := staff.ImportFile(ctx, d, "s.csv", strings.NewReader(staffCSV), imports.Options{Practice: ps, Actor: audit.ActorCLI, Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	return &timelog.Service{DB: d, Practice: practice.Default, Now: func() time.Time { return now }}, d

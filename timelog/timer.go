@@ -59,13 +59,9 @@ func (s *Service) StartTimer(ctx context.Context, st TimerStart) (Timer, error) 
 	}
 	var id TimerID
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		r, err := newResolver(ctx, tx, int64(s.Practice), []Draft{d})
+		e, err := s.resolveOne(ctx, tx, d)
 		if err != nil {
 			return err
-		}
-		e, errs := r.resolve(d)
-		if len(errs) > 0 {
-			return &InvalidError{errs}
 		}
 		err = tx.GetContext(ctx, &id, insertTimer, int64(s.Practice), e.staffID, pq.Array(e.patientIDs), string(d.Program), string(d.Activity), now)
 		if db.IsUniqueViolation(err) {
@@ -150,13 +146,9 @@ func (s *Service) StopTimer(ctx context.Context, actor audit.Actor, actorStaff s
 		if errs := d.Normalize(end); len(errs) > 0 {
 			return &InvalidError{errs}
 		}
-		r, err := newResolver(ctx, tx, int64(s.Practice), []Draft{d})
+		e, err := s.resolveOne(ctx, tx, d)
 		if err != nil {
 			return err
-		}
-		e, errs := r.resolve(d)
-		if len(errs) > 0 {
-			return &InvalidError{errs}
 		}
 		if entryID, err = s.insert(ctx, tx, e, SourceTimer, amendment{}, actor, now); err != nil {
 			return err

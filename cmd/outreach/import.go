@@ -8,6 +8,7 @@ import (
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/imports"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/staff"
 )
@@ -40,20 +41,20 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 	defer d.Close()
 	switch kind {
 	case "patients":
-		res, err := outreach.ImportPatients(ctx, d, path, r, outreach.ImportOptions{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
+		res, err := outreach.ImportPatients(ctx, d, path, r, imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: %d rows: %d created, %d updated, %d unchanged; consents: %d added, %d changed\n",
 			path, res.Rows, res.Created, res.Updated, res.Unchanged, res.ConsentsAdded, res.ConsentsChanged)
 	case "staff":
-		res, err := staff.ImportFile(ctx, d, path, r, staff.ImportOptions{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
+		res, err := staff.ImportFile(ctx, d, path, r, imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: %d rows: %d created, %d updated, %d unchanged\n", path, res.Rows, res.Created, res.Updated, res.Unchanged)
 	case "services":
-		res, err := billing.ImportServices(ctx, d, path, r, billing.ImportOptions{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
+		res, err := billing.ImportServices(ctx, d, path, r, imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
 		if err != nil {
 			return err
 		}

@@ -199,3 +199,30 @@ func firstInvalid(b []byte) int {
 	}
 	return len(b)
 }
+
+// ParseRows parses every row with parse, collecting the errors of all rows (up to MaxErrors).
+// When idCol is not empty, a value of that column (compared without case) that repeats an
+// earlier row's is an error naming the first line.
+func ParseRows[T any](f *File, idCol string, parse func(Row) (T, []*Error)) ([]T, error) {
+	var errs Collector
+	seen := map[string]int{}
+	out := make([]T, 0, len(f.rows))
+	for _, r := range f.rows {
+		v, rowErrs := parse(r)
+		if id := r.Get(idCol); idCol != "" && id != "" {
+			if first, dup := seen[strings.ToLower(id)]; dup {
+				rowErrs = append(rowErrs, r.Errorf(idCol, "%s %q appears again (first on line %d)", idCol, id, first))
+			} else {
+				seen[strings.ToLower(id)] = r.Line
+			}
+		}
+		if !errs.AddAll(rowErrs) {
+			break
+		}
+		out = append(out, v)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

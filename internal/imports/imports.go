@@ -12,6 +12,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/practice"
 )
 
 // Kind is what a file holds.
@@ -82,4 +83,11 @@ func Previous(ctx context.Context, q db.Querier, practiceID int64, kind Kind, co
 		return time.Time{}, false, fmt.Errorf("error looking up earlier imports: %w", err)
 	}
 	return at, true, nil
+}
+
+// Options is the context of an import: the practice it is for, who runs it and when.
+type Options struct {
+	Practice practice.Settings
+	Actor    audit.Actor
+	Now      time.Time
 }
