@@ -111,12 +111,12 @@ type Option struct {
 // Condition tests an answer: to skip a question (against an earlier answer) or to escalate.
 // Every test given must hold.
 type Condition struct {
-	Question    string               // skip_if: the earlier question's id
-	Equals      string               // yes, no, a choice value
-	In          []string             // one of
-	Field       string               // blood pressure: systolic or diastolic
-	Lt, Lte     *float64             // number, scale, blood pressure field
-	Gt, Gte     *float64             //
+	Question    string                // skip_if: the earlier question's id
+	Equals      string                // yes, no, a choice value
+	In          []string              // one of
+	Field       string                // blood pressure: systolic or diastolic
+	Lt, Lte     *float64              // number, scale, blood pressure field
+	Gt, Gte     *float64              //
 	ContainsAny map[Language][]string // free text: any of these words or phrases
 }
 
