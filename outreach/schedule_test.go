@@ -1,0 +1,64 @@
+package outreach
+
+import (
+	"testing"
+	"time"
+
+	"github.com/outreach-engine/outreach/internal/practice"
+)
+
+func zone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+func TestDueSlot(t *testing.T) {
+	ny := zone("America/New_York")
+	la := zone("America/Los_Angeles")
+	tests := []struct {
+		name string
+		spec string
+		loc  *time.Location
+		now  time.Time
+		want string // "" when nothing is due
+	}{
+		{"before the first slot", "0 10 1 * *", ny, time.Date(2026, 3, 1, 9, 59, 0, 0, ny), ""},
+		{"at the slot", "0 10 1 * *", ny, time.Date(2026, 3, 1, 10, 0, 0, 0, ny), "2026-03-01T10:00"},
+		{"later in the catch-up window", "0 10 1 * *", ny, time.Date(2026, 3, 6, 8, 0, 0, 0, ny), "2026-03-01T10:00"},
+		{"past the catch-up window", "0 10 1 * *", ny, time.Date(2026, 3, 9, 8, 0, 0, 0, ny), ""},
+		{"the patient's zone decides", "0 10 1 * *", la, time.Date(2026, 3, 1, 15, 30, 0, 0, time.UTC), ""},
+		{"the patient's zone decides later", "0 10 1 * *", la, time.Date(2026, 3, 1, 18, 0, 0, 0, time.UTC), "2026-03-01T10:00"},
+		{"slot in the DST gap is skipped", "30 2 8 3 *", ny, time.Date(2026, 3, 8, 12, 0, 0, 0, ny), ""},
+		{"slot in the fall-back hour keys once", "30 1 1 11 *", ny, time.Date(2026, 11, 1, 1, 45, 0, 0, ny).Add(time.Hour), "2026-11-01T01:30"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			slot, ok, err := DueSlot(tt.spec, tt.loc, tt.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if ok {
+				got = Period(slot)
+			}
+			if got != tt.want {
+				t.Errorf("DueSlot = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWindowOpens(t *testing.T) {
+	ny := zone("America/New_York")
+	q := practice.QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour}
+	got := WindowOpens(q, ny, time.Date(2026, 3, 1, 22, 15, 0, 0, ny))
+	if want := time.Date(2026, 3, 2, 8, 0, 0, 0, ny); !got.Equal(want) {
+		t.Errorf("WindowOpens = %v, want %v", got, want)
+	}
+	if now := time.Date(2026, 3, 1, 12, 0, 0, 0, ny); !WindowOpens(q, ny, now).Equal(now) {
+		t.Error("an open window moved")
+	}
+}
