@@ -14,13 +14,13 @@ const (
 	Spanish Language = "es"
 )
 
-// Channel is how a patient is reached.
-type Channel string
+// Medium is how a patient is reached: text messages or phone calls.
+type Medium string
 
-// Channels.
+// Media.
 const (
-	ChannelSMS   Channel = "sms"
-	ChannelVoice Channel = "voice"
+	MediumSMS   Medium = "sms"
+	MediumVoice Medium = "voice"
 )
 
 // Program is a care-management program a patient is enrolled in.

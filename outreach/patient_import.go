@@ -168,7 +168,7 @@ func parsePatient(r csvfile.Row, practiceZone *time.Location) (patientRow, []*cs
 	}
 	p.language, e = r.OneOf("language", string(English), string(English), string(Spanish))
 	check(e)
-	p.channel, e = r.OneOf("channel", string(ChannelSMS), string(ChannelSMS), string(ChannelVoice))
+	p.channel, e = r.OneOf("channel", string(MediumSMS), string(MediumSMS), string(MediumVoice))
 	check(e)
 	p.track, e = r.OneOf("ccm_track", string(TrackStaff), string(TrackStaff), string(TrackPractitioner))
 	check(e)
