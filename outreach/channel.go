@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // SMS is a text message to send.
@@ -11,12 +12,22 @@ type SMS struct {
 	To             string // E.164
 	Body           string
 	StatusCallback string // where delivery reports go; carries the message id
+	Kind           string // question, reminder, safety, …: for the simulator; never sent
+}
+
+// Found is a message the provider has on record.
+type Found struct {
+	SID    string
+	Status string // the provider's status: queued, sent, delivered, undelivered, failed, …
 }
 
 // Channel sends messages: Twilio, or the simulator.
 type Channel interface {
 	// SendSMS sends a message and returns the provider's id for it. Errors are *SendError.
 	SendSMS(ctx context.Context, m SMS) (sid string, err error)
+	// FindSMS looks up a message to `to` with this body created at or after since, to settle a
+	// send whose outcome is unknown. It returns nil when the provider has no such message.
+	FindSMS(ctx context.Context, to, body string, since time.Time) (*Found, error)
 }
 
 // Failure classifies a failed send by what the dispatcher must do next.

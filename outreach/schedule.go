@@ -16,22 +16,28 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 // quiet-hours window, a few days after the slot still gets this period's check-in.
 const CatchUp = 7 * 24 * time.Hour
 
-// DueSlot returns the latest slot of a schedule at or before now, read in loc, if it is within
-// CatchUp. Slots are computed in the patient's zone, so a 02:30 slot does not exist on a
-// spring-forward day and a 01:30 slot comes once on a fall-back day (the slot, not the tick,
-// keys the check-in).
+// DueSlot returns the latest slot of a schedule at or before now on the wall clock of loc, if it
+// is within CatchUp. Slots are wall-clock times in the patient's zone, computed without DST
+// jumps: a 02:30 slot that does not exist on a spring-forward day falls due at 03:00, not a
+// month or a year later, and a 01:30 slot that comes twice on a fall-back night is one slot (the
+// slot, not the tick, keys the check-in). The returned time is the wall time, in UTC.
 func DueSlot(spec string, loc *time.Location, now time.Time) (time.Time, bool, error) {
 	sched, err := cronParser.Parse(spec)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("error reading schedule %q: %w", spec, err)
 	}
-	local := now.In(loc)
+	wall := wallClock(now.In(loc))
 	var last time.Time
 	// Next is strictly after its argument: start just before the window.
-	for t := sched.Next(local.Add(-CatchUp - time.Second)); !t.After(local); t = sched.Next(t) {
+	for t := sched.Next(wall.Add(-CatchUp - time.Second)); !t.After(wall); t = sched.Next(t) {
 		last = t
 	}
 	return last, !last.IsZero(), nil
+}
+
+// wallClock is t's wall-clock reading as a UTC time: a zone without DST.
+func wallClock(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }
 
 // Period is a slot as the key of a check-in: its local wall time, without the offset, so that

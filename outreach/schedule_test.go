@@ -31,8 +31,11 @@ func TestDueSlot(t *testing.T) {
 		{"past the catch-up window", "0 10 1 * *", ny, time.Date(2026, 3, 9, 8, 0, 0, 0, ny), ""},
 		{"the patient's zone decides", "0 10 1 * *", la, time.Date(2026, 3, 1, 15, 30, 0, 0, time.UTC), ""},
 		{"the patient's zone decides later", "0 10 1 * *", la, time.Date(2026, 3, 1, 18, 0, 0, 0, time.UTC), "2026-03-01T10:00"},
-		{"slot in the DST gap is skipped", "30 2 8 3 *", ny, time.Date(2026, 3, 8, 12, 0, 0, 0, ny), ""},
-		{"slot in the fall-back hour keys once", "30 1 1 11 *", ny, time.Date(2026, 11, 1, 1, 45, 0, 0, ny).Add(time.Hour), "2026-11-01T01:30"},
+		{"slot in the DST gap is not yet due at 01:59", "30 2 8 3 *", ny, time.Date(2026, 3, 8, 6, 59, 0, 0, time.UTC), ""},
+		{"slot in the DST gap falls due when the clock jumps", "30 2 8 3 *", ny, time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC), "2026-03-08T02:30"},
+		{"slot before the fall-back hour", "30 1 1 11 *", ny, time.Date(2026, 11, 1, 5, 29, 0, 0, time.UTC), ""},
+		{"slot in the fall-back hour, first pass", "30 1 1 11 *", ny, time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC), "2026-11-01T01:30"},
+		{"slot in the fall-back hour keys once", "30 1 1 11 *", ny, time.Date(2026, 11, 1, 6, 45, 0, 0, time.UTC), "2026-11-01T01:30"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

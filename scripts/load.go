@@ -226,12 +226,22 @@ func (l *loader) script(root *yaml.Node) *Script {
 	}
 	s.Intro = l.text(l.required(m, root, "intro", "the script"), "intro", s.Languages)
 	s.Closing = l.text(l.required(m, root, "closing", "the script"), "closing", s.Languages)
-	s.Reminder = l.duration(m["reminder_after"], "reminder_after")
-	s.ReminderText = l.text(m["reminder"], "reminder", s.Languages)
-	if (s.Reminder == 0) != (s.ReminderText == nil) {
-		l.fail(root, "reminder_after and reminder go together: give both or neither")
+	s.Reminder, s.Expire = DefaultReminder, DefaultExpire
+	if n := m["reminder_after"]; n != nil {
+		if n.Value == "off" {
+			s.Reminder = 0
+		} else {
+			s.Reminder = l.duration(n, "reminder_after")
+		}
 	}
-	if s.Expire = l.duration(l.required(m, root, "expire_after", "the script"), "expire_after"); s.Expire != 0 && s.Reminder >= s.Expire {
+	s.ReminderText = DefaultReminderText
+	if n := m["reminder"]; n != nil {
+		s.ReminderText = l.text(n, "reminder", s.Languages)
+	}
+	if n := m["expire_after"]; n != nil {
+		s.Expire = l.duration(n, "expire_after")
+	}
+	if s.Expire != 0 && s.Reminder >= s.Expire {
 		l.fail(m["reminder_after"], "reminder_after must be shorter than expire_after")
 	}
 	if n := l.required(m, root, "questions", "the script"); n != nil {

@@ -47,7 +47,8 @@ func TestParseProblems(t *testing.T) {
 		{"skip_if unknown question", goodScript + "    skip_if: {question: q0, equals: \"yes\"}\n", "x.yaml:11: question q1: skip_if names \"q0\", which is not an earlier question"},
 		{"escalation misfit", goodScript + "    escalate:\n      - when: {gt: 3}\n        severity: high\n        reason: x\n", "x.yaml:12: question q1 is yes/no: test it with equals"},
 		{"bad severity", goodScript + "    escalate:\n      - when: {equals: \"yes\"}\n        severity: panic\n        reason: x\n", "x.yaml:13: severity \"panic\" is not urgent, high or routine"},
-		{"reminder without text", strings.Replace(goodScript, "expire_after: 2d", "expire_after: 2d\nreminder_after: 3d", 1), "reminder_after and reminder go together"},
+		{"reminder after expiry", strings.Replace(goodScript, "expire_after: 2d", "expire_after: 2d\nreminder_after: 3d", 1), "x.yaml:5: reminder_after must be shorter than expire_after"},
+		{"reminder off", strings.Replace(goodScript, "expire_after: 2d", "expire_after: 2d\nreminder_after: 0s", 1), "x.yaml:5: reminder_after: \"0s\" is not a duration"},
 		{"not yaml", "id: [unclosed\n", "x.yaml:1: not valid YAML"},
 		{"duplicate question", goodScript + "  - id: q1\n    type: yesno\n    text: {en: again}\n", "x.yaml:11: question id \"q1\" is used twice"},
 	}

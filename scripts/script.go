@@ -72,6 +72,18 @@ func ParseDuration(s string) (Duration, error) {
 	return Duration(d), nil
 }
 
+// Defaults for scripts that do not set their reminder and expiry.
+const (
+	DefaultReminder = Duration(24 * time.Hour)
+	DefaultExpire   = Duration(5 * 24 * time.Hour)
+)
+
+// DefaultReminderText is the reminder of scripts that do not word their own.
+var DefaultReminderText = Text{
+	English: "Reminder from your care team: please answer the question above when you can. Reply STOP to opt out.",
+	Spanish: "Recordatorio de su equipo de cuidado: por favor responda la pregunta de arriba cuando pueda. Responda STOP para no recibir más mensajes.",
+}
+
 // Script is a structured check-in.
 type Script struct {
 	ID        string
@@ -81,8 +93,8 @@ type Script struct {
 	Intro     Text
 	Questions []*Question
 	Closing   Text
-	// Reminder is sent once when a question stays unanswered this long; Expire ends the
-	// check-in when it stays unanswered this long after its last message.
+	// Reminder is sent once when a question stays unanswered this long (0: never); Expire ends
+	// the check-in when it stays unanswered this long after its last message.
 	Reminder     Duration
 	ReminderText Text
 	Expire       Duration

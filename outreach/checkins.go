@@ -1,0 +1,118 @@
+package outreach
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// CheckinView is a check-in as the API shows it.
+type CheckinView struct {
+	ID        int64        `json:"id"`
+	Script    string       `json:"script"`
+	Period    string       `json:"period"`
+	Channel   string       `json:"channel"`
+	Language  string       `json:"language"`
+	Status    string       `json:"status"`
+	StartedAt time.Time    `json:"started_at"`
+	EndedAt   *time.Time   `json:"ended_at"`
+	Answers   []AnswerView `json:"answers"`
+}
+
+// AnswerView is one answer: the question's id, the value as read ("" when the replies could not
+// be read) and the patient's own words.
+type AnswerView struct {
+	Question   string    `json:"question"`
+	Value      string    `json:"value"`
+	Text       string    `json:"text"`
+	AnsweredAt time.Time `json:"answered_at"`
+}
+
+const selectPatientID = `SELECT id FROM patients WHERE practice_id = $1 AND ext_id = $2`
+
+const selectCheckins = `
+SELECT id, script_id, period, channel, language, status, started_at, ended_at
+FROM checkins WHERE practice_id = $1 AND patient_id = $2
+ORDER BY started_at DESC, id DESC LIMIT $3`
+
+const selectCheckinAnswers = `
+SELECT checkin_id, question_id, value, raw, answered_at FROM checkin_answers
+WHERE practice_id = $1 AND checkin_id = ANY (SELECT id FROM checkins WHERE practice_id = $1 AND patient_id = $2)
+ORDER BY answered_at, question_id`
+
+// Checkins lists a patient's most recent check-ins with their answers, newest first.
+func (e *Engine) Checkins(ctx context.Context, q db.Querier, patient int64, limit int) ([]CheckinView, error) {
+	var rows []struct {
+		ID        int64      `db:"id"`
+		Script    string     `db:"script_id"`
+		Period    string     `db:"period"`
+		Channel   string     `db:"channel"`
+		Language  string     `db:"language"`
+		Status    string     `db:"status"`
+		StartedAt time.Time  `db:"started_at"`
+		EndedAt   *time.Time `db:"ended_at"`
+	}
+	if err := q.SelectContext(ctx, &rows, selectCheckins, e.pid(), patient, limit); err != nil {
+		return nil, fmt.Errorf("error listing check-ins of patient %d: %w", patient, err)
+	}
+	var answers []struct {
+		Checkin    int64     `db:"checkin_id"`
+		Question   string    `db:"question_id"`
+		Value      string    `db:"value"`
+		Raw        string    `db:"raw"`
+		AnsweredAt time.Time `db:"answered_at"`
+	}
+	if err := q.SelectContext(ctx, &answers, selectCheckinAnswers, e.pid(), patient); err != nil {
+		return nil, fmt.Errorf("error listing answers of patient %d: %w", patient, err)
+	}
+	byID := map[int64][]AnswerView{}
+	for _, a := range answers {
+		byID[a.Checkin] = append(byID[a.Checkin], AnswerView{Question: a.Question, Value: a.Value, Text: a.Raw, AnsweredAt: a.AnsweredAt})
+	}
+	out := make([]CheckinView, len(rows))
+	for i, r := range rows {
+		out[i] = CheckinView{ID: r.ID, Script: r.Script, Period: r.Period, Channel: r.Channel, Language: r.Language,
+			Status: r.Status, StartedAt: r.StartedAt, EndedAt: r.EndedAt, Answers: byID[r.ID]}
+		if out[i].Answers == nil {
+			out[i].Answers = []AnswerView{}
+		}
+	}
+	return out, nil
+}
+
+// CheckinsHandler serves GET /api/v1/patients/{id}/checkins, {id} being the practice's patient
+// id; the read is written to the audit log.
+func (e *Engine) CheckinsHandler(w http.ResponseWriter, r *http.Request) {
+	ident, ok := web.IdentityFrom(r.Context())
+	if !ok {
+		web.WriteError(w, http.StatusUnauthorized, "authentication required")
+		return
+	}
+	ext := r.PathValue("id")
+	var patient int64
+	err := e.DB.GetContext(r.Context(), &patient, selectPatientID, e.pid(), ext)
+	if db.IsNoRows(err) {
+		web.Fail(w, e.Log, web.Errorf(web.ErrNotFound, "no patient %q", ext))
+		return
+	}
+	if err != nil {
+		web.Fail(w, e.Log, fmt.Errorf("error finding patient: %w", err))
+		return
+	}
+	list, err := e.Checkins(r.Context(), e.DB, patient, 100)
+	if err != nil {
+		web.Fail(w, e.Log, err)
+		return
+	}
+	if err := audit.Record(r.Context(), e.DB, audit.Event{PracticeID: e.pid(), At: e.now(), Actor: ident.Actor(),
+		Action: "patient.checkins.read", Entity: "patient", EntityID: fmt.Sprint(patient)}); err != nil {
+		web.Fail(w, e.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, list)
+}

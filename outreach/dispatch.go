@@ -1,0 +1,410 @@
+package outreach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+)
+
+// DispatchResult counts what a dispatch pass did.
+type DispatchResult struct {
+	Claimed   int // handed to the channel
+	Sent      int
+	Retrying  int // failed before reaching the provider; queued again with a backoff
+	Failed    int // refused for good
+	Unknown   int // outcome unknown: settled later by a status report or a lookup
+	Deferred  int // quiet hours: queued again for when the window opens
+	Cancelled int // the patient opted out
+	Expired   int // older than MaxAge
+	Settled   int // unknown sends settled by a lookup
+}
+
+// candidate is a queued message with what the claim decision needs.
+type candidate struct {
+	ID        int64     `db:"id"`
+	Patient   int64     `db:"patient_id"`
+	Checkin   *int64    `db:"checkin_id"`
+	Kind      string    `db:"kind"`
+	Phone     string    `db:"phone"`
+	Body      string    `db:"body"`
+	Immediate bool      `db:"immediate"`
+	Attempts  int       `db:"attempts"`
+	Created   time.Time `db:"created_at"`
+	OptedOut  bool      `db:"opted_out"`
+	Zone      string    `db:"timezone"`
+}
+
+const selectCandidates = `
+SELECT m.id, m.patient_id, m.checkin_id, m.kind, m.phone, m.body, m.immediate, m.attempts, m.created_at,
+	p.opted_out_at IS NOT NULL AS opted_out, p.timezone
+FROM messages m JOIN patients p ON p.practice_id = m.practice_id AND p.id = m.patient_id
+WHERE m.practice_id = $2 AND m.status = 'queued' AND m.next_attempt_at <= $1
+ORDER BY m.immediate DESC, m.next_attempt_at
+LIMIT $3
+FOR UPDATE OF m SKIP LOCKED`
+
+const claimMessages = `
+UPDATE messages SET status = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2
+WHERE practice_id = $3 AND id = ANY ($4::bigint[])`
+
+const closeMessages = `
+UPDATE messages SET status = $1, updated_at = $2, lease_until = NULL
+WHERE practice_id = $3 AND id = ANY ($4::bigint[])`
+
+const deferMessages = `
+UPDATE messages SET next_attempt_at = u.at, updated_at = $1
+FROM unnest($3::bigint[], $4::timestamptz[]) AS u (id, at)
+WHERE messages.practice_id = $2 AND messages.id = u.id`
+
+// expireLeases turns claims whose holder vanished (a crash between claim and result) into
+// unknown: the message may have gone out, so it is settled, never blindly sent again.
+const expireLeases = `
+UPDATE messages SET status = 'unknown', lease_until = NULL, updated_at = $1
+WHERE status = 'sending' AND lease_until < $1`
+
+// Dispatch runs one pass of the outbox: it turns expired claims into unknown, settles unknown
+// sends old enough for a lookup, claims a batch of due messages (committing the claim before
+// any is sent) and sends them through the channel, paced.
+func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
+	var res DispatchResult
+	if _, err := e.DB.ExecContext(ctx, expireLeases, e.now()); err != nil {
+		return res, fmt.Errorf("error expiring send claims: %w", err)
+	}
+	settled, err := e.settle(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Settled = settled
+	claimed, err := e.claim(ctx, &res)
+	if err != nil {
+		return res, err
+	}
+	res.Claimed = len(claimed)
+	if e.pace == nil {
+		e.pace = newPacer(e.Send.PerSecond)
+	}
+	var mu sync.Mutex
+	work := make(chan candidate)
+	var wg sync.WaitGroup
+	workers := max(1, min(e.Send.Workers, len(claimed)))
+	var firstErr error
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := range work {
+				outcome, err := e.send(ctx, m)
+				mu.Lock()
+				switch {
+				case err != nil:
+					if firstErr == nil {
+						firstErr = err
+					}
+				case outcome == "sent":
+					res.Sent++
+				case outcome == "retry":
+					res.Retrying++
+				case outcome == "failed":
+					res.Failed++
+				case outcome == "unknown":
+					res.Unknown++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, m := range claimed {
+		work <- m
+	}
+	close(work)
+	wg.Wait()
+	return res, firstErr
+}
+
+// claim takes a batch of due messages in one transaction: messages for patients who opted out
+// are cancelled, messages older than MaxAge expire, scheduled messages in the patient's quiet
+// hours wait for the window, and the rest are leased for sending.
+func (e *Engine) claim(ctx context.Context, res *DispatchResult) ([]candidate, error) {
+	now := e.now()
+	var claimed []candidate
+	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		claimed = claimed[:0]
+		var cands []candidate
+		if err := tx.SelectContext(ctx, &cands, selectCandidates, now, e.pid(), max(1, e.Send.Batch)); err != nil {
+			return err
+		}
+		var cancel, expire, send, deferIDs []int64
+		var deferAt []time.Time
+		for _, c := range cands {
+			switch {
+			case c.OptedOut:
+				cancel = append(cancel, c.ID)
+			case now.Sub(c.Created) > MaxAge:
+				expire = append(expire, c.ID)
+			case !c.Immediate:
+				loc, err := time.LoadLocation(c.Zone)
+				if err != nil {
+					return fmt.Errorf("error loading zone %q: %w", c.Zone, err)
+				}
+				if !Allowed(e.Practice.Quiet, loc, now) {
+					deferIDs = append(deferIDs, c.ID)
+					deferAt = append(deferAt, WindowOpens(e.Practice.Quiet, loc, now).UTC())
+					continue
+				}
+				send = append(send, c.ID)
+				claimed = append(claimed, c)
+			default:
+				send = append(send, c.ID)
+				claimed = append(claimed, c)
+			}
+		}
+		for _, u := range []struct {
+			status string
+			ids    []int64
+		}{{"cancelled", cancel}, {"expired", expire}} {
+			if len(u.ids) > 0 {
+				if _, err := tx.ExecContext(ctx, closeMessages, u.status, now, e.pid(), pq.Array(u.ids)); err != nil {
+					return err
+				}
+			}
+		}
+		if len(deferIDs) > 0 {
+			if _, err := tx.ExecContext(ctx, deferMessages, now, e.pid(), pq.Array(deferIDs), pq.Array(deferAt)); err != nil {
+				return err
+			}
+		}
+		if len(send) > 0 {
+			if _, err := tx.ExecContext(ctx, claimMessages, now.Add(e.Send.Lease), now, e.pid(), pq.Array(send)); err != nil {
+				return err
+			}
+		}
+		res.Cancelled, res.Expired, res.Deferred = len(cancel), len(expire), len(deferIDs)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error claiming outbox messages: %w", err)
+	}
+	return claimed, nil
+}
+
+// StatusCallback is the URL the provider reports a message's delivery to.
+func (e *Engine) StatusCallback(id int64) string {
+	if e.PublicURL == nil {
+		return ""
+	}
+	u := e.PublicURL.JoinPath("webhooks", "twilio", "status")
+	u.RawQuery = url.Values{"message": {strconv.FormatInt(id, 10)}}.Encode()
+	return u.String()
+}
+
+// markSent records the provider's id; a status report that came first is kept.
+const markSent = `
+UPDATE messages SET twilio_sid = $1, sent_at = COALESCE(sent_at, $2), lease_until = NULL, updated_at = $2,
+	status = CASE WHEN message_status_rank(status) < message_status_rank('sent') THEN 'sent' ELSE status END
+WHERE practice_id = $3 AND id = $4`
+
+const touchCheckin = `
+UPDATE checkins SET last_sent_at = GREATEST(last_sent_at, $1) WHERE practice_id = $2 AND id = $3 AND status = 'open'`
+
+const requeue = `
+UPDATE messages SET status = 'queued', next_attempt_at = $1, lease_until = NULL, error_code = $2, updated_at = $3
+WHERE practice_id = $4 AND id = $5 AND status IN ('sending', 'unknown')`
+
+const markFailed = `
+UPDATE messages SET status = 'failed', error_code = $1, lease_until = NULL, updated_at = $2
+WHERE practice_id = $3 AND id = $4 AND message_status_rank(status) < 4`
+
+const markUnknown = `
+UPDATE messages SET status = 'unknown', lease_until = NULL, updated_at = $1
+WHERE practice_id = $2 AND id = $3 AND status = 'sending'`
+
+// send hands one claimed message to the channel and records the outcome.
+func (e *Engine) send(ctx context.Context, m candidate) (string, error) {
+	if err := e.pace.wait(ctx); err != nil {
+		// Not sent: give the claim back.
+		_, dbErr := e.DB.ExecContext(context.WithoutCancel(ctx), requeue, e.now(), nil, e.now(), e.pid(), m.ID)
+		return "retry", errors.Join(err, dbErr)
+	}
+	sid, err := e.Channel.SendSMS(ctx, SMS{To: m.Phone, Body: m.Body, StatusCallback: e.StatusCallback(m.ID), Kind: m.Kind})
+	// The outcome is recorded even when ctx ended meanwhile: a message that went out must say so.
+	ctx = context.WithoutCancel(ctx)
+	now := e.now()
+	if err == nil {
+		err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, markSent, sid, now, e.pid(), m.ID); err != nil {
+				return err
+			}
+			// A question starts the wait for an answer; reminders and notices do not.
+			if m.Checkin != nil && (m.Kind == "question" || m.Kind == "reask") {
+				_, err := tx.ExecContext(ctx, touchCheckin, now, e.pid(), *m.Checkin)
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return "", fmt.Errorf("error recording sent message %d: %w", m.ID, err)
+		}
+		return "sent", nil
+	}
+	se := AsSendError(err)
+	e.Log.Warn("send failed", "message", m.ID, "failure", se.Failure, "code", se.Code, "attempt", m.Attempts+1)
+	switch se.Failure {
+	case Retry:
+		if m.Attempts+1 >= e.Send.MaxAttempts {
+			return "failed", e.fail(ctx, m, se.Code, now)
+		}
+		at := now.Add(backoff(m.Attempts+1, se.RetryAfter))
+		if _, err := e.DB.ExecContext(ctx, requeue, at, nullCode(se.Code), now, e.pid(), m.ID); err != nil {
+			return "", fmt.Errorf("error requeueing message %d: %w", m.ID, err)
+		}
+		return "retry", nil
+	case Final:
+		return "failed", e.fail(ctx, m, se.Code, now)
+	default:
+		if _, err := e.DB.ExecContext(ctx, markUnknown, now, e.pid(), m.ID); err != nil {
+			return "", fmt.Errorf("error marking message %d unknown: %w", m.ID, err)
+		}
+		return "unknown", nil
+	}
+}
+
+// backoff is how long to wait before attempt n+1: exponential from 30 s, capped at an hour,
+// with jitter so that retries spread out; never less than the provider asked for.
+func backoff(attempt, retryAfter int) time.Duration {
+	d := 30 * time.Second << min(attempt-1, 7)
+	d = min(d, time.Hour)
+	d = d/2 + rand.N(d/2+1)
+	return max(d, time.Duration(retryAfter)*time.Second)
+}
+
+func nullCode(code int) any {
+	if code == 0 {
+		return nil
+	}
+	return code
+}
+
+// fail records a final failure and acts on what the provider said about the patient's number.
+func (e *Engine) fail(ctx context.Context, m candidate, code int, now time.Time) error {
+	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, markFailed, nullCode(code), now, e.pid(), m.ID); err != nil {
+			return err
+		}
+		return e.actOnCode(ctx, tx, m.Patient, m.Phone, m.Checkin, code, now)
+	})
+	if err != nil {
+		return fmt.Errorf("error recording failed message %d: %w", m.ID, err)
+	}
+	return nil
+}
+
+const switchToVoice = `
+UPDATE patients SET channel = 'voice', updated_at = $1 WHERE practice_id = $2 AND id = $3 AND channel = 'sms'`
+
+const checkinToVoice = `
+UPDATE checkins SET channel = 'voice' WHERE practice_id = $1 AND id = $2 AND status = 'open'`
+
+const cancelCheckin = `
+UPDATE checkins SET status = 'cancelled', ended_at = $1, question_id = NULL
+WHERE practice_id = $2 AND id = $3 AND status = 'open'`
+
+// actOnCode applies what a provider error code says about a patient's number: unsubscribed
+// (opt out), invalid (a routine item so staff fix it), not a mobile (call instead).
+func (e *Engine) actOnCode(ctx context.Context, tx *sqlx.Tx, patient int64, phone string, checkin *int64, code int, now time.Time) error {
+	switch code {
+	case CodeUnsubscribed:
+		_, err := e.optOut(ctx, tx, phone, "carrier", now)
+		return err
+	case CodeInvalidTo:
+		if checkin != nil {
+			if _, err := tx.ExecContext(ctx, cancelCheckin, now, e.pid(), *checkin); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, cancelQueued, now, e.pid(), pq.Array([]int64{*checkin})); err != nil {
+				return err
+			}
+		}
+		_, err := escalation.Raise(ctx, tx, escalation.Item{PracticeID: e.pid(), PatientID: patient, CheckinID: checkin,
+			Severity: escalation.Routine, Source: escalation.SourceInvalidNumber,
+			Reason: "The phone number on file is not valid: correct it"}, e.Due, now, e.Practice.Location)
+		return err
+	case CodeNotMobile, CodeLandline:
+		r, err := tx.ExecContext(ctx, switchToVoice, now, e.pid(), patient)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			if err := audit.Record(ctx, tx, audit.Event{PracticeID: e.pid(), At: now, Actor: audit.ActorSystem,
+				Action: "patient.channel", Entity: "patient", EntityID: strconv.FormatInt(patient, 10),
+				Detail: map[string]any{"channel": "voice", "provider_code": code}}); err != nil {
+				return err
+			}
+		}
+		if checkin != nil {
+			if _, err := tx.ExecContext(ctx, checkinToVoice, e.pid(), *checkin); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, cancelQueued, now, e.pid(), pq.Array([]int64{*checkin}))
+			return err
+		}
+	}
+	return nil
+}
+
+// settle looks up unknown sends that waited long enough for a status report: found, they take
+// the provider's status; not found, nothing reached the provider and they are queued again.
+const selectUnknown = `
+SELECT id, phone, body, created_at FROM messages
+WHERE practice_id = $1 AND status = 'unknown' AND twilio_sid IS NULL AND updated_at <= $2
+ORDER BY updated_at LIMIT 50`
+
+const touchUnknown = `UPDATE messages SET updated_at = $1 WHERE practice_id = $2 AND id = $3 AND status = 'unknown'`
+
+func (e *Engine) settle(ctx context.Context) (int, error) {
+	now := e.now()
+	var rows []struct {
+		ID      int64     `db:"id"`
+		Phone   string    `db:"phone"`
+		Body    string    `db:"body"`
+		Created time.Time `db:"created_at"`
+	}
+	if err := e.DB.SelectContext(ctx, &rows, selectUnknown, e.pid(), now.Add(-e.Send.SettleAfter)); err != nil {
+		return 0, fmt.Errorf("error listing unknown sends: %w", err)
+	}
+	n := 0
+	for _, r := range rows {
+		found, err := e.Channel.FindSMS(ctx, r.Phone, r.Body, r.Created)
+		if err != nil {
+			e.Log.Warn("lookup of an unknown send failed", "message", r.ID, "err", err)
+			if _, err := e.DB.ExecContext(ctx, touchUnknown, now, e.pid(), r.ID); err != nil {
+				return n, fmt.Errorf("error deferring lookup of message %d: %w", r.ID, err)
+			}
+			continue
+		}
+		if found == nil {
+			if _, err := e.DB.ExecContext(ctx, requeue, now, nil, now, e.pid(), r.ID); err != nil {
+				return n, fmt.Errorf("error requeueing message %d: %w", r.ID, err)
+			}
+			e.Log.Info("unknown send not found at the provider: queued again", "message", r.ID)
+		} else {
+			if _, err := e.UpdateStatus(ctx, Report{Message: r.ID, SID: found.SID, Status: found.Status}); err != nil {
+				return n, err
+			}
+			e.Log.Info("unknown send found at the provider", "message", r.ID, "status", found.Status)
+		}
+		n++
+	}
+	return n, nil
+}

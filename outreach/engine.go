@@ -1,0 +1,77 @@
+package outreach
+
+import (
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/practice"
+	"github.com/outreach-engine/outreach/scripts"
+)
+
+// DefaultScript is the check-in of CCM patients who have no script of their own.
+const DefaultScript = "ccm-monthly"
+
+// MaxAge is how old a queued message may be and still go out.
+const MaxAge = 7 * 24 * time.Hour
+
+// Contact is how patients reach the practice, for HELP replies.
+type Contact struct {
+	Name  string
+	Phone string
+}
+
+// SendConfig tunes the dispatcher.
+type SendConfig struct {
+	Batch       int           // messages claimed per pass
+	Workers     int           // sends in flight at once
+	Lease       time.Duration // how long a claim lasts; an expired one becomes unknown
+	MaxAttempts int           // tries before a retryable failure becomes final
+	PerSecond   float64       // messages per second from our sender; 0: no limit
+	SettleAfter time.Duration // how long an unknown send waits for its status report before a lookup
+}
+
+// DefaultSendConfig suits one long-code sender.
+var DefaultSendConfig = SendConfig{Batch: 100, Workers: 8, Lease: 5 * time.Minute, MaxAttempts: 8,
+	PerSecond: 1, SettleAfter: 10 * time.Minute}
+
+// Engine runs check-ins: it schedules them, sends their messages through a Channel, reads the
+// replies and raises escalations. Every rule that depends on time reads Clock.
+type Engine struct {
+	DB        *sqlx.DB
+	Scripts   scripts.Library
+	Channel   Channel
+	Clock     func() time.Time
+	Practice  practice.Settings
+	Contact   Contact
+	PublicURL *url.URL // status callbacks are built from it
+	Due       escalation.DueTimes
+	Send      SendConfig
+	Log       *slog.Logger
+
+	pace *pacer
+}
+
+// New returns an engine with the default dispatcher settings and due times; set fields after.
+func New(d *sqlx.DB, lib scripts.Library, ch Channel, clock func() time.Time, p practice.Settings, log *slog.Logger) *Engine {
+	return &Engine{DB: d, Scripts: lib, Channel: ch, Clock: clock, Practice: p, Due: escalation.DefaultDueTimes,
+		Send: DefaultSendConfig, Log: log}
+}
+
+func (e *Engine) now() time.Time { return e.Clock().UTC().Truncate(time.Microsecond) }
+
+func (e *Engine) pid() int64 { return int64(e.Practice.ID) }
+
+// script returns the script of a check-in, or nil when the library no longer has it.
+func (e *Engine) script(id string) *scripts.Script { return e.Scripts[id] }
+
+// language is the language a script speaks to a patient: theirs, or English.
+func language(s *scripts.Script, patient string) scripts.Language {
+	if s.Speaks(scripts.Language(patient)) {
+		return scripts.Language(patient)
+	}
+	return scripts.English
+}

@@ -1,0 +1,151 @@
+package outreach
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/scripts"
+)
+
+// markReminded picks a script's open check-ins whose last message went out at least `after`
+// ago, with nothing of theirs still waiting to go, and that had no reminder since.
+const markReminded = `
+UPDATE checkins c SET reminded_at = $1
+FROM patients p
+WHERE c.practice_id = $2 AND c.script_id = $3 AND c.status = 'open' AND c.channel = 'sms'
+	AND c.reminded_at IS NULL AND c.last_sent_at <= $4 AND c.question_id IS NOT NULL
+	AND p.practice_id = c.practice_id AND p.id = c.patient_id AND p.opted_out_at IS NULL AND p.phone IS NOT NULL
+	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.practice_id = c.practice_id AND m.checkin_id = c.id
+		AND m.status IN ('queued', 'sending', 'unknown'))
+RETURNING c.id, c.patient_id, c.language, c.question_id, p.phone`
+
+const queueMany = `
+INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status,
+	next_attempt_at, created_at, updated_at)
+SELECT $1, u.patient, u.checkin, 'out', $2, u.phone, u.body, 'queued', $3, $3, $3
+FROM unnest($4::bigint[], $5::bigint[], $6::text[], $7::text[]) AS u (patient, checkin, phone, body)`
+
+// FollowUpResult counts what a follow-up pass did.
+type FollowUpResult struct {
+	Reminded int
+	Expired  int
+}
+
+// FollowUp reminds patients who have not answered and expires the check-ins that stayed
+// unanswered, each by its script's settings; an expired check-in becomes a routine item asking
+// staff to call the patient.
+func (e *Engine) FollowUp(ctx context.Context) (FollowUpResult, error) {
+	var res FollowUpResult
+	for _, id := range e.Scripts.IDs() {
+		s := e.Scripts[id]
+		n, err := e.expire(ctx, s)
+		if err != nil {
+			return res, err
+		}
+		res.Expired += n
+		if s.Reminder == 0 {
+			continue
+		}
+		if n, err = e.remind(ctx, s); err != nil {
+			return res, err
+		}
+		res.Reminded += n
+	}
+	return res, nil
+}
+
+type reminded struct {
+	Checkin  int64  `db:"id"`
+	Patient  int64  `db:"patient_id"`
+	Lang     string `db:"language"`
+	Question string `db:"question_id"`
+	Phone    string `db:"phone"`
+}
+
+func (e *Engine) remind(ctx context.Context, s *scripts.Script) (int, error) {
+	now := e.now()
+	var rows []reminded
+	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		rows = nil
+		if err := tx.SelectContext(ctx, &rows, markReminded, now, e.pid(), s.ID, now.Add(-time.Duration(s.Reminder))); err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		patients, checkins := make([]int64, len(rows)), make([]int64, len(rows))
+		phones, bodies := make([]string, len(rows)), make([]string, len(rows))
+		for i, r := range rows {
+			lang := language(s, r.Lang)
+			body := s.ReminderText.In(lang)
+			if q := s.Question(r.Question); q != nil {
+				body += "\n\n" + q.Text.In(lang)
+			}
+			patients[i], checkins[i], phones[i], bodies[i] = r.Patient, r.Checkin, r.Phone, body
+		}
+		_, err := tx.ExecContext(ctx, queueMany, e.pid(), "reminder", now, pq.Array(patients), pq.Array(checkins),
+			pq.Array(phones), pq.Array(bodies))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("error queueing %s reminders: %w", s.ID, err)
+	}
+	if len(rows) > 0 {
+		e.Log.Info("reminders queued", "script", s.ID, "count", len(rows))
+	}
+	return len(rows), nil
+}
+
+const expireCheckins = `
+UPDATE checkins SET status = 'expired', ended_at = $1, question_id = NULL
+WHERE practice_id = $2 AND script_id = $3 AND status = 'open' AND last_sent_at <= $4
+	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.practice_id = checkins.practice_id AND m.checkin_id = checkins.id
+		AND m.status IN ('sending', 'unknown'))
+RETURNING id, patient_id`
+
+const cancelQueued = `
+UPDATE messages SET status = 'cancelled', updated_at = $1
+WHERE practice_id = $2 AND checkin_id = ANY ($3::bigint[]) AND status = 'queued'`
+
+func (e *Engine) expire(ctx context.Context, s *scripts.Script) (int, error) {
+	now := e.now()
+	var rows []struct {
+		ID      int64 `db:"id"`
+		Patient int64 `db:"patient_id"`
+	}
+	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		rows = rows[:0]
+		if err := tx.SelectContext(ctx, &rows, expireCheckins, now, e.pid(), s.ID, now.Add(-time.Duration(s.Expire))); err != nil {
+			return err
+		}
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+			checkin := r.ID
+			if _, err := escalation.Raise(ctx, tx, escalation.Item{
+				PracticeID: e.pid(), PatientID: r.Patient, CheckinID: &checkin, Severity: escalation.Routine,
+				Source: escalation.SourceExpired, Reason: "No answer to the check-in: call the patient",
+			}, e.Due, now, e.Practice.Location); err != nil {
+				return err
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, cancelQueued, now, e.pid(), pq.Array(ids))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("error expiring %s check-ins: %w", s.ID, err)
+	}
+	if len(rows) > 0 {
+		e.Log.Info("check-ins expired", "script", s.ID, "count", len(rows))
+	}
+	return len(rows), nil
+}

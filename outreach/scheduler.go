@@ -1,0 +1,183 @@
+package outreach
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/scripts"
+)
+
+// eligible is the SQL test for patients who get check-ins by text: a phone, not opted out, on
+// SMS, with a script of their own or enrolled in CCM, and no revoked consent in force.
+const eligible = `
+	p.phone IS NOT NULL AND p.opted_out_at IS NULL AND p.channel = 'sms'
+	AND (p.script_id IS NOT NULL OR 'ccm' = ANY (p.programs))
+	AND NOT EXISTS (SELECT 1 FROM consents k WHERE k.practice_id = p.practice_id AND k.patient_id = p.id
+		AND k.given_at = (SELECT max(given_at) FROM consents k2 WHERE k2.practice_id = p.practice_id AND k2.patient_id = p.id)
+		AND k.revoked_at IS NOT NULL AND k.revoked_at <= $1)`
+
+// selectGroups lists the (script, zone) pairs of eligible patients: one due slot per pair.
+const selectGroups = `
+SELECT COALESCE(p.script_id, $3) AS script, p.timezone, count(*) AS patients
+FROM patients p
+WHERE p.practice_id = $2 AND ` + eligible + `
+GROUP BY 1, 2`
+
+// insertDue creates the check-ins of one group's slot with their first message, in one
+// statement: ON CONFLICT DO NOTHING makes a second replica, a retried tick or a patient already
+// in another conversation (one open check-in per patient) a no-op.
+const insertDue = `
+WITH due AS (
+	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($6::text[]) THEN p.language ELSE 'en' END AS lang
+	FROM patients p
+	WHERE p.practice_id = $2 AND p.timezone = $4 AND COALESCE(p.script_id, $3) = $5 AND ` + eligible + `
+	AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.practice_id = p.practice_id AND c.patient_id = p.id
+		AND (c.status = 'open' OR (c.script_id = $5 AND c.period = $7)))
+), created AS (
+	INSERT INTO checkins (practice_id, patient_id, script_id, period, language, channel, status, question_id,
+		started_at, last_sent_at)
+	SELECT practice_id, id, $5, $7, lang, 'sms', 'open', $8, $1, $1 FROM due
+	ON CONFLICT DO NOTHING
+	RETURNING practice_id, id, patient_id, language
+)
+INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status,
+	next_attempt_at, created_at, updated_at)
+SELECT c.practice_id, c.patient_id, c.id, 'out', $9, p.phone, CASE c.language WHEN 'es' THEN $11 ELSE $10 END,
+	'queued', $1, $1, $1
+FROM created c JOIN patients p ON p.practice_id = c.practice_id AND p.id = c.patient_id`
+
+// ScheduleResult counts what a scheduling pass did.
+type ScheduleResult struct {
+	Created int // check-ins started
+	Waiting int // patients whose slot is due but who are in quiet hours
+}
+
+type group struct {
+	Script   string `db:"script"`
+	Zone     string `db:"timezone"`
+	Patients int    `db:"patients"`
+}
+
+// Schedule starts the check-ins that are due at the engine's clock: for each script and patient
+// zone, the latest slot of the script's schedule within CatchUp, outside quiet hours.
+func (e *Engine) Schedule(ctx context.Context) (ScheduleResult, error) {
+	now := e.now()
+	var groups []group
+	if err := e.DB.SelectContext(ctx, &groups, selectGroups, now, e.pid(), DefaultScript); err != nil {
+		return ScheduleResult{}, fmt.Errorf("error listing patients due a check-in: %w", err)
+	}
+	var res ScheduleResult
+	for _, g := range groups {
+		s := e.script(g.Script)
+		if s == nil {
+			e.Log.Warn("patients have a script that is not loaded", "script", g.Script, "patients", g.Patients)
+			continue
+		}
+		loc, err := time.LoadLocation(g.Zone)
+		if err != nil {
+			return res, fmt.Errorf("error loading zone %q: %w", g.Zone, err)
+		}
+		slot, ok, err := DueSlot(s.Schedule, loc, now)
+		if err != nil || !ok {
+			if err != nil {
+				e.Log.Error("script schedule unreadable", "script", s.ID, "err", err)
+			}
+			continue
+		}
+		if !Allowed(e.Practice.Quiet, loc, now) {
+			res.Waiting += g.Patients
+			continue
+		}
+		n, err := e.start(ctx, s, g.Zone, Period(slot), now)
+		if err != nil {
+			return res, err
+		}
+		if n > 0 {
+			e.Log.Info("check-ins started", "script", s.ID, "zone", g.Zone, "period", Period(slot), "count", n)
+		}
+		res.Created += n
+	}
+	return res, nil
+}
+
+// opening is a script's first message in each language, as SQL arguments: the languages it
+// speaks, the first question's id, the message kind, the English and the Spanish body.
+func opening(s *scripts.Script) []any {
+	en := Conversation{Script: s, Lang: scripts.English}.Start()
+	es := Conversation{Script: s, Lang: scripts.Spanish}.Start()
+	langs := make([]string, len(s.Languages))
+	for i, l := range s.Languages {
+		langs[i] = string(l)
+	}
+	return []any{pq.Array(langs), nullable(en.Next), en.Send[0].Kind, en.Send[0].Body, es.Send[0].Body}
+}
+
+func (e *Engine) start(ctx context.Context, s *scripts.Script, zone, period string, now time.Time) (int, error) {
+	open := opening(s)
+	var n int64
+	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		r, err := tx.ExecContext(ctx, insertDue, now, e.pid(), DefaultScript, zone, s.ID, open[0], period,
+			open[1], open[2], open[3], open[4])
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("error starting %s check-ins for %s: %w", s.ID, period, err)
+	}
+	return int(n), nil
+}
+
+// startOne creates a check-in for one patient now, outside any schedule (staff or the demo asked
+// for it), with its first message. It returns false when the patient is already in a
+// conversation or cannot be texted.
+const startOne = `
+WITH due AS (
+	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($5::text[]) THEN p.language ELSE 'en' END AS lang
+	FROM patients p
+	WHERE p.practice_id = $2 AND p.id = $3 AND p.phone IS NOT NULL AND p.opted_out_at IS NULL AND p.channel = 'sms'
+), created AS (
+	INSERT INTO checkins (practice_id, patient_id, script_id, period, language, channel, status, question_id,
+		started_at, last_sent_at)
+	SELECT practice_id, id, $4, $6, lang, 'sms', 'open', $7, $1, $1 FROM due
+	ON CONFLICT DO NOTHING
+	RETURNING practice_id, id, patient_id, language
+)
+INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status,
+	next_attempt_at, created_at, updated_at)
+SELECT c.practice_id, c.patient_id, c.id, 'out', $8, p.phone, CASE c.language WHEN 'es' THEN $10 ELSE $9 END,
+	'queued', $1, $1, $1
+FROM created c JOIN patients p ON p.practice_id = c.practice_id AND p.id = c.patient_id`
+
+// StartNow starts a check-in of a script for one patient at once (quiet hours still hold the
+// message back). It reports false when the patient is in another conversation or cannot be
+// texted.
+func (e *Engine) StartNow(ctx context.Context, patient PatientID, scriptID string) (bool, error) {
+	s := e.script(scriptID)
+	if s == nil {
+		return false, fmt.Errorf("no check-in script %q", scriptID)
+	}
+	now := e.now()
+	open := opening(s)
+	r, err := e.DB.ExecContext(ctx, startOne, now, e.pid(), int64(patient), s.ID, open[0],
+		"now "+now.Format(time.RFC3339), open[1], open[2], open[3], open[4])
+	if err != nil {
+		return false, fmt.Errorf("error starting check-in %s for patient %d: %w", scriptID, patient, err)
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,77 @@
+package outreach
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/outreach-engine/outreach/internal/db"
+)
+
+// Report is a provider's delivery report for a message we sent.
+type Report struct {
+	Message   int64  // our id, from the callback URL; 0 when only the provider's id is known
+	SID       string // the provider's id
+	Status    string // the provider's status word
+	ErrorCode int
+}
+
+// providerStatus maps the provider's status words to ours.
+var providerStatus = map[string]string{
+	"accepted": "sent", "scheduled": "sent", "queued": "sent", "sending": "sent", "sent": "sent",
+	"delivered": "delivered", "read": "delivered",
+	"undelivered": "undelivered", "failed": "failed", "canceled": "cancelled",
+}
+
+// applyReport moves a message forward only: a late "sent" never replaces "delivered", and final
+// states stay. A report for a message we know by id must carry its provider id, if we have one.
+const applyReport = `
+UPDATE messages SET status = $1, twilio_sid = COALESCE(twilio_sid, NULLIF($2, '')),
+	error_code = COALESCE($3, error_code), sent_at = COALESCE(sent_at, $4), lease_until = NULL, updated_at = $4
+WHERE practice_id = $5 AND direction = 'out'
+	AND CASE WHEN $6::bigint > 0 THEN id = $6 ELSE twilio_sid = $2 END
+	AND (twilio_sid IS NULL OR $2 = '' OR twilio_sid = $2)
+	AND message_status_rank(status) < message_status_rank($1)
+RETURNING id, patient_id, phone, checkin_id`
+
+// UpdateStatus applies a delivery report. It reports whether the message changed; unknown
+// status words and stale reports change nothing. Failures that say something about the
+// patient's number (unsubscribed, invalid, landline) are acted on.
+func (e *Engine) UpdateStatus(ctx context.Context, r Report) (bool, error) {
+	status, ok := providerStatus[r.Status]
+	if !ok || (r.Message <= 0 && r.SID == "") {
+		return false, nil
+	}
+	now := e.now()
+	changed := false
+	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		var rows []struct {
+			ID      int64  `db:"id"`
+			Patient int64  `db:"patient_id"`
+			Phone   string `db:"phone"`
+			Checkin *int64 `db:"checkin_id"`
+		}
+		if err := tx.SelectContext(ctx, &rows, applyReport, status, r.SID, nullCode(r.ErrorCode), now, e.pid(), r.Message); err != nil {
+			return err
+		}
+		changed = len(rows) > 0
+		for _, m := range rows {
+			if status == "failed" || status == "undelivered" {
+				if err := e.actOnCode(ctx, tx, m.Patient, m.Phone, m.Checkin, r.ErrorCode, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("error applying delivery report for message %d: %w", r.Message, err)
+	}
+	return changed, nil
+}
+
+// deadline bounds work started from a webhook so that a stuck database answers the provider
+// with an error it retries, not a hung connection.
+const deadline = 10 * time.Second

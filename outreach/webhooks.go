@@ -1,0 +1,63 @@
+package outreach
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// emptyTwiML answers a webhook without saying anything to the patient: replies go through the
+// outbox, where they are paced, retried and tracked.
+const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
+
+// SMSWebhook handles POST /webhooks/twilio/sms. The signature has been checked and the form
+// parsed before it runs. A database failure answers 503 so that the provider tries again.
+func (e *Engine) SMSWebhook(w http.ResponseWriter, r *http.Request) {
+	f := r.PostForm
+	in := Inbound{SID: f.Get("MessageSid"), From: f.Get("From"), Body: f.Get("Body")}
+	if in.SID == "" || in.From == "" {
+		web.WriteError(w, http.StatusBadRequest, "MessageSid and From are required")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), deadline)
+	defer cancel()
+	handled, err := e.Receive(ctx, in)
+	if err != nil {
+		e.Log.Error("inbound message not handled", "sid", in.SID, "err", err)
+		web.WriteError(w, http.StatusServiceUnavailable, "the message could not be stored; try again")
+		return
+	}
+	e.Log.Info("inbound message", "sid", in.SID, "handled", string(handled))
+	writeTwiML(w)
+}
+
+// StatusWebhook handles POST /webhooks/twilio/status: a delivery report for a message we sent,
+// found by the outbox id in the callback URL or by the provider's id.
+func (e *Engine) StatusWebhook(w http.ResponseWriter, r *http.Request) {
+	f := r.PostForm
+	rep := Report{SID: f.Get("MessageSid"), Status: f.Get("MessageStatus")}
+	if rep.Status == "" {
+		rep.Status = f.Get("SmsStatus")
+	}
+	rep.Message, _ = strconv.ParseInt(r.URL.Query().Get("message"), 10, 64)
+	rep.ErrorCode, _ = strconv.Atoi(f.Get("ErrorCode"))
+	ctx, cancel := context.WithTimeout(r.Context(), deadline)
+	defer cancel()
+	changed, err := e.UpdateStatus(ctx, rep)
+	if err != nil {
+		e.Log.Error("delivery report not applied", "message", rep.Message, "sid", rep.SID, "err", err)
+		web.WriteError(w, http.StatusServiceUnavailable, "the report could not be stored; try again")
+		return
+	}
+	e.Log.Debug("delivery report", "message", rep.Message, "status", rep.Status, "code", rep.ErrorCode, "changed", changed)
+	writeTwiML(w)
+}
+
+func writeTwiML(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, emptyTwiML)
+}
