@@ -1,14 +1,17 @@
 package outreach
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/scripts"
 )
 
 // CheckinView is a check-in as the API shows it.
@@ -81,8 +84,24 @@ func (e *Engine) Checkins(ctx context.Context, q db.Querier, patient int64, limi
 		if out[i].Answers == nil {
 			out[i].Answers = []AnswerView{}
 		}
+		if s := e.script(r.Script); s != nil {
+			slices.SortStableFunc(out[i].Answers, func(a, b AnswerView) int {
+				return cmp.Compare(questionIndex(s, a.Question), questionIndex(s, b.Question))
+			})
+		}
 	}
 	return out, nil
+}
+
+// questionIndex is a question's place in its script; answers to questions the script no longer
+// has come last.
+func questionIndex(s *scripts.Script, id string) int {
+	for i, q := range s.Questions {
+		if q.ID == id {
+			return i
+		}
+	}
+	return len(s.Questions)
 }
 
 // CheckinsHandler serves GET /api/v1/patients/{id}/checkins, {id} being the practice's patient

@@ -1,0 +1,294 @@
+package outreach_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/outreach-engine/outreach/internal/practice"
+	"github.com/outreach-engine/outreach/outreach"
+)
+
+// monthly returns a rig whose patients' monthly CCM check-in has gone out.
+func monthly(t *testing.T, lines ...string) *rig {
+	t.Helper()
+	r := newRig(t, time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC), quietNight, "0 9 15 * *")
+	r.patients(lines...)
+	if res := r.schedule(); res.Created != len(lines) {
+		t.Fatalf("schedule = %+v", res)
+	}
+	r.dispatch()
+	return r
+}
+
+// last returns the body of the last message sent to a phone.
+func (r *rig) last(phone string) string {
+	r.t.Helper()
+	r.dispatch()
+	sent := r.ch.sends()
+	for i := len(sent) - 1; i >= 0; i-- {
+		if sent[i].To == phone {
+			return sent[i].Body
+		}
+	}
+	return ""
+}
+
+func TestConversationInEnglish(t *testing.T) {
+	const phone = "+15550800001"
+	r := monthly(t, "E1 "+phone+" America/New_York en -")
+	if b := r.last(phone); !strings.Contains(b, "monthly check-in") || !strings.Contains(b, "from 0 (very bad) to 10") {
+		t.Fatalf("first message = %q", b)
+	}
+	steps := []struct{ reply, next string }{
+		{"Pretty good, 8", "new or worse symptoms"},
+		{"hmm", "YES or NO"}, // re-asked with a hint
+		{"Yep!", "what has changed"},
+		{"my knee hurts and I feel dizzy", "medicines"},
+		{"2", "nurse to call you"},
+		{"no thanks", "Thank you!"},
+	}
+	for _, s := range steps {
+		if h := r.receive(phone, s.reply); h != outreach.HandledAnswer {
+			t.Fatalf("%q handled as %s", s.reply, h)
+		}
+		if b := r.last(phone); !strings.Contains(b, s.next) {
+			t.Fatalf("after %q: %q, want it to mention %q", s.reply, b, s.next)
+		}
+	}
+	if s := r.str("SELECT status FROM checkins"); s != "completed" {
+		t.Errorf("check-in %q, want completed", s)
+	}
+	var answers []string
+	list, err := r.eng.Checkins(context.Background(), r.db, r.id("E1"), 10)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("Checkins = %+v, %v", list, err)
+	}
+	for _, a := range list[0].Answers {
+		answers = append(answers, a.Question+"="+a.Value)
+	}
+	want := "overall=8|new_symptoms=yes|symptoms=my knee hurts and I feel dizzy|medicines=missed|call_me=no"
+	if got := strings.Join(answers, "|"); got != want {
+		t.Errorf("answers in script order = %s, want %s", got, want)
+	}
+	if list[0].Answers[0].Text != "Pretty good, 8" {
+		t.Errorf("the patient's words = %q", list[0].Answers[0].Text)
+	}
+	var items []string
+	if err := r.db.Select(&items, "SELECT severity || ':' || reason FROM escalations ORDER BY id"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(items, "; "); got != "high:New symptom that needs a call back; routine:Missed doses" {
+		t.Errorf("escalations = %s", got)
+	}
+}
+
+func TestConversationInSpanishWithEmergency(t *testing.T) {
+	const phone = "+15550800002"
+	r := monthly(t, "S1 "+phone+" America/New_York es -")
+	if b := r.last(phone); !strings.Contains(b, "control mensual") {
+		t.Fatalf("first message = %q", b)
+	}
+	r.receive(phone, "2")
+	if b := r.last(phone); !strings.Contains(b, "síntomas nuevos") {
+		t.Fatalf("next = %q", b)
+	}
+	r.receive(phone, "sí, tengo dolor de pecho")
+	r.dispatch()
+	sent := r.ch.sends()
+	var safety bool
+	for _, m := range sent {
+		if m.Kind == "safety" && strings.Contains(m.Body, "llame al 911") {
+			safety = true
+		}
+	}
+	if !safety {
+		t.Error("no safety message in Spanish")
+	}
+	var items []string
+	if err := r.db.Select(&items, "SELECT severity || ':' || source FROM escalations ORDER BY severity, id"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(items, " "); got != "high:rule urgent:emergency" {
+		t.Errorf("escalations = %s, want the low score (high) and the emergency (urgent)", got)
+	}
+	if m := r.count("SELECT count(*) FROM messages WHERE kind = 'safety' AND immediate"); m != 1 {
+		t.Errorf("safety messages sent immediately = %d", m)
+	}
+}
+
+func TestUnreadableRepliesGoToAHuman(t *testing.T) {
+	const phone = "+15550800003"
+	r := monthly(t, "U1 "+phone+" America/New_York en -")
+	for range outreach.MaxReasks {
+		r.receive(phone, "banana")
+		if b := r.last(phone); !strings.Contains(b, "0 to 10") {
+			t.Fatalf("re-ask = %q", b)
+		}
+	}
+	r.receive(phone, "banana")
+	if b := r.last(phone); !strings.Contains(b, "new or worse symptoms") {
+		t.Errorf("after the re-asks: %q, want the next question", b)
+	}
+	if n := r.count("SELECT count(*) FROM escalations WHERE source = 'unparseable' AND severity = 'routine'"); n != 1 {
+		t.Errorf("unparseable items = %d, want 1", n)
+	}
+	if v := r.str("SELECT value || '|' || raw FROM checkin_answers WHERE question_id = 'overall'"); v != "|banana" {
+		t.Errorf("stored %q, want the raw reply without a value", v)
+	}
+}
+
+func TestDuplicateInboundIsIgnored(t *testing.T) {
+	const phone = "+15550800004"
+	r := monthly(t, "D1 "+phone+" America/New_York en -")
+	in := outreach.Inbound{SID: "SMdup000000000000000000000000000001", From: phone, Body: "7"}
+	for i, want := range []outreach.Handled{outreach.HandledAnswer, outreach.HandledDuplicate, outreach.HandledDuplicate} {
+		h, err := r.eng.Receive(context.Background(), in)
+		if err != nil || h != want {
+			t.Fatalf("delivery %d: %s, %v; want %s", i, h, err, want)
+		}
+	}
+	if n := r.count("SELECT count(*) FROM checkin_answers"); n != 1 {
+		t.Errorf("answers = %d, want 1", n)
+	}
+	if n := r.count("SELECT count(*) FROM messages WHERE direction = 'in'"); n != 1 {
+		t.Errorf("inbound messages = %d, want 1", n)
+	}
+}
+
+func TestStopVariantsAndStart(t *testing.T) {
+	for _, word := range []string{"STOP", "stop", "Stop.", "STOPALL", "unsubscribe", "Cancel", "END", "quit!", "REVOKE", "OptOut"} {
+		t.Run(word, func(t *testing.T) {
+			const phone = "+15550900001"
+			r := monthly(t, "T1 "+phone+" America/New_York en -", "T2 "+phone+" America/New_York es -")
+			if h := r.receive(phone, word); h != outreach.HandledStop {
+				t.Fatalf("%q handled as %s", word, h)
+			}
+			if n := r.count("SELECT count(*) FROM patients WHERE opted_out_at IS NOT NULL AND opt_out_source = 'sms'"); n != 2 {
+				t.Errorf("opted out %d patients sharing the number, want 2", n)
+			}
+			if n := r.count("SELECT count(*) FROM checkins WHERE status = 'open'"); n != 0 {
+				t.Errorf("open check-ins after STOP = %d", n)
+			}
+			before := len(r.ch.sends())
+			r.clock.Add(24 * time.Hour)
+			r.schedule()
+			r.eng.FollowUp(context.Background())
+			r.dispatch()
+			if n := len(r.ch.sends()); n != before {
+				t.Errorf("texted %d times after STOP", n-before)
+			}
+			if n := r.count("SELECT count(*) FROM audit_log WHERE action = 'patient.opt_out'"); n != 2 {
+				t.Errorf("audit entries = %d", n)
+			}
+		})
+	}
+	t.Run("START and YES", func(t *testing.T) {
+		const phone = "+15550900002"
+		r := monthly(t, "T3 "+phone+" America/New_York en -")
+		r.receive(phone, "stop")
+		if h := r.receive(phone, "5"); h != outreach.HandledMessage {
+			t.Errorf("a reply after STOP was %s, want a message for a human", h)
+		}
+		if h := r.receive(phone, "Start"); h != outreach.HandledStart {
+			t.Fatalf("START handled as %s", h)
+		}
+		if n := r.count("SELECT count(*) FROM patients WHERE opted_out_at IS NULL"); n != 1 {
+			t.Error("START did not opt the patient back in")
+		}
+		r.receive(phone, "STOP")
+		if h := r.receive(phone, "yes"); h != outreach.HandledStart {
+			t.Errorf("YES after STOP = %s, want start", h)
+		}
+		// YES from a patient who did not opt out is an answer, not a keyword.
+		r.clock.Add(time.Hour)
+		if _, err := r.eng.StartNow(context.Background(), outreach.PatientID(r.id("T3")), "daily"); err != nil {
+			t.Fatal(err)
+		}
+		r.dispatch()
+		if h := r.receive(phone, "YES"); h != outreach.HandledAnswer {
+			t.Errorf("YES in a check-in = %s, want answer", h)
+		}
+	})
+}
+
+func TestHelpAnswersWithThePractice(t *testing.T) {
+	const phone = "+15550900003"
+	r := monthly(t, "H1 "+phone+" America/New_York es -")
+	if h := r.receive(phone, "HELP"); h != outreach.HandledHelp {
+		t.Fatalf("HELP = %s", h)
+	}
+	if b := r.last(phone); !strings.Contains(b, "Maple Clinic") || !strings.Contains(b, "+15550100999") || !strings.Contains(b, "STOP") {
+		t.Errorf("HELP reply = %q", b)
+	}
+	if q := r.str("SELECT question_id FROM checkins"); q != "overall" {
+		t.Errorf("HELP moved the conversation to %q", q)
+	}
+}
+
+func TestMessagesOutsideACheckin(t *testing.T) {
+	r := newRig(t, time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC), practice.QuietHours{}, "")
+	r.patients("M1 +15550900004 America/New_York en -")
+	if h := r.receive("+15550900009", "who is this"); h != outreach.HandledUnknown {
+		t.Errorf("unknown number = %s", h)
+	}
+	if n := r.count("SELECT count(*) FROM messages"); n != 0 {
+		t.Errorf("stored %d messages from an unknown number", n)
+	}
+	r.receive("+15550900004", "Can someone call me about my refill?")
+	r.receive("+15550900004", "Thanks")
+	if n := r.count("SELECT firings FROM escalations WHERE source = 'message'"); n != 2 {
+		t.Errorf("firings = %d, want one item fired twice", n)
+	}
+	if n := r.count("SELECT count(*) FROM messages WHERE kind = 'notice'"); n != 1 {
+		t.Errorf("acknowledgements = %d, want 1 a day", n)
+	}
+	r.receive("+15550900004", "I think I'm having a heart attack")
+	if n := r.count("SELECT count(*) FROM escalations WHERE severity = 'urgent' AND source = 'emergency'"); n != 1 {
+		t.Errorf("urgent items = %d", n)
+	}
+}
+
+func TestReminderAndExpiry(t *testing.T) {
+	const phone = "+15550900005"
+	r := monthly(t, "X1 "+phone+" America/New_York en -")
+	sentAt := r.clock.Now()
+	follow := func() outreach.FollowUpResult {
+		t.Helper()
+		res, err := r.eng.FollowUp(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	r.clock.Set(sentAt.Add(23*time.Hour + 59*time.Minute))
+	if res := follow(); res.Reminded != 0 {
+		t.Errorf("reminded early: %+v", res)
+	}
+	r.clock.Set(sentAt.Add(24 * time.Hour))
+	if res := follow(); res.Reminded != 1 {
+		t.Errorf("at 24 h: %+v, want a reminder", res)
+	}
+	if b := r.last(phone); !strings.Contains(b, "Reminder") || !strings.Contains(b, "0 (very bad)") {
+		t.Errorf("reminder = %q", b)
+	}
+	r.clock.Set(sentAt.Add(48 * time.Hour))
+	if res := follow(); res.Reminded != 0 {
+		t.Errorf("a second reminder: %+v", res)
+	}
+	r.clock.Set(sentAt.Add(5*24*time.Hour - time.Minute))
+	if res := follow(); res.Expired != 0 {
+		t.Errorf("expired early: %+v", res)
+	}
+	r.clock.Set(sentAt.Add(5 * 24 * time.Hour))
+	if res := follow(); res.Expired != 1 {
+		t.Errorf("at 5 days: %+v, want expired", res)
+	}
+	if n := r.count("SELECT count(*) FROM escalations WHERE source = 'expired' AND severity = 'routine'"); n != 1 {
+		t.Errorf("call-the-patient items = %d", n)
+	}
+	if h := r.receive(phone, "8"); h != outreach.HandledMessage {
+		t.Errorf("a late reply = %s, want a message for a human", h)
+	}
+}
