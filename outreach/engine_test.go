@@ -114,7 +114,7 @@ closing: {en: "Thanks!", es: "¡Gracias!"}
 `
 
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	db    *sqlx.DB
 	clock *clock
 	ch    *fakeChannel
@@ -126,7 +126,7 @@ var quietNight = practice.QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour}
 
 // newRig returns an engine on a fresh database, with the bundled scripts and a "daily" script
 // on the given schedule ("" for none).
-func newRig(t *testing.T, now time.Time, quiet practice.QuietHours, schedule string) *rig {
+func newRig(t testing.TB, now time.Time, quiet practice.QuietHours, schedule string) *rig {
 	t.Helper()
 	d, _ := dbtest.Fresh(t)
 	lib, err := scripts.Bundled()

@@ -46,7 +46,7 @@ P002,José,García,+15551230002,,es,voice,I50.9;J44.9,1111111111,ccm,practitione
 P003,Bo,Chen,,,,,E11.9,,pcm,,,,,,
 `
 
-func importString(t *testing.T, d *sqlx.DB, name, content string, now time.Time) (outreach.PatientImport, error) {
+func importString(t testing.TB, d *sqlx.DB, name, content string, now time.Time) (outreach.PatientImport, error) {
 	t.Helper()
 	return outreach.ImportPatients(context.Background(), d, name, strings.NewReader(content), options(now))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/outreach/simulator"
 )
 
 type apiClient struct {
@@ -72,7 +73,11 @@ func apiServer(t *testing.T, now time.Time) apiClient {
 	t.Cleanup(func() { d.Close() })
 	a := &app{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: func() time.Time { return now }}
 	srv := web.NewServer(a.log, prometheus.NewRegistry())
-	a.routes(srv, d)
+	lib, err := a.loadScripts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.routes(srv, d, a.engine(d, lib, a.channel(ctx, simulator.Hooks{})))
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return apiClient{t: t, base: hs.URL, token: strings.TrimSpace(token)}

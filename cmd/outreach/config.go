@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/internal/practice"
+	"github.com/outreach-engine/outreach/outreach"
 )
 
 // Config is the whole configuration, read from the environment once at start.
@@ -31,6 +34,9 @@ type Config struct {
 	FeeSchedule billing.FeeSchedule
 	LogLevel    slog.Level
 	LogFormat   string // "json" or "text"
+	Practice    outreach.Contact
+	SendRate    float64 // messages per second from our sender; 0: no limit
+	ScriptsDir  string  // extra check-in scripts, beside the bundled ones
 }
 
 // TwilioConfig holds the Twilio account and sender.
@@ -183,6 +189,16 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		e.fail("OUTREACH_LOG_FORMAT %q is not json or text", c.LogFormat)
 	}
 
+	c.Practice = outreach.Contact{Name: e.get("OUTREACH_PRACTICE_NAME", ""), Phone: e.get("OUTREACH_PRACTICE_PHONE", "")}
+	if c.Practice.Phone != "" && !ident.E164(c.Practice.Phone) {
+		e.fail("OUTREACH_PRACTICE_PHONE %q is not E.164 (like +15551234567)", c.Practice.Phone)
+	}
+	rate := e.get("OUTREACH_SEND_RATE", "1")
+	if c.SendRate, err = strconv.ParseFloat(rate, 64); err != nil || c.SendRate < 0 || c.SendRate > 1000 || math.IsNaN(c.SendRate) {
+		e.fail("OUTREACH_SEND_RATE %q is not a number of messages per second from 0 (no limit) to 1000", rate)
+	}
+	c.ScriptsDir = e.get("OUTREACH_SCRIPTS_DIR", "")
+
 	if len(e.errs) > 0 {
 		return Config{}, fmt.Errorf("configuration: %w", errors.Join(e.errs...))
 	}
@@ -211,5 +227,5 @@ func validateTwilio(e *env, t TwilioConfig) {
 
 // practiceSettings returns the practice settings the configuration sets.
 func (c Config) practiceSettings() practice.Settings {
-	return practice.Settings{ID: practice.Default, Location: c.Location, Quiet: c.Quiet}
+	return practice.Settings{ID: practice.Default, Location: c.Location, Quiet: c.Quiet, Name: c.Practice.Name, Phone: c.Practice.Phone}
 }

@@ -19,7 +19,8 @@ import (
 const usage = `usage: outreach COMMAND [ARGS]
 
 commands:
-  serve                          HTTP server (migrates first)
+  serve                          HTTP server, cron scheduler and dispatcher (migrates first)
+  demo                           a tour with no setup: demo database, simulated patients, the server
   migrate                        apply pending migrations and exit
   import patients|staff|services|time FILE.csv
                                  import a CSV file (- reads standard input)
@@ -31,6 +32,9 @@ commands:
   time history ENTRY_ID          an entry's versions: the original, amendments, a void
   time export --month YYYY-MM    the month's entries with every audit element, as CSV
   time conflicts --month YYYY-MM overlapping entries of one staff member
+  checkins run [--at RFC3339]    one scheduling pass and dispatch until nothing is due, then exit;
+                                 --at pins the clock used for "due" and quiet hours
+  scripts validate FILE.yaml     check a check-in script and print what is wrong
   staff token STAFF_ID           print a new API token for that staff member
   healthcheck                    ask the local server's /healthz (for container health checks)
 
@@ -90,6 +94,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return a.staffCmd(ctx, rest)
 	case "time":
 		return a.timeCmd(ctx, rest)
+	case "checkins":
+		return a.checkinsCmd(ctx, rest)
+	case "scripts":
+		return a.scriptsCmd(rest)
+	case "demo":
+		return a.demo(ctx, rest)
 	case "healthcheck":
 		return a.healthcheck(ctx, rest)
 	default:

@@ -7,6 +7,8 @@ import (
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/outreach/twilio"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -14,9 +16,14 @@ func (a *app) timelog(d *sqlx.DB) *timelog.Service {
 	return &timelog.Service{DB: d, Practice: a.cfg.practiceSettings().ID, Now: a.now}
 }
 
-// routes lists every route of the API, in one place.
-func (a *app) routes(srv *web.Server, d *sqlx.DB) {
+// routes lists every route of the API and the webhooks, in one place.
+func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	api := func(h http.HandlerFunc) http.Handler { return web.RequireToken(d, h) }
+	signed := func(h http.HandlerFunc) http.Handler { return twilio.Verify(a.cfg.Twilio.AuthToken, a.cfg.PublicURL)(h) }
+
+	srv.Handle("POST /webhooks/twilio/sms", signed(eng.SMSWebhook))
+	srv.Handle("POST /webhooks/twilio/status", signed(eng.StatusWebhook))
+	srv.Handle("GET /api/v1/patients/{id}/checkins", api(eng.CheckinsHandler))
 
 	th := &timelog.Handlers{Svc: a.timelog(d), Log: a.log, Location: a.cfg.Location}
 	srv.Handle("POST /api/v1/time-entries", api(th.Create))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,8 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/outreach/simulator"
 )
 
 // shutdownGrace bounds how long requests in flight may take once a stop is asked for.
@@ -47,10 +50,31 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		}
 		return nil
 	}, reg)
-	a.routes(srv, d)
+	lib, err := a.loadScripts()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	eng := a.engine(d, lib, a.channel(ctx, simulator.Hooks{}))
+	a.routes(srv, d, eng)
+	return a.run(ctx, srv, ln, eng)
+}
 
-	a.log.Info("serving", "public_url", a.cfg.PublicURL.String(), "channel", a.cfg.Channel, "timezone", a.cfg.Location.String())
-	err = srv.Serve(ctx, ln, shutdownGrace)
+// run serves HTTP and runs the scheduler and the dispatcher until ctx ends, then stops them in
+// order: no new ticks, the dispatcher's sends in flight recorded, requests in flight answered.
+func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *outreach.Engine) error {
+	a.log.Info("serving", "public_url", a.cfg.PublicURL.String(), "channel", a.cfg.Channel,
+		"timezone", a.cfg.Location.String(), "quiet_hours", a.cfg.Quiet.String(), "scripts", eng.Scripts.IDs())
+	c := startCron(ctx, eng, a.log)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		dispatchLoop(ctx, eng, a.log)
+	}()
+	err := srv.Serve(ctx, ln, shutdownGrace)
+	<-c.Stop().Done()
+	wg.Wait()
 	a.log.Info("stopped")
 	return err
 }

@@ -184,3 +184,25 @@ func redactURLError(err error) error {
 	}
 	return err
 }
+
+// Drop removes the database named in conn, if it exists, closing other sessions on it. Only the
+// demo, which owns its database, calls it.
+func Drop(ctx context.Context, conn string) error {
+	name, err := DatabaseName(conn)
+	if err != nil {
+		return err
+	}
+	maint, err := ReplaceDatabase(conn, "postgres")
+	if err != nil {
+		return err
+	}
+	admin, err := sql.Open("postgres", maint)
+	if err != nil {
+		return fmt.Errorf("error opening maintenance database: %w", err)
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("error dropping database %q: %w", name, redactURLError(err))
+	}
+	return nil
+}

@@ -69,16 +69,18 @@ type Settings struct {
 	ID       ID
 	Location *time.Location
 	Quiet    QuietHours
+	Name     string // said in HELP replies
+	Phone    string // E.164; said in HELP replies
 }
 
 const upsertSettings = `
-INSERT INTO practices (id, timezone, quiet_start, quiet_end, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $5)
+INSERT INTO practices (id, timezone, quiet_start, quiet_end, name, phone, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $6, $7, $5, $5)
 ON CONFLICT (id) DO UPDATE
 SET timezone = EXCLUDED.timezone, quiet_start = EXCLUDED.quiet_start,
-    quiet_end = EXCLUDED.quiet_end, updated_at = EXCLUDED.updated_at
-WHERE (practices.timezone, practices.quiet_start, practices.quiet_end)
-      IS DISTINCT FROM (EXCLUDED.timezone, EXCLUDED.quiet_start, EXCLUDED.quiet_end)
+    quiet_end = EXCLUDED.quiet_end, name = EXCLUDED.name, phone = EXCLUDED.phone, updated_at = EXCLUDED.updated_at
+WHERE (practices.timezone, practices.quiet_start, practices.quiet_end, practices.name, practices.phone)
+      IS DISTINCT FROM (EXCLUDED.timezone, EXCLUDED.quiet_start, EXCLUDED.quiet_end, EXCLUDED.name, EXCLUDED.phone)
 RETURNING (xmax = 0) AS inserted`
 
 // Ensure stores the configured settings for the practice, creating its row when missing, and
@@ -89,7 +91,11 @@ func Ensure(ctx context.Context, q db.Querier, s Settings, actor audit.Actor, no
 		start, end = clock(s.Quiet.Start), clock(s.Quiet.End)
 	}
 	var inserted bool
-	err := q.GetContext(ctx, &inserted, upsertSettings, int64(s.ID), s.Location.String(), start, end, now)
+	var phone any
+	if s.Phone != "" {
+		phone = s.Phone
+	}
+	err := q.GetContext(ctx, &inserted, upsertSettings, int64(s.ID), s.Location.String(), start, end, now, s.Name, phone)
 	if db.IsNoRows(err) {
 		return nil // unchanged
 	}
@@ -103,7 +109,7 @@ func Ensure(ctx context.Context, q db.Querier, s Settings, actor audit.Actor, no
 	return audit.Record(ctx, q, audit.Event{
 		PracticeID: int64(s.ID), At: now, Actor: actor, Action: action, Entity: "practice",
 		EntityID: fmt.Sprint(s.ID),
-		Detail:   map[string]any{"timezone": s.Location.String(), "quiet_hours": s.Quiet.String()},
+		Detail:   map[string]any{"timezone": s.Location.String(), "quiet_hours": s.Quiet.String(), "name": s.Name, "phone": s.Phone},
 	})
 }
 

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/outreach/simulator"
+	"github.com/outreach-engine/outreach/scripts"
+)
+
+// maxPasses bounds the dispatch passes of one "checkins run".
+const maxPasses = 10000
+
+// checkinsCmd runs "checkins run [--at RFC3339]": one scheduling pass (with reminders and
+// expiry) and dispatch passes until nothing more is due, then exits.
+func (a *app) checkinsCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "run" {
+		return usageError{"usage: outreach checkins run [--at RFC3339]"}
+	}
+	fs := flag.NewFlagSet("checkins run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	at := fs.String("at", "", "the instant to act at, RFC 3339")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{fmt.Sprintf("checkins run: %v", err)}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("checkins run: unexpected %q", fs.Arg(0))}
+	}
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usageError{fmt.Sprintf("checkins run --at %q is not an RFC 3339 instant like 2026-12-01T15:00:00Z", *at)}
+		}
+		a.now = func() time.Time { return t }
+	}
+	lib, err := a.loadScripts()
+	if err != nil {
+		return err
+	}
+	d, err := a.openMigrated(ctx, audit.ActorCLI)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	eng := a.engine(d, lib, a.channel(ctx, simulator.Hooks{}))
+	s, err := eng.Schedule(ctx)
+	if err != nil {
+		return err
+	}
+	f, err := eng.FollowUp(ctx)
+	if err != nil {
+		return err
+	}
+	var total outreach.DispatchResult
+	for range maxPasses {
+		r, err := eng.Dispatch(ctx)
+		total.Sent += r.Sent
+		total.Retrying += r.Retrying
+		total.Failed += r.Failed
+		total.Unknown += r.Unknown
+		total.Deferred += r.Deferred
+		total.Cancelled += r.Cancelled
+		total.Expired += r.Expired
+		total.Settled += r.Settled
+		if err != nil {
+			return err
+		}
+		if r.Claimed+r.Deferred+r.Cancelled+r.Expired == 0 {
+			break
+		}
+	}
+	fmt.Fprintf(a.stdout, "check-ins: %d started, %d waiting for quiet hours to end, %d reminded, %d expired\n",
+		s.Created, s.Waiting, f.Reminded, f.Expired)
+	fmt.Fprintf(a.stdout, "messages: %d sent, %d to retry, %d failed, %d unknown, %d held for quiet hours, %d cancelled, %d expired\n",
+		total.Sent, total.Retrying, total.Failed, total.Unknown, total.Deferred, total.Cancelled, total.Expired)
+	return nil
+}
+
+// scriptsCmd runs "scripts validate FILE.yaml" (several files may be given).
+func (a *app) scriptsCmd(args []string) error {
+	if len(args) < 2 || args[0] != "validate" {
+		return usageError{"usage: outreach scripts validate FILE.yaml"}
+	}
+	failed := 0
+	for _, path := range args[1:] {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("error reading %s: %w", path, err)
+		}
+		s, err := scripts.Parse(filepath.Base(path), data)
+		if err != nil {
+			failed++
+			fmt.Fprintln(a.stdout, err)
+			continue
+		}
+		fmt.Fprintf(a.stdout, "%s: script %q is valid: %d questions, languages %v, schedule %q\n",
+			filepath.Base(path), s.ID, len(s.Questions), s.Languages, s.Schedule)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d scripts have problems (listed above)", failed, len(args)-1)
+	}
+	return nil
+}

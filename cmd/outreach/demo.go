@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/imports"
+	"github.com/outreach-engine/outreach/internal/practice"
+	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/outreach/simulator"
+	"github.com/outreach-engine/outreach/staff"
+)
+
+// demoDatabase is the database the demo owns: it is dropped and made anew on every run, so the
+// demo never touches the database named in DATABASE_URL.
+const demoDatabase = "outreach_demo"
+
+// demoPatient is a simulated patient of the demo: fictional, with a 555-01xx number.
+type demoPatient struct {
+	id, first, last, phone, zone, lang, script string
+	replies                                    []string
+	role                                       string // what the newcomer should see
+}
+
+var demoPatients = []demoPatient{
+	{"DEMO-01", "Alice", "Hart", "+15555550101", "America/New_York", "en", "", []string{"8", "no", "1", "no"}, "answers everything, all fine"},
+	{"DEMO-02", "Beatriz", "Luna", "+15555550102", "America/Chicago", "es", "", []string{"7", "sí", "tengo más tos y me siento peor", "olvidé algunas", "sí"}, "answers in Spanish: routine items"},
+	{"DEMO-03", "Carl", "Stone", "+15555550103", "America/Denver", "en", "", []string{"2", "yes", "I fell yesterday and I feel dizzy", "3", "yes"}, "concerning answers: high items"},
+	{"DEMO-04", "Dolores", "Rey", "+15555550104", "America/Los_Angeles", "es", "", []string{"3", "sí, me duele el pecho"}, "emergency words: urgent item, told to call 911"},
+	{"DEMO-05", "Ed", "Quill", "+15555550105", "America/New_York", "en", "", nil, "stays silent: reminder, then expiry"},
+	{"DEMO-06", "Fay", "Moss", "+15555550106", "America/New_York", "en", "", []string{"STOP"}, "texts STOP: opted out, never texted again"},
+	{"DEMO-07", "Gus", "Pike", "+15555550107", "America/Phoenix", "en", "", []string{"banana", "??", "dunno", "no", "yes, all", "no"}, "unreadable replies: re-asked twice, then a human"},
+}
+
+// demo runs a tour that needs nothing set up: its own database with demo staff and patients,
+// the simulator (whose patients answer), quiet hours off, and the server.
+func (a *app) demo(ctx context.Context, args []string) error {
+	if err := noArgs("demo", args); err != nil {
+		return err
+	}
+	conn, err := db.ReplaceDatabase(a.cfg.DatabaseURL, demoDatabase)
+	if err != nil {
+		return err
+	}
+	if err := db.Drop(ctx, conn); err != nil {
+		return fmt.Errorf("error resetting the demo database: %w", err)
+	}
+	a.cfg.DatabaseURL = conn
+	a.cfg.Channel = channelSimulator
+	a.cfg.Quiet = practice.QuietHours{}
+	if a.cfg.Practice.Name == "" {
+		a.cfg.Practice = outreach.Contact{Name: "Demo Family Medicine", Phone: "+15555550100"}
+	}
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("error listening on %s: %w", a.cfg.Listen, err)
+	}
+	d, err := a.openMigrated(ctx, audit.ActorSystem)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer d.Close()
+	token, err := a.seedDemo(ctx, d)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	lib, err := a.loadScripts()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	var eng *outreach.Engine
+	sim := simulator.New(ctx, a.log, simulator.Hooks{
+		Delivered: func(ctx context.Context, id int64, sid string) {
+			if _, err := eng.UpdateStatus(ctx, outreach.Report{Message: id, SID: sid, Status: "delivered"}); err != nil && ctx.Err() == nil {
+				a.log.Error("simulated delivery report failed", "message", id, "err", err)
+			}
+		},
+		Replied: func(ctx context.Context, in outreach.Inbound) {
+			h, err := eng.Receive(ctx, in)
+			if err != nil && ctx.Err() == nil {
+				a.log.Error("simulated reply failed", "sid", in.SID, "err", err)
+				return
+			}
+			a.log.Info("simulated reply", "sid", in.SID, "handled", string(h))
+		},
+	})
+	for _, p := range demoPatients {
+		sim.AddPatient(p.phone, simulator.Patient{Replies: p.replies})
+	}
+	eng = a.engine(d, lib, sim)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "outreach"}))
+	srv := web.NewServer(a.log, reg)
+	srv.Health(func(ctx context.Context) error { return d.PingContext(ctx) }, reg)
+	a.routes(srv, d, eng)
+
+	// The demo patients' monthly check-ins start now rather than on the 1st.
+	for _, p := range demoPatients {
+		var id int64
+		if err := d.GetContext(ctx, &id, "SELECT id FROM patients WHERE ext_id = $1", p.id); err != nil {
+			return fmt.Errorf("error finding demo patient %s: %w", p.id, err)
+		}
+		if _, err := eng.StartNow(ctx, outreach.PatientID(id), outreach.DefaultScript); err != nil {
+			return err
+		}
+	}
+	a.printDemo(token)
+	go a.demoSummary(ctx, d)
+	return a.run(ctx, srv, ln, eng)
+}
+
+// seedDemo imports the demo staff and patients and returns an API token for the demo nurse.
+func (a *app) seedDemo(ctx context.Context, d *sqlx.DB) (string, error) {
+	opt := imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorSystem, Now: a.now()}
+	staffCSV := "id,name,credential,role,npi\nRN-DEMO,Nora Demo,RN,clinical,\nMD-DEMO,Mark Demo,MD,practitioner,1234567893\n"
+	if _, err := staff.ImportFile(ctx, d, "demo-staff.csv", strings.NewReader(staffCSV), opt); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString("id,first_name,last_name,phone,timezone,language,channel,chronic_conditions,billing_npi,programs,consent_at,consent_method,initiating_visit_on,care_plan_on\n")
+	since := a.now().In(a.cfg.Location).AddDate(0, -2, 0).Format("2006-01-02")
+	for _, p := range demoPatients {
+		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,sms,I10;E11.9,1234567893,ccm,%s,verbal,%s,%s\n",
+			p.id, p.first, p.last, p.phone, p.zone, p.lang, since, since, since)
+	}
+	if _, err := outreach.ImportPatients(ctx, d, "demo-patients.csv", strings.NewReader(b.String()), opt); err != nil {
+		return "", err
+	}
+	return web.NewToken(ctx, d, int64(opt.Practice.ID), "RN-DEMO", audit.ActorSystem, a.now())
+}
+
+func (a *app) printDemo(token string) {
+	base := a.cfg.PublicURL.String()
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nOutreach demo: %d simulated patients get their monthly check-in by text now.\n", len(demoPatients))
+	fmt.Fprintf(&b, "Nothing leaves this machine: the simulator stands in for Twilio, and its patients answer.\n\n")
+	for _, p := range demoPatients {
+		fmt.Fprintf(&b, "  %s  %-3s %s\n", p.id, p.lang, p.role)
+	}
+	fmt.Fprintf(&b, "\nWatch the log below, then ask the API (token of the demo nurse RN-DEMO):\n")
+	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-03/checkins\n", token, base)
+	fmt.Fprintf(&b, "  curl -s %s/metrics | grep ^outreach\n", base)
+	fmt.Fprintf(&b, "Database: %s (recreated on each run). Stop with Ctrl-C.\n\n", demoDatabase)
+	fmt.Fprint(a.stdout, b.String())
+}
+
+// demoSummary prints counts (never patient data) every few seconds until ctx ends.
+func (a *app) demoSummary(ctx context.Context, d *sqlx.DB) {
+	const q = `
+SELECT
+	(SELECT count(*) FROM checkins WHERE status = 'open') AS open,
+	(SELECT count(*) FROM checkins WHERE status = 'completed') AS completed,
+	(SELECT count(*) FROM messages WHERE direction = 'out' AND status IN ('sent', 'delivered')) AS sent,
+	(SELECT count(*) FROM messages WHERE direction = 'in') AS received,
+	(SELECT count(*) FROM patients WHERE opted_out_at IS NOT NULL) AS opted_out,
+	(SELECT count(*) FROM escalations WHERE severity = 'urgent') AS urgent,
+	(SELECT count(*) FROM escalations WHERE severity = 'high') AS high,
+	(SELECT count(*) FROM escalations WHERE severity = 'routine') AS routine`
+	var last string
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(3 * time.Second):
+		}
+		var s struct {
+			Open, Completed, Sent, Received, OptedOut, Urgent, High, Routine int
+		}
+		row := d.QueryRowContext(ctx, q)
+		if err := row.Scan(&s.Open, &s.Completed, &s.Sent, &s.Received, &s.OptedOut, &s.Urgent, &s.High, &s.Routine); err != nil {
+			continue
+		}
+		line := fmt.Sprintf("demo: check-ins %d open, %d completed | texts %d sent, %d received | %d opted out | queue: %d urgent, %d high, %d routine",
+			s.Open, s.Completed, s.Sent, s.Received, s.OptedOut, s.Urgent, s.High, s.Routine)
+		if line != last {
+			fmt.Fprintln(a.stdout, line)
+			last = line
+		}
+	}
+}

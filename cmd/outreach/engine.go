@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/robfig/cron/v3"
+
+	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/outreach/simulator"
+	"github.com/outreach-engine/outreach/outreach/twilio"
+	"github.com/outreach-engine/outreach/scripts"
+)
+
+// loadScripts returns the bundled scripts and those of OUTREACH_SCRIPTS_DIR (a file there
+// replaces the bundled script of the same id). Any problem in any file stops the start: a
+// script with an error is never loaded.
+func (a *app) loadScripts() (scripts.Library, error) {
+	lib, err := scripts.Bundled()
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.ScriptsDir == "" {
+		return lib, nil
+	}
+	files, err := filepath.Glob(filepath.Join(a.cfg.ScriptsDir, "*.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("error listing OUTREACH_SCRIPTS_DIR: %w", err)
+	}
+	var errs []error
+	own := map[string]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("error reading %s: %w", f, err))
+			continue
+		}
+		s, err := scripts.Parse(filepath.Base(f), data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if prev, ok := own[s.ID]; ok {
+			errs = append(errs, fmt.Errorf("%s: script id %q is also the id of %s", filepath.Base(f), s.ID, prev))
+			continue
+		}
+		own[s.ID] = filepath.Base(f)
+		if lib[s.ID] != nil {
+			a.log.Info("a local script replaces the bundled one", "script", s.ID)
+		}
+		lib[s.ID] = s
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("OUTREACH_SCRIPTS_DIR: %w", errors.Join(errs...))
+	}
+	return lib, nil
+}
+
+// channel returns the configured way of sending: Twilio, or the simulator.
+func (a *app) channel(ctx context.Context, hooks simulator.Hooks) outreach.Channel {
+	if a.cfg.Channel == channelTwilio {
+		t := a.cfg.Twilio
+		return twilio.New(twilio.Config{AccountSID: t.AccountSID, AuthToken: t.AuthToken, FromNumber: t.FromNumber,
+			MessagingServiceSID: t.MessagingServiceSID, APIURL: t.APIURL})
+	}
+	return simulator.New(ctx, a.log, hooks)
+}
+
+// engine returns the check-in engine on d, sending through ch.
+func (a *app) engine(d *sqlx.DB, lib scripts.Library, ch outreach.Channel) *outreach.Engine {
+	e := outreach.New(d, lib, ch, a.now, a.cfg.practiceSettings(), a.log)
+	e.Contact = a.cfg.Practice
+	e.PublicURL = a.cfg.PublicURL
+	e.Send.PerSecond = a.cfg.SendRate
+	if a.cfg.Channel == channelSimulator {
+		e.Send.PerSecond = 0 // pacing protects a provider; the simulator needs none
+	}
+	return e
+}
+
+// tick is the scheduler's minute: start due check-ins, remind, expire.
+func tick(ctx context.Context, e *outreach.Engine, log *slog.Logger) {
+	started := time.Now()
+	s, err := e.Schedule(ctx)
+	if err != nil {
+		log.Error("scheduling failed", "err", err)
+	}
+	f, err := e.FollowUp(ctx)
+	if err != nil {
+		log.Error("follow-up failed", "err", err)
+	}
+	log.Debug("tick", "created", s.Created, "waiting", s.Waiting, "reminded", f.Reminded, "expired", f.Expired,
+		"took", time.Since(started))
+}
+
+// startCron runs the tick every minute, on every replica (the work is keyed so that replicas
+// cannot double it). A tick still running makes the next one skip; a panic is logged and the
+// next minute runs again.
+func startCron(ctx context.Context, e *outreach.Engine, log *slog.Logger) *cron.Cron {
+	l := cronLogger{log}
+	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(l),
+		cron.WithChain(cron.SkipIfStillRunning(l), cron.Recover(l)))
+	if _, err := c.AddFunc("* * * * *", func() { tick(ctx, e, log) }); err != nil {
+		panic(err) // a constant spec
+	}
+	c.Start()
+	return c
+}
+
+// cronLogger writes robfig/cron's messages through slog.
+type cronLogger struct{ log *slog.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug("cron: "+msg, kv...) }
+
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// dispatchLoop sends the outbox until ctx ends: passes run back to back while there is work,
+// and twice a second otherwise.
+func dispatchLoop(ctx context.Context, e *outreach.Engine, log *slog.Logger) {
+	for ctx.Err() == nil {
+		res, err := e.Dispatch(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Error("dispatch failed", "err", err)
+		}
+		if res.Claimed+res.Deferred+res.Cancelled+res.Expired+res.Settled > 0 {
+			log.Info("dispatch", "sent", res.Sent, "retrying", res.Retrying, "failed", res.Failed, "unknown", res.Unknown,
+				"deferred", res.Deferred, "cancelled", res.Cancelled, "expired", res.Expired, "settled", res.Settled)
+			if err == nil {
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
