@@ -129,7 +129,8 @@ func (e *Engine) CheckinsHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := audit.Record(r.Context(), e.DB, audit.Event{PracticeID: e.pid(), At: e.now(), Actor: ident.Actor(),
-		Action: "patient.checkins.read", Entity: "patient", EntityID: fmt.Sprint(patient)}); err != nil {
+		Action: "patient.read", Entity: "patient", EntityID: fmt.Sprint(patient),
+		Detail: map[string]any{"view": "checkins"}}); err != nil {
 		web.Fail(w, e.Log, err)
 		return
 	}

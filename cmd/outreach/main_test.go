@@ -146,3 +146,7 @@ func TestUsage(t *testing.T) {
 		t.Errorf("help = %q, %v", out, err)
 	}
 }
+
+func writeFileIn(dir, name, content string) error {
+	return os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600)
+}

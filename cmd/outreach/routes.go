@@ -19,7 +19,9 @@ func (a *app) timelog(d *sqlx.DB) *timelog.Service {
 // routes lists every route of the API and the webhooks, in one place.
 func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	api := func(h http.HandlerFunc) http.Handler { return web.RequireToken(d, h) }
-	signed := func(h http.HandlerFunc) http.Handler { return twilio.Verify(a.cfg.Twilio.AuthToken, a.cfg.PublicURL)(h) }
+	signed := func(h http.HandlerFunc) http.Handler {
+		return twilio.Verify(a.cfg.Twilio.AuthToken, a.cfg.PublicURL)(h)
+	}
 
 	srv.Handle("POST /webhooks/twilio/sms", signed(eng.SMSWebhook))
 	srv.Handle("POST /webhooks/twilio/status", signed(eng.StatusWebhook))
