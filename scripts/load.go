@@ -176,12 +176,29 @@ func Parse(file string, data []byte) (*Script, error) {
 		return nil, Problems{{File: file, Line: 1, Msg: "the file is empty"}}
 	}
 	l := &loader{file: file}
+	if n := findAlias(&doc); n != nil {
+		return nil, Problems{{File: file, Line: n.Line, Msg: "YAML aliases (*" + n.Value + ") are not supported: write the value out"}}
+	}
 	s := l.script(doc.Content[0])
 	if len(l.problems) > 0 {
 		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
 		return nil, l.problems
 	}
 	return s, nil
+}
+
+// findAlias returns the first alias node under n: a care manager reading the file should see
+// every value where it applies.
+func findAlias(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		return n
+	}
+	for _, c := range n.Content {
+		if a := findAlias(c); a != nil {
+			return a
+		}
+	}
+	return nil
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)

@@ -50,6 +50,7 @@ func TestParseProblems(t *testing.T) {
 		{"reminder after expiry", strings.Replace(goodScript, "expire_after: 2d", "expire_after: 2d\nreminder_after: 3d", 1), "x.yaml:5: reminder_after must be shorter than expire_after"},
 		{"reminder off", strings.Replace(goodScript, "expire_after: 2d", "expire_after: 2d\nreminder_after: 0s", 1), "x.yaml:5: reminder_after: \"0s\" is not a duration"},
 		{"not yaml", "id: [unclosed\n", "x.yaml:1: not valid YAML"},
+		{"alias", "id: &a x\nname: *a\n", "x.yaml:2: YAML aliases (*a) are not supported"},
 		{"duplicate question", goodScript + "  - id: q1\n    type: yesno\n    text: {en: again}\n", "x.yaml:11: question id \"q1\" is used twice"},
 	}
 	for _, tt := range tests {
