@@ -16,15 +16,15 @@ import (
 
 // CheckinView is a check-in as the API shows it.
 type CheckinView struct {
-	ID        int64        `json:"id"`
-	Script    string       `json:"script"`
-	Period    string       `json:"period"`
-	Channel   string       `json:"channel"`
-	Language  string       `json:"language"`
-	Status    string       `json:"status"`
-	StartedAt time.Time    `json:"started_at"`
-	EndedAt   *time.Time   `json:"ended_at"`
-	Answers   []AnswerView `json:"answers"`
+	ID        int64        `db:"id" json:"id"`
+	Script    string       `db:"script_id" json:"script"`
+	Period    string       `db:"period" json:"period"`
+	Channel   string       `db:"channel" json:"channel"`
+	Language  string       `db:"language" json:"language"`
+	Status    string       `db:"status" json:"status"`
+	StartedAt time.Time    `db:"started_at" json:"started_at"`
+	EndedAt   *time.Time   `db:"ended_at" json:"ended_at"`
+	Answers   []AnswerView `db:"-" json:"answers"`
 }
 
 // AnswerView is one answer: the question's id, the value as read ("" when the replies could not
@@ -50,17 +50,8 @@ ORDER BY answered_at, question_id`
 
 // Checkins lists a patient's most recent check-ins with their answers, newest first.
 func (e *Engine) Checkins(ctx context.Context, q db.Querier, patient int64, limit int) ([]CheckinView, error) {
-	var rows []struct {
-		ID        int64      `db:"id"`
-		Script    string     `db:"script_id"`
-		Period    string     `db:"period"`
-		Channel   string     `db:"channel"`
-		Language  string     `db:"language"`
-		Status    string     `db:"status"`
-		StartedAt time.Time  `db:"started_at"`
-		EndedAt   *time.Time `db:"ended_at"`
-	}
-	if err := q.SelectContext(ctx, &rows, selectCheckins, e.pid(), patient, limit); err != nil {
+	var out []CheckinView
+	if err := q.SelectContext(ctx, &out, selectCheckins, e.pid(), patient, limit); err != nil {
 		return nil, fmt.Errorf("error listing check-ins of patient %d: %w", patient, err)
 	}
 	var answers []struct {
@@ -77,10 +68,11 @@ func (e *Engine) Checkins(ctx context.Context, q db.Querier, patient int64, limi
 	for _, a := range answers {
 		byID[a.Checkin] = append(byID[a.Checkin], AnswerView{Question: a.Question, Value: a.Value, Text: a.Raw, AnsweredAt: a.AnsweredAt})
 	}
-	out := make([]CheckinView, len(rows))
-	for i, r := range rows {
-		out[i] = CheckinView{ID: r.ID, Script: r.Script, Period: r.Period, Channel: r.Channel, Language: r.Language,
-			Status: r.Status, StartedAt: r.StartedAt, EndedAt: r.EndedAt, Answers: byID[r.ID]}
+	if out == nil {
+		out = []CheckinView{}
+	}
+	for i, r := range out {
+		out[i].Answers = byID[r.ID]
 		if out[i].Answers == nil {
 			out[i].Answers = []AnswerView{}
 		}

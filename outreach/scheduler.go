@@ -33,21 +33,26 @@ GROUP BY 1, 2`
 // in another conversation (one open check-in per patient) a no-op.
 const insertDue = `
 WITH due AS (
-	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($6::text[]) THEN p.language ELSE 'en' END AS lang
+	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang
 	FROM patients p
-	WHERE p.practice_id = $2 AND p.timezone = $4 AND COALESCE(p.script_id, $3) = $5 AND ` + eligible + `
+	WHERE p.practice_id = $2 AND p.timezone = $11 AND COALESCE(p.script_id, $10) = $3 AND ` + eligible + `
 	AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.practice_id = p.practice_id AND c.patient_id = p.id
-		AND (c.status = 'open' OR (c.script_id = $5 AND c.period = $7)))
-), created AS (
+		AND (c.status = 'open' OR (c.script_id = $3 AND c.period = $5)))
+)` + createWithFirstMessage
+
+// createWithFirstMessage follows a "due" CTE of (practice_id, id, lang) rows: it creates their
+// check-ins and queues each one's first message. $1 now, $2 practice, $3 script, $5 period,
+// $6 first question, $7 message kind, $8 and $9 the English and Spanish bodies.
+const createWithFirstMessage = `, created AS (
 	INSERT INTO checkins (practice_id, patient_id, script_id, period, language, channel, status, question_id,
 		started_at, last_sent_at)
-	SELECT practice_id, id, $5, $7, lang, 'sms', 'open', $8, $1, $1 FROM due
+	SELECT practice_id, id, $3, $5, lang, 'sms', 'open', $6, $1, $1 FROM due
 	ON CONFLICT DO NOTHING
 	RETURNING practice_id, id, patient_id, language
 )
 INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status,
 	next_attempt_at, created_at, updated_at)
-SELECT c.practice_id, c.patient_id, c.id, 'out', $9, p.phone, CASE c.language WHEN 'es' THEN $11 ELSE $10 END,
+SELECT c.practice_id, c.patient_id, c.id, 'out', $7, p.phone, CASE c.language WHEN 'es' THEN $9 ELSE $8 END,
 	'queued', $1, $1, $1
 FROM created c JOIN patients p ON p.practice_id = c.practice_id AND p.id = c.patient_id`
 
@@ -121,8 +126,8 @@ func (e *Engine) start(ctx context.Context, s *scripts.Script, zone, period stri
 	open := opening(s)
 	var n int64
 	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
-		r, err := tx.ExecContext(ctx, insertDue, now, e.pid(), DefaultScript, zone, s.ID, open[0], period,
-			open[1], open[2], open[3], open[4])
+		r, err := tx.ExecContext(ctx, insertDue, now, e.pid(), s.ID, open[0], period, open[1], open[2], open[3], open[4],
+			DefaultScript, zone)
 		if err != nil {
 			return err
 		}
@@ -135,26 +140,14 @@ func (e *Engine) start(ctx context.Context, s *scripts.Script, zone, period stri
 	return int(n), nil
 }
 
-// startOne creates a check-in for one patient now, outside any schedule (staff or the demo asked
-// for it), with its first message. It returns false when the patient is already in a
-// conversation or cannot be texted.
+// startOne creates a check-in for one patient now ($10), outside any schedule (staff or the demo
+// asked for it), with its first message.
 const startOne = `
 WITH due AS (
-	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($5::text[]) THEN p.language ELSE 'en' END AS lang
+	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang
 	FROM patients p
-	WHERE p.practice_id = $2 AND p.id = $3 AND p.phone IS NOT NULL AND p.opted_out_at IS NULL AND p.channel = 'sms'
-), created AS (
-	INSERT INTO checkins (practice_id, patient_id, script_id, period, language, channel, status, question_id,
-		started_at, last_sent_at)
-	SELECT practice_id, id, $4, $6, lang, 'sms', 'open', $7, $1, $1 FROM due
-	ON CONFLICT DO NOTHING
-	RETURNING practice_id, id, patient_id, language
-)
-INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status,
-	next_attempt_at, created_at, updated_at)
-SELECT c.practice_id, c.patient_id, c.id, 'out', $8, p.phone, CASE c.language WHEN 'es' THEN $10 ELSE $9 END,
-	'queued', $1, $1, $1
-FROM created c JOIN patients p ON p.practice_id = c.practice_id AND p.id = c.patient_id`
+	WHERE p.practice_id = $2 AND p.id = $10 AND p.phone IS NOT NULL AND p.opted_out_at IS NULL AND p.channel = 'sms'
+)` + createWithFirstMessage
 
 // StartNow starts a check-in of a script for one patient at once (quiet hours still hold the
 // message back). It reports false when the patient is in another conversation or cannot be
@@ -166,8 +159,8 @@ func (e *Engine) StartNow(ctx context.Context, patient PatientID, scriptID strin
 	}
 	now := e.now()
 	open := opening(s)
-	r, err := e.DB.ExecContext(ctx, startOne, now, e.pid(), int64(patient), s.ID, open[0],
-		"now "+now.Format(time.RFC3339), open[1], open[2], open[3], open[4])
+	r, err := e.DB.ExecContext(ctx, startOne, now, e.pid(), s.ID, open[0], "now "+now.Format(time.RFC3339),
+		open[1], open[2], open[3], open[4], int64(patient))
 	if err != nil {
 		return false, fmt.Errorf("error starting check-in %s for patient %d: %w", scriptID, patient, err)
 	}

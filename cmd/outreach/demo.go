@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
@@ -61,13 +58,8 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	if a.cfg.Practice.Name == "" {
 		a.cfg.Practice = outreach.Contact{Name: "Demo Family Medicine", Phone: "+15555550100"}
 	}
-	ln, err := net.Listen("tcp", a.cfg.Listen)
+	ln, d, err := a.listenAndOpen(ctx)
 	if err != nil {
-		return fmt.Errorf("error listening on %s: %w", a.cfg.Listen, err)
-	}
-	d, err := a.openMigrated(ctx, audit.ActorSystem)
-	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer d.Close()
@@ -102,10 +94,7 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	}
 	eng = a.engine(d, lib, sim)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "outreach"}))
-	srv := web.NewServer(a.log, reg)
-	srv.Health(func(ctx context.Context) error { return d.PingContext(ctx) }, reg)
+	srv := a.newServer(d)
 	a.routes(srv, d, eng)
 
 	// The demo patients' monthly check-ins start now rather than on the 1st.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -25,18 +26,41 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err := noArgs("serve", args); err != nil {
 		return err
 	}
-	// Everything that can fail is done before anything starts.
-	ln, err := net.Listen("tcp", a.cfg.Listen)
+	ln, d, err := a.listenAndOpen(ctx)
 	if err != nil {
-		return fmt.Errorf("error listening on %s: %w", a.cfg.Listen, err)
-	}
-	d, err := a.openMigrated(ctx, audit.ActorSystem)
-	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer d.Close()
 
+	srv := a.newServer(d)
+	lib, err := a.loadScripts()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	eng := a.engine(d, lib, a.channel(ctx, simulator.Hooks{}))
+	a.routes(srv, d, eng)
+	return a.run(ctx, srv, ln, eng)
+}
+
+// listenAndOpen takes the listen address and opens the migrated database: everything that can
+// fail is done before anything starts.
+func (a *app) listenAndOpen(ctx context.Context) (net.Listener, *sqlx.DB, error) {
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("error listening on %s: %w", a.cfg.Listen, err)
+	}
+	d, err := a.openMigrated(ctx, audit.ActorSystem)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	return ln, d, nil
+}
+
+// newServer returns the HTTP server with its health routes and metrics registry; the caller
+// adds the routes.
+func (a *app) newServer(d *sqlx.DB) *web.Server {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "outreach"}))
 	srv := web.NewServer(a.log, reg)
@@ -50,14 +74,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		}
 		return nil
 	}, reg)
-	lib, err := a.loadScripts()
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	eng := a.engine(d, lib, a.channel(ctx, simulator.Hooks{}))
-	a.routes(srv, d, eng)
-	return a.run(ctx, srv, ln, eng)
+	return srv
 }
 
 // run serves HTTP and runs the scheduler and the dispatcher until ctx ends, then stops them in

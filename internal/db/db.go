@@ -133,16 +133,7 @@ func ensureDatabase(ctx context.Context, conn string) error {
 	if err == nil || !errors.As(err, &pqErr) || pqErr.Code != "3D000" { // invalid_catalog_name
 		return nil
 	}
-	maint, err := ReplaceDatabase(conn, "postgres")
-	if err != nil {
-		return err
-	}
-	admin, err := sql.Open("postgres", maint)
-	if err != nil {
-		return fmt.Errorf("error opening maintenance database: %w", err)
-	}
-	defer admin.Close()
-	_, err = admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name))
+	err = maintenance(ctx, conn, "CREATE DATABASE "+pq.QuoteIdentifier(name))
 	if errors.As(err, &pqErr) && (pqErr.Code == "42P04" || pqErr.Code == "23505") { // created meanwhile
 		return nil
 	}
@@ -192,6 +183,14 @@ func Drop(ctx context.Context, conn string) error {
 	if err != nil {
 		return err
 	}
+	if err := maintenance(ctx, conn, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("error dropping database %q: %w", name, redactURLError(err))
+	}
+	return nil
+}
+
+// maintenance runs a statement on the server's maintenance database "postgres".
+func maintenance(ctx context.Context, conn, stmt string) error {
 	maint, err := ReplaceDatabase(conn, "postgres")
 	if err != nil {
 		return err
@@ -201,8 +200,6 @@ func Drop(ctx context.Context, conn string) error {
 		return fmt.Errorf("error opening maintenance database: %w", err)
 	}
 	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
-		return fmt.Errorf("error dropping database %q: %w", name, redactURLError(err))
-	}
-	return nil
+	_, err = admin.ExecContext(ctx, stmt)
+	return err
 }
