@@ -2,6 +2,7 @@ package outreach
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/outreach-engine/outreach/scripts"
 )
@@ -93,7 +94,8 @@ func (c Conversation) Reply(text string) Step {
 		if r := q.Escalation(c.Lang, a); r != nil {
 			st.Raise = append(st.Raise, Raised{Severity: r.Severity, Reason: r.Reason, Source: "rule", Question: q.ID, Value: a.Value})
 			tell := r.Tell.In(c.Lang)
-			if r.Severity == scripts.Urgent && !hasKind(st.Send, "safety") {
+			// An urgent rule's own words stand when they already say to call 911.
+			if r.Severity == scripts.Urgent && !hasKind(st.Send, "safety") && !strings.Contains(tell, "911") {
 				tell = joinLines(tell, scripts.EmergencyMessage.In(c.Lang))
 			}
 			if tell != "" {
