@@ -2,22 +2,16 @@ package twilio_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
-	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
+	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/outreach-engine/outreach/internal/twiliofake"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/twilio"
 )
@@ -25,175 +19,204 @@ import (
 const (
 	sid   = "AC0123456789abcdef0123456789abcdef"
 	token = "secret0token1"
+	from  = "+15550001111"
+	to    = "+15550002222"
 )
 
-// fake is a Twilio REST API that answers each message creation with the next scripted handler,
-// or accepts it.
-type fake struct {
-	mu    sync.Mutex
-	next  []http.HandlerFunc
-	forms []url.Values
-	srv   *httptest.Server
+var sidPattern = regexp.MustCompile(`^SM[0-9a-f]{32}$`)
+
+func newFake(t *testing.T) *twiliofake.Server {
+	s := twiliofake.New(sid, token)
+	t.Cleanup(s.Close)
+	return s
 }
 
-func newFake(t *testing.T) *fake {
-	f := &fake{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != sid || p != token {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		if r.Method == http.MethodGet && r.URL.Path == "/2010-04-01/Accounts/"+sid+"/Messages.json" {
-			f.list(w, r)
-			return
-		}
-		if r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+sid+"/Messages.json" {
-			http.NotFound(w, r)
-			return
-		}
-		r.ParseForm()
-		f.mu.Lock()
-		var h http.HandlerFunc
-		if len(f.next) > 0 {
-			h, f.next = f.next[0], f.next[1:]
-		}
-		if h == nil {
-			f.forms = append(f.forms, r.PostForm)
-		}
-		n := len(f.forms)
-		f.mu.Unlock()
-		if h != nil {
-			h(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		json.NewEncoder(w).Encode(map[string]any{"sid": fmt.Sprintf("SM%032d", n), "status": "queued",
-			"to": r.PostForm.Get("To"), "body": r.PostForm.Get("Body")})
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fake) list(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var msgs []map[string]any
-	for i, m := range f.forms {
-		if m.Get("To") == r.URL.Query().Get("To") {
-			msgs = append(msgs, map[string]any{"sid": fmt.Sprintf("SM%032d", i+1), "status": "delivered", "to": m.Get("To"), "body": m.Get("Body")})
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"messages": msgs, "next_page_uri": nil, "page": 0, "page_size": 50})
-}
-
-func (f *fake) then(h http.HandlerFunc) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.next = append(f.next, h)
-}
-
-func twilioError(status, code int) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"code": %d, "message": "refused", "more_info": "https://www.twilio.com/docs/errors/%d", "status": %d}`, code, code, status)
-	}
-}
-
-func channel(t *testing.T, base string, timeout time.Duration) *twilio.Channel {
+func config(t *testing.T, base string, timeout time.Duration) twilio.Config {
+	t.Helper()
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return twilio.New(twilio.Config{AccountSID: sid, AuthToken: token, FromNumber: "+15550001111", APIURL: u, Timeout: timeout})
+	return twilio.Config{AccountSID: sid, AuthToken: token, FromNumber: from, APIURL: u, Timeout: timeout}
 }
+
+func channel(t *testing.T, base string, timeout time.Duration) *twilio.Channel {
+	return twilio.New(config(t, base, timeout))
+}
+
+var _ outreach.Channel = (*twilio.Channel)(nil)
 
 func TestSendSMS(t *testing.T) {
 	f := newFake(t)
-	ch := channel(t, f.srv.URL, 2*time.Second)
-	got, err := ch.SendSMS(context.Background(), outreach.SMS{To: "+15550002222", Body: "Hello", StatusCallback: "https://x.example/webhooks/twilio/status?message=7"})
-	if err != nil || got != fmt.Sprintf("SM%032d", 1) {
+	ch := channel(t, f.URL(), 2*time.Second)
+	const callback = "https://x.example/webhooks/twilio/status?message=7"
+	got, err := ch.SendSMS(context.Background(), outreach.SMS{To: to, Body: "Hello", StatusCallback: callback, Kind: "question"})
+	if err != nil || !sidPattern.MatchString(got) {
 		t.Fatalf("SendSMS = %q, %v", got, err)
 	}
-	form := f.forms[0]
-	for k, want := range map[string]string{"To": "+15550002222", "From": "+15550001111", "Body": "Hello",
-		"StatusCallback": "https://x.example/webhooks/twilio/status?message=7", "ValidityPeriod": "14400"} {
-		if form.Get(k) != want {
-			t.Errorf("%s = %q, want %q", k, form.Get(k), want)
+	reqs := f.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("the fake saw %d requests", len(reqs))
+	}
+	r := reqs[0]
+	if r.SID != got || r.To != to || r.From != from || r.MessagingServiceSid != "" || r.Body != "Hello" ||
+		r.StatusCallback != callback || r.ValidityPeriod != "14400" {
+		t.Errorf("request = %+v", r)
+	}
+	if r.Form.Has("Kind") || strings.Contains(r.Form.Encode(), "question") {
+		t.Errorf("the message kind went to the provider: %v", r.Form)
+	}
+
+	t.Run("messaging service", func(t *testing.T) {
+		cfg := config(t, f.URL(), 2*time.Second)
+		cfg.MessagingServiceSID = "MG0123456789abcdef0123456789abcdef"
+		got, err := twilio.New(cfg).SendSMS(context.Background(), outreach.SMS{To: to, Body: "Hi"})
+		if err != nil || !sidPattern.MatchString(got) {
+			t.Fatalf("SendSMS = %q, %v", got, err)
 		}
-	}
-	u, _ := url.Parse(f.srv.URL)
-	svc := twilio.New(twilio.Config{AccountSID: sid, AuthToken: token, MessagingServiceSID: "MG0123456789abcdef0123456789abcdef", APIURL: u})
-	if _, err := svc.SendSMS(context.Background(), outreach.SMS{To: "+15550002222", Body: "Hi"}); err != nil {
-		t.Fatal(err)
-	}
-	if f.forms[1].Get("MessagingServiceSid") == "" || f.forms[1].Get("From") != "" {
-		t.Errorf("messaging service send = %v", f.forms[1])
-	}
-	found, err := ch.FindSMS(context.Background(), "+15550002222", "Hello", time.Now().Add(-time.Hour))
-	if err != nil || found == nil || found.SID != fmt.Sprintf("SM%032d", 1) || found.Status != "delivered" {
-		t.Errorf("FindSMS = %+v, %v", found, err)
-	}
-	if found, err := ch.FindSMS(context.Background(), "+15550002222", "never sent", time.Now()); err != nil || found != nil {
-		t.Errorf("FindSMS of an unknown body = %+v, %v", found, err)
-	}
+		r := f.Requests()[1]
+		if r.MessagingServiceSid != cfg.MessagingServiceSID || r.From != "" || r.Form.Has("From") || r.Form.Has("StatusCallback") {
+			t.Errorf("request = %+v", r)
+		}
+	})
 }
 
 func TestSendFailuresAreClassified(t *testing.T) {
 	tests := []struct {
 		name       string
-		answer     http.HandlerFunc
+		script     func(*twiliofake.Server)
 		failure    outreach.Failure
 		code       int
 		retryAfter int
+		created    bool // the fake holds the message afterwards
 	}{
-		{"429 from Twilio", twilioError(429, 20429), outreach.Retry, 20429, 0},
-		{"500", twilioError(500, 20500), outreach.Retry, 20500, 0},
-		{"503 page from a proxy", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html")
-			w.Header().Set("Retry-After", "7")
-			w.WriteHeader(503)
-			fmt.Fprint(w, "<html>busy</html>")
-		}, outreach.Retry, 503, 7},
-		{"unsubscribed", twilioError(400, 21610), outreach.Final, 21610, 0},
-		{"invalid number", twilioError(400, 21211), outreach.Final, 21211, 0},
-		{"not a mobile", twilioError(400, 21614), outreach.Final, 21614, 0},
-		{"timeout after the request was written", func(w http.ResponseWriter, r *http.Request) {
-			time.Sleep(700 * time.Millisecond)
-		}, outreach.Ambiguous, 0, 0},
-		{"connection dropped after the request was written", func(w http.ResponseWriter, r *http.Request) {
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				conn.Close()
-			}
-		}, outreach.Ambiguous, 0, 0},
+		{"429 from Twilio", func(f *twiliofake.Server) { f.Fail(429, 20429) }, outreach.Retry, 20429, 0, false},
+		{"500 from Twilio", func(f *twiliofake.Server) { f.Fail(500, 20500) }, outreach.Retry, 20500, 0, false},
+		{"503 page from a proxy", func(f *twiliofake.Server) { f.FailHTML(503, 7) }, outreach.Retry, 503, 7, false},
+		{"429 page from a proxy", func(f *twiliofake.Server) { f.FailHTML(429, 0) }, outreach.Retry, 429, 0, false},
+		{"504 page from a proxy", func(f *twiliofake.Server) { f.FailHTML(504, 0) }, outreach.Ambiguous, 0, 0, false},
+		{"unsubscribed", func(f *twiliofake.Server) { f.Fail(400, 21610) }, outreach.Final, 21610, 0, false},
+		{"invalid number", func(f *twiliofake.Server) { f.Fail(400, 21211) }, outreach.Final, 21211, 0, false},
+		{"not a mobile", func(f *twiliofake.Server) { f.Fail(400, 21614) }, outreach.Final, 21614, 0, false},
+		{"timeout after the request was written", func(f *twiliofake.Server) { f.Hang(5 * time.Second) }, outreach.Ambiguous, 0, 0, true},
+		{"connection dropped after the request was written", func(f *twiliofake.Server) { f.Drop() }, outreach.Ambiguous, 0, 0, false},
+		{"nothing listening", func(f *twiliofake.Server) { f.Close() }, outreach.Retry, 0, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t)
-			f.then(tt.answer)
-			_, err := channel(t, f.srv.URL, 300*time.Millisecond).SendSMS(context.Background(), outreach.SMS{To: "+15550002222", Body: "x"})
-			se := outreach.AsSendError(err)
-			if err == nil || se.Failure != tt.failure || se.Code != tt.code || se.RetryAfter != tt.retryAfter {
-				t.Errorf("error = %v (failure %d, code %d, retry after %d); want failure %d, code %d, retry after %d",
-					err, se.Failure, se.Code, se.RetryAfter, tt.failure, tt.code, tt.retryAfter)
+			tt.script(f)
+			start := time.Now()
+			_, err := channel(t, f.URL(), 300*time.Millisecond).SendSMS(context.Background(), outreach.SMS{To: to, Body: "x"})
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("the send took %v with a timeout of 300ms", d)
+			}
+			checkFailure(t, err, tt.failure, tt.code, tt.retryAfter)
+			if got := len(f.Messages()) == 1; got != tt.created {
+				t.Errorf("message created at the provider: %v, want %v", got, tt.created)
 			}
 		})
 	}
-	t.Run("nothing listening", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		_, err = channel(t, "http://"+addr, time.Second).SendSMS(context.Background(), outreach.SMS{To: "+15550002222", Body: "x"})
-		if se := outreach.AsSendError(err); err == nil || se.Failure != outreach.Retry {
-			t.Errorf("error = %v, want a retryable failure (the request was never written)", err)
+}
+
+// checkFailure checks err is a *SendError of that class, code and delay, whose text names no
+// patient detail.
+func checkFailure(t *testing.T, err error, failure outreach.Failure, code, retryAfter int) {
+	t.Helper()
+	se, ok := err.(*outreach.SendError)
+	if !ok {
+		t.Fatalf("error %T %v, want *outreach.SendError", err, err)
+	}
+	if se.Failure != failure || se.Code != code || se.RetryAfter != retryAfter {
+		t.Errorf("error = %v (failure %d, code %d, retry after %d); want failure %d, code %d, retry after %d",
+			err, se.Failure, se.Code, se.RetryAfter, failure, code, retryAfter)
+	}
+	if strings.Contains(err.Error(), to) || strings.Contains(err.Error(), url.QueryEscape(to)) {
+		t.Errorf("the error names the patient's number: %v", err)
+	}
+}
+
+func TestSendContext(t *testing.T) {
+	f := newFake(t)
+	ch := channel(t, f.URL(), 5*time.Second)
+
+	t.Run("done before", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := ch.SendSMS(ctx, outreach.SMS{To: to, Body: "x"})
+		checkFailure(t, err, outreach.Retry, 0, 0)
+		if f.Count() != 0 {
+			t.Errorf("the fake saw %d requests", f.Count())
 		}
 	})
+	t.Run("deadline while waiting for the answer", func(t *testing.T) {
+		f.Hang(5 * time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := ch.SendSMS(ctx, outreach.SMS{To: to, Body: "x"})
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("the send ignored its context for %v", d)
+		}
+		checkFailure(t, err, outreach.Ambiguous, 0, 0)
+	})
+}
+
+func TestSendRefusedCredentials(t *testing.T) {
+	// twilio-go refuses a token with an underscore before sending anything.
+	f := newFake(t)
+	cfg := config(t, f.URL(), time.Second)
+	cfg.AuthToken = "test_token"
+	_, err := twilio.New(cfg).SendSMS(context.Background(), outreach.SMS{To: to, Body: "x"})
+	checkFailure(t, err, outreach.Retry, 21224, 0)
+	if f.Count() != 0 {
+		t.Errorf("the fake saw %d requests", f.Count())
+	}
+}
+
+func TestFindSMS(t *testing.T) {
+	f := newFake(t)
+	ch := channel(t, f.URL(), 2*time.Second)
+	since := time.Now()
+	sent, err := ch.SendSMS(context.Background(), outreach.SMS{To: to, Body: "How are you today?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.SendSMS(context.Background(), outreach.SMS{To: "+15550003333", Body: "Other patient"}); err != nil {
+		t.Fatal(err)
+	}
+	found, err := ch.FindSMS(context.Background(), to, "How are you today?", since)
+	if err != nil || found == nil || found.SID != sent || found.Status != "queued" {
+		t.Errorf("FindSMS = %+v, %v; want %s queued", found, err, sent)
+	}
+	f.SetStatus(sent, "delivered")
+	if found, err := ch.FindSMS(context.Background(), to, "How are you today?", since); err != nil || found == nil || found.Status != "delivered" {
+		t.Errorf("FindSMS after delivery = %+v, %v", found, err)
+	}
+	for _, c := range []struct{ to, body string }{{to, "never sent"}, {to, "How are you today"}, {"+15550004444", "How are you today?"}} {
+		if found, err := ch.FindSMS(context.Background(), c.to, c.body, since); err != nil || found != nil {
+			t.Errorf("FindSMS(%q) = %+v, %v; want nothing", c.body, found, err)
+		}
+	}
+	f.FailLookup(500, 20500)
+	if found, err := ch.FindSMS(context.Background(), to, "How are you today?", since); err == nil || found != nil {
+		t.Errorf("FindSMS with the provider failing = %+v, %v", found, err)
+	}
+}
+
+// TestSettleATimedOutSend is the case lookups exist for: the provider accepted a message but the
+// answer came too late; the message is found.
+func TestSettleATimedOutSend(t *testing.T) {
+	f := newFake(t)
+	ch := channel(t, f.URL(), 200*time.Millisecond)
+	since := time.Now()
+	f.Hang(5 * time.Second)
+	_, err := ch.SendSMS(context.Background(), outreach.SMS{To: to, Body: "Your weight today?"})
+	checkFailure(t, err, outreach.Ambiguous, 0, 0)
+	found, err := ch.FindSMS(context.Background(), to, "Your weight today?", since)
+	if err != nil || found == nil || found.SID != f.Messages()[0].SID {
+		t.Errorf("FindSMS = %+v, %v", found, err)
+	}
 }
 
 func TestVerify(t *testing.T) {
@@ -201,79 +224,91 @@ func TestVerify(t *testing.T) {
 	params := url.Values{"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+14158675309"}, "Digits": {"1234"},
 		"From": {"+14158675309"}, "To": {"+18005551212"}}
 	const good = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+	tampered := url.Values{"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+14158675309"}, "Digits": {"9999"},
+		"From": {"+14158675309"}, "To": {"+18005551212"}}
+	prefixed := url.Values{"MessageSid": {"SM1"}, "From": {"+15550002222"}, "Body": {"yes"}}
 	tests := []struct {
 		name   string
-		public string
+		token  string
+		public string // "" for none
 		target string
 		form   url.Values
 		sig    string
 		want   int
 	}{
-		{"published example", "https://mycompany.com", "/myapp.php?foo=1&bar=2", params, good, 200},
-		{"wrong signature", "https://mycompany.com", "/myapp.php?foo=1&bar=2", params, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", 403},
-		{"missing signature", "https://mycompany.com", "/myapp.php?foo=1&bar=2", params, "", 403},
-		{"tampered parameter", "https://mycompany.com", "/myapp.php?foo=1&bar=2",
-			url.Values{"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+14158675309"}, "Digits": {"9999"}, "From": {"+14158675309"}, "To": {"+18005551212"}}, good, 403},
-		{"another host", "https://evil.example", "/myapp.php?foo=1&bar=2", params, good, 403},
-		{"oversized body", "https://mycompany.com", "/myapp.php?foo=1&bar=2", url.Values{"Body": {strings.Repeat("x", 70000)}}, good, 413},
+		{"published example", "12345", "https://mycompany.com", "/myapp.php?foo=1&bar=2", params, good, 200},
+		{"public URL with a trailing slash", "12345", "https://mycompany.com/", "/myapp.php?foo=1&bar=2", params, good, 200},
+		{"wrong signature", "12345", "https://mycompany.com", "/myapp.php?foo=1&bar=2", params, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", 403},
+		{"missing signature", "12345", "https://mycompany.com", "/myapp.php?foo=1&bar=2", params, "", 403},
+		{"tampered parameter", "12345", "https://mycompany.com", "/myapp.php?foo=1&bar=2", tampered, good, 403},
+		{"tampered query", "12345", "https://mycompany.com", "/myapp.php?foo=2&bar=2", params, good, 403},
+		{"another host", "12345", "https://evil.example", "/myapp.php?foo=1&bar=2", params, good, 403},
+		{"another token", "54321", "https://mycompany.com", "/myapp.php?foo=1&bar=2", params, good, 403},
+		{"no token", "", "https://mycompany.com", "/myapp.php?foo=1&bar=2", params, good, 403},
+		{"no public URL", "12345", "", "/myapp.php?foo=1&bar=2", params, good, 403},
+		{"oversized body", "12345", "https://mycompany.com", "/myapp.php?foo=1&bar=2", url.Values{"Body": {strings.Repeat("x", 70000)}}, good, 413},
+		{"behind a path prefix", "12345", "https://example.org/outreach", "/webhooks/twilio/sms", prefixed,
+			twiliofake.Sign("12345", "https://example.org/outreach/webhooks/twilio/sms", prefixed), 200},
+		{"prefix left out", "12345", "https://example.org", "/webhooks/twilio/sms", prefixed,
+			twiliofake.Sign("12345", "https://example.org/outreach/webhooks/twilio/sms", prefixed), 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pub, _ := url.Parse(tt.public)
-			reached := false
-			h := twilio.Verify("12345", pub)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				reached = r.PostForm.Get("From") == "+14158675309"
+			var pub *url.URL
+			if tt.public != "" {
+				var err error
+				if pub, err = url.Parse(tt.public); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var reached url.Values
+			h := twilio.Verify(tt.token, pub)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reached = r.PostForm
 			}))
-			target := tt.target
-			req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(tt.form.Encode()))
+			req := httptest.NewRequest(http.MethodPost, tt.target, strings.NewReader(tt.form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			if tt.sig != "" {
 				req.Header.Set("X-Twilio-Signature", tt.sig)
 			}
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
-			if rec.Code != tt.want || reached != (tt.want == 200) {
-				t.Errorf("status %d, handler reached %v; want %d", rec.Code, reached, tt.want)
+			if rec.Code != tt.want || (reached != nil) != (tt.want == 200) {
+				t.Fatalf("status %d, handler reached %v; want %d", rec.Code, reached != nil, tt.want)
+			}
+			if tt.want == 200 && reached.Encode() != tt.form.Encode() {
+				t.Errorf("the handler found the form %v, want %v", reached, tt.form)
+			}
+			if tt.want != 200 && (rec.Body.Len() == 0 || rec.Body.Len() > 100 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain")) {
+				t.Errorf("refusal body %q (%s)", rec.Body, rec.Header().Get("Content-Type"))
 			}
 		})
 	}
-	t.Run("behind a path prefix", func(t *testing.T) {
-		// Twilio calls https://example.org/outreach/webhooks/twilio/sms; the proxy strips /outreach.
-		form := url.Values{"MessageSid": {"SM1"}, "From": {"+15550002222"}, "Body": {"yes"}}
-		sig := sign("12345", "https://example.org/outreach/webhooks/twilio/sms", form)
-		pub, _ := url.Parse("https://example.org/outreach")
-		req := httptest.NewRequest(http.MethodPost, "/webhooks/twilio/sms", strings.NewReader(form.Encode()))
+
+	t.Run("a value appended to a signed form", func(t *testing.T) {
+		form := url.Values{"From": {"+15550002222"}, "Body": {"yes"}}
+		sig := twiliofake.Sign("12345", "https://example.org/webhooks/twilio/sms", form)
+		pub, _ := url.Parse("https://example.org")
+		req := httptest.NewRequest(http.MethodPost, "/webhooks/twilio/sms", strings.NewReader(form.Encode()+"&Body=STOP"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Twilio-Signature", sig)
-		rec := httptest.NewRecorder()
-		reached := false
-		twilio.Verify("12345", pub)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true })).ServeHTTP(rec, req)
-		if rec.Code != 200 || !reached {
-			t.Errorf("status %d, reached %v", rec.Code, reached)
-		}
-	})
-	t.Run("no token", func(t *testing.T) {
-		pub, _ := url.Parse("https://mycompany.com")
-		req := httptest.NewRequest(http.MethodPost, "/myapp.php?foo=1&bar=2", strings.NewReader(params.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Twilio-Signature", good)
-		rec := httptest.NewRecorder()
-		twilio.Verify("", pub)(http.NotFoundHandler()).ServeHTTP(rec, req)
-		if rec.Code != 403 {
-			t.Errorf("status %d, want 403", rec.Code)
+		var bodies, all []string
+		twilio.Verify("12345", pub)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			bodies, all = r.PostForm["Body"], r.Form["Body"]
+		})).ServeHTTP(httptest.NewRecorder(), req)
+		if strings.Join(bodies, ",") != "yes" || strings.Join(all, ",") != "yes" {
+			t.Errorf("the handler found Body %q (Form %q), want only the signed value", bodies, all)
 		}
 	})
 }
 
-// sign computes a signature as Twilio does: HMAC-SHA1 over the URL and the sorted parameters.
-func sign(token, u string, params url.Values) string {
-	keys := slices.Sorted(maps.Keys(params))
-	var b strings.Builder
-	b.WriteString(u)
-	for _, k := range keys {
-		b.WriteString(k + params.Get(k))
+// TestUnreachableAddress sends to an address nothing listens on, without the fake.
+func TestUnreachableAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = channel(t, "http://"+addr, time.Second).SendSMS(context.Background(), outreach.SMS{To: to, Body: "x"})
+	checkFailure(t, err, outreach.Retry, 0, 0)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/twilio/twilio-go/client"
 )
@@ -12,16 +13,23 @@ import (
 const maxWebhookBody = 64 << 10
 
 // Verify returns middleware that lets a request through only when its X-Twilio-Signature is
-// Twilio's signature, with token, of the URL Twilio called (publicURL's scheme, host and path
-// prefix followed by the request URI: never the Host header, which a proxy rewrites) and the
-// POST form. Anything else gets 403 before the handler runs; the handler finds the form parsed.
-// With no token nothing can be verified, and every request is refused.
+// Twilio's signature, with token, of the URL Twilio called and the POST form. That URL is
+// publicURL's scheme, host and path prefix (e.g. https://example.org/outreach) followed by the
+// request URI the server received: never the Host header, which a proxy rewrites.
+//
+// A missing or wrong signature gets 403, and a body over 64 KiB 413, before the handler runs.
+// The handler finds the form parsed (r.PostForm), with one value per name: the value that was
+// signed. With no token or no public URL nothing can be verified, and every request is refused.
 func Verify(token string, publicURL *url.URL) func(http.Handler) http.Handler {
 	validator := client.NewRequestValidator(token)
+	var base string
+	if publicURL != nil {
+		base = publicURL.Scheme + "://" + publicURL.Host + strings.TrimSuffix(publicURL.EscapedPath(), "/")
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sig := r.Header.Get("X-Twilio-Signature")
-			if token == "" || sig == "" {
+			if token == "" || publicURL == nil || sig == "" {
 				http.Error(w, "missing or unverifiable Twilio signature", http.StatusForbidden)
 				return
 			}
@@ -35,13 +43,23 @@ func Verify(token string, publicURL *url.URL) func(http.Handler) http.Handler {
 				http.Error(w, "unreadable form", http.StatusBadRequest)
 				return
 			}
+			// twilio-go's validator signs one value per name, the first. Twilio never repeats a
+			// name; a value appended to a signed request must not reach the handler.
 			params := make(map[string]string, len(r.PostForm))
 			for k, v := range r.PostForm {
 				if len(v) > 0 {
 					params[k] = v[0]
+					if len(v) > 1 {
+						r.PostForm[k] = v[:1:1]
+					}
 				}
 			}
-			called := publicURL.Scheme + "://" + publicURL.Host + publicURL.Path + r.URL.RequestURI()
+			r.Form = nil // ParseForm again merges the trimmed PostForm with the query (signed in the URL)
+			if err := r.ParseForm(); err != nil {
+				http.Error(w, "unreadable form", http.StatusBadRequest)
+				return
+			}
+			called := base + r.URL.RequestURI()
 			if !validator.Validate(called, params, sig) {
 				http.Error(w, "invalid Twilio signature", http.StatusForbidden)
 				return

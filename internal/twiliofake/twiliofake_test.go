@@ -1,0 +1,293 @@
+package twiliofake_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twilio/twilio-go/client"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/outreach-engine/outreach/internal/twiliofake"
+)
+
+const (
+	sid   = "AC0123456789abcdef0123456789abcdef"
+	token = "secret0token1"
+)
+
+func TestSignPublishedExample(t *testing.T) {
+	const (
+		u    = "https://mycompany.com/myapp.php?foo=1&bar=2"
+		want = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+	)
+	params := url.Values{"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+14158675309"}, "Digits": {"1234"},
+		"From": {"+14158675309"}, "To": {"+18005551212"}}
+	got := twiliofake.Sign("12345", u, params)
+	if got != want {
+		t.Fatalf("Sign = %q, want %q", got, want)
+	}
+	v := client.NewRequestValidator("12345")
+	if !v.Validate(u, first(params), got) {
+		t.Error("twilio-go's Validate refuses the signature")
+	}
+	if !v.ValidateBody(u, []byte(params.Encode()), got) {
+		t.Error("twilio-go's ValidateBody refuses the signature")
+	}
+	if v.Validate(u, first(params), twiliofake.Sign("54321", u, params)) {
+		t.Error("twilio-go's Validate accepts a signature with another token")
+	}
+}
+
+// TestSignAgreesWithTwilioGo signs random forms and URLs and checks twilio-go's validator agrees.
+func TestSignAgreesWithTwilioGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	word := func() string {
+		const chars = "abcXYZ019+ /&=?é_-"
+		b := make([]rune, 1+r.IntN(12))
+		for i := range b {
+			b[i] = []rune(chars)[r.IntN(len([]rune(chars)))]
+		}
+		return string(b)
+	}
+	for i := range 200 {
+		params := url.Values{}
+		for range r.IntN(8) {
+			params.Set(word(), word())
+		}
+		u := fmt.Sprintf("https://example.org/hooks/%d?x=%s", i, url.QueryEscape(word()))
+		tok := strconv.Itoa(r.Int())
+		sig := twiliofake.Sign(tok, u, params)
+		v := client.NewRequestValidator(tok)
+		if !v.Validate(u, first(params), sig) || !v.ValidateBody(u, []byte(params.Encode()), sig) {
+			t.Fatalf("twilio-go refuses Sign(%q, %q, %v)", tok, u, params)
+		}
+	}
+}
+
+func first(v url.Values) map[string]string {
+	m := map[string]string{}
+	for k, vs := range v {
+		m[k] = vs[0]
+	}
+	return m
+}
+
+// rewrite sends twilio-go's requests to the fake.
+type rewrite struct{ to *url.URL }
+
+func (rw rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.URL.Scheme, req.URL.Host, req.Host = rw.to.Scheme, rw.to.Host, ""
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func api(t *testing.T, s *twiliofake.Server, tok string) *openapi.ApiService {
+	t.Helper()
+	u, err := url.Parse(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client.Client{Credentials: client.NewCredentials(sid, tok),
+		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: rewrite{u}}}
+	c.SetAccountSid(sid)
+	return openapi.NewApiServiceWithClient(c)
+}
+
+func newServer(t *testing.T) *twiliofake.Server {
+	s := twiliofake.New(sid, token)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func send(a *openapi.ApiService, to, body string) (*openapi.ApiV2010Message, error) {
+	p := &openapi.CreateMessageParams{}
+	return a.CreateMessage(p.SetTo(to).SetFrom("+15550001111").SetBody(body).SetStatusCallback("https://x.example/cb").SetValidityPeriod(600))
+}
+
+func TestCreateThroughTwilioGo(t *testing.T) {
+	s := newServer(t)
+	a := api(t, s, token)
+	before := time.Now().Add(-time.Second)
+	msg, err := send(a, "+15550002222", "Hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Sid == nil || len(*msg.Sid) != 34 || !strings.HasPrefix(*msg.Sid, "SM") || *msg.Status != "queued" ||
+		*msg.To != "+15550002222" || *msg.From != "+15550001111" || *msg.Body != "Hello" || *msg.AccountSid != sid {
+		t.Errorf("message = %+v", msg)
+	}
+	if created, err := time.Parse(time.RFC1123Z, *msg.DateCreated); err != nil || created.Before(before.Truncate(time.Second)) {
+		t.Errorf("date_created = %q (%v)", *msg.DateCreated, err)
+	}
+	reqs := s.Requests()
+	if len(reqs) != 1 || s.Count() != 1 {
+		t.Fatalf("requests = %+v", reqs)
+	}
+	r := reqs[0]
+	if r.SID != *msg.Sid || r.Status != 201 || r.To != "+15550002222" || r.From != "+15550001111" || r.Body != "Hello" ||
+		r.StatusCallback != "https://x.example/cb" || r.ValidityPeriod != "600" || r.Time.Before(before) {
+		t.Errorf("request = %+v", r)
+	}
+	reqs[0].Form.Set("To", "changed")
+	if s.Requests()[0].Form.Get("To") != "+15550002222" {
+		t.Error("Requests shares its forms with the fake")
+	}
+
+	var rest *client.TwilioRestError
+	if _, err := send(api(t, s, "wrong0token"), "+15550002222", "Hello"); !errors.As(err, &rest) || rest.Status != 401 || rest.Code != 20003 {
+		t.Errorf("wrong token: %v", err)
+	}
+	s.Fail(400, 21610)
+	if _, err := send(a, "+15550002222", "Hello"); !errors.As(err, &rest) || rest.Status != 400 || rest.Code != 21610 {
+		t.Errorf("scripted failure: %v", err)
+	}
+	s.Fail(400, 21211)
+	if _, err := send(a, "+15550003333", "Hello"); !errors.As(err, &rest) || !strings.Contains(rest.Message, "+15550003333") {
+		t.Errorf("21211 does not quote the number as Twilio does: %v", err)
+	}
+	if _, err := a.CreateMessage((&openapi.CreateMessageParams{}).SetTo("+15550002222").SetBody("x")); !errors.As(err, &rest) || rest.Code != 21603 {
+		t.Errorf("no sender: %v", err)
+	}
+	// The unauthenticated request is not recorded.
+	if got := s.Count(); got != 4 || len(s.Messages()) != 1 {
+		t.Errorf("Count = %d, messages %d; want 4 requests, 1 message", got, len(s.Messages()))
+	}
+}
+
+func TestListThroughTwilioGo(t *testing.T) {
+	s := newServer(t)
+	a := api(t, s, token)
+	day := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
+	for i := range 7 {
+		s.Add(twiliofake.Message{To: "+15550002222", Body: fmt.Sprint("m", i), DateCreated: day.Add(time.Duration(i) * time.Hour)})
+	}
+	s.Add(twiliofake.Message{To: "+15550009999", Body: "other", DateCreated: day})
+	s.Add(twiliofake.Message{To: "+15550002222", Body: "day before", DateCreated: day.AddDate(0, 0, -1)})
+	s.Add(twiliofake.Message{To: "+15550002222", Body: "queued", Status: "queued", DateCreated: day, DateSent: time.Time{}})
+
+	// Pages of 2, through next_page_uri; the day of DateSent> counts, not its time.
+	p := &openapi.ListMessageParams{}
+	msgs, err := a.ListMessage(p.SetTo("+15550002222").SetDateSentAfter(day.Add(5 * time.Hour)).SetPageSize(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, m := range msgs {
+		bodies = append(bodies, *m.Body)
+	}
+	// "queued" was added with a zero DateSent, which Add fills with DateCreated.
+	if got := strings.Join(bodies, ","); got != "m6,m5,m4,m3,m2,m1,queued,m0" {
+		t.Errorf("listed %s", got)
+	}
+	if *msgs[0].Status != "delivered" || *msgs[0].DateSent == "" {
+		t.Errorf("first = %+v", msgs[0])
+	}
+	s.SetClock(func() time.Time { return day.Add(time.Minute) })
+	if msg, err := send(a, "+15550005555", "pinned"); err != nil || *msg.DateCreated != "Fri, 20 Nov 2026 15:01:00 +0000" {
+		t.Errorf("with a pinned clock: %v, %v", msg, err)
+	}
+	msgs, err = a.ListMessage((&openapi.ListMessageParams{}).SetTo("+15550002222").SetLimit(3))
+	if err != nil || len(msgs) != 3 {
+		t.Errorf("limit 3: %d messages, %v", len(msgs), err)
+	}
+	if !s.SetStatus(*msgs[0].Sid, "undelivered") || s.SetStatus("SMnone", "sent") {
+		t.Error("SetStatus")
+	}
+	s.FailLookup(500, 20500)
+	var rest *client.TwilioRestError
+	if _, err := a.ListMessage((&openapi.ListMessageParams{}).SetTo("+15550002222")); !errors.As(err, &rest) || rest.Code != 20500 {
+		t.Errorf("scripted lookup failure: %v", err)
+	}
+}
+
+// TestScriptedAnswers drives the fake with a bare HTTP client, to see exactly what it answers.
+func TestScriptedAnswers(t *testing.T) {
+	s := newServer(t)
+	post := func(c *http.Client) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodPost, s.URL()+"/2010-04-01/Accounts/"+sid+"/Messages.json",
+			strings.NewReader(url.Values{"To": {"+15550002222"}, "From": {"+15550001111"}, "Body": {"x"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(sid, token)
+		return c.Do(req)
+	}
+	s.FailHTML(503, 7)
+	resp, err := post(http.DefaultClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "7" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("FailHTML answered %d %v", resp.StatusCode, resp.Header)
+	}
+	s.Drop()
+	if resp, err := post(http.DefaultClient); err == nil {
+		resp.Body.Close()
+		t.Errorf("Drop answered %d", resp.StatusCode)
+	}
+	s.Hang(time.Hour)
+	if resp, err := post(&http.Client{Timeout: 100 * time.Millisecond}); err == nil {
+		resp.Body.Close()
+		t.Errorf("Hang answered %d", resp.StatusCode)
+	}
+	reqs := s.Requests()
+	if len(reqs) != 3 || reqs[0].Status != 503 || reqs[0].SID != "" || reqs[1].Status != 0 || reqs[1].SID != "" || reqs[2].SID == "" {
+		t.Errorf("requests = %+v", reqs)
+	}
+	if msgs := s.Messages(); len(msgs) != 1 || msgs[0].SID != reqs[2].SID {
+		t.Errorf("a hung answer must have created its message (it was accepted), a dropped one not: %+v", msgs)
+	}
+
+	// Close releases a hung handler rather than waiting for it.
+	s.Hang(time.Hour)
+	go post(&http.Client{}) //nolint:errcheck
+	for s.Count() < 4 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	s.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+}
+
+func TestConcurrentLoad(t *testing.T) {
+	s := newServer(t)
+	a := api(t, s, token)
+	s.SetDelay(2 * time.Millisecond)
+	s.SetErrorRate(0.3, 429, 20429)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sids := map[string]bool{}
+	failed := 0
+	for i := range 60 {
+		wg.Go(func() {
+			msg, err := send(a, fmt.Sprintf("+1555000%04d", i), "load")
+			mu.Lock()
+			defer mu.Unlock()
+			var rest *client.TwilioRestError
+			switch {
+			case errors.As(err, &rest) && rest.Code == 20429:
+				failed++
+			case err != nil:
+				t.Error(err)
+			default:
+				sids[*msg.Sid] = true
+			}
+		})
+	}
+	wg.Wait()
+	if s.Count() != 60 || len(sids)+failed != 60 || len(s.Messages()) != len(sids) {
+		t.Errorf("count %d, %d distinct sids, %d failed, %d messages", s.Count(), len(sids), failed, len(s.Messages()))
+	}
+	if failed == 0 || failed == 60 {
+		t.Errorf("%d of 60 failed at an error rate of 0.3", failed)
+	}
+}
