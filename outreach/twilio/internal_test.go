@@ -135,7 +135,7 @@ func TestTransportRewrite(t *testing.T) {
 		to, _ := url.Parse(c.base)
 		s := &stub{}
 		req, _ := http.NewRequest(http.MethodGet, c.in, nil)
-		resp, err := (&transport{base: s, to: to}).RoundTrip(req)
+		resp, err := (&transport{base: s, to: to, ctx: context.Background(), at: &attempt{}}).RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
 		}
