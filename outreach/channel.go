@@ -15,6 +15,13 @@ type SMS struct {
 	Kind           string // question, reminder, safety, …: for the simulator; never sent
 }
 
+// Call is a phone call to place.
+type Call struct {
+	To             string // E.164
+	URL            string // where the provider asks what to say once the call is answered
+	StatusCallback string // where the call's progress is reported; carries the call id
+}
+
 // Found is a message the provider has on record.
 type Found struct {
 	SID    string
@@ -28,6 +35,9 @@ type Channel interface {
 	// FindSMS looks up a message to `to` with this body created at or after since, to settle a
 	// send whose outcome is unknown. It returns nil when the provider has no such message.
 	FindSMS(ctx context.Context, to, body string, since time.Time) (*Found, error)
+	// StartCall places a call, with answering-machine detection, and returns the provider's id
+	// for it. Errors are *SendError.
+	StartCall(ctx context.Context, c Call) (sid string, err error)
 }
 
 // Failure classifies a failed send by what the dispatcher must do next.

@@ -25,6 +25,20 @@ type CheckinView struct {
 	StartedAt time.Time    `db:"started_at" json:"started_at"`
 	EndedAt   *time.Time   `db:"ended_at" json:"ended_at"`
 	Answers   []AnswerView `db:"-" json:"answers"`
+	Calls     []CallView   `db:"-" json:"calls,omitempty"`
+}
+
+// CallView is one call of a voice check-in. Its duration is the call's own activity; it is never
+// counted as clinical staff time.
+type CallView struct {
+	Attempt         int        `db:"attempt" json:"attempt"`
+	Status          string     `db:"status" json:"status"`
+	AnsweredBy      *string    `db:"answered_by" json:"answered_by,omitempty"`
+	Reached         bool       `db:"reached" json:"reached"`
+	PlacedAt        *time.Time `db:"placed_at" json:"placed_at"`
+	EndedAt         *time.Time `db:"ended_at" json:"ended_at"`
+	DurationSeconds *int       `db:"duration_seconds" json:"duration_seconds"`
+	Checkin         int64      `db:"checkin_id" json:"-"`
 }
 
 // AnswerView is one answer: the question's id, the value as read ("" when the replies could not
@@ -48,7 +62,12 @@ SELECT checkin_id, question_id, value, raw, answered_at FROM checkin_answers
 WHERE practice_id = $1 AND checkin_id = ANY (SELECT id FROM checkins WHERE practice_id = $1 AND patient_id = $2)
 ORDER BY answered_at, question_id`
 
-// Checkins lists a patient's most recent check-ins with their answers, newest first.
+const selectCheckinCalls = `
+SELECT checkin_id, attempt, status, answered_by, reached_at IS NOT NULL AS reached, placed_at, ended_at, duration_seconds
+FROM calls WHERE practice_id = $1 AND patient_id = $2
+ORDER BY checkin_id, attempt`
+
+// Checkins lists a patient's most recent check-ins with their answers and calls, newest first.
 func (e *Engine) Checkins(ctx context.Context, q db.Querier, patient int64, limit int) ([]CheckinView, error) {
 	var out []CheckinView
 	if err := q.SelectContext(ctx, &out, selectCheckins, e.pid(), patient, limit); err != nil {
@@ -64,6 +83,14 @@ func (e *Engine) Checkins(ctx context.Context, q db.Querier, patient int64, limi
 	if err := q.SelectContext(ctx, &answers, selectCheckinAnswers, e.pid(), patient); err != nil {
 		return nil, fmt.Errorf("error listing answers of patient %d: %w", patient, err)
 	}
+	var calls []CallView
+	if err := q.SelectContext(ctx, &calls, selectCheckinCalls, e.pid(), patient); err != nil {
+		return nil, fmt.Errorf("error listing calls of patient %d: %w", patient, err)
+	}
+	callsOf := map[int64][]CallView{}
+	for _, c := range calls {
+		callsOf[c.Checkin] = append(callsOf[c.Checkin], c)
+	}
 	byID := map[int64][]AnswerView{}
 	for _, a := range answers {
 		byID[a.Checkin] = append(byID[a.Checkin], AnswerView{Question: a.Question, Value: a.Value, Text: a.Raw, AnsweredAt: a.AnsweredAt})
@@ -73,6 +100,7 @@ func (e *Engine) Checkins(ctx context.Context, q db.Querier, patient int64, limi
 	}
 	for i, r := range out {
 		out[i].Answers = byID[r.ID]
+		out[i].Calls = callsOf[r.ID]
 		if out[i].Answers == nil {
 			out[i].Answers = []AnswerView{}
 		}

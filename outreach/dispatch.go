@@ -29,6 +29,23 @@ type DispatchResult struct {
 	Cancelled int // the patient opted out
 	Expired   int // older than MaxAge
 	Settled   int // unknown sends settled by a lookup
+	Calls     CallCounts
+}
+
+// Busy reports whether the pass found work: another pass may find more.
+func (r DispatchResult) Busy() bool {
+	c := r.Calls
+	return r.Claimed+r.Deferred+r.Cancelled+r.Expired+r.Settled+c.Placed+c.Retrying+c.Failed+c.Unknown+c.Deferred+c.Cancelled > 0
+}
+
+// CallCounts counts the calls a dispatch pass tried to place.
+type CallCounts struct {
+	Placed    int
+	Retrying  int // not placed; queued again with a backoff
+	Failed    int // refused: counted as a call that did not reach the patient
+	Unknown   int // placed or not: the status report settles it
+	Deferred  int // quiet hours: queued again for when the window opens
+	Cancelled int // the patient opted out, or the check-in ended
 }
 
 // candidate is a queued message with what the claim decision needs.
@@ -80,7 +97,7 @@ WHERE status = 'sending' AND lease_until < $1`
 
 // Dispatch runs one pass of the outbox: it turns expired claims into unknown, settles unknown
 // sends old enough for a lookup, claims a batch of due messages (committing the claim before
-// any is sent) and sends them through the channel, paced.
+// any is sent) and sends them through the channel, paced; then it places the calls that are due.
 func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 	var res DispatchResult
 	if _, err := e.DB.ExecContext(ctx, expireLeases, e.now()); err != nil {
@@ -134,6 +151,9 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 	}
 	close(work)
 	wg.Wait()
+	if err := e.dispatchCalls(ctx, &res); err != nil {
+		return res, errors.Join(firstErr, err)
+	}
 	return res, firstErr
 }
 
@@ -325,29 +345,22 @@ UPDATE patients SET channel = 'voice', updated_at = $1 WHERE practice_id = $2 AN
 const checkinToVoice = `
 UPDATE checkins SET channel = 'voice' WHERE practice_id = $1 AND id = $2 AND status = 'open'`
 
-const cancelCheckin = `
-UPDATE checkins SET status = 'cancelled', ended_at = $1, question_id = NULL
-WHERE practice_id = $2 AND id = $3 AND status = 'open'`
-
 // actOnCode applies what a provider error code says about a patient's number: unsubscribed
-// (opt out), invalid (a routine item so staff fix it), not a mobile (call instead).
+// (opt out), invalid (a routine item so staff fix it), not a mobile (the patient moves to voice
+// and their open check-in is called at once).
 func (e *Engine) actOnCode(ctx context.Context, tx *sqlx.Tx, patient int64, phone string, checkin *int64, code int, now time.Time) error {
 	switch code {
 	case CodeUnsubscribed:
 		_, err := e.optOut(ctx, tx, phone, "carrier", now)
 		return err
 	case CodeInvalidTo:
+		it := escalation.Item{Severity: escalation.Routine, Source: escalation.SourceInvalidNumber,
+			Reason: "The phone number on file is not valid: correct it"}
 		if checkin != nil {
-			if _, err := tx.ExecContext(ctx, cancelCheckin, now, e.pid(), *checkin); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, cancelQueued, now, e.pid(), pq.Array([]int64{*checkin})); err != nil {
-				return err
-			}
+			return e.endCheckin(ctx, tx, patient, *checkin, "cancelled", &it, now)
 		}
-		_, err := escalation.Raise(ctx, tx, escalation.Item{PracticeID: e.pid(), PatientID: patient, CheckinID: checkin,
-			Severity: escalation.Routine, Source: escalation.SourceInvalidNumber,
-			Reason: "The phone number on file is not valid: correct it"}, e.Due, now, e.Practice.Location)
+		it.PracticeID, it.PatientID = e.pid(), patient
+		_, err := escalation.Raise(ctx, tx, it, e.Due, now, e.Practice.Location)
 		return err
 	case CodeNotMobile, CodeLandline:
 		r, err := tx.ExecContext(ctx, switchToVoice, now, e.pid(), patient)
@@ -362,10 +375,14 @@ func (e *Engine) actOnCode(ctx context.Context, tx *sqlx.Tx, patient int64, phon
 			}
 		}
 		if checkin != nil {
+			// The check-in goes on by phone, from the question it is at.
 			if _, err := tx.ExecContext(ctx, checkinToVoice, e.pid(), *checkin); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, cancelQueued, now, e.pid(), pq.Array([]int64{*checkin}))
+			if _, err := tx.ExecContext(ctx, cancelQueued, now, e.pid(), pq.Array([]int64{*checkin})); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, queueCall, now, now, e.pid(), *checkin)
 			return err
 		}
 	}

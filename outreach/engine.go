@@ -38,8 +38,17 @@ type SendConfig struct {
 var DefaultSendConfig = SendConfig{Batch: 100, Workers: 8, Lease: 5 * time.Minute, MaxAttempts: 8,
 	PerSecond: 1, SettleAfter: 10 * time.Minute}
 
-// Engine runs check-ins: it schedules them, sends their messages through a Channel, reads the
-// replies and raises escalations. Every rule that depends on time reads Clock.
+// CallConfig tunes voice check-ins.
+type CallConfig struct {
+	Attempts   int           // calls per check-in before it expires into the list of patients to call
+	RetryAfter time.Duration // between a call that did not reach the patient and the next one
+}
+
+// DefaultCallConfig: three calls, two hours apart (later when that falls in quiet hours).
+var DefaultCallConfig = CallConfig{Attempts: 3, RetryAfter: 2 * time.Hour}
+
+// Engine runs check-ins: it schedules them, sends their messages and places their calls through
+// a Channel, reads the replies and raises escalations. Every rule that depends on time reads Clock.
 type Engine struct {
 	DB        *sqlx.DB
 	Scripts   scripts.Library
@@ -50,6 +59,7 @@ type Engine struct {
 	PublicURL *url.URL // status callbacks are built from it
 	Due       escalation.DueTimes
 	Send      SendConfig
+	Calls     CallConfig
 	Log       *slog.Logger
 
 	pace *pacer
@@ -58,7 +68,7 @@ type Engine struct {
 // New returns an engine with the default dispatcher settings and due times; set fields after.
 func New(d *sqlx.DB, lib scripts.Library, ch Channel, clock func() time.Time, p practice.Settings, log *slog.Logger) *Engine {
 	return &Engine{DB: d, Scripts: lib, Channel: ch, Clock: clock, Practice: p, Due: escalation.DefaultDueTimes,
-		Send: DefaultSendConfig, Log: log}
+		Send: DefaultSendConfig, Calls: DefaultCallConfig, Log: log}
 }
 
 func (e *Engine) now() time.Time { return e.Clock().UTC().Truncate(time.Microsecond) }

@@ -26,6 +26,30 @@ type fakeChannel struct {
 	plan  []func(outreach.SMS) (string, error)
 	found map[string]*outreach.Found // FindSMS answers, by body
 	seq   int
+
+	calls    []outreach.Call
+	callPlan []error // the outcome of the next calls (nil: placed)
+}
+
+func (c *fakeChannel) StartCall(ctx context.Context, call outreach.Call) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.callPlan) > 0 {
+		err := c.callPlan[0]
+		c.callPlan = c.callPlan[1:]
+		if err != nil {
+			return "", err
+		}
+	}
+	c.seq++
+	c.calls = append(c.calls, call)
+	return fmt.Sprintf("CA%032d", c.seq), nil
+}
+
+func (c *fakeChannel) placed() []outreach.Call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]outreach.Call(nil), c.calls...)
 }
 
 func (c *fakeChannel) SendSMS(ctx context.Context, m outreach.SMS) (string, error) {

@@ -107,6 +107,8 @@ UPDATE checkins SET status = 'expired', ended_at = $1, question_id = NULL
 WHERE practice_id = $2 AND script_id = $3 AND status = 'open' AND last_sent_at <= $4
 	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.practice_id = checkins.practice_id AND m.checkin_id = checkins.id
 		AND m.status IN ('sending', 'unknown'))
+	AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.practice_id = checkins.practice_id AND k.checkin_id = checkins.id
+		AND call_status_rank(k.status) BETWEEN 1 AND 5)
 RETURNING id, patient_id`
 
 const cancelQueued = `
@@ -130,7 +132,7 @@ func (e *Engine) expire(ctx context.Context, s *scripts.Script) (int, error) {
 			checkin := r.ID
 			if _, err := escalation.Raise(ctx, tx, escalation.Item{
 				PracticeID: e.pid(), PatientID: r.Patient, CheckinID: &checkin, Severity: escalation.Routine,
-				Source: escalation.SourceExpired, Reason: "No answer to the check-in: call the patient",
+				Source: escalation.SourceExpired, Reason: noAnswerReason,
 			}, e.Due, now, e.Practice.Location); err != nil {
 				return err
 			}
@@ -138,7 +140,10 @@ func (e *Engine) expire(ctx context.Context, s *scripts.Script) (int, error) {
 		if len(ids) == 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, cancelQueued, now, e.pid(), pq.Array(ids))
+		if _, err := tx.ExecContext(ctx, cancelQueued, now, e.pid(), pq.Array(ids)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, cancelQueuedCalls, now, e.pid(), pq.Array(ids))
 		return err
 	})
 	if err != nil {

@@ -177,12 +177,15 @@ WITH c AS (
 	UPDATE checkins SET status = 'cancelled', ended_at = $1, question_id = NULL
 	WHERE practice_id = $2 AND patient_id = ANY ($3::bigint[]) AND status = 'open'
 	RETURNING id
+), k AS (
+	UPDATE calls SET status = 'cancelled', ended_at = $1, updated_at = $1
+	WHERE practice_id = $2 AND patient_id = ANY ($3::bigint[]) AND status = 'queued'
 )
 UPDATE messages SET status = 'cancelled', updated_at = $1
 WHERE practice_id = $2 AND patient_id = ANY ($3::bigint[]) AND status = 'queued' AND direction = 'out'`
 
-// optOut stops all texts to a number: every patient with it is opted out, their open check-ins
-// and queued messages are cancelled. It returns how many patients it opted out.
+// optOut stops all texts and calls to a number: every patient with it is opted out, their open
+// check-ins, queued messages and queued calls are cancelled. It returns how many patients it opted out.
 func (e *Engine) optOut(ctx context.Context, tx *sqlx.Tx, phone, source string, now time.Time) (int, error) {
 	var ids []int64
 	if err := tx.SelectContext(ctx, &ids, markOptedOut, now, source, e.pid(), phone); err != nil {
@@ -255,8 +258,8 @@ UPDATE checkins SET question_id = $1, reasks = $2, reminded_at = NULL, last_sent
 	ended_at = CASE WHEN $4 THEN $3::timestamptz END
 WHERE practice_id = $5 AND id = $6`
 
-// answer gives a reply to the patient's open check-in: the answer is stored, its rules raise
-// items, and the next question (or a re-ask, or the closing) is queued.
+// answer gives a text to the patient's open check-in and queues what the conversation sends
+// back: the next question, a re-ask, safety advice, the closing.
 func (e *Engine) answer(ctx context.Context, tx *sqlx.Tx, p sender, checkin int64, phone, body string, now time.Time) error {
 	var c openCheckin
 	if err := tx.GetContext(ctx, &c, lockCheckin, e.pid(), checkin); err != nil {
@@ -269,6 +272,23 @@ func (e *Engine) answer(ctx context.Context, tx *sqlx.Tx, p sender, checkin int6
 	if s == nil || c.Question == nil {
 		return e.message(ctx, tx, p, phone, body, now)
 	}
+	st, err := e.reply(ctx, tx, p.ID, checkin, c, s, body, now)
+	if err != nil {
+		return err
+	}
+	for _, m := range st.Send {
+		if err := e.queue(ctx, tx, p.ID, &checkin, phone, m, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reply gives a reply (a text, or what the patient pressed or said on a call) to an open
+// check-in the caller has locked: the answer is stored, its rules raise items, and the check-in
+// moves to the next question, a re-ask or its end. It returns the conversation's step, whose
+// messages the caller sends or says.
+func (e *Engine) reply(ctx context.Context, tx *sqlx.Tx, patient, checkin int64, c openCheckin, s *scripts.Script, body string, now time.Time) (Step, error) {
 	conv := Conversation{Script: s, Lang: language(s, c.Language), Current: *c.Question, Reasks: c.Reasks,
 		Answered: map[string]scripts.Answer{}}
 	var stored []struct {
@@ -277,7 +297,7 @@ func (e *Engine) answer(ctx context.Context, tx *sqlx.Tx, p sender, checkin int6
 		Raw      string `db:"raw"`
 	}
 	if err := tx.SelectContext(ctx, &stored, selectAnswers, e.pid(), checkin); err != nil {
-		return err
+		return Step{}, err
 	}
 	for _, a := range stored {
 		if q := s.Question(a.Question); q != nil && a.Value != "" {
@@ -294,31 +314,26 @@ func (e *Engine) answer(ctx context.Context, tx *sqlx.Tx, p sender, checkin int6
 			value = st.Answer.Value
 		}
 		if _, err := tx.ExecContext(ctx, insertAnswer, e.pid(), checkin, st.Question, value, body, now); err != nil {
-			return err
+			return Step{}, err
 		}
 	}
 	for _, r := range st.Raise {
-		raised, err := escalation.Raise(ctx, tx, escalation.Item{PracticeID: e.pid(), PatientID: p.ID, CheckinID: &checkin,
+		raised, err := escalation.Raise(ctx, tx, escalation.Item{PracticeID: e.pid(), PatientID: patient, CheckinID: &checkin,
 			Severity: escalation.Severity(r.Severity), Reason: r.Reason, Source: escalation.Source(r.Source),
 			Question: r.Question, Answer: r.Value}, e.Due, now, e.Practice.Location)
 		if err != nil {
-			return err
+			return Step{}, err
 		}
 		e.Log.Info("escalation raised", "escalation", raised.ID, "new", raised.Created, "severity", r.Severity,
-			"source", r.Source, "patient", p.ID, "checkin", checkin)
-	}
-	for _, m := range st.Send {
-		if err := e.queue(ctx, tx, p.ID, &checkin, phone, m, now); err != nil {
-			return err
-		}
+			"source", r.Source, "patient", patient, "checkin", checkin)
 	}
 	if _, err := tx.ExecContext(ctx, advanceCheckin, nullable(st.Next), st.Reasks, now, st.Done, e.pid(), checkin); err != nil {
-		return err
+		return Step{}, err
 	}
 	if st.Done {
-		e.Log.Info("check-in completed", "checkin", checkin, "patient", p.ID, "script", s.ID)
+		e.Log.Info("check-in completed", "checkin", checkin, "patient", patient, "script", s.ID)
 	}
-	return nil
+	return st, nil
 }
 
 const recentNotice = `

@@ -12,10 +12,10 @@ import (
 	"github.com/outreach-engine/outreach/scripts"
 )
 
-// eligible is the SQL test for patients who get check-ins by text: a phone, not opted out, on
-// SMS, with a script of their own or enrolled in CCM, and no revoked consent in force.
+// eligible is the SQL test for patients who get check-ins: a phone, not opted out, with a
+// script of their own or enrolled in CCM, and no revoked consent in force.
 const eligible = `
-	p.phone IS NOT NULL AND p.opted_out_at IS NULL AND p.channel = 'sms'
+	p.phone IS NOT NULL AND p.opted_out_at IS NULL
 	AND (p.script_id IS NOT NULL OR 'ccm' = ANY (p.programs))
 	AND NOT EXISTS (SELECT 1 FROM consents k WHERE k.practice_id = p.practice_id AND k.patient_id = p.id
 		AND k.given_at = (SELECT max(given_at) FROM consents k2 WHERE k2.practice_id = p.practice_id AND k2.patient_id = p.id)
@@ -33,28 +33,37 @@ GROUP BY 1, 2`
 // in another conversation (one open check-in per patient) a no-op.
 const insertDue = `
 WITH due AS (
-	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang
+	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang, p.channel
 	FROM patients p
 	WHERE p.practice_id = $2 AND p.timezone = $11 AND COALESCE(p.script_id, $10) = $3 AND ` + eligible + `
 	AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.practice_id = p.practice_id AND c.patient_id = p.id
 		AND (c.status = 'open' OR (c.script_id = $3 AND c.period = $5)))
 )` + createWithFirstMessage
 
-// createWithFirstMessage follows a "due" CTE of (practice_id, id, lang) rows: it creates their
-// check-ins and queues each one's first message. $1 now, $2 practice, $3 script, $5 period,
-// $6 first question, $7 message kind, $8 and $9 the English and Spanish bodies.
+// createWithFirstMessage follows a "due" CTE of (practice_id, id, lang, channel) rows: it
+// creates their check-ins and queues each one's first message, or first call for patients on
+// voice, and counts the check-ins created. $1 now, $2 practice, $3 script, $5 period, $6 first
+// question, $7 message kind, $8 and $9 the English and Spanish bodies.
 const createWithFirstMessage = `, created AS (
 	INSERT INTO checkins (practice_id, patient_id, script_id, period, language, channel, status, question_id,
 		started_at, last_sent_at)
-	SELECT practice_id, id, $3, $5, lang, 'sms', 'open', $6, $1, $1 FROM due
+	SELECT practice_id, id, $3, $5, lang, channel, 'open', $6, $1, $1 FROM due
 	ON CONFLICT DO NOTHING
-	RETURNING practice_id, id, patient_id, language
+	RETURNING practice_id, id, patient_id, language, channel
+), texts AS (
+	INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status,
+		next_attempt_at, created_at, updated_at)
+	SELECT c.practice_id, c.patient_id, c.id, 'out', $7, p.phone, CASE c.language WHEN 'es' THEN $9 ELSE $8 END,
+		'queued', $1, $1, $1
+	FROM created c JOIN patients p ON p.practice_id = c.practice_id AND p.id = c.patient_id
+	WHERE c.channel = 'sms'
+), phone_calls AS (
+	INSERT INTO calls (practice_id, patient_id, checkin_id, attempt, phone, status, next_attempt_at, created_at, updated_at)
+	SELECT c.practice_id, c.patient_id, c.id, 1, p.phone, 'queued', $1, $1, $1
+	FROM created c JOIN patients p ON p.practice_id = c.practice_id AND p.id = c.patient_id
+	WHERE c.channel = 'voice'
 )
-INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status,
-	next_attempt_at, created_at, updated_at)
-SELECT c.practice_id, c.patient_id, c.id, 'out', $7, p.phone, CASE c.language WHEN 'es' THEN $9 ELSE $8 END,
-	'queued', $1, $1, $1
-FROM created c JOIN patients p ON p.practice_id = c.practice_id AND p.id = c.patient_id`
+SELECT count(*) FROM created`
 
 // ScheduleResult counts what a scheduling pass did.
 type ScheduleResult struct {
@@ -126,13 +135,8 @@ func (e *Engine) start(ctx context.Context, s *scripts.Script, zone, period stri
 	open := opening(s)
 	var n int64
 	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
-		r, err := tx.ExecContext(ctx, insertDue, now, e.pid(), s.ID, open[0], period, open[1], open[2], open[3], open[4],
+		return tx.GetContext(ctx, &n, insertDue, now, e.pid(), s.ID, open[0], period, open[1], open[2], open[3], open[4],
 			DefaultScript, zone)
-		if err != nil {
-			return err
-		}
-		n, err = r.RowsAffected()
-		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("error starting %s check-ins for %s: %w", s.ID, period, err)
@@ -144,14 +148,14 @@ func (e *Engine) start(ctx context.Context, s *scripts.Script, zone, period stri
 // asked for it), with its first message.
 const startOne = `
 WITH due AS (
-	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang
+	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang, p.channel
 	FROM patients p
-	WHERE p.practice_id = $2 AND p.id = $10 AND p.phone IS NOT NULL AND p.opted_out_at IS NULL AND p.channel = 'sms'
+	WHERE p.practice_id = $2 AND p.id = $10 AND p.phone IS NOT NULL AND p.opted_out_at IS NULL
 )` + createWithFirstMessage
 
 // StartNow starts a check-in of a script for one patient at once (quiet hours still hold the
-// message back). It reports false when the patient is in another conversation or cannot be
-// texted.
+// message or call back). It reports false when the patient is in another conversation or cannot
+// be reached.
 func (e *Engine) StartNow(ctx context.Context, patient PatientID, scriptID string) (bool, error) {
 	s := e.script(scriptID)
 	if s == nil {
@@ -159,13 +163,12 @@ func (e *Engine) StartNow(ctx context.Context, patient PatientID, scriptID strin
 	}
 	now := e.now()
 	open := opening(s)
-	r, err := e.DB.ExecContext(ctx, startOne, now, e.pid(), s.ID, open[0], "now "+now.Format(time.RFC3339),
-		open[1], open[2], open[3], open[4], int64(patient))
-	if err != nil {
+	var n int
+	if err := e.DB.GetContext(ctx, &n, startOne, now, e.pid(), s.ID, open[0], "now "+now.Format(time.RFC3339),
+		open[1], open[2], open[3], open[4], int64(patient)); err != nil {
 		return false, fmt.Errorf("error starting check-in %s for patient %d: %w", scriptID, patient, err)
 	}
-	n, err := r.RowsAffected()
-	return n == 1, err
+	return n == 1, nil
 }
 
 func nullable(s string) any {

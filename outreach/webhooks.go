@@ -35,9 +35,14 @@ func (e *Engine) SMSWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // StatusWebhook handles POST /webhooks/twilio/status: a delivery report for a message we sent,
-// found by the outbox id in the callback URL or by the provider's id.
+// found by the outbox id in the callback URL or by the provider's id, or the progress of a call
+// we placed, found by the call id in the callback URL.
 func (e *Engine) StatusWebhook(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
+	if call := r.URL.Query().Get("call"); call != "" {
+		e.callStatusWebhook(w, r, call)
+		return
+	}
 	rep := Report{SID: f.Get("MessageSid"), Status: f.Get("MessageStatus")}
 	if rep.Status == "" {
 		rep.Status = f.Get("SmsStatus")
@@ -53,6 +58,28 @@ func (e *Engine) StatusWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.Log.Debug("delivery report", "message", rep.Message, "status", rep.Status, "code", rep.ErrorCode, "changed", changed)
+	writeTwiML(w)
+}
+
+func (e *Engine) callStatusWebhook(w http.ResponseWriter, r *http.Request, call string) {
+	f := r.PostForm
+	rep := CallReport{SID: f.Get("CallSid"), Status: f.Get("CallStatus"), AnsweredBy: f.Get("AnsweredBy")}
+	var err error
+	if rep.Call, err = strconv.ParseInt(call, 10, 64); err != nil || rep.Call <= 0 {
+		web.WriteError(w, http.StatusBadRequest, "call must be a positive integer")
+		return
+	}
+	rep.Duration, _ = strconv.Atoi(f.Get("CallDuration"))
+	rep.ErrorCode, _ = strconv.Atoi(f.Get("ErrorCode"))
+	ctx, cancel := context.WithTimeout(r.Context(), deadline)
+	defer cancel()
+	changed, err := e.UpdateCallStatus(ctx, rep)
+	if err != nil {
+		e.Log.Error("call status report not applied", "call", rep.Call, "sid", rep.SID, "err", err)
+		web.WriteError(w, http.StatusServiceUnavailable, "the report could not be stored; try again")
+		return
+	}
+	e.Log.Debug("call status report", "call", rep.Call, "status", rep.Status, "code", rep.ErrorCode, "changed", changed)
 	writeTwiML(w)
 }
 

@@ -69,10 +69,17 @@ func (a *app) checkinsCmd(ctx context.Context, args []string) error {
 		total.Cancelled += r.Cancelled
 		total.Expired += r.Expired
 		total.Settled += r.Settled
+		c := r.Calls
+		total.Calls.Placed += c.Placed
+		total.Calls.Retrying += c.Retrying
+		total.Calls.Failed += c.Failed
+		total.Calls.Unknown += c.Unknown
+		total.Calls.Deferred += c.Deferred
+		total.Calls.Cancelled += c.Cancelled
 		if err != nil {
 			return err
 		}
-		if r.Claimed+r.Deferred+r.Cancelled+r.Expired == 0 {
+		if !r.Busy() {
 			break
 		}
 	}
@@ -80,6 +87,9 @@ func (a *app) checkinsCmd(ctx context.Context, args []string) error {
 		s.Created, s.Waiting, f.Reminded, f.Expired)
 	fmt.Fprintf(a.stdout, "messages: %d sent, %d to retry, %d failed, %d unknown, %d held for quiet hours, %d cancelled, %d expired\n",
 		total.Sent, total.Retrying, total.Failed, total.Unknown, total.Deferred, total.Cancelled, total.Expired)
+	c := total.Calls
+	fmt.Fprintf(a.stdout, "calls: %d placed, %d to retry, %d failed, %d unknown, %d held for quiet hours, %d cancelled\n",
+		c.Placed, c.Retrying, c.Failed, c.Unknown, c.Deferred, c.Cancelled)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/outreach/ivr"
 	"github.com/outreach-engine/outreach/outreach/simulator"
 	"github.com/outreach-engine/outreach/staff"
 )
@@ -24,19 +25,20 @@ const demoDatabase = "outreach_demo"
 
 // demoPatient is a simulated patient of the demo: fictional, with a 555-01xx number.
 type demoPatient struct {
-	id, first, last, phone, zone, lang, script string
-	replies                                    []string
-	role                                       string // what the newcomer should see
+	id, first, last, phone, zone, lang, channel string
+	replies                                     []string // on a call: key presses or words, the menu's "1" first
+	role                                        string   // what the newcomer should see
 }
 
 var demoPatients = []demoPatient{
-	{"DEMO-01", "Alice", "Hart", "+15555550101", "America/New_York", "en", "", []string{"8", "no", "1", "no"}, "answers everything, all fine"},
-	{"DEMO-02", "Beatriz", "Luna", "+15555550102", "America/Chicago", "es", "", []string{"7", "sí", "tengo más tos y me siento peor", "olvidé algunas", "sí"}, "answers in Spanish: routine items"},
-	{"DEMO-03", "Carl", "Stone", "+15555550103", "America/Denver", "en", "", []string{"2", "yes", "I fell yesterday and I feel dizzy", "3", "yes"}, "concerning answers: high items"},
-	{"DEMO-04", "Dolores", "Rey", "+15555550104", "America/Los_Angeles", "es", "", []string{"3", "sí, me duele el pecho"}, "emergency words: urgent item, told to call 911"},
-	{"DEMO-05", "Ed", "Quill", "+15555550105", "America/New_York", "en", "", nil, "stays silent: reminder, then expiry"},
-	{"DEMO-06", "Fay", "Moss", "+15555550106", "America/New_York", "en", "", []string{"STOP"}, "texts STOP: opted out, never texted again"},
-	{"DEMO-07", "Gus", "Pike", "+15555550107", "America/Phoenix", "en", "", []string{"banana", "??", "dunno", "no", "yes, all", "no"}, "unreadable replies: re-asked twice, then a human"},
+	{"DEMO-01", "Alice", "Hart", "+15555550101", "America/New_York", "en", "sms", []string{"8", "no", "1", "no"}, "answers everything, all fine"},
+	{"DEMO-02", "Beatriz", "Luna", "+15555550102", "America/Chicago", "es", "sms", []string{"7", "sí", "tengo más tos y me siento peor", "olvidé algunas", "sí"}, "answers in Spanish: routine items"},
+	{"DEMO-03", "Carl", "Stone", "+15555550103", "America/Denver", "en", "sms", []string{"2", "yes", "I fell yesterday and I feel dizzy", "3", "yes"}, "concerning answers: high items"},
+	{"DEMO-04", "Dolores", "Rey", "+15555550104", "America/Los_Angeles", "es", "sms", []string{"3", "sí, me duele el pecho"}, "emergency words: urgent item, told to call 911"},
+	{"DEMO-05", "Ed", "Quill", "+15555550105", "America/New_York", "en", "sms", nil, "stays silent: reminder, then expiry"},
+	{"DEMO-06", "Fay", "Moss", "+15555550106", "America/New_York", "en", "sms", []string{"STOP"}, "texts STOP: opted out, never texted again"},
+	{"DEMO-07", "Gus", "Pike", "+15555550107", "America/Phoenix", "en", "sms", []string{"banana", "??", "dunno", "no", "yes, all", "no"}, "unreadable replies: re-asked twice, then a human"},
+	{"DEMO-08", "Hal", "Ortiz", "+15555550108", "America/New_York", "en", "voice", []string{"1", "6", "", "yes", "my ankles have more swelling", "1", "no"}, "landline: a phone call, keypad and speech, one silence re-asked"},
 }
 
 // demo runs a tour that needs nothing set up: its own database with demo staff and patients,
@@ -88,6 +90,17 @@ func (a *app) demo(ctx context.Context, args []string) error {
 			}
 			a.log.Info("simulated reply", "sid", in.SID, "handled", string(h))
 		},
+		Answered: func(ctx context.Context, call int64, sid, by string) (ivr.Turn, error) {
+			return eng.CallAnswered(ctx, call, sid, by)
+		},
+		Input: func(ctx context.Context, call int64, step string, in ivr.Input) (ivr.Turn, error) {
+			return eng.CallInput(ctx, call, step, in)
+		},
+		CallStatus: func(ctx context.Context, r outreach.CallReport) {
+			if _, err := eng.UpdateCallStatus(ctx, r); err != nil && ctx.Err() == nil {
+				a.log.Error("simulated call status failed", "call", r.Call, "err", err)
+			}
+		},
 	})
 	for _, p := range demoPatients {
 		sim.AddPatient(p.phone, simulator.Patient{Replies: p.replies})
@@ -123,8 +136,8 @@ func (a *app) seedDemo(ctx context.Context, d *sqlx.DB) (string, error) {
 	b.WriteString("id,first_name,last_name,phone,timezone,language,channel,chronic_conditions,billing_npi,programs,consent_at,consent_method,initiating_visit_on,care_plan_on\n")
 	since := a.now().In(a.cfg.Location).AddDate(0, -2, 0).Format("2006-01-02")
 	for _, p := range demoPatients {
-		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,sms,I10;E11.9,1234567893,ccm,%s,verbal,%s,%s\n",
-			p.id, p.first, p.last, p.phone, p.zone, p.lang, since, since, since)
+		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,%s,I10;E11.9,1234567893,ccm,%s,verbal,%s,%s\n",
+			p.id, p.first, p.last, p.phone, p.zone, p.lang, p.channel, since, since, since)
 	}
 	if _, err := outreach.ImportPatients(ctx, d, "demo-patients.csv", strings.NewReader(b.String()), opt); err != nil {
 		return "", err
@@ -135,10 +148,10 @@ func (a *app) seedDemo(ctx context.Context, d *sqlx.DB) (string, error) {
 func (a *app) printDemo(token string) {
 	base := a.cfg.PublicURL.String()
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nOutreach demo: %d simulated patients get their monthly check-in by text now.\n", len(demoPatients))
+	fmt.Fprintf(&b, "\nOutreach demo: %d simulated patients get their monthly check-in now, by text or by phone.\n", len(demoPatients))
 	fmt.Fprintf(&b, "Nothing leaves this machine: the simulator stands in for Twilio, and its patients answer.\n\n")
 	for _, p := range demoPatients {
-		fmt.Fprintf(&b, "  %s  %-3s %s\n", p.id, p.lang, p.role)
+		fmt.Fprintf(&b, "  %s  %-3s %-5s %s\n", p.id, p.lang, p.channel, p.role)
 	}
 	fmt.Fprintf(&b, "\nWatch the log below, then ask the API (token of the demo nurse RN-DEMO):\n")
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-03/checkins\n", token, base)
@@ -155,6 +168,7 @@ SELECT
 	(SELECT count(*) FROM checkins WHERE status = 'completed') AS completed,
 	(SELECT count(*) FROM messages WHERE direction = 'out' AND status IN ('sent', 'delivered')) AS sent,
 	(SELECT count(*) FROM messages WHERE direction = 'in') AS received,
+	(SELECT count(*) FROM calls WHERE status = 'completed') AS calls,
 	(SELECT count(*) FROM patients WHERE opted_out_at IS NOT NULL) AS opted_out,
 	(SELECT count(*) FROM escalations WHERE severity = 'urgent') AS urgent,
 	(SELECT count(*) FROM escalations WHERE severity = 'high') AS high,
@@ -167,14 +181,14 @@ SELECT
 		case <-time.After(3 * time.Second):
 		}
 		var s struct {
-			Open, Completed, Sent, Received, OptedOut, Urgent, High, Routine int
+			Open, Completed, Sent, Received, Calls, OptedOut, Urgent, High, Routine int
 		}
 		row := d.QueryRowContext(ctx, q)
-		if err := row.Scan(&s.Open, &s.Completed, &s.Sent, &s.Received, &s.OptedOut, &s.Urgent, &s.High, &s.Routine); err != nil {
+		if err := row.Scan(&s.Open, &s.Completed, &s.Sent, &s.Received, &s.Calls, &s.OptedOut, &s.Urgent, &s.High, &s.Routine); err != nil {
 			continue
 		}
-		line := fmt.Sprintf("demo: check-ins %d open, %d completed | texts %d sent, %d received | %d opted out | queue: %d urgent, %d high, %d routine",
-			s.Open, s.Completed, s.Sent, s.Received, s.OptedOut, s.Urgent, s.High, s.Routine)
+		line := fmt.Sprintf("demo: check-ins %d open, %d completed | texts %d sent, %d received | calls %d completed | %d opted out | queue: %d urgent, %d high, %d routine",
+			s.Open, s.Completed, s.Sent, s.Received, s.Calls, s.OptedOut, s.Urgent, s.High, s.Routine)
 		if line != last {
 			fmt.Fprintln(a.stdout, line)
 			last = line

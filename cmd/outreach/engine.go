@@ -66,6 +66,9 @@ func (a *app) loadScripts() (scripts.Library, error) {
 func (a *app) channel(ctx context.Context, hooks simulator.Hooks) outreach.Channel {
 	if a.cfg.Channel == channelTwilio {
 		t := a.cfg.Twilio
+		if t.FromNumber == "" {
+			a.log.Warn("TWILIO_FROM_NUMBER is not set: a messaging service sends texts but cannot place calls to patients on voice")
+		}
 		return twilio.New(twilio.Config{AccountSID: t.AccountSID, AuthToken: t.AuthToken, FromNumber: t.FromNumber,
 			MessagingServiceSID: t.MessagingServiceSID, APIURL: t.APIURL})
 	}
@@ -130,9 +133,12 @@ func dispatchLoop(ctx context.Context, e *outreach.Engine, log *slog.Logger) {
 		if err != nil && ctx.Err() == nil {
 			log.Error("dispatch failed", "err", err)
 		}
-		if res.Claimed+res.Deferred+res.Cancelled+res.Expired+res.Settled > 0 {
+		calls := res.Calls
+		if res.Busy() {
 			log.Info("dispatch", "sent", res.Sent, "retrying", res.Retrying, "failed", res.Failed, "unknown", res.Unknown,
-				"deferred", res.Deferred, "cancelled", res.Cancelled, "expired", res.Expired, "settled", res.Settled)
+				"deferred", res.Deferred, "cancelled", res.Cancelled, "expired", res.Expired, "settled", res.Settled,
+				"calls_placed", calls.Placed, "calls_retrying", calls.Retrying, "calls_failed", calls.Failed,
+				"calls_unknown", calls.Unknown, "calls_deferred", calls.Deferred, "calls_cancelled", calls.Cancelled)
 			if err == nil {
 				continue
 			}

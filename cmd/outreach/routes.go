@@ -19,12 +19,11 @@ func (a *app) timelog(d *sqlx.DB) *timelog.Service {
 // routes lists every route of the API and the webhooks, in one place.
 func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	api := func(h http.HandlerFunc) http.Handler { return web.RequireToken(d, h) }
-	signed := func(h http.HandlerFunc) http.Handler {
-		return twilio.Verify(a.cfg.Twilio.AuthToken, a.cfg.PublicURL)(h)
-	}
+	signed := twilio.Verify(a.cfg.Twilio.AuthToken, a.cfg.PublicURL)
 
-	srv.Handle("POST /webhooks/twilio/sms", signed(eng.SMSWebhook))
-	srv.Handle("POST /webhooks/twilio/status", signed(eng.StatusWebhook))
+	srv.Handle("POST /webhooks/twilio/sms", signed(http.HandlerFunc(eng.SMSWebhook)))
+	srv.Handle("POST /webhooks/twilio/status", signed(http.HandlerFunc(eng.StatusWebhook)))
+	srv.Handle("POST /webhooks/twilio/voice/", signed(twilio.VoiceHandler(eng, a.cfg.PublicURL, a.log)))
 	srv.Handle("GET /api/v1/patients/{id}/checkins", api(eng.CheckinsHandler))
 
 	th := &timelog.Handlers{Svc: a.timelog(d), Log: a.log, Location: a.cfg.Location}

@@ -88,6 +88,8 @@ type Server struct {
 	requests  []Request
 	messages  []Message // in creation order
 	n         int       // messages created, for sids
+	calls     []CallRequest
+	nCalls    int
 	delay     time.Duration
 	errorRate float64
 	errStatus int
@@ -102,6 +104,7 @@ func New(accountSID, authToken string) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", s.create)
 	mux.HandleFunc("GET /2010-04-01/Accounts/{sid}/Messages.json", s.list)
+	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Calls.json", s.createCall)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, 20404, "")
 	})
@@ -298,10 +301,14 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	s.requests = append(s.requests, req)
 	s.mu.Unlock()
+	s.respond(w, r, a, delay, func() any { return s.resource(msg) })
+}
 
+// respond writes a scripted answer, or the created resource after the fake's delay.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, a answer, delay time.Duration, created func() any) {
 	switch a.kind {
 	case answerFail:
-		writeError(w, a.status, a.code, req.To)
+		writeError(w, a.status, a.code, r.PostForm.Get("To"))
 	case answerHTML:
 		w.Header().Set("Content-Type", "text/html")
 		if a.retryAfter > 0 {
@@ -330,8 +337,86 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 			case <-s.closing:
 			}
 		}
-		writeJSON(w, http.StatusCreated, s.resource(msg))
+		writeJSON(w, http.StatusCreated, created())
 	}
+}
+
+// CallRequest is a call creation the fake received (POST .../Calls.json), whatever it answered.
+type CallRequest struct {
+	Time                 time.Time
+	To, From             string
+	URL, Method          string
+	StatusCallback       string
+	StatusCallbackMethod string
+	StatusCallbackEvent  []string
+	MachineDetection     string
+	Timeout              string
+	// SID is the call the request created; empty when the fake answered with a failure.
+	SID    string
+	Status int // the HTTP status the fake answered; 0 when it dropped the connection
+}
+
+// Calls returns the call creations received so far, in order.
+func (s *Server) Calls() []CallRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]CallRequest, len(s.calls))
+	for i, c := range s.calls {
+		c.StatusCallbackEvent = slices.Clone(c.StatusCallbackEvent)
+		out[i] = c
+	}
+	return out
+}
+
+// createCall answers a call creation like a message creation: the scripted answers (Fail,
+// FailHTML, Hang, Drop, SetErrorRate) apply to the next creation of either.
+func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, 20001, "")
+		return
+	}
+	f := r.PostForm
+	s.mu.Lock()
+	req := CallRequest{Time: s.now(), To: f.Get("To"), From: f.Get("From"), URL: f.Get("Url"), Method: f.Get("Method"),
+		StatusCallback: f.Get("StatusCallback"), StatusCallbackMethod: f.Get("StatusCallbackMethod"),
+		StatusCallbackEvent: slices.Clone(f["StatusCallbackEvent"]), MachineDetection: f.Get("MachineDetection"),
+		Timeout: f.Get("Timeout")}
+	var a answer
+	switch {
+	case len(s.script) > 0:
+		a, s.script = s.script[0], s.script[1:]
+	case s.errorRate > 0 && rand.Float64() < s.errorRate:
+		a = answer{kind: answerFail, status: s.errStatus, code: s.errCode}
+	}
+	if a.kind == 0 || a.kind == answerHang {
+		switch {
+		case req.To == "":
+			a = answer{kind: answerFail, status: http.StatusBadRequest, code: 21201}
+		case req.From == "":
+			a = answer{kind: answerFail, status: http.StatusBadRequest, code: 21213}
+		case req.URL == "" && f.Get("Twiml") == "" && f.Get("ApplicationSid") == "":
+			a = answer{kind: answerFail, status: http.StatusBadRequest, code: 21205}
+		}
+	}
+	var sid string
+	if a.kind == 0 || a.kind == answerHang {
+		s.nCalls++
+		sid = fmt.Sprintf("CA%032x", s.nCalls)
+		req.SID, req.Status = sid, http.StatusCreated
+	} else if a.kind != answerDrop {
+		req.Status = a.status
+	}
+	s.calls = append(s.calls, req)
+	delay := s.delay
+	s.mu.Unlock()
+	s.respond(w, r, a, delay, func() any {
+		return map[string]any{"sid": sid, "account_sid": s.sid, "to": req.To, "from": req.From, "status": "queued",
+			"direction": "outbound-api", "uri": fmt.Sprintf("/2010-04-01/Accounts/%s/Calls/%s.json", s.sid, sid)}
+	})
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
@@ -489,6 +574,9 @@ var errorText = map[int]string{
 	21604: "A 'To' phone number is required.",
 	21610: "Attempt to send to unsubscribed recipient",
 	21614: "'To' number is not a valid mobile number",
+	21201: "No 'To' number is specified",
+	21213: "No 'From' number is specified",
+	21205: "Url parameter is required",
 }
 
 // writeError answers with Twilio's JSON error body. Like Twilio's, the message for 21211 quotes

@@ -11,17 +11,21 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/outreach/ivr"
 )
 
 // Patient is a simulated patient: the replies they give, in turn, to each question they are
-// asked. A patient with no replies stays silent.
+// asked (on a call: each key entry or utterance, the opening menu's "1" included). A patient
+// with no replies stays silent and does not pick up the phone.
 type Patient struct {
 	Replies []string
+	Machine bool // calls reach an answering machine
 }
 
 // Hooks connect the simulator to the engine; either may be nil.
@@ -30,6 +34,18 @@ type Hooks struct {
 	Delivered func(ctx context.Context, messageID int64, sid string)
 	// Replied delivers a simulated patient's reply, as the inbound webhook does.
 	Replied func(ctx context.Context, in outreach.Inbound)
+	// Answered and Input walk a simulated call through the engine, as the voice webhooks do.
+	Answered func(ctx context.Context, call int64, sid, answeredBy string) (ivr.Turn, error)
+	Input    func(ctx context.Context, call int64, step string, in ivr.Input) (ivr.Turn, error)
+	// CallStatus reports a call's progress, as the call status callback does.
+	CallStatus func(ctx context.Context, r outreach.CallReport)
+}
+
+// Placed is a call the simulator placed.
+type Placed struct {
+	outreach.Call
+	SID string
+	At  time.Time
 }
 
 // Sent is a message the simulator accepted.
@@ -47,6 +63,7 @@ type Channel struct {
 	seq      atomic.Int64
 	mu       sync.Mutex
 	sent     []Sent
+	calls    []Placed
 	patients map[string]*Patient
 	ctx      context.Context
 }
@@ -80,7 +97,7 @@ func (c *Channel) SendSMS(ctx context.Context, m outreach.SMS) (string, error) {
 	}
 	c.mu.Unlock()
 	c.log.Info("simulated sms", "sid", sid, "kind", m.Kind, "chars", len(m.Body))
-	if id, err := strconv.ParseInt(callbackID(m.StatusCallback), 10, 64); err == nil && c.hooks.Delivered != nil {
+	if id, err := strconv.ParseInt(callbackParam(m.StatusCallback, "message"), 10, 64); err == nil && c.hooks.Delivered != nil {
 		go c.later(time.Second, func(ctx context.Context) { c.hooks.Delivered(ctx, id, sid) })
 	}
 	if reply != "" && c.hooks.Replied != nil {
@@ -88,6 +105,102 @@ func (c *Channel) SendSMS(ctx context.Context, m outreach.SMS) (string, error) {
 		go c.later(c.delay(), func(ctx context.Context) { c.hooks.Replied(ctx, in) })
 	}
 	return sid, nil
+}
+
+// StartCall accepts the call and returns a made-up id; after a few seconds the simulated
+// patient picks up (or not) and answers what the call asks.
+func (c *Channel) StartCall(ctx context.Context, call outreach.Call) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", &outreach.SendError{Failure: outreach.Retry, Err: err}
+	}
+	sid := fmt.Sprintf("CAsim%030d", c.seq.Add(1))
+	c.mu.Lock()
+	c.calls = append(c.calls, Placed{Call: call, SID: sid, At: time.Now()})
+	p := c.patients[call.To]
+	c.mu.Unlock()
+	c.log.Info("simulated call placed", "sid", sid)
+	if id, err := strconv.ParseInt(callbackParam(call.StatusCallback, "call"), 10, 64); err == nil {
+		go c.later(c.delay(), func(ctx context.Context) { c.runCall(ctx, id, sid, p) })
+	}
+	return sid, nil
+}
+
+// maxTurns bounds a simulated call.
+const maxTurns = 50
+
+// runCall plays a call: ringing, then no answer, or an answer by the patient or their machine
+// and a walk through what the engine says, each Gather answered with the patient's next reply
+// (silence when they have none left), and the call's end with its duration.
+func (c *Channel) runCall(ctx context.Context, id int64, sid string, p *Patient) {
+	h := c.hooks
+	report := func(status string, seconds int) {
+		if h.CallStatus != nil {
+			h.CallStatus(ctx, outreach.CallReport{Call: id, SID: sid, Status: status, Duration: seconds})
+		}
+	}
+	report("ringing", 0)
+	c.mu.Lock()
+	picksUp := p != nil && (p.Machine || len(p.Replies) > 0)
+	machine := p != nil && p.Machine
+	c.mu.Unlock()
+	if !picksUp || h.Answered == nil || h.Input == nil {
+		report("no-answer", 0)
+		c.log.Info("simulated call", "sid", sid, "outcome", "no-answer")
+		return
+	}
+	answeredBy := "human"
+	if machine {
+		answeredBy = "machine_start"
+	}
+	report("in-progress", 0)
+	turn, err := h.Answered(ctx, id, sid, answeredBy)
+	seconds, turns := 0, 0
+	for ; err == nil && turns < maxTurns; turns++ {
+		seconds += speakingTime(turn)
+		if turn.Gather == nil {
+			break
+		}
+		var in ivr.Input
+		c.mu.Lock()
+		if len(p.Replies) > 0 {
+			reply := p.Replies[0]
+			p.Replies = p.Replies[1:]
+			if strings.Trim(reply, "0123456789*#") == "" {
+				in.Digits = reply
+			} else {
+				in.Speech = reply
+			}
+		}
+		c.mu.Unlock()
+		if in.Empty() {
+			seconds += turn.Gather.Timeout
+		}
+		turn, err = h.Input(ctx, id, turn.Gather.Step, in)
+	}
+	if err != nil && ctx.Err() == nil {
+		c.log.Error("simulated call failed", "sid", sid, "err", err)
+	}
+	report("completed", seconds)
+	c.log.Info("simulated call", "sid", sid, "answered_by", answeredBy, "turns", turns, "seconds", seconds)
+}
+
+// speakingTime is roughly how long a turn takes to say, at two and a half words a second.
+func speakingTime(t ivr.Turn) int {
+	words := 0
+	for _, s := range t.Say {
+		words += len(strings.Fields(s))
+	}
+	if t.Gather != nil {
+		words += len(strings.Fields(t.Gather.Prompt))
+	}
+	return words * 2 / 5
+}
+
+// Calls returns the calls placed so far.
+func (c *Channel) Calls() []Placed {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Placed(nil), c.calls...)
 }
 
 func (c *Channel) later(d time.Duration, f func(context.Context)) {
@@ -100,12 +213,12 @@ func (c *Channel) later(d time.Duration, f func(context.Context)) {
 	}
 }
 
-func callbackID(callback string) string {
+func callbackParam(callback, name string) string {
 	u, err := url.Parse(callback)
 	if err != nil {
 		return ""
 	}
-	return u.Query().Get("message")
+	return u.Query().Get(name)
 }
 
 // FindSMS finds an accepted message by recipient and text.
