@@ -125,7 +125,7 @@ func (e *Engine) CallInput(ctx context.Context, call int64, step string, in ivr.
 			return ivr.Turn{Lang: lang, Gather: ivr.Ask(q, lang)}, nil
 		}
 		intent, text := ivr.Read(q, in)
-		e.Log.Info("call input", "call", call, "checkin", c.Checkin, "step", step, "intent", int(intent))
+		e.Log.Info("call input", "call", call, "checkin", c.Checkin, "step", step, "intent", intent.String())
 		switch intent {
 		case ivr.Nurse:
 			return e.nurseRequested(ctx, tx, c, lang, now)
@@ -160,7 +160,7 @@ func menuStep(step string) (tries int, ok bool) {
 func (e *Engine) menuInput(ctx context.Context, tx *sqlx.Tx, c callState, s *scripts.Script, q *scripts.Question,
 	lang scripts.Language, tries int, in ivr.Input, now time.Time) (ivr.Turn, error) {
 	intent := ivr.ReadMenu(in)
-	e.Log.Info("call input", "call", c.ID, "checkin", c.Checkin, "step", ivr.StepMenu, "intent", int(intent))
+	e.Log.Info("call input", "call", c.ID, "checkin", c.Checkin, "step", ivr.StepMenu, "intent", intent.String())
 	switch intent {
 	case ivr.Start:
 		if _, err := tx.ExecContext(ctx, markReached, now, e.pid(), c.ID); err != nil {

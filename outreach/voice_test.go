@@ -124,10 +124,14 @@ func TestVoiceCheckinWholeCall(t *testing.T) {
 	if step(t, turn) != "new_symptoms" {
 		t.Fatalf("after 8: step %q", turn.Gather.Step)
 	}
-	// No input, then a reply it cannot read: the question is asked again each time.
+	// No input, then a key it cannot read: the question is asked again each time.
 	turn = r.input(call, "new_symptoms", "", "")
-	if step(t, turn) != "new_symptoms" {
-		t.Fatalf("after silence: step %q; want the question again", turn.Gather.Step)
+	if step(t, turn) != "new_symptoms" || !strings.HasPrefix(turn.Gather.Prompt, "Perdón, no escuché") {
+		t.Fatalf("after silence: %+v; want the question again", turn.Gather)
+	}
+	turn = r.input(call, "new_symptoms", "5", "")
+	if step(t, turn) != "new_symptoms" || !strings.HasPrefix(turn.Gather.Prompt, "Perdón, no le entendí") {
+		t.Fatalf("after an unreadable key: %+v; want the question again", turn.Gather)
 	}
 	// A repeated request for a step already passed asks the current question; nothing changes.
 	if again := r.input(call, "overall", "2", ""); step(t, again) != "new_symptoms" {

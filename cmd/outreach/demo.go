@@ -155,6 +155,7 @@ func (a *app) printDemo(token string) {
 	}
 	fmt.Fprintf(&b, "\nWatch the log below, then ask the API (token of the demo nurse RN-DEMO):\n")
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-03/checkins\n", token, base)
+	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-08/checkins   # the phone call\n", token, base)
 	fmt.Fprintf(&b, "  curl -s %s/metrics | grep ^outreach\n", base)
 	fmt.Fprintf(&b, "Database: %s (recreated on each run). Stop with Ctrl-C.\n\n", demoDatabase)
 	fmt.Fprint(a.stdout, b.String())

@@ -135,10 +135,14 @@ func dispatchLoop(ctx context.Context, e *outreach.Engine, log *slog.Logger) {
 		}
 		calls := res.Calls
 		if res.Busy() {
-			log.Info("dispatch", "sent", res.Sent, "retrying", res.Retrying, "failed", res.Failed, "unknown", res.Unknown,
-				"deferred", res.Deferred, "cancelled", res.Cancelled, "expired", res.Expired, "settled", res.Settled,
-				"calls_placed", calls.Placed, "calls_retrying", calls.Retrying, "calls_failed", calls.Failed,
-				"calls_unknown", calls.Unknown, "calls_deferred", calls.Deferred, "calls_cancelled", calls.Cancelled)
+			if res.Claimed+res.Deferred+res.Cancelled+res.Expired+res.Settled > 0 {
+				log.Info("dispatch", "sent", res.Sent, "retrying", res.Retrying, "failed", res.Failed, "unknown", res.Unknown,
+					"deferred", res.Deferred, "cancelled", res.Cancelled, "expired", res.Expired, "settled", res.Settled)
+			}
+			if calls != (outreach.CallCounts{}) {
+				log.Info("dispatch calls", "placed", calls.Placed, "retrying", calls.Retrying, "failed", calls.Failed,
+					"unknown", calls.Unknown, "deferred", calls.Deferred, "cancelled", calls.Cancelled)
+			}
 			if err == nil {
 				continue
 			}

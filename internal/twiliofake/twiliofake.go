@@ -271,13 +271,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	req := Request{Time: s.now(), To: f.Get("To"), From: f.Get("From"), MessagingServiceSid: f.Get("MessagingServiceSid"),
 		Body: f.Get("Body"), StatusCallback: f.Get("StatusCallback"), ValidityPeriod: f.Get("ValidityPeriod"), Form: cloneValues(f)}
-	var a answer
-	switch {
-	case len(s.script) > 0:
-		a, s.script = s.script[0], s.script[1:]
-	case s.errorRate > 0 && rand.Float64() < s.errorRate:
-		a = answer{kind: answerFail, status: s.errStatus, code: s.errCode}
-	}
+	a := s.nextAnswer()
 	delay := s.delay
 	if a.kind == 0 || a.kind == answerHang {
 		switch {
@@ -302,6 +296,20 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.requests = append(s.requests, req)
 	s.mu.Unlock()
 	s.respond(w, r, a, delay, func() any { return s.resource(msg) })
+}
+
+// nextAnswer takes the next scripted answer, or a random failure at the error rate; the zero
+// answer accepts. The caller holds s.mu.
+func (s *Server) nextAnswer() answer {
+	switch {
+	case len(s.script) > 0:
+		a := s.script[0]
+		s.script = s.script[1:]
+		return a
+	case s.errorRate > 0 && rand.Float64() < s.errorRate:
+		return answer{kind: answerFail, status: s.errStatus, code: s.errCode}
+	}
+	return answer{}
 }
 
 // respond writes a scripted answer, or the created resource after the fake's delay.
@@ -385,13 +393,7 @@ func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
 		StatusCallback: f.Get("StatusCallback"), StatusCallbackMethod: f.Get("StatusCallbackMethod"),
 		StatusCallbackEvent: slices.Clone(f["StatusCallbackEvent"]), MachineDetection: f.Get("MachineDetection"),
 		Timeout: f.Get("Timeout")}
-	var a answer
-	switch {
-	case len(s.script) > 0:
-		a, s.script = s.script[0], s.script[1:]
-	case s.errorRate > 0 && rand.Float64() < s.errorRate:
-		a = answer{kind: answerFail, status: s.errStatus, code: s.errCode}
-	}
+	a := s.nextAnswer()
 	if a.kind == 0 || a.kind == answerHang {
 		switch {
 		case req.To == "":

@@ -4,7 +4,11 @@
 // TwiML.
 package ivr
 
-import "github.com/outreach-engine/outreach/scripts"
+import (
+	"strconv"
+
+	"github.com/outreach-engine/outreach/scripts"
+)
 
 // Turn is what a call does next: say things in order, then listen (Gather) or hang up.
 type Turn struct {
@@ -46,6 +50,25 @@ const (
 	Silence               // no input
 	Unclear               // menu: nothing it understands
 )
+
+// String names the intent, for logs.
+func (i Intent) String() string {
+	switch i {
+	case Answer:
+		return "answer"
+	case Start:
+		return "start"
+	case Nurse:
+		return "nurse"
+	case OptOut:
+		return "opt_out"
+	case Silence:
+		return "silence"
+	case Unclear:
+		return "unclear"
+	}
+	return "intent(" + strconv.Itoa(int(i)) + ")"
+}
 
 // Voice returns the text-to-speech voice and the language code a call uses for lang.
 func Voice(lang scripts.Language) (voice, code string) {
