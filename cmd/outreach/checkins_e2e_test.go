@@ -337,6 +337,39 @@ closing: {en: "Thank you."}
 		list[0].Answers[0].Value != "185/121" || list[0].Answers[0].Text != "It was 185/121 this morning" {
 		t.Errorf("checkins = %+v", list)
 	}
+	// The queue: the urgent item is listed first, claimed, and resolved with an outcome.
+	apiCall := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(token))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := apiCall("GET", "/api/v1/escalations?status=open", "")
+	var items []struct {
+		ID       int64  `json:"id"`
+		Patient  string `json:"patient"`
+		Severity string `json:"severity"`
+	}
+	if err := json.Unmarshal([]byte(body), &items); err != nil || code != 200 || len(items) == 0 || items[0].Severity != "urgent" || items[0].Patient != "W1" {
+		t.Fatalf("queue: %d %s", code, body)
+	}
+	item := fmt.Sprintf("/api/v1/escalations/%d", items[0].ID)
+	if code, body := apiCall("POST", item+"/claim", ""); code != 200 {
+		t.Errorf("claim: %d %s", code, body)
+	}
+	if code, body := apiCall("POST", item+"/resolve", `{"outcome": "advised_ed_911", "note": "Called; went to the ED."}`); code != 200 {
+		t.Errorf("resolve: %d %s", code, body)
+	}
+	if n := countRows(t, d, "SELECT count(*) FROM escalations WHERE status = 'resolved' AND outcome = 'advised_ed_911'"); n != 1 {
+		t.Errorf("resolved items = %d", n)
+	}
+
 	req, _ = http.NewRequest(http.MethodGet, base+"/api/v1/patients/NOPE/checkins", nil)
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(token))
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNotFound {

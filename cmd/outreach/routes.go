@@ -6,6 +6,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/billing"
+	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/twilio"
@@ -25,6 +26,12 @@ func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("POST /webhooks/twilio/status", signed(http.HandlerFunc(eng.StatusWebhook)))
 	srv.Handle("POST /webhooks/twilio/voice/", signed(twilio.VoiceHandler(eng, a.cfg.PublicURL, a.log)))
 	srv.Handle("GET /api/v1/patients/{id}/checkins", api(eng.CheckinsHandler))
+
+	qh := &escalation.Handlers{Queue: &escalation.Queue{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now}, Log: a.log}
+	srv.Handle("GET /api/v1/escalations", api(qh.List))
+	srv.Handle("POST /api/v1/escalations/{id}/claim", api(qh.Claim))
+	srv.Handle("POST /api/v1/escalations/{id}/release", api(qh.Release))
+	srv.Handle("POST /api/v1/escalations/{id}/resolve", api(qh.Resolve))
 
 	th := &timelog.Handlers{Svc: a.timelog(d), Log: a.log, Location: a.cfg.Location}
 	srv.Handle("POST /api/v1/time-entries", api(th.Create))

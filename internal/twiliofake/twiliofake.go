@@ -1,7 +1,7 @@
 // Package twiliofake is a fake of Twilio's 2010 REST API for tests: enough of the Messages
-// resource for the twilio-go client to create and list messages, with scripted failures (Twilio's
-// JSON errors, a proxy's HTML page, a hung answer, a dropped connection) and a signer for
-// webhooks as Twilio signs them.
+// resource for the twilio-go client to create and list messages, and of the Calls resource to
+// place calls, with scripted failures (Twilio's JSON errors, a proxy's HTML page, a hung answer, a
+// dropped connection) and a signer for webhooks as Twilio signs them.
 //
 // A Server is safe for concurrent use.
 package twiliofake
@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,9 +74,9 @@ const (
 	answerDrop
 )
 
-// Server is a fake Twilio REST API on a local address. Message creations are answered by the
-// scripted answers queued with Fail, FailHTML, Hang and Drop, in order, and accepted once the
-// queue is empty.
+// Server is a fake Twilio REST API on a local address. Creations, of messages and calls alike,
+// are answered by the scripted answers queued with Fail, FailHTML, Hang and Drop, in order, and
+// accepted once the queue is empty.
 type Server struct {
 	sid, token string
 	srv        *httptest.Server
@@ -182,27 +183,27 @@ func (s *Server) SetStatus(sid, status string) bool {
 	return false
 }
 
-// Fail makes the next unanswered message creation fail with Twilio's JSON error body, e.g.
+// Fail makes the next creation (of a message or a call) fail with Twilio's JSON error body, e.g.
 // Fail(400, 21610) or Fail(429, 20429).
 func (s *Server) Fail(status, code int) {
 	s.push(answer{kind: answerFail, status: status, code: code})
 }
 
-// FailHTML makes the next message creation fail with a non-JSON page, as a proxy in front of
+// FailHTML makes the next creation fail with a non-JSON page, as a proxy in front of
 // Twilio answers, with a Retry-After header of retryAfter seconds when it is positive.
 func (s *Server) FailHTML(status, retryAfter int) {
 	s.push(answer{kind: answerHTML, status: status, retryAfter: retryAfter})
 }
 
-// Hang makes the next message creation accept the message, then wait d (or until the client
-// gives up or the fake closes) before answering: a client with a shorter timeout cannot know the
-// message was accepted.
+// Hang makes the next creation accept the message or call, then wait d (or until the client
+// gives up or the fake closes) before answering: a client with a shorter timeout cannot know it
+// was accepted.
 func (s *Server) Hang(d time.Duration) {
 	s.push(answer{kind: answerHang, wait: d})
 }
 
-// Drop makes the next message creation read the request, then close the connection without
-// answering or creating the message.
+// Drop makes the next creation read the request, then close the connection without answering
+// or creating anything.
 func (s *Server) Drop() {
 	s.push(answer{kind: answerDrop})
 }
@@ -214,7 +215,7 @@ func (s *Server) FailLookup(status, code int) {
 	s.lookups = append(s.lookups, answer{kind: answerFail, status: status, code: code})
 }
 
-// SetDelay makes every message creation that is not scripted wait d before it is answered (for
+// SetDelay makes every creation that is not scripted wait d before it is answered (for
 // load tests).
 func (s *Server) SetDelay(d time.Duration) {
 	s.mu.Lock()
@@ -222,7 +223,7 @@ func (s *Server) SetDelay(d time.Duration) {
 	s.delay = d
 }
 
-// SetErrorRate makes that fraction (0 to 1) of the message creations that are not scripted fail
+// SetErrorRate makes that fraction (0 to 1) of the creations that are not scripted fail
 // at random with Twilio's JSON error, e.g. SetErrorRate(0.1, 429, 20429) (for load tests).
 func (s *Server) SetErrorRate(rate float64, status, code int) {
 	s.mu.Lock()
@@ -298,7 +299,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.respond(w, r, a, delay, func() any { return s.resource(msg) })
 }
 
-// nextAnswer takes the next scripted answer, or a random failure at the error rate; the zero
+// nextAnswer takes the next scripted answer (for a message or a call creation), or a random failure at the error rate; the zero
 // answer accepts. The caller holds s.mu.
 func (s *Server) nextAnswer() answer {
 	switch {
@@ -351,7 +352,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, a answer, delay
 
 // CallRequest is a call creation the fake received (POST .../Calls.json), whatever it answered.
 type CallRequest struct {
-	Time                 time.Time
+	Time                 time.Time // when the fake received it
 	To, From             string
 	URL, Method          string
 	StatusCallback       string
@@ -359,12 +360,13 @@ type CallRequest struct {
 	StatusCallbackEvent  []string
 	MachineDetection     string
 	Timeout              string
-	// SID is the call the request created; empty when the fake answered with a failure.
+	// SID is the call the request created; empty when the fake answered with a failure or
+	// dropped the connection.
 	SID    string
 	Status int // the HTTP status the fake answered; 0 when it dropped the connection
 }
 
-// Calls returns the call creations received so far, in order.
+// Calls returns a copy of the call creations received so far, in order.
 func (s *Server) Calls() []CallRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -375,6 +377,10 @@ func (s *Server) Calls() []CallRequest {
 	}
 	return out
 }
+
+// e164 is a phone number as Twilio takes it: + and up to 15 digits. (Twilio also calls client:
+// and sip: addresses; the fake refuses them as invalid numbers.)
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
 // createCall answers a call creation like a message creation: the scripted answers (Fail,
 // FailHTML, Hang, Drop, SetErrorRate) apply to the next creation of either.
@@ -402,6 +408,8 @@ func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
 			a = answer{kind: answerFail, status: http.StatusBadRequest, code: 21213}
 		case req.URL == "" && f.Get("Twiml") == "" && f.Get("ApplicationSid") == "":
 			a = answer{kind: answerFail, status: http.StatusBadRequest, code: 21205}
+		case !e164.MatchString(req.To):
+			a = answer{kind: answerFail, status: http.StatusBadRequest, code: 21211}
 		}
 	}
 	var sid string
@@ -417,7 +425,8 @@ func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.respond(w, r, a, delay, func() any {
 		return map[string]any{"sid": sid, "account_sid": s.sid, "to": req.To, "from": req.From, "status": "queued",
-			"direction": "outbound-api", "uri": fmt.Sprintf("/2010-04-01/Accounts/%s/Calls/%s.json", s.sid, sid)}
+			"direction": "outbound-api", "api_version": "2010-04-01", "date_created": req.Time.UTC().Format(time.RFC1123Z),
+			"uri": fmt.Sprintf("/2010-04-01/Accounts/%s/Calls/%s.json", s.sid, sid)}
 	})
 }
 
@@ -570,15 +579,15 @@ var errorText = map[int]string{
 	20429: "Too Many Requests",
 	20500: "Internal Server Error",
 	20503: "Service Unavailable",
+	21201: "No 'To' number is specified",
+	21205: "Url parameter is required",
 	21211: "Invalid 'To' Phone Number",
+	21213: "No 'From' number is specified",
 	21602: "Message body is required.",
 	21603: "A 'From' phone number is required.",
 	21604: "A 'To' phone number is required.",
 	21610: "Attempt to send to unsubscribed recipient",
 	21614: "'To' number is not a valid mobile number",
-	21201: "No 'To' number is specified",
-	21213: "No 'From' number is specified",
-	21205: "Url parameter is required",
 }
 
 // writeError answers with Twilio's JSON error body. Like Twilio's, the message for 21211 quotes

@@ -1,0 +1,100 @@
+package escalation
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// Handlers serve the queue's JSON API.
+type Handlers struct {
+	Queue *Queue
+	Log   *slog.Logger
+}
+
+// clinical reports whether a role may work items: clinical staff and practitioners.
+func clinical(role string) bool { return role == "clinical" || role == "practitioner" }
+
+// worker returns the caller and the item id of a request that changes an item, or answers it
+// with the error.
+func (h *Handlers) worker(w http.ResponseWriter, r *http.Request) (web.Identity, int64, bool) {
+	ident, ok := web.IdentityFrom(r.Context())
+	if !ok {
+		web.WriteError(w, http.StatusUnauthorized, "authentication required")
+		return ident, 0, false
+	}
+	if !clinical(ident.Role) {
+		web.Fail(w, h.Log, web.Errorf(web.ErrForbidden, "only clinical staff and practitioners work escalation items"))
+		return ident, 0, false
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "escalation id %q is not a positive integer", r.PathValue("id")))
+		return ident, 0, false
+	}
+	return ident, id, true
+}
+
+// List serves GET /api/v1/escalations[?status=open|claimed|resolved][&severity=…].
+func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	items, err := h.Queue.List(r.Context(), Filter{Status: q.Get("status"), Severity: Severity(q.Get("severity"))})
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, items)
+}
+
+// Claim serves POST /api/v1/escalations/{id}/claim: 200 with the lease's end, or 409 when
+// someone else holds the item.
+func (h *Handlers) Claim(w http.ResponseWriter, r *http.Request) {
+	ident, id, ok := h.worker(w, r)
+	if !ok {
+		return
+	}
+	until, err := h.Queue.Claim(r.Context(), id, ident.StaffID)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "claimed", "claimed_by": ident.Staff,
+		"claim_expires_at": until.Format(time.RFC3339)})
+}
+
+// Release serves POST /api/v1/escalations/{id}/release.
+func (h *Handlers) Release(w http.ResponseWriter, r *http.Request) {
+	ident, id, ok := h.worker(w, r)
+	if !ok {
+		return
+	}
+	if err := h.Queue.Release(r.Context(), id, ident.StaffID); err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "open"})
+}
+
+// Resolve serves POST /api/v1/escalations/{id}/resolve with {"outcome", "note"}.
+func (h *Handlers) Resolve(w http.ResponseWriter, r *http.Request) {
+	ident, id, ok := h.worker(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		Outcome string `json:"outcome"`
+		Note    string `json:"note"`
+	}
+	if err := web.DecodeJSON(w, r, &body); err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	if err := h.Queue.Resolve(r.Context(), id, ident.StaffID, body.Outcome, body.Note); err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "resolved", "outcome": body.Outcome})
+}

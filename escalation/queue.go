@@ -1,0 +1,217 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// Errors of the queue; handlers answer them with 404, 409 and 400.
+var (
+	ErrNotFound = fmt.Errorf("no such escalation item: %w", web.ErrNotFound)
+	// ErrClaimed: another staff member holds a live claim on the item, or it is resolved.
+	ErrClaimed = fmt.Errorf("escalation item claimed by someone else or resolved: %w", web.ErrConflict)
+	ErrInvalid = fmt.Errorf("invalid escalation request: %w", web.ErrInvalid)
+)
+
+// Outcomes an item is resolved with.
+var Outcomes = []string{"reached_patient", "left_message", "advised_ed_911", "care_plan_updated",
+	"medication_changed", "referred", "no_action_needed"}
+
+// DefaultLease is how long a claim lasts unless renewed.
+const DefaultLease = 15 * time.Minute
+
+// Queue is the clinician queue of one practice: several nurses list, claim, release and resolve
+// items at once. A claim is a lease: once it expires, anyone may claim the item.
+type Queue struct {
+	DB       *sqlx.DB
+	Practice int64
+	Clock    func() time.Time
+	Lease    time.Duration
+}
+
+// View is an item as staff see it. A claim whose lease ran out shows as open.
+type View struct {
+	ID             int64      `db:"id" json:"id"`
+	Patient        string     `db:"patient" json:"patient"`
+	Severity       Severity   `db:"severity" json:"severity"`
+	Reason         string     `db:"reason" json:"reason"`
+	Source         Source     `db:"source" json:"source"`
+	Status         string     `db:"status" json:"status"`
+	Firings        int        `db:"firings" json:"firings"`
+	CreatedAt      time.Time  `db:"created_at" json:"created_at"`
+	DueAt          time.Time  `db:"due_at" json:"due_at"`
+	ClaimedBy      *string    `db:"claimed_by" json:"claimed_by"`
+	ClaimExpiresAt *time.Time `db:"claim_expires_at" json:"claim_expires_at,omitempty"`
+	Outcome        *string    `db:"outcome" json:"outcome,omitempty"`
+	ResolvedAt     *time.Time `db:"resolved_at" json:"resolved_at,omitempty"`
+}
+
+// Filter narrows a listing; empty fields match everything.
+type Filter struct {
+	Status   string // open, claimed, resolved
+	Severity Severity
+}
+
+func (q *Queue) now() time.Time { return q.Clock().UTC().Truncate(time.Microsecond) }
+
+func (q *Queue) lease() time.Duration {
+	if q.Lease > 0 {
+		return q.Lease
+	}
+	return DefaultLease
+}
+
+// liveStatus is an item's status with expired claims read as open.
+const liveStatus = `CASE WHEN e.status = 'claimed' AND e.claim_expires_at <= $2 THEN 'open' ELSE e.status END`
+
+const selectItems = `
+SELECT e.id, p.ext_id AS patient, e.severity, e.reason, e.source, ` + liveStatus + ` AS status, e.firings,
+	e.created_at, e.due_at, CASE WHEN ` + liveStatus + ` = 'claimed' THEN s.ext_id END AS claimed_by,
+	CASE WHEN ` + liveStatus + ` = 'claimed' THEN e.claim_expires_at END AS claim_expires_at, e.outcome, e.resolved_at
+FROM escalations e
+JOIN patients p ON p.practice_id = e.practice_id AND p.id = e.patient_id
+LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.claimed_by
+WHERE e.practice_id = $1 AND ($3 = '' OR ` + liveStatus + ` = $3) AND ($4 = '' OR e.severity = $4)
+ORDER BY CASE WHEN e.status = 'resolved' THEN 1 ELSE 0 END,
+	array_position(ARRAY['urgent', 'high', 'routine'], e.severity), e.created_at, e.id
+LIMIT 500`
+
+// List returns the items that match f: unresolved first, the most severe and oldest first.
+func (q *Queue) List(ctx context.Context, f Filter) ([]View, error) {
+	if f.Status != "" && !slices.Contains([]string{"open", "claimed", "resolved"}, f.Status) {
+		return nil, fmt.Errorf("%w: status %q is not open, claimed or resolved", ErrInvalid, f.Status)
+	}
+	if f.Severity != "" && !slices.Contains([]Severity{Urgent, High, Routine}, f.Severity) {
+		return nil, fmt.Errorf("%w: severity %q is not urgent, high or routine", ErrInvalid, f.Severity)
+	}
+	out := []View{}
+	if err := q.DB.SelectContext(ctx, &out, selectItems, q.Practice, q.now(), f.Status, string(f.Severity)); err != nil {
+		return nil, fmt.Errorf("error listing escalation items: %w", err)
+	}
+	return out, nil
+}
+
+// claimItem takes an item that is open, claimed by nobody live, or already the claimant's own
+// (which renews the lease). Exactly one of several concurrent claims wins: the row lock orders
+// them, and the losers find the winner's live claim.
+const claimItem = `
+UPDATE escalations e SET status = 'claimed', claimed_by = $3, claimed_at = CASE WHEN e.claimed_by = $3
+		AND e.status = 'claimed' AND e.claim_expires_at > $4 THEN e.claimed_at ELSE $4 END,
+	claim_expires_at = $5, updated_at = $4
+WHERE e.practice_id = $1 AND e.id = $2 AND (e.status = 'open'
+	OR (e.status = 'claimed' AND (e.claim_expires_at <= $4 OR e.claimed_by = $3)))
+RETURNING e.claim_expires_at`
+
+// Claim gives staff the item for a lease (or renews their own claim) and returns when the lease
+// ends. ErrClaimed when someone else holds it or it is resolved.
+func (q *Queue) Claim(ctx context.Context, id, staff int64) (time.Time, error) {
+	now := q.now()
+	var until time.Time
+	err := db.WithTx(ctx, q.DB, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &until, claimItem, q.Practice, id, staff, now, now.Add(q.lease()))
+		if db.IsNoRows(err) {
+			return q.whyNot(ctx, tx, id)
+		}
+		if err != nil {
+			return err
+		}
+		return q.audit(ctx, tx, staff, id, "escalation.claim", map[string]any{"until": until.Format(time.RFC3339)}, now)
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("error claiming escalation %d: %w", id, err)
+	}
+	return until, nil
+}
+
+// whyNot tells a missing item from one someone else holds.
+func (q *Queue) whyNot(ctx context.Context, tx *sqlx.Tx, id int64) error {
+	var exists bool
+	if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM escalations WHERE practice_id = $1 AND id = $2)`,
+		q.Practice, id); err != nil {
+		return err
+	}
+	if !exists {
+		return ErrNotFound
+	}
+	return ErrClaimed
+}
+
+const releaseItem = `
+UPDATE escalations SET status = 'open', claimed_by = NULL, claimed_at = NULL, claim_expires_at = NULL, updated_at = $4
+WHERE practice_id = $1 AND id = $2 AND status = 'claimed' AND claimed_by = $3 AND claim_expires_at > $4`
+
+// Release gives back the staff member's live claim on an item.
+func (q *Queue) Release(ctx context.Context, id, staff int64) error {
+	now := q.now()
+	err := db.WithTx(ctx, q.DB, func(tx *sqlx.Tx) error {
+		r, err := tx.ExecContext(ctx, releaseItem, q.Practice, id, staff, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			if err := q.whyNot(ctx, tx, id); errors.Is(err, ErrClaimed) {
+				return fmt.Errorf("%w: you hold no live claim on it", ErrClaimed)
+			} else if err != nil {
+				return err
+			}
+		}
+		return q.audit(ctx, tx, staff, id, "escalation.release", nil, now)
+	})
+	if err != nil {
+		return fmt.Errorf("error releasing escalation %d: %w", id, err)
+	}
+	return nil
+}
+
+// resolveItem closes an item that is open, claimed by nobody live, or claimed by the resolver.
+const resolveItem = `
+UPDATE escalations e SET status = 'resolved', resolved_by = $3, resolved_at = $4, outcome = $5, note = $6,
+	claimed_by = NULL, claimed_at = NULL, claim_expires_at = NULL, updated_at = $4
+WHERE e.practice_id = $1 AND e.id = $2 AND (e.status = 'open'
+	OR (e.status = 'claimed' AND (e.claim_expires_at <= $4 OR e.claimed_by = $3)))`
+
+// maxNote bounds a resolution note.
+const maxNote = 4000
+
+// Resolve closes an item with an outcome and a note. ErrClaimed when someone else holds it or
+// it is already resolved; ErrInvalid for an unknown outcome or an overlong note.
+func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note string) error {
+	if !slices.Contains(Outcomes, outcome) {
+		return fmt.Errorf("%w: outcome %q is not one of %s", ErrInvalid, outcome, strings.Join(Outcomes, ", "))
+	}
+	note = strings.TrimSpace(note)
+	if len([]rune(note)) > maxNote {
+		return fmt.Errorf("%w: the note is longer than %d characters", ErrInvalid, maxNote)
+	}
+	now := q.now()
+	err := db.WithTx(ctx, q.DB, func(tx *sqlx.Tx) error {
+		r, err := tx.ExecContext(ctx, resolveItem, q.Practice, id, staff, now, outcome, note)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return q.whyNot(ctx, tx, id)
+		}
+		return q.audit(ctx, tx, staff, id, "escalation.resolve", map[string]any{"outcome": outcome}, now)
+	})
+	if err != nil {
+		return fmt.Errorf("error resolving escalation %d: %w", id, err)
+	}
+	return nil
+}
+
+func (q *Queue) audit(ctx context.Context, tx *sqlx.Tx, staff, id int64, action string, detail map[string]any, now time.Time) error {
+	return audit.Record(ctx, tx, audit.Event{PracticeID: q.Practice, At: now, Actor: audit.Staff(staff), Action: action,
+		Entity: "escalation", EntityID: strconv.FormatInt(id, 10), Detail: detail})
+}

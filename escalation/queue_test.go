@@ -1,0 +1,273 @@
+package escalation_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+type queueRig struct {
+	t     *testing.T
+	db    *sqlx.DB
+	now   time.Time
+	mu    sync.Mutex
+	queue *escalation.Queue
+	staff map[string]int64
+}
+
+var ny = func() *time.Location { l, _ := time.LoadLocation("America/New_York"); return l }()
+
+func newQueueRig(t *testing.T) *queueRig {
+	d, _ := dbtest.Fresh(t)
+	r := &queueRig{t: t, db: d, now: time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC), staff: map[string]int64{}}
+	r.queue = &escalation.Queue{DB: d, Practice: 1, Clock: r.clock}
+	r.exec(`INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (1, 'America/New_York', $1, $1) ON CONFLICT DO NOTHING`, r.now)
+	r.exec(`INSERT INTO patients (practice_id, ext_id, timezone, created_at, updated_at) VALUES (1, 'P1', 'America/New_York', $1, $1)`, r.now)
+	for i := range 20 {
+		r.addStaff(fmt.Sprintf("RN%02d", i), "clinical")
+	}
+	r.addStaff("FRONT", "non_clinical")
+	return r
+}
+
+func (r *queueRig) clock() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.now
+}
+
+func (r *queueRig) advance(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = r.now.Add(d)
+}
+
+func (r *queueRig) exec(q string, args ...any) {
+	r.t.Helper()
+	if _, err := r.db.Exec(q, args...); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *queueRig) addStaff(ext, role string) {
+	r.t.Helper()
+	var id int64
+	if err := r.db.Get(&id, `INSERT INTO staff (practice_id, ext_id, role, created_at, updated_at) VALUES (1, $1, $2, $3, $3) RETURNING id`,
+		ext, role, r.now); err != nil {
+		r.t.Fatal(err)
+	}
+	r.staff[ext] = id
+}
+
+func (r *queueRig) raise(sev escalation.Severity, reason string) int64 {
+	r.t.Helper()
+	var patient int64
+	if err := r.db.Get(&patient, `SELECT id FROM patients WHERE ext_id = 'P1'`); err != nil {
+		r.t.Fatal(err)
+	}
+	got, err := escalation.Raise(context.Background(), r.db, escalation.Item{PracticeID: 1, PatientID: patient,
+		Severity: sev, Reason: reason, Source: escalation.SourceRule}, escalation.DefaultDueTimes, r.clock(), ny)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return got.ID
+}
+
+func TestConcurrentClaimsHaveOneWinner(t *testing.T) {
+	r := newQueueRig(t)
+	id := r.raise(escalation.Urgent, "Chest pain")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var winners []string
+	conflicts := 0
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nurse := fmt.Sprintf("RN%02d", i)
+			_, err := r.queue.Claim(context.Background(), id, r.staff[nurse])
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				winners = append(winners, nurse)
+			case errors.Is(err, escalation.ErrClaimed) && errors.Is(err, web.ErrConflict):
+				conflicts++
+			default:
+				t.Errorf("claim by %s: %v", nurse, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(winners) != 1 || conflicts != 19 {
+		t.Fatalf("winners %v, conflicts %d; want exactly one winner", winners, conflicts)
+	}
+	items, err := r.queue.List(context.Background(), escalation.Filter{Status: "claimed"})
+	if err != nil || len(items) != 1 || items[0].ClaimedBy == nil || *items[0].ClaimedBy != winners[0] {
+		t.Errorf("claimed items = %+v, %v", items, err)
+	}
+}
+
+func TestClaimLeaseExpiresAndRenews(t *testing.T) {
+	r := newQueueRig(t)
+	ctx := context.Background()
+	id := r.raise(escalation.High, "Weight gain")
+	a, b := r.staff["RN01"], r.staff["RN02"]
+	if _, err := r.queue.Claim(ctx, id, a); err != nil {
+		t.Fatal(err)
+	}
+	r.advance(10 * time.Minute)
+	// Claiming again renews the holder's lease.
+	until, err := r.queue.Claim(ctx, id, a)
+	if err != nil || !until.Equal(r.clock().Add(escalation.DefaultLease)) {
+		t.Fatalf("renewal = %v, %v", until, err)
+	}
+	r.advance(escalation.DefaultLease - time.Second)
+	if _, err := r.queue.Claim(ctx, id, b); !errors.Is(err, escalation.ErrClaimed) {
+		t.Fatalf("claim of a live lease: %v", err)
+	}
+	if err := r.queue.Resolve(ctx, id, b, "no_action_needed", ""); !errors.Is(err, escalation.ErrClaimed) {
+		t.Fatalf("resolve of someone else's live claim: %v", err)
+	}
+	r.advance(time.Second)
+	if items, _ := r.queue.List(ctx, escalation.Filter{Status: "open"}); len(items) != 1 || items[0].ClaimedBy != nil {
+		t.Errorf("an expired claim lists as %+v; want open", items)
+	}
+	if _, err := r.queue.Claim(ctx, id, b); err != nil {
+		t.Fatalf("claim after the lease expired: %v", err)
+	}
+	if err := r.queue.Release(ctx, id, a); !errors.Is(err, escalation.ErrClaimed) {
+		t.Errorf("release by the former holder: %v", err)
+	}
+	if err := r.queue.Release(ctx, id, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.queue.Resolve(ctx, id, a, "reached_patient", "Called; weight down since."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.queue.Claim(ctx, id, b); !errors.Is(err, escalation.ErrClaimed) {
+		t.Errorf("claim of a resolved item: %v", err)
+	}
+	if _, err := r.queue.Claim(ctx, 999999, b); !errors.Is(err, escalation.ErrNotFound) {
+		t.Errorf("claim of a missing item: %v", err)
+	}
+	// A new firing of the same reason after the resolution opens a new item.
+	if again := r.raise(escalation.High, "Weight gain"); again == id {
+		t.Error("a firing attached to a resolved item")
+	}
+	var actions []string
+	if err := r.db.Select(&actions, `SELECT action FROM audit_log WHERE entity = 'escalation' ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(actions, " ") != "escalation.claim escalation.claim escalation.claim escalation.release escalation.resolve" {
+		t.Errorf("audit = %v", actions)
+	}
+}
+
+func TestListOrderAndFilters(t *testing.T) {
+	r := newQueueRig(t)
+	ctx := context.Background()
+	routine := r.raise(escalation.Routine, "Missed doses")
+	r.advance(time.Minute)
+	high := r.raise(escalation.High, "Feels unwell")
+	r.advance(time.Minute)
+	urgent := r.raise(escalation.Urgent, "Emergency words")
+	items, err := r.queue.List(ctx, escalation.Filter{})
+	if err != nil || len(items) != 3 || items[0].ID != urgent || items[1].ID != high || items[2].ID != routine {
+		t.Fatalf("list = %+v, %v; want urgent, high, routine", items, err)
+	}
+	if items, _ := r.queue.List(ctx, escalation.Filter{Severity: escalation.High}); len(items) != 1 || items[0].ID != high {
+		t.Errorf("severity filter = %+v", items)
+	}
+	for _, f := range []escalation.Filter{{Status: "done"}, {Severity: "critical"}} {
+		if _, err := r.queue.List(ctx, f); !errors.Is(err, web.ErrInvalid) {
+			t.Errorf("filter %+v: %v", f, err)
+		}
+	}
+	if err := r.queue.Resolve(ctx, urgent, r.staff["RN01"], "fixed_it", ""); !errors.Is(err, web.ErrInvalid) {
+		t.Errorf("unknown outcome: %v", err)
+	}
+}
+
+func TestQueueAPI(t *testing.T) {
+	r := newQueueRig(t)
+	id := r.raise(escalation.Urgent, "Emergency words")
+	h := &escalation.Handlers{Queue: r.queue, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/escalations", h.List)
+	mux.HandleFunc("POST /api/v1/escalations/{id}/claim", h.Claim)
+	mux.HandleFunc("POST /api/v1/escalations/{id}/release", h.Release)
+	mux.HandleFunc("POST /api/v1/escalations/{id}/resolve", h.Resolve)
+	as := func(staff, role string) web.Identity {
+		return web.Identity{PracticeID: 1, StaffID: r.staff[staff], Staff: staff, Role: role}
+	}
+	do := func(who web.Identity, method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req = req.WithContext(web.WithIdentity(req.Context(), who))
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		var out map[string]any
+		if strings.HasPrefix(strings.TrimSpace(rec.Body.String()), "{") {
+			json.Unmarshal(rec.Body.Bytes(), &out)
+		}
+		return rec.Code, out
+	}
+	nurse, other, front := as("RN01", "clinical"), as("RN02", "clinical"), as("FRONT", "non_clinical")
+	path := fmt.Sprintf("/api/v1/escalations/%d", id)
+	tests := []struct {
+		who          web.Identity
+		method, path string
+		body         string
+		want         int
+	}{
+		{front, "POST", path + "/claim", "", http.StatusForbidden},
+		{nurse, "POST", "/api/v1/escalations/abc/claim", "", http.StatusBadRequest},
+		{nurse, "POST", "/api/v1/escalations/424242/claim", "", http.StatusNotFound},
+		{nurse, "POST", path + "/claim", "", http.StatusOK},
+		{other, "POST", path + "/claim", "", http.StatusConflict},
+		{other, "POST", path + "/resolve", `{"outcome": "no_action_needed"}`, http.StatusConflict},
+		{nurse, "POST", path + "/resolve", `{"outcome": "maybe"}`, http.StatusBadRequest},
+		{nurse, "POST", path + "/resolve", `{"outcome": "advised_ed_911", "note": "Told to call 911; EMS en route."}`, http.StatusOK},
+		{nurse, "GET", "/api/v1/escalations?status=bogus", "", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		if code, body := do(tt.who, tt.method, tt.path, tt.body); code != tt.want {
+			t.Errorf("%s %s %s as %s: %d %v, want %d", tt.method, tt.path, tt.body, tt.who.Staff, code, body, tt.want)
+		}
+	}
+	req := httptest.NewRequest("GET", "/api/v1/escalations?status=resolved", nil)
+	req = req.WithContext(web.WithIdentity(req.Context(), nurse))
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	var list []map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || len(list) != 1 {
+		t.Fatalf("resolved list: %s, %v", rec.Body, err)
+	}
+	for _, k := range []string{"id", "patient", "severity", "reason", "status", "created_at", "claimed_by"} {
+		if _, ok := list[0][k]; !ok {
+			t.Errorf("list item lacks %q: %v", k, list[0])
+		}
+	}
+	if list[0]["patient"] != "P1" || list[0]["outcome"] != "advised_ed_911" {
+		t.Errorf("resolved item = %v", list[0])
+	}
+}
