@@ -271,3 +271,55 @@ func TestQueueAPI(t *testing.T) {
 		t.Errorf("resolved item = %v", list[0])
 	}
 }
+
+func TestUrgentItemsPageTheOnCallUntilClaimed(t *testing.T) {
+	r := newQueueRig(t)
+	ctx := context.Background()
+	r.exec(`UPDATE staff SET phone = '+15550900001' WHERE ext_id = 'RN01'`)
+	r.exec(`UPDATE staff SET phone = '+15550900002' WHERE ext_id = 'RN02'`)
+	var mu sync.Mutex
+	var texts []string
+	n := &escalation.Notifier{DB: r.db, Practice: 1, Clock: r.clock, OnCall: []string{"RN01", "RN02", "RN03"},
+		QueueURL: "https://outreach.example.org/", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Send: func(_ context.Context, to, body string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			texts = append(texts, to+" "+body)
+			return nil
+		}}
+	notify := func(want int) {
+		t.Helper()
+		got, err := n.Notify(ctx)
+		if err != nil || got != want {
+			t.Fatalf("at %v: %d alerts sent, %v; want %d", r.clock(), got, err, want)
+		}
+	}
+	r.raise(escalation.High, "Feels unwell") // never pages
+	id := r.raise(escalation.Urgent, "Emergency words")
+	notify(2) // the two on-call clinicians with a phone
+	want := fmt.Sprintf("+15550900001 Urgent item #%d in the queue: https://outreach.example.org/. Claim it to stop these alerts.", id)
+	if texts[0] != want && texts[1] != want {
+		t.Errorf("alerts = %q", texts)
+	}
+	r.advance(time.Minute)
+	notify(0)
+	r.advance(4 * time.Minute)
+	notify(2) // five minutes on, still unclaimed
+	if _, err := r.queue.Claim(ctx, id, r.staff["RN05"]); err != nil {
+		t.Fatal(err)
+	}
+	r.advance(10 * time.Minute)
+	notify(0) // claimed
+	r.advance(escalation.DefaultLease)
+	notify(2) // the claim lapsed: paging again
+	if err := r.queue.Resolve(ctx, id, r.staff["RN05"], "advised_ed_911", ""); err != nil {
+		t.Fatal(err)
+	}
+	r.advance(time.Hour)
+	notify(0)
+	for _, text := range texts {
+		if strings.Contains(text, "Emergency") || strings.Contains(text, "P1") {
+			t.Errorf("an alert carries patient details: %q", text)
+		}
+	}
+}

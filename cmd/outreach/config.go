@@ -35,8 +35,9 @@ type Config struct {
 	LogLevel    slog.Level
 	LogFormat   string // "json" or "text"
 	Practice    outreach.Contact
-	SendRate    float64 // messages per second from our sender; 0: no limit
-	ScriptsDir  string  // extra check-in scripts, beside the bundled ones
+	SendRate    float64  // messages per second from our sender; 0: no limit
+	ScriptsDir  string   // extra check-in scripts, beside the bundled ones
+	OnCall      []string // staff ids paged by text about urgent items
 }
 
 // TwilioConfig holds the Twilio account and sender.
@@ -198,6 +199,15 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		e.fail("OUTREACH_SEND_RATE %q is not a number of messages per second from 0 (no limit) to 1000", rate)
 	}
 	c.ScriptsDir = e.get("OUTREACH_SCRIPTS_DIR", "")
+	for _, id := range strings.Split(e.get("OUTREACH_ON_CALL", ""), ",") {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		if !onCallID.MatchString(id) {
+			e.fail("OUTREACH_ON_CALL: %q is not a staff id", id)
+		}
+		c.OnCall = append(c.OnCall, id)
+	}
 
 	if len(e.errs) > 0 {
 		return Config{}, fmt.Errorf("configuration: %w", errors.Join(e.errs...))
@@ -226,6 +236,9 @@ func validateTwilio(e *env, t TwilioConfig) {
 }
 
 // practiceSettings returns the practice settings the configuration sets.
+// onCallID is the form of the practice's staff ids.
+var onCallID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
+
 func (c Config) practiceSettings() practice.Settings {
 	return practice.Settings{ID: practice.Default, Location: c.Location, Quiet: c.Quiet, Name: c.Practice.Name, Phone: c.Practice.Phone}
 }

@@ -57,6 +57,9 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	a.cfg.DatabaseURL = conn
 	a.cfg.Channel = channelSimulator
 	a.cfg.Quiet = practice.QuietHours{}
+	if len(a.cfg.OnCall) == 0 {
+		a.cfg.OnCall = []string{"RN-DEMO"} // the demo nurse is paged about urgent items
+	}
 	if a.cfg.Practice.Name == "" {
 		a.cfg.Practice = outreach.Contact{Name: "Demo Family Medicine", Phone: "+15555550100"}
 	}
@@ -128,7 +131,7 @@ func (a *app) demo(ctx context.Context, args []string) error {
 // seedDemo imports the demo staff and patients and returns an API token for the demo nurse.
 func (a *app) seedDemo(ctx context.Context, d *sqlx.DB) (string, error) {
 	opt := imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorSystem, Now: a.now()}
-	staffCSV := "id,name,credential,role,npi\nRN-DEMO,Nora Demo,RN,clinical,\nMD-DEMO,Mark Demo,MD,practitioner,1234567893\n"
+	staffCSV := "id,name,credential,role,npi,phone\nRN-DEMO,Nora Demo,RN,clinical,,+15555550199\nMD-DEMO,Mark Demo,MD,practitioner,1234567893,\n"
 	if _, err := staff.ImportFile(ctx, d, "demo-staff.csv", strings.NewReader(staffCSV), opt); err != nil {
 		return "", err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/robfig/cron/v3"
 
+	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/simulator"
 	"github.com/outreach-engine/outreach/outreach/twilio"
@@ -87,8 +88,9 @@ func (a *app) engine(d *sqlx.DB, lib scripts.Library, ch outreach.Channel) *outr
 	return e
 }
 
-// tick is the scheduler's minute: start due check-ins, remind, expire.
-func tick(ctx context.Context, e *outreach.Engine, log *slog.Logger) {
+// tick is the scheduler's minute: start due check-ins, remind, expire, and page the on-call
+// clinicians about urgent items nobody holds.
+func tick(ctx context.Context, e *outreach.Engine, n *escalation.Notifier, log *slog.Logger) {
 	started := time.Now()
 	s, err := e.Schedule(ctx)
 	if err != nil {
@@ -98,18 +100,35 @@ func tick(ctx context.Context, e *outreach.Engine, log *slog.Logger) {
 	if err != nil {
 		log.Error("follow-up failed", "err", err)
 	}
+	alerts, err := n.Notify(ctx)
+	if err != nil {
+		log.Error("on-call alerts failed", "err", err)
+	}
 	log.Debug("tick", "created", s.Created, "waiting", s.Waiting, "reminded", f.Reminded, "expired", f.Expired,
-		"took", time.Since(started))
+		"alerts", alerts, "took", time.Since(started))
+}
+
+// notifier pages the clinicians of OUTREACH_ON_CALL through the engine's channel.
+func (a *app) notifier(e *outreach.Engine) *escalation.Notifier {
+	queue := ""
+	if a.cfg.PublicURL != nil {
+		queue = a.cfg.PublicURL.String()
+	}
+	return &escalation.Notifier{DB: e.DB, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now, OnCall: a.cfg.OnCall,
+		QueueURL: queue, Log: a.log, Send: func(ctx context.Context, to, body string) error {
+			_, err := e.Channel.SendSMS(ctx, outreach.SMS{To: to, Body: body, Kind: "alert"})
+			return err
+		}}
 }
 
 // startCron runs the tick every minute, on every replica (the work is keyed so that replicas
 // cannot double it). A tick still running makes the next one skip; a panic is logged and the
 // next minute runs again.
-func startCron(ctx context.Context, e *outreach.Engine, log *slog.Logger) *cron.Cron {
+func startCron(ctx context.Context, e *outreach.Engine, n *escalation.Notifier, log *slog.Logger) *cron.Cron {
 	l := cronLogger{log}
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(l),
 		cron.WithChain(cron.SkipIfStillRunning(l), cron.Recover(l)))
-	if _, err := c.AddFunc("* * * * *", func() { tick(ctx, e, log) }); err != nil {
+	if _, err := c.AddFunc("* * * * *", func() { tick(ctx, e, n, log) }); err != nil {
 		panic(err) // a constant spec
 	}
 	c.Start()

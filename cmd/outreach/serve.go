@@ -82,7 +82,7 @@ func (a *app) newServer(d *sqlx.DB) *web.Server {
 func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *outreach.Engine) error {
 	a.log.Info("serving", "public_url", a.cfg.PublicURL.String(), "channel", a.cfg.Channel,
 		"timezone", a.cfg.Location.String(), "quiet_hours", a.cfg.Quiet.String(), "scripts", eng.Scripts.IDs())
-	c := startCron(ctx, eng, a.log)
+	c := startCron(ctx, eng, a.notifier(eng), a.log)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -289,5 +291,143 @@ func TestConcurrentLoad(t *testing.T) {
 	}
 	if failed == 0 || failed == 60 {
 		t.Errorf("%d of 60 failed at an error rate of 0.3", failed)
+	}
+}
+
+// callParams are a call's parameters as the outreach channel sends them.
+func callParams(to string) *openapi.CreateCallParams {
+	p := &openapi.CreateCallParams{}
+	return p.SetTo(to).SetFrom("+15550001111").SetUrl("https://x.example/voice/answer?call=1").SetMethod("POST").
+		SetStatusCallback("https://x.example/status?call=1").SetStatusCallbackMethod("POST").
+		SetStatusCallbackEvent([]string{"initiated", "ringing", "answered", "completed"}).
+		SetMachineDetection("Enable").SetTimeout(30)
+}
+
+func TestCallsThroughTwilioGo(t *testing.T) {
+	s := newServer(t)
+	a := api(t, s, token)
+	before := time.Now().Add(-time.Second)
+	call, err := a.CreateCall(callParams("+15550002222"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call.Sid == nil || !regexp.MustCompile(`^CA[0-9a-f]{32}$`).MatchString(*call.Sid) || *call.Status != "queued" ||
+		*call.To != "+15550002222" || *call.From != "+15550001111" || *call.AccountSid != sid {
+		t.Errorf("call = %+v", call)
+	}
+	calls := s.Calls()
+	if len(calls) != 1 {
+		t.Fatalf("calls = %+v", calls)
+	}
+	c := calls[0]
+	if c.SID != *call.Sid || c.Status != 201 || c.To != "+15550002222" || c.From != "+15550001111" ||
+		c.URL != "https://x.example/voice/answer?call=1" || c.Method != "POST" || c.StatusCallback != "https://x.example/status?call=1" ||
+		c.StatusCallbackMethod != "POST" || c.MachineDetection != "Enable" || c.Timeout != "30" || c.Time.Before(before) ||
+		!slices.Equal(c.StatusCallbackEvent, []string{"initiated", "ringing", "answered", "completed"}) {
+		t.Errorf("call request = %+v", c)
+	}
+	calls[0].StatusCallbackEvent[0] = "changed"
+	if s.Calls()[0].StatusCallbackEvent[0] != "initiated" {
+		t.Error("Calls shares its events with the fake")
+	}
+	if s.Count() != 0 || len(s.Messages()) != 0 {
+		t.Error("a call was recorded as a message")
+	}
+
+	var rest *client.TwilioRestError
+	if _, err := api(t, s, "wrong0token").CreateCall(callParams("+15550002222")); !errors.As(err, &rest) || rest.Status != 401 || rest.Code != 20003 {
+		t.Errorf("wrong token: %v", err)
+	}
+	tests := []struct {
+		name string
+		p    *openapi.CreateCallParams
+		code int
+	}{
+		{"no To", (&openapi.CreateCallParams{}).SetFrom("+15550001111").SetUrl("https://x.example/a"), 21201},
+		{"no From", (&openapi.CreateCallParams{}).SetTo("+15550002222").SetUrl("https://x.example/a"), 21213},
+		{"no Url", (&openapi.CreateCallParams{}).SetTo("+15550002222").SetFrom("+15550001111"), 21205},
+		{"invalid To", callParams("555-0100"), 21211},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := a.CreateCall(tt.p)
+			if !errors.As(err, &rest) || rest.Status != 400 || rest.Code != tt.code {
+				t.Fatalf("error %v, want 400 with code %d", err, tt.code)
+			}
+			if tt.code == 21211 && !strings.Contains(rest.Message, "555-0100") {
+				t.Errorf("21211 does not quote the number as Twilio does: %q", rest.Message)
+			}
+		})
+	}
+	// The unauthenticated request is not recorded; the refused ones are, without a sid.
+	calls = s.Calls()
+	if len(calls) != 1+len(tests) {
+		t.Fatalf("%d calls recorded, want %d", len(calls), 1+len(tests))
+	}
+	for _, c := range calls[1:] {
+		if c.SID != "" || c.Status != 400 {
+			t.Errorf("refused call recorded as %+v", c)
+		}
+	}
+}
+
+// TestCallsScriptedAnswers: the answers scripted for creations apply to calls too, in one queue
+// with messages.
+func TestCallsScriptedAnswers(t *testing.T) {
+	s := newServer(t)
+	a := api(t, s, token)
+	var rest *client.TwilioRestError
+
+	s.Fail(429, 20429)
+	s.Fail(400, 21610)
+	if _, err := a.CreateCall(callParams("+15550002222")); !errors.As(err, &rest) || rest.Status != 429 || rest.Code != 20429 {
+		t.Errorf("first scripted answer, to a call: %v", err)
+	}
+	if _, err := send(a, "+15550002222", "x"); !errors.As(err, &rest) || rest.Code != 21610 {
+		t.Errorf("second scripted answer, to a message: %v", err)
+	}
+
+	s.FailHTML(503, 7)
+	if _, err := a.CreateCall(callParams("+15550002222")); err == nil || errors.As(err, &rest) {
+		t.Errorf("a proxy's page reached twilio-go as %v", err)
+	}
+
+	s.SetErrorRate(1, 500, 20500)
+	if _, err := a.CreateCall(callParams("+15550002222")); !errors.As(err, &rest) || rest.Code != 20500 {
+		t.Errorf("at an error rate of 1: %v", err)
+	}
+	s.SetErrorRate(0, 0, 0)
+
+	s.SetDelay(50 * time.Millisecond)
+	start := time.Now()
+	if _, err := a.CreateCall(callParams("+15550002222")); err != nil || time.Since(start) < 50*time.Millisecond {
+		t.Errorf("with a delay: %v after %v", err, time.Since(start))
+	}
+	s.SetDelay(0)
+
+	// No answer at all: twilio-go cannot tell these apart, so they are driven with a bare client.
+	noAnswer := func(name string, c *http.Client) {
+		req, _ := http.NewRequest(http.MethodPost, s.URL()+"/2010-04-01/Accounts/"+sid+"/Calls.json",
+			strings.NewReader(url.Values{"To": {"+15550002222"}, "From": {"+15550001111"}, "Url": {"https://x.example/a"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(sid, token)
+		if resp, err := c.Do(req); err == nil {
+			resp.Body.Close()
+			t.Errorf("%s answered %d", name, resp.StatusCode)
+		}
+	}
+	s.Drop()
+	noAnswer("Drop", http.DefaultClient)
+	s.Hang(time.Hour)
+	noAnswer("Hang", &http.Client{Timeout: 100 * time.Millisecond})
+
+	calls := s.Calls()
+	var got []string
+	for _, c := range calls {
+		got = append(got, fmt.Sprintf("%d:%t", c.Status, c.SID != ""))
+	}
+	// 429, 503, 500, delayed, dropped (nothing answered or created), hung (accepted).
+	if want := "429:false,503:false,500:false,201:true,0:false,201:true"; strings.Join(got, ",") != want {
+		t.Errorf("calls recorded as %s, want %s", strings.Join(got, ","), want)
 	}
 }

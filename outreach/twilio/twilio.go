@@ -77,21 +77,33 @@ func (ch *Channel) SendSMS(ctx context.Context, m outreach.SMS) (string, error) 
 	}
 	// A message Twilio could not deliver within 4 hours is dropped rather than arriving late.
 	p.SetValidityPeriod(14400)
-	// A context already done is not sent at all.
+	return ch.create(ctx, "message", func(api *openapi.ApiService) (*string, error) {
+		msg, err := api.CreateMessage(p)
+		if err != nil {
+			return nil, err
+		}
+		return msg.Sid, nil
+	})
+}
+
+// create runs one creation request (what: "message" or "call") under the channel's timeout and
+// returns the sid of what it created. A context already done sends nothing. Errors are
+// *outreach.SendError.
+func (ch *Channel) create(ctx context.Context, what string, do func(*openapi.ApiService) (sid *string, err error)) (string, error) {
 	if err := ctx.Err(); err != nil {
-		return "", &outreach.SendError{Failure: outreach.Retry, Err: fmt.Errorf("send not started: %w", err)}
+		return "", &outreach.SendError{Failure: outreach.Retry, Err: fmt.Errorf("%s not started: %w", what, err)}
 	}
 	ctx, cancel := context.WithTimeout(ctx, ch.cfg.Timeout)
 	defer cancel()
 	at := &attempt{}
-	msg, err := ch.service(ctx, at).CreateMessage(p)
+	sid, err := do(ch.service(ctx, at))
 	if err != nil {
 		return "", classify(err, at)
 	}
-	if msg.Sid == nil || *msg.Sid == "" {
-		return "", &outreach.SendError{Failure: outreach.Ambiguous, Err: errors.New("the provider accepted the message without an id")}
+	if sid == nil || *sid == "" {
+		return "", &outreach.SendError{Failure: outreach.Ambiguous, Err: fmt.Errorf("the provider accepted the %s without an id", what)}
 	}
-	return *msg.Sid, nil
+	return *sid, nil
 }
 
 const (

@@ -13,3 +13,9 @@ ALTER TABLE escalations
 	ADD FOREIGN KEY (practice_id, resolved_by) REFERENCES staff (practice_id, id),
 	ADD CHECK ((status = 'claimed') = (claimed_by IS NOT NULL AND claim_expires_at IS NOT NULL)),
 	ADD CHECK ((status = 'resolved') = (resolved_at IS NOT NULL AND outcome IS NOT NULL));
+
+-- Urgent items page the on-call clinician until someone claims them.
+ALTER TABLE escalations
+	ADD COLUMN alerted_at timestamptz,
+	ADD COLUMN alerts     integer NOT NULL DEFAULT 0;
+CREATE INDEX escalations_to_alert ON escalations (practice_id, alerted_at) WHERE severity = 'urgent' AND status <> 'resolved';
