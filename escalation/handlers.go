@@ -78,7 +78,8 @@ func (h *Handlers) Release(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "open"})
 }
 
-// Resolve serves POST /api/v1/escalations/{id}/resolve with {"outcome", "note"}.
+// Resolve serves POST /api/v1/escalations/{id}/resolve with {"outcome", "note"}. The answer
+// carries the proposed time entry, to confirm with POST /api/v1/time-entries.
 func (h *Handlers) Resolve(w http.ResponseWriter, r *http.Request) {
 	ident, id, ok := h.worker(w, r)
 	if !ok {
@@ -92,9 +93,11 @@ func (h *Handlers) Resolve(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, h.Log, err)
 		return
 	}
-	if err := h.Queue.Resolve(r.Context(), id, ident.StaffID, body.Outcome, body.Note); err != nil {
+	proposal, err := h.Queue.Resolve(r.Context(), id, ident.StaffID, body.Outcome, body.Note)
+	if err != nil {
 		web.Fail(w, h.Log, err)
 		return
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "resolved", "outcome": body.Outcome})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "resolved", "outcome": body.Outcome,
+		"proposed_time_entry": proposal})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
@@ -181,34 +182,104 @@ UPDATE escalations e SET status = 'resolved', resolved_by = $3, resolved_at = $4
 WHERE e.practice_id = $1 AND e.id = $2 AND (e.status = 'open'
 	OR (e.status = 'claimed' AND (e.claim_expires_at <= $4 OR e.claimed_by = $3)))`
 
+// selectWork reads what a resolution's time entry needs, locking the item: when the resolver's
+// own live claim began, the patient and their programs, the resolver's id.
+const selectWork = `
+SELECT CASE WHEN e.status = 'claimed' AND e.claimed_by = $3 AND e.claim_expires_at > $4 THEN e.claimed_at END AS since,
+	e.reason, p.ext_id AS patient, p.programs, s.ext_id AS staff
+FROM escalations e
+JOIN patients p ON p.practice_id = e.practice_id AND p.id = e.patient_id
+JOIN staff s ON s.practice_id = e.practice_id AND s.id = $3
+WHERE e.practice_id = $1 AND e.id = $2
+FOR UPDATE OF e`
+
 // maxNote bounds a resolution note.
 const maxNote = 4000
 
-// Resolve closes an item with an outcome and a note. ErrClaimed when someone else holds it or
-// it is already resolved; ErrInvalid for an unknown outcome or an overlong note.
-func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note string) error {
-	if !slices.Contains(Outcomes, outcome) {
-		return fmt.Errorf("%w: outcome %q is not one of %s", ErrInvalid, outcome, strings.Join(Outcomes, ", "))
+// Proposal is the time entry a resolution proposes, in the fields of POST /api/v1/time-entries:
+// the time from the resolver's claim to the resolution. Staff confirm it as it is, edit it, or
+// drop it: working an item is clinical staff time only once someone records it.
+type Proposal struct {
+	Patients    []string  `json:"patients"`
+	Staff       string    `json:"staff"`
+	Program     string    `json:"program"`
+	StartedAt   time.Time `json:"started_at"`
+	EndedAt     time.Time `json:"ended_at"`
+	Seconds     int       `json:"seconds"`
+	Activity    string    `json:"activity"`
+	Interactive bool      `json:"interactive"`
+	Note        string    `json:"note"`
+}
+
+// outcomeWork is the activity each outcome stands for, and whether it was a live conversation
+// with the patient.
+var outcomeWork = map[string]struct {
+	activity    string
+	interactive bool
+}{
+	"reached_patient": {"patient_call", true}, "left_message": {"patient_call", false},
+	"advised_ed_911": {"patient_call", true}, "care_plan_updated": {"care_plan", false},
+	"medication_changed": {"medication_reconciliation", false}, "referred": {"coordination", false},
+	"no_action_needed": {"data_review", false},
+}
+
+// Resolve closes an item with an outcome and a note, and proposes the time entry of the work.
+// ErrClaimed when someone else holds it or it is already resolved; ErrInvalid for an unknown
+// outcome or an overlong note.
+func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note string) (Proposal, error) {
+	work, ok := outcomeWork[outcome]
+	if !ok {
+		return Proposal{}, fmt.Errorf("%w: outcome %q is not one of %s", ErrInvalid, outcome, strings.Join(Outcomes, ", "))
 	}
 	note = strings.TrimSpace(note)
 	if len([]rune(note)) > maxNote {
-		return fmt.Errorf("%w: the note is longer than %d characters", ErrInvalid, maxNote)
+		return Proposal{}, fmt.Errorf("%w: the note is longer than %d characters", ErrInvalid, maxNote)
 	}
 	now := q.now()
+	var p Proposal
 	err := db.WithTx(ctx, q.DB, func(tx *sqlx.Tx) error {
+		var w struct {
+			Since    *time.Time     `db:"since"`
+			Reason   string         `db:"reason"`
+			Patient  string         `db:"patient"`
+			Programs pq.StringArray `db:"programs"`
+			Staff    string         `db:"staff"`
+		}
+		if err := tx.GetContext(ctx, &w, selectWork, q.Practice, id, staff, now); err != nil {
+			if db.IsNoRows(err) {
+				return ErrNotFound
+			}
+			return err
+		}
 		r, err := tx.ExecContext(ctx, resolveItem, q.Practice, id, staff, now, outcome, note)
 		if err != nil {
 			return err
 		}
 		if n, _ := r.RowsAffected(); n == 0 {
-			return q.whyNot(ctx, tx, id)
+			return ErrClaimed
 		}
+		start := now
+		if w.Since != nil {
+			start = *w.Since
+		}
+		p = Proposal{Patients: []string{w.Patient}, Staff: w.Staff, Program: program(w.Programs), StartedAt: start,
+			EndedAt: now, Seconds: int(now.Sub(start) / time.Second), Activity: work.activity, Interactive: work.interactive,
+			Note: strings.TrimSpace(fmt.Sprintf("Escalation #%d (%s): %s. %s", id, w.Reason, strings.ReplaceAll(outcome, "_", " "), note))}
 		return q.audit(ctx, tx, staff, id, "escalation.resolve", map[string]any{"outcome": outcome}, now)
 	})
 	if err != nil {
-		return fmt.Errorf("error resolving escalation %d: %w", id, err)
+		return Proposal{}, fmt.Errorf("error resolving escalation %d: %w", id, err)
 	}
-	return nil
+	return p, nil
+}
+
+// program is the care management program an item's work counts toward: CCM for patients in
+// it, else the patient's first program, else CCM.
+func program(programs []string) string {
+	if len(programs) == 0 || slices.Contains(programs, "ccm") {
+		return "ccm"
+	}
+	return programs[0]
 }
 
 func (q *Queue) audit(ctx context.Context, tx *sqlx.Tx, staff, id int64, action string, detail map[string]any, now time.Time) error {

@@ -143,7 +143,7 @@ func TestClaimLeaseExpiresAndRenews(t *testing.T) {
 	if _, err := r.queue.Claim(ctx, id, b); !errors.Is(err, escalation.ErrClaimed) {
 		t.Fatalf("claim of a live lease: %v", err)
 	}
-	if err := r.queue.Resolve(ctx, id, b, "no_action_needed", ""); !errors.Is(err, escalation.ErrClaimed) {
+	if _, err := r.queue.Resolve(ctx, id, b, "no_action_needed", ""); !errors.Is(err, escalation.ErrClaimed) {
 		t.Fatalf("resolve of someone else's live claim: %v", err)
 	}
 	r.advance(time.Second)
@@ -159,7 +159,7 @@ func TestClaimLeaseExpiresAndRenews(t *testing.T) {
 	if err := r.queue.Release(ctx, id, b); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.queue.Resolve(ctx, id, a, "reached_patient", "Called; weight down since."); err != nil {
+	if _, err := r.queue.Resolve(ctx, id, a, "reached_patient", "Called; weight down since."); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.queue.Claim(ctx, id, b); !errors.Is(err, escalation.ErrClaimed) {
@@ -201,7 +201,7 @@ func TestListOrderAndFilters(t *testing.T) {
 			t.Errorf("filter %+v: %v", f, err)
 		}
 	}
-	if err := r.queue.Resolve(ctx, urgent, r.staff["RN01"], "fixed_it", ""); !errors.Is(err, web.ErrInvalid) {
+	if _, err := r.queue.Resolve(ctx, urgent, r.staff["RN01"], "fixed_it", ""); !errors.Is(err, web.ErrInvalid) {
 		t.Errorf("unknown outcome: %v", err)
 	}
 }
@@ -312,7 +312,7 @@ func TestUrgentItemsPageTheOnCallUntilClaimed(t *testing.T) {
 	notify(0) // claimed
 	r.advance(escalation.DefaultLease)
 	notify(2) // the claim lapsed: paging again
-	if err := r.queue.Resolve(ctx, id, r.staff["RN05"], "advised_ed_911", ""); err != nil {
+	if _, err := r.queue.Resolve(ctx, id, r.staff["RN05"], "advised_ed_911", ""); err != nil {
 		t.Fatal(err)
 	}
 	r.advance(time.Hour)
@@ -321,5 +321,32 @@ func TestUrgentItemsPageTheOnCallUntilClaimed(t *testing.T) {
 		if strings.Contains(text, "Emergency") || strings.Contains(text, "P1") {
 			t.Errorf("an alert carries patient details: %q", text)
 		}
+	}
+}
+
+func TestResolveProposesTheTimeWorked(t *testing.T) {
+	r := newQueueRig(t)
+	ctx := context.Background()
+	r.exec(`UPDATE patients SET programs = '{rpm}'`)
+	id := r.raise(escalation.High, "Weight gain")
+	nurse := r.staff["RN03"]
+	if _, err := r.queue.Claim(ctx, id, nurse); err != nil {
+		t.Fatal(err)
+	}
+	claimed := r.clock()
+	r.advance(7*time.Minute + 30*time.Second)
+	p, err := r.queue.Resolve(ctx, id, nurse, "medication_changed", "Diuretic dose raised per Dr. Demo.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Seconds != 450 || !p.StartedAt.Equal(claimed) || !p.EndedAt.Equal(r.clock()) || p.Program != "rpm" ||
+		p.Activity != "medication_reconciliation" || p.Interactive || p.Staff != "RN03" || len(p.Patients) != 1 || p.Patients[0] != "P1" ||
+		!strings.Contains(p.Note, "Diuretic dose raised") {
+		t.Errorf("proposal = %+v", p)
+	}
+	// Resolving without a claim proposes no time.
+	other := r.raise(escalation.Routine, "Missed doses")
+	if p, err := r.queue.Resolve(ctx, other, nurse, "reached_patient", ""); err != nil || p.Seconds != 0 || !p.Interactive {
+		t.Errorf("unclaimed resolve = %+v, %v", p, err)
 	}
 }

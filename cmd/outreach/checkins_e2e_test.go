@@ -363,8 +363,23 @@ closing: {en: "Thank you."}
 	if code, body := apiCall("POST", item+"/claim", ""); code != 200 {
 		t.Errorf("claim: %d %s", code, body)
 	}
-	if code, body := apiCall("POST", item+"/resolve", `{"outcome": "advised_ed_911", "note": "Called; went to the ED."}`); code != 200 {
-		t.Errorf("resolve: %d %s", code, body)
+	code, body = apiCall("POST", item+"/resolve", `{"outcome": "advised_ed_911", "note": "Called; went to the ED."}`)
+	var resolved struct {
+		Proposal map[string]any `json:"proposed_time_entry"`
+	}
+	if err := json.Unmarshal([]byte(body), &resolved); err != nil || code != 200 || resolved.Proposal["program"] != "ccm" ||
+		resolved.Proposal["activity"] != "patient_call" || resolved.Proposal["staff"] != "RN1" {
+		t.Fatalf("resolve: %d %s", code, body)
+	}
+	// The nurse confirms the proposed entry as it is: it becomes CCM time.
+	delete(resolved.Proposal, "seconds")
+	resolved.Proposal["started_at"] = time.Now().Add(-7 * time.Minute).UTC().Format(time.RFC3339) // the call took 7 minutes
+	confirm, _ := json.Marshal(resolved.Proposal)
+	if code, body := apiCall("POST", "/api/v1/time-entries", string(confirm)); code != http.StatusCreated {
+		t.Errorf("confirming the proposed time entry: %d %s", code, body)
+	}
+	if n := countRows(t, d, "SELECT count(*) FROM time_entries WHERE program = 'ccm' AND activity = 'patient_call'"); n != 1 {
+		t.Errorf("time entries = %d", n)
 	}
 	if n := countRows(t, d, "SELECT count(*) FROM escalations WHERE status = 'resolved' AND outcome = 'advised_ed_911'"); n != 1 {
 		t.Errorf("resolved items = %d", n)
