@@ -49,6 +49,26 @@ func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, items)
 }
 
+// Get serves GET /api/v1/escalations/{id}: the item with the answers that raised it.
+func (h *Handlers) Get(w http.ResponseWriter, r *http.Request) {
+	ident, ok := web.IdentityFrom(r.Context())
+	if !ok {
+		web.WriteError(w, http.StatusUnauthorized, "authentication required")
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "escalation id %q is not a positive integer", r.PathValue("id")))
+		return
+	}
+	item, err := h.Queue.Get(r.Context(), id, ident.StaffID)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, item)
+}
+
 // Claim serves POST /api/v1/escalations/{id}/claim: 200 with the lease's end, or 409 when
 // someone else holds the item.
 func (h *Handlers) Claim(w http.ResponseWriter, r *http.Request) {

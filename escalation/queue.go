@@ -2,6 +2,7 @@ package escalation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -101,6 +102,43 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]View, error) {
 		return nil, fmt.Errorf("error listing escalation items: %w", err)
 	}
 	return out, nil
+}
+
+// Detail is one item with each firing that raised it or attached to it: when, from which source,
+// the question and the answer as read.
+type Detail struct {
+	View
+	Note    string          `db:"note" json:"note"`
+	Firings json.RawMessage `db:"details" json:"firings"`
+}
+
+const selectItem = `
+SELECT e.id, p.ext_id AS patient, e.severity, e.reason, e.source, ` + liveStatus + ` AS status, e.firings,
+	e.created_at, e.due_at, CASE WHEN ` + liveStatus + ` = 'claimed' THEN s.ext_id END AS claimed_by,
+	CASE WHEN ` + liveStatus + ` = 'claimed' THEN e.claim_expires_at END AS claim_expires_at, e.outcome, e.resolved_at,
+	e.note, e.details
+FROM escalations e
+JOIN patients p ON p.practice_id = e.practice_id AND p.id = e.patient_id
+LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.claimed_by
+WHERE e.practice_id = $1 AND e.id = $3`
+
+// Get returns one item with its firings; reading it, a part of a patient's record, is written
+// to the audit log as the staff member's.
+func (q *Queue) Get(ctx context.Context, id, staff int64) (Detail, error) {
+	var d Detail
+	err := db.WithTx(ctx, q.DB, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &d, selectItem, q.Practice, q.now(), id); err != nil {
+			if db.IsNoRows(err) {
+				return ErrNotFound
+			}
+			return err
+		}
+		return q.audit(ctx, tx, staff, id, "escalation.read", nil, q.now())
+	})
+	if err != nil {
+		return Detail{}, fmt.Errorf("error reading escalation %d: %w", id, err)
+	}
+	return d, nil
 }
 
 // claimItem takes an item that is open, claimed by nobody live, or already the claimant's own

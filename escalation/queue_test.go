@@ -212,6 +212,7 @@ func TestQueueAPI(t *testing.T) {
 	h := &escalation.Handlers{Queue: r.queue, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/escalations", h.List)
+	mux.HandleFunc("GET /api/v1/escalations/{id}", h.Get)
 	mux.HandleFunc("POST /api/v1/escalations/{id}/claim", h.Claim)
 	mux.HandleFunc("POST /api/v1/escalations/{id}/release", h.Release)
 	mux.HandleFunc("POST /api/v1/escalations/{id}/resolve", h.Resolve)
@@ -248,6 +249,8 @@ func TestQueueAPI(t *testing.T) {
 		{nurse, "POST", path + "/resolve", `{"outcome": "maybe"}`, http.StatusBadRequest},
 		{nurse, "POST", path + "/resolve", `{"outcome": "advised_ed_911", "note": "Told to call 911; EMS en route."}`, http.StatusOK},
 		{nurse, "GET", "/api/v1/escalations?status=bogus", "", http.StatusBadRequest},
+		{front, "GET", path, "", http.StatusOK},
+		{nurse, "GET", "/api/v1/escalations/77777", "", http.StatusNotFound},
 	}
 	for _, tt := range tests {
 		if code, body := do(tt.who, tt.method, tt.path, tt.body); code != tt.want {

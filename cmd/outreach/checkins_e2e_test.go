@@ -360,6 +360,9 @@ closing: {en: "Thank you."}
 		t.Fatalf("queue: %d %s", code, body)
 	}
 	item := fmt.Sprintf("/api/v1/escalations/%d", items[0].ID)
+	if code, body := apiCall("GET", item, ""); code != 200 || !strings.Contains(body, `"answer":"185/121"`) || !strings.Contains(body, `"question":"bp"`) {
+		t.Errorf("item: %d %s", code, body)
+	}
 	if code, body := apiCall("POST", item+"/claim", ""); code != 200 {
 		t.Errorf("claim: %d %s", code, body)
 	}

@@ -29,6 +29,7 @@ func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 
 	qh := &escalation.Handlers{Queue: &escalation.Queue{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now}, Log: a.log}
 	srv.Handle("GET /api/v1/escalations", api(qh.List))
+	srv.Handle("GET /api/v1/escalations/{id}", api(qh.Get))
 	srv.Handle("POST /api/v1/escalations/{id}/claim", api(qh.Claim))
 	srv.Handle("POST /api/v1/escalations/{id}/release", api(qh.Release))
 	srv.Handle("POST /api/v1/escalations/{id}/resolve", api(qh.Resolve))
