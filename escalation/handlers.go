@@ -15,8 +15,9 @@ type Handlers struct {
 	Log   *slog.Logger
 }
 
-// clinical reports whether a role may work items: clinical staff and practitioners.
-func clinical(role string) bool { return role == "clinical" || role == "practitioner" }
+// CanWork reports whether a staff member may work items: clinical staff and practitioners,
+// whose time on them is care management time.
+func CanWork(id web.Identity) bool { return id.Role == "clinical" || id.Role == "practitioner" }
 
 // worker returns the caller and the item id of a request that changes an item, or answers it
 // with the error.
@@ -26,7 +27,7 @@ func (h *Handlers) worker(w http.ResponseWriter, r *http.Request) (web.Identity,
 		web.WriteError(w, http.StatusUnauthorized, "authentication required")
 		return ident, 0, false
 	}
-	if !clinical(ident.Role) {
+	if !CanWork(ident) {
 		web.Fail(w, h.Log, web.Errorf(web.ErrForbidden, "only clinical staff and practitioners work escalation items"))
 		return ident, 0, false
 	}

@@ -23,6 +23,9 @@ import (
 // demo never touches the database named in DATABASE_URL.
 const demoDatabase = "outreach_demo"
 
+// demoPassword is the demo nurse's password: the demo database is local and remade on each run.
+const demoPassword = "demo-nurse-password"
+
 // demoPatient is a simulated patient of the demo: fictional, with a 555-01xx number.
 type demoPatient struct {
 	id, first, last, phone, zone, lang, channel string
@@ -145,6 +148,9 @@ func (a *app) seedDemo(ctx context.Context, d *sqlx.DB) (string, error) {
 	if _, err := outreach.ImportPatients(ctx, d, "demo-patients.csv", strings.NewReader(b.String()), opt); err != nil {
 		return "", err
 	}
+	if err := web.SetPassword(ctx, d, int64(opt.Practice.ID), "RN-DEMO", demoPassword, web.AccessNurse, audit.ActorSystem, a.now()); err != nil {
+		return "", err
+	}
 	return web.NewToken(ctx, d, int64(opt.Practice.ID), "RN-DEMO", audit.ActorSystem, a.now())
 }
 
@@ -156,6 +162,7 @@ func (a *app) printDemo(token string) {
 	for _, p := range demoPatients {
 		fmt.Fprintf(&b, "  %s  %-3s %-5s %s\n", p.id, p.lang, p.channel, p.role)
 	}
+	fmt.Fprintf(&b, "\nThe queue fills as patients answer: open %s/ and log in as RN-DEMO, password %s.\n", base, demoPassword)
 	fmt.Fprintf(&b, "\nWatch the log below, then ask the API (token of the demo nurse RN-DEMO):\n")
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-03/checkins\n", token, base)
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-08/checkins   # the phone call\n", token, base)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/ui"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/twilio"
@@ -27,7 +28,8 @@ func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("POST /webhooks/twilio/voice/", signed(twilio.VoiceHandler(eng, a.cfg.PublicURL, a.log)))
 	srv.Handle("GET /api/v1/patients/{id}/checkins", api(eng.CheckinsHandler))
 
-	qh := &escalation.Handlers{Queue: &escalation.Queue{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now}, Log: a.log}
+	queue := &escalation.Queue{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now}
+	qh := &escalation.Handlers{Queue: queue, Log: a.log}
 	srv.Handle("GET /api/v1/escalations", api(qh.List))
 	srv.Handle("GET /api/v1/escalations/{id}", api(qh.Get))
 	srv.Handle("POST /api/v1/escalations/{id}/claim", api(qh.Claim))
@@ -48,6 +50,11 @@ func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	bh := &billing.Handlers{Store: a.billingStore(d), Log: a.log}
 	srv.Handle("GET /api/v1/billing/report", api(bh.ReportHandler))
 	srv.Handle("GET /api/v1/billing/worklist", api(bh.WorklistHandler))
+
+	pages := &ui.Pages{Queue: queue, Time: a.timelog(d), Location: a.cfg.Location, Log: a.log,
+		Accounts: &web.Accounts{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now,
+			Secure: a.cfg.PublicURL != nil && a.cfg.PublicURL.Scheme == "https"}}
+	srv.Handle("/", pages.Handler())
 
 	srv.Handle("/api/", api(func(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +21,35 @@ type Identity struct {
 	PracticeID int64
 	StaffID    int64
 	Staff      string // the practice's own staff id
-	Role       string // clinical, practitioner or non_clinical
+	Role       string // the billing role: clinical, practitioner or non_clinical
+	Access     string // what they may do: nurse, practitioner, manager or admin
+}
+
+// Access levels.
+const (
+	AccessNurse        = "nurse"
+	AccessPractitioner = "practitioner"
+	AccessManager      = "manager"
+	AccessAdmin        = "admin"
+)
+
+// Allowed reports whether the identity's access is one of levels.
+func (id Identity) Allowed(levels ...string) bool { return slices.Contains(levels, id.Access) }
+
+// RequireAccess lets through only identities whose access is one of levels; others get 403.
+func RequireAccess(next http.Handler, levels ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := IdentityFrom(r.Context())
+		if !ok {
+			WriteError(w, http.StatusUnauthorized, "authentication required")
+			return
+		}
+		if !id.Allowed(levels...) {
+			WriteError(w, http.StatusForbidden, "this needs "+strings.Join(levels, " or ")+" access")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Actor returns the identity as an audit actor.
@@ -74,10 +103,10 @@ func NewToken(ctx context.Context, q db.Querier, practiceID int64, staff string,
 }
 
 const selectTokenIdentity = `
-SELECT s.practice_id, s.id, s.ext_id, s.role
+SELECT s.practice_id, s.id, s.ext_id, s.role, s.access
 FROM api_tokens t
 JOIN staff s ON s.practice_id = t.practice_id AND s.id = t.staff_id
-WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL`
+WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND s.disabled_at IS NULL`
 
 // RequireToken lets through only requests with a valid "Authorization: Bearer TOKEN" header,
 // carrying the token's staff identity; others get 401.
@@ -95,6 +124,7 @@ func RequireToken(q db.Querier, next http.Handler) http.Handler {
 			StaffID    int64  `db:"id"`
 			Staff      string `db:"ext_id"`
 			Role       string `db:"role"`
+			Access     string `db:"access"`
 		}
 		err := q.GetContext(r.Context(), &row, selectTokenIdentity, tokenDigest(token))
 		if db.IsNoRows(err) {
@@ -106,7 +136,7 @@ func RequireToken(q db.Querier, next http.Handler) http.Handler {
 			WriteError(w, http.StatusServiceUnavailable, "database unavailable")
 			return
 		}
-		id := Identity{PracticeID: row.PracticeID, StaffID: row.StaffID, Staff: row.Staff, Role: row.Role}
+		id := Identity{PracticeID: row.PracticeID, StaffID: row.StaffID, Staff: row.Staff, Role: row.Role, Access: row.Access}
 		next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 	})
 }

@@ -1,0 +1,328 @@
+// Package ui serves the care team's pages: server-rendered html/template with htmx (embedded,
+// no CDN) for the live parts. Every page needs a session; every change is a same-origin POST.
+package ui
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/timelog"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var static embed.FS
+
+// Pages holds what the pages need.
+type Pages struct {
+	Accounts *web.Accounts
+	Queue    *escalation.Queue
+	Time     *timelog.Service
+	Location *time.Location // times are shown in the practice's zone
+	Log      *slog.Logger
+
+	tmpl *template.Template
+}
+
+// page is what every template gets.
+type page struct {
+	Title, Error, Notice string
+	Me                   web.Identity
+}
+
+// Handler returns the pages' routes behind session checks and cross-origin protection: a POST
+// from another site (a forged form) gets 403 before it reaches a handler.
+func (p *Pages) Handler() http.Handler {
+	funcs := template.FuncMap{
+		"when":    func(t time.Time) string { return t.In(p.Location).Format("Jan 2 15:04") },
+		"rfc":     func(t time.Time) string { return t.In(p.Location).Format(time.RFC3339) },
+		"overdue": func(t time.Time) bool { return p.Queue.Clock().After(t) },
+		"label":   func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+		"minutes": func(s int) string { return fmt.Sprintf("%d min %02d s", s/60, s%60) },
+	}
+	// The templates are part of the binary: one that does not parse fails every test.
+	p.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html"))
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", http.FileServerFS(static))
+	mux.HandleFunc("GET /login", p.loginPage)
+	mux.HandleFunc("POST /login", p.login)
+	auth := func(h http.HandlerFunc) http.Handler { return p.Accounts.RequireSession(h, "/login") }
+	mux.Handle("POST /logout", auth(p.logout))
+	mux.Handle("GET /{$}", auth(p.queuePage))
+	mux.Handle("GET /queue/table", auth(p.queueTable))
+	mux.Handle("GET /items/{id}", auth(p.itemPage))
+	mux.Handle("POST /items/{id}/{action}", auth(p.itemAction))
+	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
+}
+
+// securityHeaders keep the pages out of frames and scripts to this origin.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (p *Pages) render(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := p.tmpl.ExecuteTemplate(w, name, data); err != nil {
+		p.Log.Error("page not rendered", "page", name, "error", err)
+	}
+}
+
+func me(r *http.Request) web.Identity {
+	id, _ := web.IdentityFrom(r.Context())
+	return id
+}
+
+// localPath keeps a post-login destination on this site.
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, http.StatusOK, "login", struct {
+		page
+		Next string
+	}{page{Title: "Log in"}, localPath(r.URL.Query().Get("next"))})
+}
+
+func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	next := localPath(r.PostFormValue("next"))
+	addr := r.RemoteAddr
+	if host, _, ok := strings.Cut(addr, ":"); ok && !strings.Contains(host, "[") {
+		addr = host
+	}
+	token, id, err := p.Accounts.Login(r.Context(), strings.TrimSpace(r.PostFormValue("staff")), r.PostFormValue("password"), addr)
+	if err != nil {
+		status := http.StatusUnauthorized
+		switch {
+		case errors.Is(err, web.ErrTooManyAttempts):
+			status = http.StatusTooManyRequests
+		case !errors.Is(err, web.ErrBadLogin):
+			p.Log.Error("login failed", "error", err)
+			status, err = http.StatusServiceUnavailable, errors.New("the service is unavailable; try again")
+		}
+		p.render(w, status, "login", struct {
+			page
+			Next string
+		}{page{Title: "Log in", Error: err.Error()}, next})
+		return
+	}
+	p.Accounts.SetCookie(w, token)
+	p.Log.Info("staff logged in", "staff", id.Staff)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
+	if err := p.Accounts.Logout(w, r); err != nil {
+		p.Log.Error("logout failed", "error", err)
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// queueData is the queue page.
+type queueData struct {
+	page
+	Filter     escalation.Filter
+	Query      string
+	Items      []escalation.View
+	Statuses   []string
+	Severities []string
+}
+
+func (p *Pages) queue(r *http.Request) (queueData, error) {
+	q := r.URL.Query()
+	f := escalation.Filter{Status: q.Get("status"), Severity: escalation.Severity(q.Get("severity"))}
+	items, err := p.Queue.List(r.Context(), f)
+	return queueData{page: page{Title: "Queue", Me: me(r)}, Filter: f, Items: items,
+		Query:      url.Values{"status": {f.Status}, "severity": {string(f.Severity)}}.Encode(),
+		Statuses:   []string{"open", "claimed", "resolved"},
+		Severities: []string{"urgent", "high", "routine"}}, err
+}
+
+func (p *Pages) queuePage(w http.ResponseWriter, r *http.Request) {
+	d, err := p.queue(r)
+	if err != nil {
+		d.Error = p.message(err)
+		p.render(w, web.StatusOf(err), "queue", d)
+		return
+	}
+	p.render(w, http.StatusOK, "queue", d)
+}
+
+// queueTable is the table alone, which the queue page refreshes every few seconds.
+func (p *Pages) queueTable(w http.ResponseWriter, r *http.Request) {
+	d, err := p.queue(r)
+	if err != nil {
+		http.Error(w, p.message(err), web.StatusOf(err))
+		return
+	}
+	p.render(w, http.StatusOK, "queue-table", d)
+}
+
+// message is what a page says about an error: the error for the user's own mistakes, a generic
+// line (and a log entry) for the rest.
+func (p *Pages) message(err error) string {
+	if web.StatusOf(err) == http.StatusInternalServerError {
+		p.Log.Error("page request failed", "error", err)
+		return "Something went wrong; try again."
+	}
+	return err.Error()
+}
+
+// firing is one firing of an item, as stored in its details.
+type firing struct {
+	At       string `json:"at"`
+	Source   string `json:"source"`
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
+}
+
+// itemData is the item page.
+type itemData struct {
+	page
+	Item     escalation.Detail
+	Firings  []firing
+	Note     string
+	CanWork  bool
+	Mine     bool
+	Outcomes []string
+	Proposal *escalation.Proposal
+	Programs []string
+}
+
+func (p *Pages) item(r *http.Request, id int64) (itemData, error) {
+	who := me(r)
+	d := itemData{page: page{Title: fmt.Sprintf("Item #%d", id), Me: who}, CanWork: escalation.CanWork(who),
+		Outcomes: escalation.Outcomes, Programs: []string{"ccm", "rpm", "pcm", "bhi"}}
+	item, err := p.Queue.Get(r.Context(), id, who.StaffID)
+	if err != nil {
+		return d, err
+	}
+	d.Item, d.Note = item, item.Note
+	d.Mine = item.Status == "claimed" && item.ClaimedBy != nil && *item.ClaimedBy == who.Staff
+	if err := json.Unmarshal(item.Firings, &d.Firings); err != nil {
+		return d, fmt.Errorf("error reading the firings of item %d: %w", id, err)
+	}
+	if r.URL.Query().Get("recorded") != "" {
+		d.Notice = "The time was recorded."
+	}
+	return d, nil
+}
+
+func itemID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, web.Errorf(web.ErrNotFound, "no item %q", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (p *Pages) itemPage(w http.ResponseWriter, r *http.Request) {
+	id, err := itemID(r)
+	if err == nil {
+		var d itemData
+		if d, err = p.item(r, id); err == nil {
+			p.render(w, http.StatusOK, "item", d)
+			return
+		}
+	}
+	p.render(w, web.StatusOf(err), "queue", queueData{page: page{Title: "Queue", Me: me(r), Error: p.message(err)}})
+}
+
+// itemAction claims, releases or resolves an item, or records the time worked on it. A
+// successful claim or release goes back to the item (POST, then GET); a resolution shows the
+// proposed time entry.
+func (p *Pages) itemAction(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	id, err := itemID(r)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	back := fmt.Sprintf("/items/%d", id)
+	var proposal *escalation.Proposal
+	switch r.PathValue("action") {
+	case "claim", "release", "resolve":
+		if !escalation.CanWork(who) {
+			err = web.Errorf(web.ErrForbidden, "only clinical staff and practitioners work escalation items")
+			break
+		}
+		switch r.PathValue("action") {
+		case "claim":
+			_, err = p.Queue.Claim(r.Context(), id, who.StaffID)
+		case "release":
+			err = p.Queue.Release(r.Context(), id, who.StaffID)
+		default:
+			var pr escalation.Proposal
+			if pr, err = p.Queue.Resolve(r.Context(), id, who.StaffID, r.PostFormValue("outcome"), r.PostFormValue("note")); err == nil {
+				proposal = &pr
+			}
+		}
+	case "time":
+		err = p.recordTime(r, who)
+		back += "?recorded=1"
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err == nil && proposal == nil {
+		if r.Header.Get("HX-Request") != "" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return
+	}
+	d, derr := p.item(r, id)
+	if derr != nil {
+		p.render(w, web.StatusOf(derr), "queue", queueData{page: page{Title: "Queue", Me: who, Error: p.message(derr)}})
+		return
+	}
+	status := http.StatusOK
+	if err != nil {
+		d.Error, status = p.message(err), web.StatusOf(err)
+	} else {
+		d.Proposal, d.Notice = proposal, "Resolved. Check the time worked below and record it."
+	}
+	p.render(w, status, "item", d)
+}
+
+// recordTime records the (possibly edited) proposed time entry as the staff member's.
+func (p *Pages) recordTime(r *http.Request, who web.Identity) error {
+	started, err1 := time.Parse(time.RFC3339, strings.TrimSpace(r.PostFormValue("started_at")))
+	ended, err2 := time.Parse(time.RFC3339, strings.TrimSpace(r.PostFormValue("ended_at")))
+	if err := errors.Join(err1, err2); err != nil {
+		return web.Errorf(web.ErrInvalid, "started and ended need a date and time like 2026-12-01T10:05:00-05:00")
+	}
+	d := timelog.Draft{Patients: []string{r.PostFormValue("patients")}, Staff: who.Staff,
+		Program: timelog.Program(r.PostFormValue("program")), StartedAt: started, EndedAt: ended,
+		Activity: timelog.Activity(r.PostFormValue("activity")), Note: r.PostFormValue("note"),
+		Interactive: r.PostFormValue("interactive") == "true"}
+	_, err := p.Time.Record(r.Context(), who.Actor(), d, timelog.SourceEscalation)
+	return err
+}
