@@ -43,6 +43,7 @@ func TestParseCorpus(t *testing.T) {
 		{weight, "182", "182"}, {weight, "182 lbs", "182"}, {weight, "I weigh 182.4 today", "182.4"},
 		{weight, "182,5", "182.5"}, {weight, "one hundred eighty two", "182"}, {weight, "ciento ochenta y dos", "182"},
 		{weight, "doscientos diez", "210"}, {weight, "two hundred", "200"},
+		{weight, "a hundred and eighty two", "182"}, {weight, "hundred and twenty", "120"},
 		{weight, "1820", ""}, {weight, "12", ""}, {weight, "180 or 185", ""}, {weight, "heavy", ""}, {weight, "-", ""},
 		{weight, "180 180", "180"},
 		// scale 0-10

@@ -35,7 +35,10 @@ func numbersIn(text string) []float64 {
 			out = append(out, f)
 			continue
 		}
-		if _, ok := numberWords[ws[i]]; !ok {
+		if ws[i] == "a" && wordAt(ws, i+1) == "hundred" { // "a hundred and twenty" is 120, never 20
+			i++
+		}
+		if _, ok := numberWords[ws[i]]; !ok && ws[i] != "hundred" {
 			continue
 		}
 		n, next := wordNumber(ws, i)
@@ -68,7 +71,11 @@ func wordNumber(ws []string, i int) (int, int) {
 			break
 		}
 		if w == "hundred" {
-			if last < 0 || last >= 10 {
+			if last < 0 { // "(a) hundred twenty"
+				current, last = 100, 100
+				continue
+			}
+			if last >= 10 {
 				break
 			}
 			current, last = current*100, 100

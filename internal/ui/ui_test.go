@@ -1,0 +1,249 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/ui"
+	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/timelog"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+const password = "correct horse battery"
+
+type site struct {
+	t       *testing.T
+	db      *sqlx.DB
+	srv     *httptest.Server
+	urgent  int64
+	routine int64
+	mu      sync.Mutex
+	now     time.Time
+}
+
+func (s *site) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
+}
+
+// newSite serves the pages on a fresh database with staff RN1 (clinical nurse), FD1 (front
+// desk) and a patient with a routine and an urgent item, raised in that order.
+func newSite(t *testing.T) *site {
+	d, _ := dbtest.Fresh(t)
+	s := &site{t: t, db: d, now: time.Now().UTC().Add(-time.Hour).Truncate(time.Second)}
+	ctx := context.Background()
+	for _, q := range []string{
+		`INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (1, 'America/New_York', $1, $1) ON CONFLICT DO NOTHING`,
+		`INSERT INTO staff (practice_id, ext_id, credential, role, created_at, updated_at) VALUES (1, 'RN1', 'RN', 'clinical', $1, $1), (1, 'FD1', '', 'non_clinical', $1, $1)`,
+		`INSERT INTO patients (practice_id, ext_id, timezone, programs, created_at, updated_at) VALUES (1, 'P1', 'America/New_York', '{ccm}', $1, $1)`,
+	} {
+		if _, err := d.Exec(q, s.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A hash at bcrypt's lowest cost keeps the tests quick; logins compare at the stored cost.
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec(`UPDATE staff SET password_hash = $1`, string(hash)); err != nil {
+		t.Fatal(err)
+	}
+	var patient int64
+	if err := d.Get(&patient, `SELECT id FROM patients`); err != nil {
+		t.Fatal(err)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	raise := func(sev escalation.Severity, reason string) int64 {
+		r, err := escalation.Raise(ctx, d, escalation.Item{PracticeID: 1, PatientID: patient, Severity: sev, Reason: reason,
+			Source: escalation.SourceRule, Question: "symptoms", Answer: "my chest hurts"}, escalation.DefaultDueTimes, s.clock(), ny)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	s.routine = raise(escalation.Routine, "Missed doses")
+	s.urgent = raise(escalation.Urgent, "Emergency words in a reply")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pages := &ui.Pages{Queue: &escalation.Queue{DB: d, Practice: 1, Clock: s.clock},
+		Time:     &timelog.Service{DB: d, Practice: 1, Now: time.Now},
+		Accounts: &web.Accounts{DB: d, Practice: 1, Clock: s.clock}, Location: ny, Log: log}
+	s.srv = httptest.NewServer(pages.Handler())
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// client is a browser: cookies kept, redirects not followed.
+func (s *site) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// do sends a request as a same-origin browser form would, unless origin says otherwise.
+func (s *site) do(c *http.Client, method, path string, form url.Values, origin string) (int, string, string) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.srv.URL+path, strings.NewReader(form.Encode()))
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		if origin == s.srv.URL {
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+		} else {
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+		}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(body)
+}
+
+func (s *site) login(c *http.Client, staff string) {
+	s.t.Helper()
+	code, loc, body := s.do(c, "POST", "/login", url.Values{"staff": {staff}, "password": {password}, "next": {"/"}}, s.srv.URL)
+	if code != http.StatusSeeOther || loc != "/" {
+		s.t.Fatalf("login as %s: %d %s %s", staff, code, loc, body)
+	}
+}
+
+func TestLoginAndSessions(t *testing.T) {
+	s := newSite(t)
+	c := s.client()
+	if code, loc, _ := s.do(c, "GET", "/items/1", nil, ""); code != http.StatusSeeOther || loc != "/login?next=%2Fitems%2F1" {
+		t.Errorf("page without a session: %d %q", code, loc)
+	}
+	// An outside "next" never leads off the site.
+	code, loc, _ := s.do(c, "POST", "/login", url.Values{"staff": {"RN1"}, "password": {password}, "next": {"//evil.example/x"}}, s.srv.URL)
+	if code != http.StatusSeeOther || loc != "/" {
+		t.Errorf("login with an outside next: %d %q", code, loc)
+	}
+	if code, _, body := s.do(c, "GET", "/", nil, ""); code != http.StatusOK || !strings.Contains(body, "RN1 (nurse)") {
+		t.Errorf("queue after login: %d", code)
+	}
+	if code, loc, _ := s.do(c, "POST", "/logout", nil, s.srv.URL); code != http.StatusSeeOther || loc != "/login" {
+		t.Errorf("logout: %d %q", code, loc)
+	}
+	if code, _, _ := s.do(c, "GET", "/", nil, ""); code != http.StatusSeeOther {
+		t.Errorf("the session lived on after logout: %d", code)
+	}
+	// Five wrong passwords lock the staff id, even for the right one, for 15 minutes.
+	for i := range 5 {
+		if code, _, body := s.do(s.client(), "POST", "/login", url.Values{"staff": {"RN1"}, "password": {"wrong password " + fmt.Sprint(i)}}, s.srv.URL); code != http.StatusUnauthorized || !strings.Contains(body, "wrong password") {
+			t.Fatalf("wrong password %d: %d", i, code)
+		}
+	}
+	if code, _, _ := s.do(s.client(), "POST", "/login", url.Values{"staff": {"RN1"}, "password": {password}}, s.srv.URL); code != http.StatusTooManyRequests {
+		t.Errorf("after 5 failures: %d, want 429", code)
+	}
+	s.mu.Lock()
+	s.now = s.now.Add(16 * time.Minute)
+	s.mu.Unlock()
+	s.login(s.client(), "RN1")
+}
+
+func TestQueueWorkflow(t *testing.T) {
+	s := newSite(t)
+	c := s.client()
+	s.login(c, "RN1")
+	_, _, body := s.do(c, "GET", "/", nil, "")
+	u, r := strings.Index(body, fmt.Sprintf(`data-item="%d"`, s.urgent)), strings.Index(body, fmt.Sprintf(`data-item="%d"`, s.routine))
+	if u < 0 || r < 0 || u > r {
+		t.Fatalf("the urgent item is not at the top of the queue:\n%s", body)
+	}
+	item := fmt.Sprintf("/items/%d", s.urgent)
+	// A form posted from another site is refused before it does anything.
+	if code, _, _ := s.do(c, "POST", item+"/claim", nil, "https://evil.example"); code != http.StatusForbidden {
+		t.Errorf("cross-site claim: %d, want 403", code)
+	}
+	var status string
+	if err := s.db.Get(&status, `SELECT status FROM escalations WHERE id = $1`, s.urgent); err != nil || status != "open" {
+		t.Fatalf("after a forged claim the item is %q (%v)", status, err)
+	}
+	if code, loc, _ := s.do(c, "POST", item+"/claim", nil, s.srv.URL); code != http.StatusSeeOther || loc != item {
+		t.Fatalf("claim: %d %q", code, loc)
+	}
+	_, _, body = s.do(c, "GET", item, nil, "")
+	if !strings.Contains(body, "my chest hurts") || !strings.Contains(body, `name="outcome"`) {
+		t.Fatalf("item page after the claim lacks the answer or the resolve form")
+	}
+	// The front desk may read the queue but not work it.
+	fd := s.client()
+	s.login(fd, "FD1")
+	if code, _, _ := s.do(fd, "POST", fmt.Sprintf("/items/%d/claim", s.routine), nil, s.srv.URL); code != http.StatusForbidden {
+		t.Errorf("front desk claim: %d, want 403", code)
+	}
+	s.mu.Lock()
+	s.now = s.now.Add(9 * time.Minute)
+	s.mu.Unlock()
+	code, _, body := s.do(c, "POST", item+"/resolve", url.Values{"outcome": {"advised_ed_911"}, "note": {"Told to call 911."}}, s.srv.URL)
+	if code != http.StatusOK || !strings.Contains(body, "Record 9 min 00 s of ccm time") {
+		t.Fatalf("resolve: %d\n%s", code, body)
+	}
+	form := url.Values{}
+	for _, f := range []string{"patients", "interactive", "program", "started_at", "ended_at", "activity", "note"} {
+		form.Set(f, valueOf(body, f))
+	}
+	if code, loc, body := s.do(c, "POST", item+"/time", form, s.srv.URL); code != http.StatusSeeOther || loc != item+"?recorded=1" {
+		t.Fatalf("record time: %d %q %s", code, loc, body)
+	}
+	var entry struct {
+		Program  string `db:"program"`
+		Activity string `db:"activity"`
+		Seconds  int    `db:"seconds"`
+	}
+	if err := s.db.Get(&entry, `SELECT program, activity, extract(epoch FROM ended_at - started_at)::int AS seconds FROM time_entries`); err != nil {
+		t.Fatal(err)
+	}
+	if entry.Program != "ccm" || entry.Activity != "patient_call" || entry.Seconds != 540 {
+		t.Errorf("time entry = %+v", entry)
+	}
+}
+
+// valueOf finds a form field's value in a page: an input's value or a textarea's text, or the
+// selected option.
+func valueOf(page, name string) string {
+	i := strings.Index(page, `name="`+name+`"`)
+	if i < 0 {
+		return ""
+	}
+	rest := page[i:]
+	end := strings.Index(rest, ">")
+	tag := rest[:end]
+	if v := strings.Index(tag, `value="`); v >= 0 {
+		return htmlUnescape(tag[v+7 : v+7+strings.Index(tag[v+7:], `"`)])
+	}
+	if strings.Contains(page[strings.LastIndex(page[:i], "<"):i], "<textarea") {
+		return htmlUnescape(rest[end+1 : end+1+strings.Index(rest[end+1:], "</textarea>")])
+	}
+	if sel := strings.Index(rest, "selected"); sel >= 0 {
+		opt := rest[:sel]
+		v := strings.LastIndex(opt, `value="`)
+		return opt[v+7 : v+7+strings.Index(opt[v+7:], `"`)]
+	}
+	return ""
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&#43;", "+", "&amp;", "&", "&#34;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
+}

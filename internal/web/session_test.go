@@ -1,0 +1,89 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+func TestPasswordsAndSessions(t *testing.T) {
+	ctx := context.Background()
+	d, _ := dbtest.Fresh(t)
+	now := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
+	for _, q := range []string{
+		`INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (1, 'America/New_York', $1, $1) ON CONFLICT DO NOTHING`,
+		`INSERT INTO staff (practice_id, ext_id, role, created_at, updated_at) VALUES (1, 'MGR', 'non_clinical', $1, $1)`,
+	} {
+		if _, err := d.Exec(q, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, bad := range []struct{ pw, access string }{{"short", ""}, {"long enough password", "boss"}} {
+		if err := web.SetPassword(ctx, d, 1, "MGR", bad.pw, bad.access, audit.ActorCLI, now); !errors.Is(err, web.ErrInvalid) {
+			t.Errorf("SetPassword(%q, %q) = %v, want invalid", bad.pw, bad.access, err)
+		}
+	}
+	if err := web.SetPassword(ctx, d, 1, "NOBODY", "long enough password", "", audit.ActorCLI, now); !errors.Is(err, web.ErrNotFound) {
+		t.Errorf("unknown staff: %v", err)
+	}
+	if err := web.SetPassword(ctx, d, 1, "MGR", "long enough password", web.AccessManager, audit.ActorCLI, now); err != nil {
+		t.Fatal(err)
+	}
+	a := &web.Accounts{DB: d, Practice: 1, Clock: func() time.Time { return now }}
+	token, id, err := a.Login(ctx, "MGR", "long enough password", "192.0.2.1")
+	if err != nil || id.Access != web.AccessManager || !id.Allowed(web.AccessManager, web.AccessAdmin) || id.Allowed(web.AccessAdmin) {
+		t.Fatalf("login = %+v, %v", id, err)
+	}
+	if _, _, err := a.Login(ctx, "NOBODY", "long enough password", "192.0.2.1"); !errors.Is(err, web.ErrBadLogin) {
+		t.Errorf("unknown staff login: %v", err)
+	}
+
+	handler := a.RequireSession(web.RequireAccess(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}), web.AccessManager), "/login")
+	call := func(method, cookie string) int {
+		req := httptest.NewRequest(method, "/audit", nil)
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: cookie})
+		}
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if got := call("GET", token); got != http.StatusNoContent {
+		t.Errorf("manager with a session: %d", got)
+	}
+	if got := call("POST", ""); got != http.StatusUnauthorized {
+		t.Errorf("POST without a session: %d, want 401", got)
+	}
+	if got := call("GET", "oss_forged"); got != http.StatusSeeOther {
+		t.Errorf("GET with a forged session: %d, want a redirect to log in", got)
+	}
+	// A new password ends the open sessions; so does disabling the account.
+	if err := web.SetPassword(ctx, d, 1, "MGR", "another long password", web.AccessNurse, audit.ActorCLI, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := call("GET", token); got != http.StatusSeeOther {
+		t.Errorf("old session after a password change: %d", got)
+	}
+	token, _, err = a.Login(ctx, "MGR", "another long password", "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := call("GET", token); got != http.StatusForbidden {
+		t.Errorf("a nurse on a manager's route: %d, want 403", got)
+	}
+	if _, err := d.Exec(`UPDATE staff SET disabled_at = $1`, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := call("GET", token); got != http.StatusSeeOther {
+		t.Errorf("disabled account's session: %d", got)
+	}
+}
