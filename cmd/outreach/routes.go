@@ -51,7 +51,8 @@ func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("GET /api/v1/billing/report", api(bh.ReportHandler))
 	srv.Handle("GET /api/v1/billing/worklist", api(bh.WorklistHandler))
 
-	pages := &ui.Pages{Queue: queue, Time: a.timelog(d), Location: a.cfg.Location, Log: a.log,
+	pages := &ui.Pages{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Queue: queue, Engine: eng,
+		Time: a.timelog(d), Location: a.cfg.Location, Log: a.log,
 		Accounts: &web.Accounts{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now,
 			Secure: a.cfg.PublicURL != nil && a.cfg.PublicURL.Scheme == "https"}}
 	srv.Handle("/", pages.Handler())

@@ -40,8 +40,8 @@ func browser(t *testing.T) context.Context {
 }
 
 // TestBrowserWorksAnUrgentItem logs in, finds the urgent item at the top of the queue, claims
-// it, resolves it and records the proposed time, in a real browser; with -screenshot it saves
-// the queue's picture for the README.
+// it, resolves it, records the proposed time and finds it on the patient's page, in a real
+// browser; with -screenshot it saves the queue's picture for the README.
 func TestBrowserWorksAnUrgentItem(t *testing.T) {
 	s := newSite(t)
 	ctx := browser(t)
@@ -84,11 +84,17 @@ func TestBrowserWorksAnUrgentItem(t *testing.T) {
 	step("record the time", chromedp.Click(css("#record")), chromedp.WaitNotPresent(css("#record")),
 		chromedp.WaitVisible(css("p.notice")))
 	notice := text("p.notice")
+	step("see the time on the patient's page", chromedp.Click(css(`a[href="/patients/P1"]`)),
+		chromedp.WaitVisible(css("tr[data-entry]")))
+	entry := text("tr[data-entry]")
 	if firstRow != fmt.Sprint(s.urgent) {
 		t.Errorf("the first row is item %s, want the urgent item %d", firstRow, s.urgent)
 	}
 	if status != "claimed" {
 		t.Errorf("status after claiming = %q", status)
+	}
+	if !strings.Contains(entry, "patient call") || !strings.Contains(entry, "12.0") {
+		t.Errorf("the patient's page shows the entry as %q", entry)
 	}
 	if !strings.Contains(notice, "recorded") {
 		t.Errorf("notice after recording = %q", notice)

@@ -15,8 +15,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -28,8 +33,11 @@ var static embed.FS
 
 // Pages holds what the pages need.
 type Pages struct {
+	DB       *sqlx.DB
+	Practice int64
 	Accounts *web.Accounts
 	Queue    *escalation.Queue
+	Engine   *outreach.Engine // the patient's check-ins
 	Time     *timelog.Service
 	Location *time.Location // times are shown in the practice's zone
 	Log      *slog.Logger
@@ -47,11 +55,12 @@ type page struct {
 // from another site (a forged form) gets 403 before it reaches a handler.
 func (p *Pages) Handler() http.Handler {
 	funcs := template.FuncMap{
-		"when":    func(t time.Time) string { return t.In(p.Location).Format("Jan 2 15:04") },
-		"rfc":     func(t time.Time) string { return t.In(p.Location).Format(time.RFC3339) },
-		"overdue": func(t time.Time) bool { return p.Queue.Clock().After(t) },
-		"label":   func(s string) string { return strings.ReplaceAll(s, "_", " ") },
-		"minutes": func(s int) string { return fmt.Sprintf("%d min %02d s", s/60, s%60) },
+		"when":      func(t time.Time) string { return t.In(p.Location).Format("Jan 2 15:04") },
+		"rfc":       func(t time.Time) string { return t.In(p.Location).Format(time.RFC3339) },
+		"overdue":   func(t time.Time) bool { return p.Queue.Clock().After(t) },
+		"label":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+		"minutes":   func(s int) string { return fmt.Sprintf("%d min %02d s", s/60, s%60) },
+		"minutesOf": func(s int64) string { return strconv.FormatFloat(float64(s)/60, 'f', 1, 64) },
 	}
 	// The templates are part of the binary: one that does not parse fails every test.
 	p.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html"))
@@ -65,6 +74,8 @@ func (p *Pages) Handler() http.Handler {
 	mux.Handle("GET /queue/table", auth(p.queueTable))
 	mux.Handle("GET /items/{id}", auth(p.itemPage))
 	mux.Handle("POST /items/{id}/{action}", auth(p.itemAction))
+	mux.Handle("GET /patients/{id}", auth(p.patientPage))
+	mux.Handle("POST /patients/{id}/time", auth(p.patientTime))
 	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
 }
 
@@ -325,4 +336,101 @@ func (p *Pages) recordTime(r *http.Request, who web.Identity) error {
 		Interactive: r.PostFormValue("interactive") == "true"}
 	_, err := p.Time.Record(r.Context(), who.Actor(), d, timelog.SourceEscalation)
 	return err
+}
+
+// activities are the kinds of work a time entry records.
+var activities = []string{"patient_call", "caregiver_call", "care_plan", "medication_reconciliation", "coordination",
+	"education", "data_review", "other"}
+
+// patientData is the patient page.
+type patientData struct {
+	page
+	Patient    outreach.Profile
+	Checkins   []outreach.CheckinView
+	Entries    []timelog.Entry
+	Totals     map[string]int64 // seconds this month, by program
+	Programs   []string
+	Activities []string
+	Now        string
+}
+
+func (p *Pages) patient(r *http.Request) (patientData, error) {
+	who := me(r)
+	d := patientData{page: page{Title: "Patient", Me: who}, Activities: activities, Totals: map[string]int64{}}
+	prof, err := outreach.LoadProfile(r.Context(), p.DB, p.Practice, r.PathValue("id"))
+	if db.IsNoRows(err) {
+		return d, web.Errorf(web.ErrNotFound, "no patient %q", r.PathValue("id"))
+	}
+	if err != nil {
+		return d, err
+	}
+	d.Patient, d.Title = prof, "Patient "+prof.Ext
+	d.Programs = append([]string(nil), prof.Programs...)
+	if len(d.Programs) == 0 {
+		d.Programs = []string{"ccm"}
+	}
+	if d.Checkins, err = p.Engine.Checkins(r.Context(), p.DB, prof.ID, 12); err != nil {
+		return d, err
+	}
+	now := p.Queue.Clock().In(p.Location)
+	d.Now = now.Truncate(time.Minute).Format(time.RFC3339)
+	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, p.Location)
+	if d.Entries, err = p.Time.List(r.Context(), timelog.ListFilter{From: from, To: from.AddDate(0, 1, 0), Patient: prof.Ext}); err != nil {
+		return d, err
+	}
+	for _, e := range d.Entries {
+		d.Totals[string(e.Program)] += e.Seconds
+	}
+	err = audit.Record(r.Context(), p.DB, audit.Event{PracticeID: p.Practice, At: now, Actor: who.Actor(), Action: "patient.read",
+		Entity: "patient", EntityID: strconv.FormatInt(prof.ID, 10), Detail: map[string]any{"view": "page"}})
+	return d, err
+}
+
+func (p *Pages) patientPage(w http.ResponseWriter, r *http.Request) {
+	d, err := p.patient(r)
+	if err != nil {
+		d.Error = p.message(err)
+		if d.Patient.Ext == "" {
+			p.render(w, web.StatusOf(err), "queue", queueData{page: d.page})
+			return
+		}
+		p.render(w, web.StatusOf(err), "patient", d)
+		return
+	}
+	if r.URL.Query().Get("recorded") != "" {
+		d.Notice = "The time was recorded."
+	}
+	p.render(w, http.StatusOK, "patient", d)
+}
+
+// patientTime records time spent on the patient, entered by hand.
+func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	ext := r.PathValue("id")
+	err := func() error {
+		started, err := time.Parse(time.RFC3339, strings.TrimSpace(r.PostFormValue("started_at")))
+		if err != nil {
+			return web.Errorf(web.ErrInvalid, "started needs a date and time like 2026-12-01T10:05:00-05:00")
+		}
+		minutes, err := strconv.Atoi(r.PostFormValue("minutes"))
+		if err != nil || minutes < 1 {
+			return web.Errorf(web.ErrInvalid, "minutes must be a whole number of at least 1")
+		}
+		_, err = p.Time.Record(r.Context(), who.Actor(), timelog.Draft{Patients: []string{ext}, Staff: who.Staff,
+			Program: timelog.Program(r.PostFormValue("program")), StartedAt: started,
+			EndedAt: started.Add(time.Duration(minutes) * time.Minute), Activity: timelog.Activity(r.PostFormValue("activity")),
+			Note: r.PostFormValue("note"), Interactive: r.PostFormValue("interactive") == "true"}, timelog.SourceManual)
+		return err
+	}()
+	if err == nil {
+		http.Redirect(w, r, "/patients/"+url.PathEscape(ext)+"?recorded=1", http.StatusSeeOther)
+		return
+	}
+	d, derr := p.patient(r)
+	if derr != nil {
+		err = derr
+	}
+	d.Error = p.message(err)
+	p.render(w, web.StatusOf(err), "patient", d)
 }

@@ -19,8 +19,11 @@ import (
 
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/internal/ui"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/scripts"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -67,6 +70,7 @@ func newSite(t *testing.T) *site {
 	if _, err := d.Exec(`UPDATE staff SET password_hash = $1`, string(hash)); err != nil {
 		t.Fatal(err)
 	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var patient int64
 	if err := d.Get(&patient, `SELECT id FROM patients`); err != nil {
 		t.Fatal(err)
@@ -82,8 +86,12 @@ func newSite(t *testing.T) *site {
 	}
 	s.routine = raise(escalation.Routine, "Missed doses")
 	s.urgent = raise(escalation.Urgent, "Emergency words in a reply")
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pages := &ui.Pages{Queue: &escalation.Queue{DB: d, Practice: 1, Clock: s.clock},
+	lib, err := scripts.Bundled()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := outreach.New(d, lib, nil, s.clock, practice.Settings{ID: 1, Location: ny}, log)
+	pages := &ui.Pages{DB: d, Practice: 1, Engine: eng, Queue: &escalation.Queue{DB: d, Practice: 1, Clock: s.clock},
 		Time:     &timelog.Service{DB: d, Practice: 1, Now: time.Now},
 		Accounts: &web.Accounts{DB: d, Practice: 1, Clock: s.clock}, Location: ny, Log: log}
 	s.srv = httptest.NewServer(pages.Handler())
@@ -217,6 +225,30 @@ func TestQueueWorkflow(t *testing.T) {
 	}
 	if entry.Program != "ccm" || entry.Activity != "patient_call" || entry.Seconds != 540 {
 		t.Errorf("time entry = %+v", entry)
+	}
+	// The patient's page shows the entry and takes one by hand; reading it is audited.
+	code, _, body = s.do(c, "GET", "/patients/P1", nil, "")
+	if code != http.StatusOK || !strings.Contains(body, "Told to call 911.") || !strings.Contains(body, "ccm 9.0 min") {
+		t.Fatalf("patient page: %d\n%s", code, body)
+	}
+	form = url.Values{"program": {"ccm"}, "started_at": {s.clock().Add(-30 * time.Minute).Format(time.RFC3339)},
+		"minutes": {"12"}, "activity": {"care_plan"}, "note": {"Updated the care plan after the ED visit."}}
+	if code, loc, body := s.do(c, "POST", "/patients/P1/time", form, s.srv.URL); code != http.StatusSeeOther || loc != "/patients/P1?recorded=1" {
+		t.Fatalf("manual time: %d %q %s", code, loc, body)
+	}
+	form.Set("minutes", "zero")
+	if code, _, body := s.do(c, "POST", "/patients/P1/time", form, s.srv.URL); code != http.StatusBadRequest || !strings.Contains(body, "minutes must be") {
+		t.Errorf("bad minutes: %d", code)
+	}
+	if _, _, body := s.do(c, "GET", "/patients/P1", nil, ""); !strings.Contains(body, "ccm 21.0 min") {
+		t.Errorf("the month's total does not count the manual entry")
+	}
+	if code, _, _ := s.do(c, "GET", "/patients/NOPE", nil, ""); code != http.StatusNotFound {
+		t.Errorf("unknown patient: %d", code)
+	}
+	var reads int
+	if err := s.db.Get(&reads, `SELECT count(*) FROM audit_log WHERE action = 'patient.read'`); err != nil || reads < 2 {
+		t.Errorf("patient page reads audited: %d, %v", reads, err)
 	}
 }
 
