@@ -86,6 +86,33 @@ func (h *Handlers) Claim(w http.ResponseWriter, r *http.Request) {
 		"claim_expires_at": until.Format(time.RFC3339)})
 }
 
+// Reassign serves POST /api/v1/escalations/{id}/reassign with {"staff"}: managers give an item
+// to a member of the care team (the route requires manager or admin access).
+func (h *Handlers) Reassign(w http.ResponseWriter, r *http.Request) {
+	ident, ok := web.IdentityFrom(r.Context())
+	if !ok {
+		web.WriteError(w, http.StatusUnauthorized, "authentication required")
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "escalation id %q is not a positive integer", r.PathValue("id")))
+		return
+	}
+	var body struct {
+		Staff string `json:"staff"`
+	}
+	if err := web.DecodeJSON(w, r, &body); err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	if err := h.Queue.Reassign(r.Context(), id, ident.StaffID, body.Staff); err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "claimed", "claimed_by": body.Staff})
+}
+
 // Release serves POST /api/v1/escalations/{id}/release.
 func (h *Handlers) Release(w http.ResponseWriter, r *http.Request) {
 	ident, id, ok := h.worker(w, r)

@@ -186,6 +186,49 @@ func (q *Queue) whyNot(ctx context.Context, tx *sqlx.Tx, id int64) error {
 	return ErrClaimed
 }
 
+// reassignItem gives an unresolved item to a staff member who works items, with a fresh lease.
+const reassignItem = `
+UPDATE escalations e SET status = 'claimed', claimed_by = s.id, claimed_at = $4, claim_expires_at = $5, updated_at = $4
+FROM staff s
+WHERE e.practice_id = $1 AND e.id = $2 AND e.status <> 'resolved'
+	AND s.practice_id = e.practice_id AND s.ext_id = $3 AND s.role IN ('clinical', 'practitioner') AND s.disabled_at IS NULL
+RETURNING s.id`
+
+const worksItems = `
+SELECT EXISTS (SELECT 1 FROM staff WHERE practice_id = $1 AND ext_id = $2 AND role IN ('clinical', 'practitioner')
+	AND disabled_at IS NULL)`
+
+// Reassign gives an unresolved item to another staff member (a manager's decision), whoever
+// holds it now. ErrInvalid when the staff member does not work items.
+func (q *Queue) Reassign(ctx context.Context, id, manager int64, to string) error {
+	now := q.now()
+	err := db.WithTx(ctx, q.DB, func(tx *sqlx.Tx) error {
+		var staff int64
+		err := tx.GetContext(ctx, &staff, reassignItem, q.Practice, id, to, now, now.Add(q.lease()))
+		if db.IsNoRows(err) {
+			if err := q.whyNot(ctx, tx, id); !errors.Is(err, ErrClaimed) {
+				return err // not found, or the database failed
+			}
+			var works bool
+			if err := tx.GetContext(ctx, &works, worksItems, q.Practice, to); err != nil {
+				return err
+			}
+			if !works {
+				return fmt.Errorf("%w: %q is not clinical staff or a practitioner who can work items", ErrInvalid, to)
+			}
+			return fmt.Errorf("%w: it is resolved", ErrClaimed)
+		}
+		if err != nil {
+			return err
+		}
+		return q.audit(ctx, tx, manager, id, "escalation.reassign", map[string]any{"to": staff}, now)
+	})
+	if err != nil {
+		return fmt.Errorf("error reassigning escalation %d: %w", id, err)
+	}
+	return nil
+}
+
 const releaseItem = `
 UPDATE escalations SET status = 'open', claimed_by = NULL, claimed_at = NULL, claim_expires_at = NULL, updated_at = $4
 WHERE practice_id = $1 AND id = $2 AND status = 'claimed' AND claimed_by = $3 AND claim_expires_at > $4`

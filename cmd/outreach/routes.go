@@ -34,6 +34,8 @@ func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("GET /api/v1/escalations/{id}", api(qh.Get))
 	srv.Handle("POST /api/v1/escalations/{id}/claim", api(qh.Claim))
 	srv.Handle("POST /api/v1/escalations/{id}/release", api(qh.Release))
+	srv.Handle("POST /api/v1/escalations/{id}/reassign", web.RequireToken(d,
+		web.RequireAccess(http.HandlerFunc(qh.Reassign), web.AccessManager, web.AccessAdmin)))
 	srv.Handle("POST /api/v1/escalations/{id}/resolve", api(qh.Resolve))
 
 	th := &timelog.Handlers{Svc: a.timelog(d), Log: a.log, Location: a.cfg.Location}

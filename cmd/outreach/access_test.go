@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/outreach/simulator"
+)
+
+// TestRoutesByAccess walks the API with a token of each kind of staff member: a nurse (clinical),
+// the front desk (non-clinical, nurse access) and a manager (non-clinical), and none.
+func TestRoutesByAccess(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 10, 15, 0, 0, 0, time.UTC)
+	_, conn := dbtest.Fresh(t)
+	env := map[string]string{"DATABASE_URL": conn}
+	for kind, content := range map[string]string{
+		"staff":    "id,name,credential,role\nRN1,Rita,RN,clinical\nFD1,Fred,,non_clinical\nMG1,Mia,,non_clinical\n",
+		"patients": "id,programs\nP1,ccm\n",
+	} {
+		if _, _, err := runCmd(t, ctx, env, "import", kind, writeFile(t, kind+".csv", content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := db.Open(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.Exec(`UPDATE staff SET access = 'manager' WHERE ext_id = 'MG1'`); err != nil {
+		t.Fatal(err)
+	}
+	tokens := map[string]string{"none": ""}
+	for _, s := range []string{"RN1", "FD1", "MG1"} {
+		if tokens[s], err = web.NewToken(ctx, d, 1, s, audit.ActorCLI, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var patient int64
+	if err := d.Get(&patient, `SELECT id FROM patients`); err != nil {
+		t.Fatal(err)
+	}
+	item, err := escalation.Raise(ctx, d, escalation.Item{PracticeID: 1, PatientID: patient, Severity: escalation.Urgent,
+		Reason: "Emergency words", Source: escalation.SourceEmergency}, escalation.DefaultDueTimes, now, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(envFrom(env), readFiles(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: func() time.Time { return now }}
+	srv := web.NewServer(a.log, prometheus.NewRegistry())
+	lib, err := a.loadScripts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.routes(srv, d, a.engine(d, lib, a.channel(ctx, simulator.Hooks{})))
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+
+	it := fmt.Sprintf("/api/v1/escalations/%d", item.ID)
+	// In order: each row may depend on the ones before it (RN1 claims, MG1 reassigns, …).
+	tests := []struct {
+		who, method, path, body string
+		want                    int
+	}{
+		{"none", "GET", "/api/v1/escalations", "", 401},
+		{"RN1", "GET", "/api/v1/escalations", "", 200},
+		{"FD1", "GET", "/api/v1/escalations?status=open", "", 200},
+		{"MG1", "GET", it, "", 200},
+		{"FD1", "POST", it + "/claim", "", 403},
+		{"MG1", "POST", it + "/claim", "", 403},
+		{"RN1", "POST", it + "/claim", "", 200},
+		{"RN1", "POST", it + "/reassign", `{"staff": "RN1"}`, 403},
+		{"FD1", "POST", it + "/reassign", `{"staff": "RN1"}`, 403},
+		{"MG1", "POST", it + "/reassign", `{"staff": "FD1"}`, 400},
+		{"MG1", "POST", it + "/reassign", `{"staff": "RN1"}`, 200},
+		{"FD1", "POST", it + "/resolve", `{"outcome": "no_action_needed"}`, 403},
+		{"RN1", "POST", it + "/resolve", `{"outcome": "reached_patient"}`, 200},
+		{"MG1", "POST", it + "/reassign", `{"staff": "RN1"}`, 409},
+		{"none", "GET", "/api/v1/patients/P1/checkins", "", 401},
+		{"FD1", "GET", "/api/v1/patients/P1/checkins", "", 200},
+		{"RN1", "GET", "/api/v1/time-entries?month=2026-12", "", 200},
+		{"MG1", "GET", "/api/v1/billing/report?month=2026-12", "", 200},
+		{"none", "GET", "/api/v1/billing/report?month=2026-12", "", 401},
+	}
+	for _, tt := range tests {
+		c := apiClient{t: t, base: hs.URL, token: tokens[tt.who]}
+		if code, body := c.do(tt.method, tt.path, tt.body); code != tt.want {
+			t.Errorf("%s %s %s as %s: %d %s, want %d", tt.method, tt.path, tt.body, tt.who, code, strings.TrimSpace(body), tt.want)
+		}
+	}
+}
