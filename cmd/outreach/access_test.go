@@ -97,11 +97,22 @@ func TestRoutesByAccess(t *testing.T) {
 		{"RN1", "GET", "/api/v1/time-entries?month=2026-12", "", 200},
 		{"MG1", "GET", "/api/v1/billing/report?month=2026-12", "", 200},
 		{"none", "GET", "/api/v1/billing/report?month=2026-12", "", 401},
+		{"RN1", "GET", "/api/v1/audit", "", 403},
+		{"FD1", "GET", "/api/v1/audit?entity=escalation", "", 403},
+		{"MG1", "GET", "/api/v1/audit?entity=escalation", "", 200},
+		{"MG1", "GET", "/api/v1/audit?from=yesterday", "", 400},
 	}
 	for _, tt := range tests {
 		c := apiClient{t: t, base: hs.URL, token: tokens[tt.who]}
 		if code, body := c.do(tt.method, tt.path, tt.body); code != tt.want {
 			t.Errorf("%s %s %s as %s: %d %s, want %d", tt.method, tt.path, tt.body, tt.who, code, strings.TrimSpace(body), tt.want)
+		}
+	}
+	// The manager reads who claimed, reassigned and resolved the item.
+	_, body := apiClient{t: t, base: hs.URL, token: tokens["MG1"]}.do("GET", "/api/v1/audit?entity=escalation", "")
+	for _, action := range []string{"escalation.claim", "escalation.reassign", "escalation.resolve", "escalation.read"} {
+		if !strings.Contains(body, `"action":"`+action+`"`) {
+			t.Errorf("the audit log lacks %s: %s", action, body)
 		}
 	}
 }

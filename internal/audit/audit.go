@@ -78,3 +78,27 @@ func ForEntity(ctx context.Context, q db.Querier, practiceID int64, entity, enti
 	}
 	return es, nil
 }
+
+// Filter narrows a reading of the log; empty fields match everything.
+type Filter struct {
+	From, To time.Time // [From, To)
+	Entity   string
+	EntityID string
+	Actor    string
+}
+
+const selectEntries = `
+SELECT id, at, actor, action, entity, entity_id, detail FROM audit_log
+WHERE practice_id = $1 AND at >= $2 AND at < $3 AND ($4 = '' OR entity = $4) AND ($5 = '' OR entity_id = $5)
+	AND ($6 = '' OR actor = $6)
+ORDER BY at DESC, id DESC
+LIMIT $7`
+
+// List returns the newest entries that match f, at most limit.
+func List(ctx context.Context, q db.Querier, practiceID int64, f Filter, limit int) ([]Entry, error) {
+	out := []Entry{}
+	if err := q.SelectContext(ctx, &out, selectEntries, practiceID, f.From, f.To, f.Entity, f.EntityID, f.Actor, limit); err != nil {
+		return nil, fmt.Errorf("error reading the audit log: %w", err)
+	}
+	return out, nil
+}
