@@ -56,7 +56,7 @@ func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("GET /api/v1/billing/worklist", api(bh.WorklistHandler))
 
 	pages := &ui.Pages{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Queue: queue, Engine: eng,
-		Time: a.timelog(d), Location: a.cfg.Location, Log: a.log,
+		Time: a.timelog(d), Billing: a.billingStore(d), Location: a.cfg.Location, Log: a.log,
 		Accounts: &web.Accounts{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now,
 			Secure: a.cfg.PublicURL != nil && a.cfg.PublicURL.Scheme == "https"}}
 	srv.Handle("/", pages.Handler())

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
@@ -38,6 +39,7 @@ type Pages struct {
 	Accounts *web.Accounts
 	Queue    *escalation.Queue
 	Engine   *outreach.Engine // the patient's check-ins
+	Billing  *billing.Store
 	Time     *timelog.Service
 	Location *time.Location // times are shown in the practice's zone
 	Log      *slog.Logger
@@ -61,6 +63,7 @@ func (p *Pages) Handler() http.Handler {
 		"label":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 		"minutes":   func(s int) string { return fmt.Sprintf("%d min %02d s", s/60, s%60) },
 		"minutesOf": func(s int64) string { return strconv.FormatFloat(float64(s)/60, 'f', 1, 64) },
+		"dollars":   func(c int64) string { return fmt.Sprintf("$%d.%02d", c/100, c%100) },
 	}
 	// The templates are part of the binary: one that does not parse fails every test.
 	p.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html"))
@@ -75,6 +78,8 @@ func (p *Pages) Handler() http.Handler {
 	mux.Handle("GET /items/{id}", auth(p.itemPage))
 	mux.Handle("POST /items/{id}/{action}", auth(p.itemAction))
 	mux.Handle("GET /patients/{id}", auth(p.patientPage))
+	mux.Handle("GET /billing", auth(p.billingPage))
+	mux.Handle("GET /billing.csv", auth(p.billingCSV))
 	mux.Handle("POST /patients/{id}/time", auth(p.patientTime))
 	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
 }
@@ -433,4 +438,56 @@ func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Error = p.message(err)
 	p.render(w, web.StatusOf(err), "patient", d)
+}
+
+// billingData is the billing page.
+type billingData struct {
+	page
+	Report   billing.MonthReport
+	Worklist []billing.WorkItem
+}
+
+// month reads ?month=YYYY-MM, the current month by default.
+func (p *Pages) month(r *http.Request) (billing.Month, error) {
+	if q := r.URL.Query().Get("month"); q != "" {
+		m, err := billing.ParseMonth(q)
+		if err != nil {
+			return m, web.Errorf(web.ErrInvalid, "month: %v", err)
+		}
+		return m, nil
+	}
+	return billing.MonthOf(p.Billing.Now(), p.Location), nil
+}
+
+func (p *Pages) billingPage(w http.ResponseWriter, r *http.Request) {
+	d := billingData{page: page{Title: "Billing", Me: me(r)}}
+	m, err := p.month(r)
+	if err == nil {
+		d.Report, err = p.Billing.Report(r.Context(), m)
+	}
+	if err != nil {
+		d.Error = p.message(err)
+		p.render(w, web.StatusOf(err), "billing", d)
+		return
+	}
+	d.Title = "Billing " + d.Report.Month
+	d.Worklist = billing.Worklist(d.Report.Report, p.Billing.Now(), p.Location, 10)
+	p.render(w, http.StatusOK, "billing", d)
+}
+
+func (p *Pages) billingCSV(w http.ResponseWriter, r *http.Request) {
+	m, err := p.month(r)
+	var rep billing.MonthReport
+	if err == nil {
+		rep, err = p.Billing.Report(r.Context(), m)
+	}
+	if err != nil {
+		http.Error(w, p.message(err), web.StatusOf(err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="billing-%s.csv"`, m))
+	if err := billing.WriteCSV(w, rep); err != nil {
+		p.Log.Error("billing CSV not written", "error", err)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/practice"
@@ -91,7 +92,12 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	eng := outreach.New(d, lib, nil, s.clock, practice.Settings{ID: 1, Location: ny}, log)
-	pages := &ui.Pages{DB: d, Practice: 1, Engine: eng, Queue: &escalation.Queue{DB: d, Practice: 1, Clock: s.clock},
+	rates, err := billing.BundledRates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := &ui.Pages{DB: d, Practice: 1, Engine: eng,
+		Billing: &billing.Store{DB: d, Practice: 1, Location: ny, Rates: rates, Now: s.clock}, Queue: &escalation.Queue{DB: d, Practice: 1, Clock: s.clock},
 		Time:     &timelog.Service{DB: d, Practice: 1, Now: time.Now},
 		Accounts: &web.Accounts{DB: d, Practice: 1, Clock: s.clock}, Location: ny, Log: log}
 	s.srv = httptest.NewServer(pages.Handler())
@@ -245,6 +251,17 @@ func TestQueueWorkflow(t *testing.T) {
 	}
 	if code, _, _ := s.do(c, "GET", "/patients/NOPE", nil, ""); code != http.StatusNotFound {
 		t.Errorf("unknown patient: %d", code)
+	}
+	// The month's billing page and its CSV.
+	month := s.clock().In(time.UTC).Format("2006-01")
+	if code, _, body := s.do(c, "GET", "/billing?month="+month, nil, ""); code != http.StatusOK || !strings.Contains(body, `<a href="/patients/P1">P1</a></td><td>ccm</td>`) || !strings.Contains(body, "no billing npi") {
+		t.Errorf("billing page: %d\n%s", code, body)
+	}
+	if code, _, body := s.do(c, "GET", "/billing.csv?month="+month, nil, ""); code != http.StatusOK || !strings.Contains(body, "P1") {
+		t.Errorf("billing CSV: %d %s", code, body)
+	}
+	if code, _, _ := s.do(c, "GET", "/billing?month=13", nil, ""); code != http.StatusBadRequest {
+		t.Errorf("bad month: %d", code)
 	}
 	var reads int
 	if err := s.db.Get(&reads, `SELECT count(*) FROM audit_log WHERE action = 'patient.read'`); err != nil || reads < 2 {
