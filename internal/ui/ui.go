@@ -79,6 +79,9 @@ func (p *Pages) Handler() http.Handler {
 	mux.Handle("POST /items/{id}/{action}", auth(p.itemAction))
 	mux.Handle("GET /patients/{id}", auth(p.patientPage))
 	mux.Handle("GET /billing", auth(p.billingPage))
+	admin := func(h http.HandlerFunc) http.Handler { return auth(web.RequireAccess(h, web.AccessAdmin).ServeHTTP) }
+	mux.Handle("GET /staff", admin(p.staffPage))
+	mux.Handle("POST /staff/{id}/{change}", admin(p.staffChange))
 	mux.Handle("GET /billing.csv", auth(p.billingCSV))
 	mux.Handle("POST /patients/{id}/time", auth(p.patientTime))
 	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
@@ -490,4 +493,42 @@ func (p *Pages) billingCSV(w http.ResponseWriter, r *http.Request) {
 	if err := billing.WriteCSV(w, rep); err != nil {
 		p.Log.Error("billing CSV not written", "error", err)
 	}
+}
+
+// staffData is the staff admin page.
+type staffData struct {
+	page
+	Staff  []web.Account
+	Levels []string
+}
+
+func (p *Pages) staffPage(w http.ResponseWriter, r *http.Request) {
+	d := staffData{page: page{Title: "Staff", Me: me(r)}, Levels: web.Levels}
+	var err error
+	if d.Staff, err = web.ListAccounts(r.Context(), p.DB, p.Practice); err != nil {
+		d.Error = p.message(err)
+		p.render(w, web.StatusOf(err), "staff", d)
+		return
+	}
+	if r.URL.Query().Get("saved") != "" {
+		d.Notice = "Saved."
+	}
+	p.render(w, http.StatusOK, "staff", d)
+}
+
+// staffChange sets an account's access, or disables or enables it.
+func (p *Pages) staffChange(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	access, change := "", r.PathValue("change")
+	if change == "access" {
+		access, change = r.PostFormValue("access"), ""
+	}
+	err := web.ChangeAccount(r.Context(), p.DB, me(r), r.PathValue("id"), access, change, p.Queue.Clock())
+	if err == nil {
+		http.Redirect(w, r, "/staff?saved=1", http.StatusSeeOther)
+		return
+	}
+	d := staffData{page: page{Title: "Staff", Me: me(r), Error: p.message(err)}, Levels: web.Levels}
+	d.Staff, _ = web.ListAccounts(r.Context(), p.DB, p.Practice)
+	p.render(w, web.StatusOf(err), "staff", d)
 }

@@ -56,7 +56,8 @@ func newSite(t *testing.T) *site {
 	ctx := context.Background()
 	for _, q := range []string{
 		`INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (1, 'America/New_York', $1, $1) ON CONFLICT DO NOTHING`,
-		`INSERT INTO staff (practice_id, ext_id, credential, role, created_at, updated_at) VALUES (1, 'RN1', 'RN', 'clinical', $1, $1), (1, 'FD1', '', 'non_clinical', $1, $1)`,
+		`INSERT INTO staff (practice_id, ext_id, credential, role, created_at, updated_at) VALUES (1, 'RN1', 'RN', 'clinical', $1, $1), (1, 'FD1', '', 'non_clinical', $1, $1), (1, 'AD1', '', 'non_clinical', $1, $1)`,
+		`UPDATE staff SET access = 'admin', updated_at = $1 WHERE ext_id = 'AD1'`,
 		`INSERT INTO patients (practice_id, ext_id, timezone, programs, created_at, updated_at) VALUES (1, 'P1', 'America/New_York', '{ccm}', $1, $1)`,
 	} {
 		if _, err := d.Exec(q, s.now); err != nil {
@@ -295,4 +296,37 @@ func valueOf(page, name string) string {
 
 func htmlUnescape(s string) string {
 	return strings.NewReplacer("&#43;", "+", "&amp;", "&", "&#34;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
+}
+
+func TestStaffAdmin(t *testing.T) {
+	s := newSite(t)
+	nurse, fd, admin := s.client(), s.client(), s.client()
+	s.login(nurse, "RN1")
+	s.login(fd, "FD1")
+	s.login(admin, "AD1")
+	if code, _, _ := s.do(nurse, "GET", "/staff", nil, ""); code != http.StatusForbidden {
+		t.Errorf("a nurse on the staff page: %d, want 403", code)
+	}
+	if code, _, body := s.do(admin, "GET", "/staff", nil, ""); code != http.StatusOK || !strings.Contains(body, `data-staff="FD1"`) {
+		t.Fatalf("staff page: %d", code)
+	}
+	if code, loc, _ := s.do(admin, "POST", "/staff/RN1/access", url.Values{"access": {"manager"}}, s.srv.URL); code != http.StatusSeeOther || loc != "/staff?saved=1" {
+		t.Errorf("set access: %d %q", code, loc)
+	}
+	if code, _, _ := s.do(admin, "POST", "/staff/FD1/disable", nil, s.srv.URL); code != http.StatusSeeOther {
+		t.Errorf("disable: %d", code)
+	}
+	if code, _, _ := s.do(fd, "GET", "/", nil, ""); code != http.StatusSeeOther {
+		t.Errorf("a disabled account's session still works: %d", code)
+	}
+	if code, _, _ := s.do(admin, "POST", "/staff/AD1/disable", nil, s.srv.URL); code != http.StatusConflict {
+		t.Errorf("an admin disabling themselves: %d, want 409", code)
+	}
+	if code, _, _ := s.do(admin, "POST", "/staff/RN1/access", url.Values{"access": {"boss"}}, s.srv.URL); code != http.StatusBadRequest {
+		t.Errorf("unknown access: %d", code)
+	}
+	var access string
+	if err := s.db.Get(&access, `SELECT access FROM staff WHERE ext_id = 'RN1'`); err != nil || access != "manager" {
+		t.Errorf("RN1 access = %q, %v", access, err)
+	}
 }
