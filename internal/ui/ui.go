@@ -341,7 +341,7 @@ func (p *Pages) recordTime(r *http.Request, who web.Identity) error {
 	d := timelog.Draft{Patients: []string{r.PostFormValue("patients")}, Staff: who.Staff,
 		Program: timelog.Program(r.PostFormValue("program")), StartedAt: started, EndedAt: ended,
 		Activity: timelog.Activity(r.PostFormValue("activity")), Note: r.PostFormValue("note"),
-		Interactive: r.PostFormValue("interactive") == "true"}
+		MDM: timelog.MDM(r.PostFormValue("mdm")), Interactive: r.PostFormValue("interactive") == "true"}
 	_, err := p.Time.Record(r.Context(), who.Actor(), d, timelog.SourceEscalation)
 	return err
 }
@@ -428,7 +428,8 @@ func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
 		_, err = p.Time.Record(r.Context(), who.Actor(), timelog.Draft{Patients: []string{ext}, Staff: who.Staff,
 			Program: timelog.Program(r.PostFormValue("program")), StartedAt: started,
 			EndedAt: started.Add(time.Duration(minutes) * time.Minute), Activity: timelog.Activity(r.PostFormValue("activity")),
-			Note: r.PostFormValue("note"), Interactive: r.PostFormValue("interactive") == "true"}, timelog.SourceManual)
+			Note: r.PostFormValue("note"), MDM: timelog.MDM(r.PostFormValue("mdm")),
+			Interactive: r.PostFormValue("interactive") == "true"}, timelog.SourceManual)
 		return err
 	}()
 	if err == nil {
