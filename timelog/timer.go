@@ -163,3 +163,24 @@ func (s *Service) StopTimer(ctx context.Context, actor audit.Actor, actorStaff s
 	}
 	return s.Get(ctx, entryID)
 }
+
+const selectRunningTimer = `
+SELECT t.id FROM timers t JOIN staff s ON s.practice_id = t.practice_id AND s.id = t.staff_id
+WHERE t.practice_id = $1 AND s.ext_id = $2 AND t.stopped_at IS NULL`
+
+// RunningTimer returns the staff member's running timer, or nil when none runs.
+func (s *Service) RunningTimer(ctx context.Context, staff string) (*Timer, error) {
+	var id TimerID
+	err := s.DB.GetContext(ctx, &id, selectRunningTimer, s.Practice, staff)
+	if db.IsNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error finding the running timer of %s: %w", staff, err)
+	}
+	t, err := s.Timer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}

@@ -84,6 +84,7 @@ func (p *Pages) Handler() http.Handler {
 	mux.Handle("POST /staff/{id}/{change}", admin(p.staffChange))
 	mux.Handle("GET /billing.csv", auth(p.billingCSV))
 	mux.Handle("POST /patients/{id}/time", auth(p.patientTime))
+	mux.Handle("POST /patients/{id}/timer/{action}", auth(p.patientTimer))
 	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
 }
 
@@ -360,6 +361,7 @@ type patientData struct {
 	Programs   []string
 	Activities []string
 	Now        string
+	Timer      *timelog.Timer // the staff member's running timer, for any patient
 }
 
 func (p *Pages) patient(r *http.Request) (patientData, error) {
@@ -388,6 +390,9 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 	}
 	for _, e := range d.Entries {
 		d.Totals[string(e.Program)] += e.Seconds
+	}
+	if d.Timer, err = p.Time.RunningTimer(r.Context(), who.Staff); err != nil {
+		return d, err
 	}
 	err = audit.Record(r.Context(), p.DB, audit.Event{PracticeID: p.Practice, At: now, Actor: who.Actor(), Action: "patient.read",
 		Entity: "patient", EntityID: strconv.FormatInt(prof.ID, 10), Detail: map[string]any{"view": "page"}})
@@ -532,4 +537,43 @@ func (p *Pages) staffChange(w http.ResponseWriter, r *http.Request) {
 	d := staffData{page: page{Title: "Staff", Me: me(r), Error: p.message(err)}, Levels: web.Levels}
 	d.Staff, _ = web.ListAccounts(r.Context(), p.DB, p.Practice)
 	p.render(w, web.StatusOf(err), "staff", d)
+}
+
+// patientTimer starts a timer for the patient, or stops the running one and records its time.
+func (p *Pages) patientTimer(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	ext := r.PathValue("id")
+	var err error
+	switch r.PathValue("action") {
+	case "start":
+		_, err = p.Time.StartTimer(r.Context(), timelog.TimerStart{Staff: who.Staff, Patients: []string{ext},
+			Program: timelog.Program(r.PostFormValue("program")), Activity: timelog.Activity(r.PostFormValue("activity"))})
+	case "stop":
+		var t *timelog.Timer
+		if t, err = p.Time.RunningTimer(r.Context(), who.Staff); err == nil && t == nil {
+			err = web.Errorf(web.ErrConflict, "no timer is running")
+		}
+		if err == nil {
+			_, err = p.Time.StopTimer(r.Context(), who.Actor(), who.Staff, t.ID, timelog.TimerStop{Note: r.PostFormValue("note"),
+				MDM: timelog.MDM(r.PostFormValue("mdm")), Interactive: r.PostFormValue("interactive") == "true"})
+		}
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err == nil {
+		to := "/patients/" + url.PathEscape(ext)
+		if r.PathValue("action") == "stop" {
+			to += "?recorded=1"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
+	d, derr := p.patient(r)
+	if derr != nil {
+		err = derr
+	}
+	d.Error = p.message(err)
+	p.render(w, web.StatusOf(err), "patient", d)
 }

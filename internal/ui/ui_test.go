@@ -99,7 +99,7 @@ func newSite(t *testing.T) *site {
 	}
 	pages := &ui.Pages{DB: d, Practice: 1, Engine: eng,
 		Billing: &billing.Store{DB: d, Practice: 1, Location: ny, Rates: rates, Now: s.clock}, Queue: &escalation.Queue{DB: d, Practice: 1, Clock: s.clock},
-		Time:     &timelog.Service{DB: d, Practice: 1, Now: time.Now},
+		Time:     &timelog.Service{DB: d, Practice: 1, Now: s.clock},
 		Accounts: &web.Accounts{DB: d, Practice: 1, Clock: s.clock}, Location: ny, Log: log}
 	s.srv = httptest.NewServer(pages.Handler())
 	t.Cleanup(s.srv.Close)
@@ -328,5 +328,33 @@ func TestStaffAdmin(t *testing.T) {
 	var access string
 	if err := s.db.Get(&access, `SELECT access FROM staff WHERE ext_id = 'RN1'`); err != nil || access != "manager" {
 		t.Errorf("RN1 access = %q, %v", access, err)
+	}
+}
+
+func TestPatientTimer(t *testing.T) {
+	s := newSite(t)
+	c := s.client()
+	s.login(c, "RN1")
+	if code, loc, body := s.do(c, "POST", "/patients/P1/timer/start", url.Values{"program": {"ccm"}, "activity": {"care_plan"}}, s.srv.URL); code != http.StatusSeeOther || loc != "/patients/P1" {
+		t.Fatalf("start: %d %q %s", code, loc, body)
+	}
+	if _, _, body := s.do(c, "GET", "/patients/P1", nil, ""); !strings.Contains(body, "Timer running since") {
+		t.Fatal("the patient page does not show the running timer")
+	}
+	if code, _, _ := s.do(c, "POST", "/patients/P1/timer/start", url.Values{"program": {"ccm"}, "activity": {"care_plan"}}, s.srv.URL); code != http.StatusConflict {
+		t.Errorf("a second timer: %d, want 409", code)
+	}
+	s.mu.Lock()
+	s.now = s.now.Add(17 * time.Minute)
+	s.mu.Unlock()
+	if code, loc, body := s.do(c, "POST", "/patients/P1/timer/stop", url.Values{"note": {"Care plan reviewed with the patient."}, "interactive": {"true"}}, s.srv.URL); code != http.StatusSeeOther || loc != "/patients/P1?recorded=1" {
+		t.Fatalf("stop: %d %q %s", code, loc, body)
+	}
+	var seconds int
+	if err := s.db.Get(&seconds, `SELECT extract(epoch FROM ended_at - started_at)::int FROM time_entries WHERE source = 'timer' AND interactive`); err != nil || seconds != 17*60 {
+		t.Errorf("timer entry = %d s, %v; want 1020", seconds, err)
+	}
+	if code, _, _ := s.do(c, "POST", "/patients/P1/timer/stop", nil, s.srv.URL); code != http.StatusConflict {
+		t.Errorf("stopping with no timer: %d, want 409", code)
 	}
 }
