@@ -39,10 +39,14 @@ func (h *Handlers) worker(w http.ResponseWriter, r *http.Request) (web.Identity,
 	return ident, id, true
 }
 
-// List serves GET /api/v1/escalations[?status=open|claimed|resolved][&severity=…].
+// List serves GET /api/v1/escalations[?status=open|claimed|resolved][&severity=…][&claimed_by=STAFF_ID|me].
 func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	items, err := h.Queue.List(r.Context(), Filter{Status: q.Get("status"), Severity: Severity(q.Get("severity"))})
+	f := Filter{Status: q.Get("status"), Severity: Severity(q.Get("severity")), ClaimedBy: q.Get("claimed_by")}
+	if id, ok := web.IdentityFrom(r.Context()); ok && f.ClaimedBy == "me" {
+		f.ClaimedBy = id.Staff
+	}
+	items, err := h.Queue.List(r.Context(), f)
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return

@@ -61,8 +61,9 @@ type View struct {
 
 // Filter narrows a listing; empty fields match everything.
 type Filter struct {
-	Status   string // open, claimed, resolved
-	Severity Severity
+	Status    string // open, claimed, resolved
+	Severity  Severity
+	ClaimedBy string // the staff id holding a live claim
 }
 
 func (q *Queue) now() time.Time { return q.Clock().UTC().Truncate(time.Microsecond) }
@@ -85,6 +86,7 @@ FROM escalations e
 JOIN patients p ON p.practice_id = e.practice_id AND p.id = e.patient_id
 LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.claimed_by
 WHERE e.practice_id = $1 AND ($3 = '' OR ` + liveStatus + ` = $3) AND ($4 = '' OR e.severity = $4)
+	AND ($5 = '' OR (` + liveStatus + ` = 'claimed' AND s.ext_id = $5))
 ORDER BY CASE WHEN e.status = 'resolved' THEN 1 ELSE 0 END,
 	array_position(ARRAY['urgent', 'high', 'routine'], e.severity), e.created_at, e.id
 LIMIT 500`
@@ -98,7 +100,7 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]View, error) {
 		return nil, fmt.Errorf("%w: severity %q is not urgent, high or routine", ErrInvalid, f.Severity)
 	}
 	out := []View{}
-	if err := q.DB.SelectContext(ctx, &out, selectItems, q.Practice, q.now(), f.Status, string(f.Severity)); err != nil {
+	if err := q.DB.SelectContext(ctx, &out, selectItems, q.Practice, q.now(), f.Status, string(f.Severity), f.ClaimedBy); err != nil {
 		return nil, fmt.Errorf("error listing escalation items: %w", err)
 	}
 	return out, nil

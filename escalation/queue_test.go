@@ -196,6 +196,12 @@ func TestListOrderAndFilters(t *testing.T) {
 	if items, _ := r.queue.List(ctx, escalation.Filter{Severity: escalation.High}); len(items) != 1 || items[0].ID != high {
 		t.Errorf("severity filter = %+v", items)
 	}
+	if _, err := r.queue.Claim(ctx, routine, r.staff["RN07"]); err != nil {
+		t.Fatal(err)
+	}
+	if items, _ := r.queue.List(ctx, escalation.Filter{ClaimedBy: "RN07"}); len(items) != 1 || items[0].ID != routine {
+		t.Errorf("assignee filter = %+v", items)
+	}
 	for _, f := range []escalation.Filter{{Status: "done"}, {Severity: "critical"}} {
 		if _, err := r.queue.List(ctx, f); !errors.Is(err, web.ErrInvalid) {
 			t.Errorf("filter %+v: %v", f, err)

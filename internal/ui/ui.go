@@ -167,6 +167,7 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 type queueData struct {
 	page
 	Filter     escalation.Filter
+	Mine       bool // only the items the staff member holds
 	Query      string
 	Items      []escalation.View
 	Statuses   []string
@@ -175,10 +176,15 @@ type queueData struct {
 
 func (p *Pages) queue(r *http.Request) (queueData, error) {
 	q := r.URL.Query()
-	f := escalation.Filter{Status: q.Get("status"), Severity: escalation.Severity(q.Get("severity"))}
+	f := escalation.Filter{Status: q.Get("status"), Severity: escalation.Severity(q.Get("severity")), ClaimedBy: q.Get("claimed_by")}
+	mine := f.ClaimedBy == "me"
+	if mine {
+		f.ClaimedBy = me(r).Staff
+	}
 	items, err := p.Queue.List(r.Context(), f)
 	return queueData{page: page{Title: "Queue", Me: me(r)}, Filter: f, Items: items,
-		Query:      url.Values{"status": {f.Status}, "severity": {string(f.Severity)}}.Encode(),
+		Query:      url.Values{"status": {f.Status}, "severity": {string(f.Severity)}, "claimed_by": {q.Get("claimed_by")}}.Encode(),
+		Mine:       mine,
 		Statuses:   []string{"open", "claimed", "resolved"},
 		Severities: []string{"urgent", "high", "routine"}}, err
 }
