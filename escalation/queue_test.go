@@ -189,9 +189,13 @@ func TestListOrderAndFilters(t *testing.T) {
 	high := r.raise(escalation.High, "Feels unwell")
 	r.advance(time.Minute)
 	urgent := r.raise(escalation.Urgent, "Emergency words")
+	// A rule firing again for the open item of the same patient and reason attaches to it.
+	if again := r.raise(escalation.Routine, "Missed doses"); again != routine {
+		t.Errorf("a repeat firing opened item %d; want it attached to %d", again, routine)
+	}
 	items, err := r.queue.List(ctx, escalation.Filter{})
-	if err != nil || len(items) != 3 || items[0].ID != urgent || items[1].ID != high || items[2].ID != routine {
-		t.Fatalf("list = %+v, %v; want urgent, high, routine", items, err)
+	if err != nil || len(items) != 3 || items[0].ID != urgent || items[1].ID != high || items[2].ID != routine || items[2].Firings != 2 {
+		t.Fatalf("list = %+v, %v; want urgent, high, routine (fired twice)", items, err)
 	}
 	if items, _ := r.queue.List(ctx, escalation.Filter{Severity: escalation.High}); len(items) != 1 || items[0].ID != high {
 		t.Errorf("severity filter = %+v", items)

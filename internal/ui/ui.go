@@ -81,6 +81,7 @@ func (p *Pages) Handler() http.Handler {
 	mux.Handle("GET /billing", auth(p.billingPage))
 	admin := func(h http.HandlerFunc) http.Handler { return auth(web.RequireAccess(h, web.AccessAdmin).ServeHTTP) }
 	mux.Handle("GET /staff", admin(p.staffPage))
+	mux.Handle("GET /audit", auth(web.RequireAccess(http.HandlerFunc(p.auditPage), web.AccessManager, web.AccessAdmin).ServeHTTP))
 	mux.Handle("POST /staff/{id}/{change}", admin(p.staffChange))
 	mux.Handle("GET /billing.csv", auth(p.billingCSV))
 	mux.Handle("POST /patients/{id}/time", auth(p.patientTime))
@@ -582,4 +583,34 @@ func (p *Pages) patientTimer(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Error = p.message(err)
 	p.render(w, web.StatusOf(err), "patient", d)
+}
+
+// auditData is the audit log page.
+type auditData struct {
+	page
+	Entries          []audit.Entry
+	Entities         []string
+	Entity, EntityID string
+}
+
+// auditPage shows managers the last 7 days of the audit log; reading it is audited too.
+func (p *Pages) auditPage(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	q := r.URL.Query()
+	now := p.Queue.Clock()
+	d := auditData{page: page{Title: "Audit log", Me: who}, Entity: q.Get("entity"), EntityID: q.Get("entity_id"),
+		Entities: []string{"patient", "escalation", "staff", "api_token", "billing_month", "import", "practice", "audit_log"}}
+	var err error
+	d.Entries, err = audit.List(r.Context(), p.DB, p.Practice, audit.Filter{From: now.AddDate(0, 0, -7), To: now.Add(time.Minute),
+		Entity: d.Entity, EntityID: d.EntityID}, 500)
+	if err == nil {
+		err = audit.Record(r.Context(), p.DB, audit.Event{PracticeID: p.Practice, At: now, Actor: who.Actor(),
+			Action: "audit_log.read", Entity: "audit_log", Detail: map[string]any{"entity": d.Entity}})
+	}
+	if err != nil {
+		d.Error = p.message(err)
+		p.render(w, web.StatusOf(err), "audit", d)
+		return
+	}
+	p.render(w, http.StatusOK, "audit", d)
 }

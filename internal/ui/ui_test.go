@@ -358,3 +358,48 @@ func TestPatientTimer(t *testing.T) {
 		t.Errorf("stopping with no timer: %d, want 409", code)
 	}
 }
+
+// TestPagesByAccess walks every page route as each kind of staff member: a clinical nurse, the
+// front desk (non-clinical), a manager and an admin, and no one.
+func TestPagesByAccess(t *testing.T) {
+	s := newSite(t)
+	if _, err := s.db.Exec(`INSERT INTO staff (practice_id, ext_id, role, access, password_hash, created_at, updated_at)
+		SELECT 1, 'MG1', 'non_clinical', 'manager', password_hash, $1, $1 FROM staff WHERE ext_id = 'RN1'`, s.now); err != nil {
+		t.Fatal(err)
+	}
+	clients := map[string]*http.Client{"none": s.client()}
+	for _, who := range []string{"RN1", "FD1", "MG1", "AD1"} {
+		clients[who] = s.client()
+		s.login(clients[who], who)
+	}
+	item := fmt.Sprintf("/items/%d", s.routine)
+	type want map[string]int
+	tests := []struct {
+		method, path string
+		codes        want
+	}{
+		{"GET", "/", want{"none": 303, "RN1": 200, "FD1": 200, "MG1": 200, "AD1": 200}},
+		{"GET", "/queue/table", want{"none": 303, "RN1": 200, "FD1": 200, "MG1": 200, "AD1": 200}},
+		{"GET", item, want{"none": 303, "RN1": 200, "FD1": 200, "MG1": 200, "AD1": 200}},
+		{"GET", "/patients/P1", want{"none": 303, "RN1": 200, "FD1": 200, "MG1": 200, "AD1": 200}},
+		{"GET", "/billing", want{"none": 303, "RN1": 200, "FD1": 200, "MG1": 200, "AD1": 200}},
+		{"GET", "/billing.csv", want{"none": 303, "RN1": 200, "FD1": 200, "MG1": 200, "AD1": 200}},
+		{"GET", "/audit", want{"none": 303, "RN1": 403, "FD1": 403, "MG1": 200, "AD1": 200}},
+		{"GET", "/staff", want{"none": 303, "RN1": 403, "FD1": 403, "MG1": 403, "AD1": 200}},
+		{"POST", item + "/claim", want{"none": 401, "FD1": 403, "MG1": 403, "AD1": 403, "RN1": 303}},
+		{"POST", item + "/release", want{"none": 401, "FD1": 403, "RN1": 303}},
+		{"POST", "/staff/FD1/access", want{"none": 401, "RN1": 403, "FD1": 403, "MG1": 403}},
+		{"POST", "/logout", want{"none": 401}},
+	}
+	for _, tt := range tests {
+		for _, who := range []string{"none", "RN1", "FD1", "MG1", "AD1"} {
+			code, ok := tt.codes[who]
+			if !ok {
+				continue
+			}
+			if got, _, _ := s.do(clients[who], tt.method, tt.path, url.Values{"access": {"nurse"}}, s.srv.URL); got != code {
+				t.Errorf("%s %s as %s: %d, want %d", tt.method, tt.path, who, got, code)
+			}
+		}
+	}
+}
