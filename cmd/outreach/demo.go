@@ -23,7 +23,7 @@ import (
 // demo never touches the database named in DATABASE_URL.
 const demoDatabase = "outreach_demo"
 
-// demoPassword is the demo nurse's password: the demo database is local and remade on each run.
+// demoPassword is the demo staff's password: the demo database is local and remade on each run.
 const demoPassword = "demo-nurse-password"
 
 // demoPatient is a simulated patient of the demo: fictional, with a 555-01xx number.
@@ -148,8 +148,10 @@ func (a *app) seedDemo(ctx context.Context, d *sqlx.DB) (string, error) {
 	if _, err := outreach.ImportPatients(ctx, d, "demo-patients.csv", strings.NewReader(b.String()), opt); err != nil {
 		return "", err
 	}
-	if err := web.SetPassword(ctx, d, int64(opt.Practice.ID), "RN-DEMO", demoPassword, web.AccessNurse, audit.ActorSystem, a.now()); err != nil {
-		return "", err
+	for staff, access := range map[string]string{"RN-DEMO": web.AccessNurse, "MD-DEMO": web.AccessAdmin} {
+		if err := web.SetPassword(ctx, d, int64(opt.Practice.ID), staff, demoPassword, access, audit.ActorSystem, a.now()); err != nil {
+			return "", err
+		}
 	}
 	return web.NewToken(ctx, d, int64(opt.Practice.ID), "RN-DEMO", audit.ActorSystem, a.now())
 }
@@ -162,7 +164,8 @@ func (a *app) printDemo(token string) {
 	for _, p := range demoPatients {
 		fmt.Fprintf(&b, "  %s  %-3s %-5s %s\n", p.id, p.lang, p.channel, p.role)
 	}
-	fmt.Fprintf(&b, "\nThe queue fills as patients answer: open %s/ and log in as RN-DEMO, password %s.\n", base, demoPassword)
+	fmt.Fprintf(&b, "\nThe queue fills as patients answer: open %s/ and log in as RN-DEMO (a nurse) or MD-DEMO\n", base)
+	fmt.Fprintf(&b, "(a practitioner with admin access: also the audit log and staff), password %s.\n", demoPassword)
 	fmt.Fprintf(&b, "\nWatch the log below, then ask the API (token of the demo nurse RN-DEMO):\n")
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-03/checkins\n", token, base)
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-08/checkins   # the phone call\n", token, base)
