@@ -149,7 +149,7 @@ func (q *Queue) Get(ctx context.Context, id, staff int64) (Detail, error) {
 const claimItem = `
 UPDATE escalations e SET status = 'claimed', claimed_by = $3, claimed_at = CASE WHEN e.claimed_by = $3
 		AND e.status = 'claimed' AND e.claim_expires_at > $4 THEN e.claimed_at ELSE $4 END,
-	claim_expires_at = $5, updated_at = $4
+	claim_expires_at = $5, first_claimed_at = COALESCE(e.first_claimed_at, $4), updated_at = $4
 WHERE e.practice_id = $1 AND e.id = $2 AND (e.status = 'open'
 	OR (e.status = 'claimed' AND (e.claim_expires_at <= $4 OR e.claimed_by = $3)))
 RETURNING e.claim_expires_at`
@@ -190,7 +190,8 @@ func (q *Queue) whyNot(ctx context.Context, tx *sqlx.Tx, id int64) error {
 
 // reassignItem gives an unresolved item to a staff member who works items, with a fresh lease.
 const reassignItem = `
-UPDATE escalations e SET status = 'claimed', claimed_by = s.id, claimed_at = $4, claim_expires_at = $5, updated_at = $4
+UPDATE escalations e SET status = 'claimed', claimed_by = s.id, claimed_at = $4, claim_expires_at = $5,
+	first_claimed_at = COALESCE(e.first_claimed_at, $4), updated_at = $4
 FROM staff s
 WHERE e.practice_id = $1 AND e.id = $2 AND e.status <> 'resolved'
 	AND s.practice_id = e.practice_id AND s.ext_id = $3 AND s.role IN ('clinical', 'practitioner') AND s.disabled_at IS NULL

@@ -113,7 +113,7 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	}
 	eng = a.engine(d, lib, sim)
 
-	srv := a.newServer(d)
+	srv, rt := a.newServer(d, eng)
 	a.routes(srv, d, eng)
 
 	// The demo patients' monthly check-ins start now rather than on the 1st.
@@ -128,7 +128,7 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	}
 	a.printDemo(token)
 	go a.demoSummary(ctx, d)
-	return a.run(ctx, srv, ln, eng)
+	return a.run(ctx, srv, ln, eng, rt)
 }
 
 // seedDemo imports the demo staff and patients and returns an API token for the demo nurse.

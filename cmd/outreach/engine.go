@@ -13,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/metrics"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/simulator"
 	"github.com/outreach-engine/outreach/outreach/twilio"
@@ -90,20 +91,21 @@ func (a *app) engine(d *sqlx.DB, lib scripts.Library, ch outreach.Channel) *outr
 
 // tick is the scheduler's minute: start due check-ins, remind, expire, and page the on-call
 // clinicians about urgent items nobody holds.
-func tick(ctx context.Context, e *outreach.Engine, n *escalation.Notifier, log *slog.Logger) {
+func tick(ctx context.Context, e *outreach.Engine, n *escalation.Notifier, rt *metrics.Runtime, log *slog.Logger) {
 	started := time.Now()
-	s, err := e.Schedule(ctx)
-	if err != nil {
-		log.Error("scheduling failed", "err", err)
+	s, err1 := e.Schedule(ctx)
+	if err1 != nil {
+		log.Error("scheduling failed", "err", err1)
 	}
-	f, err := e.FollowUp(ctx)
-	if err != nil {
-		log.Error("follow-up failed", "err", err)
+	f, err2 := e.FollowUp(ctx)
+	if err2 != nil {
+		log.Error("follow-up failed", "err", err2)
 	}
-	alerts, err := n.Notify(ctx)
-	if err != nil {
-		log.Error("on-call alerts failed", "err", err)
+	alerts, err3 := n.Notify(ctx)
+	if err3 != nil {
+		log.Error("on-call alerts failed", "err", err3)
 	}
+	rt.Tick(time.Now(), err1 != nil || err2 != nil || err3 != nil)
 	log.Debug("tick", "created", s.Created, "waiting", s.Waiting, "reminded", f.Reminded, "expired", f.Expired,
 		"alerts", alerts, "took", time.Since(started))
 }
@@ -124,11 +126,11 @@ func (a *app) notifier(e *outreach.Engine) *escalation.Notifier {
 // startCron runs the tick every minute, on every replica (the work is keyed so that replicas
 // cannot double it). A tick still running makes the next one skip; a panic is logged and the
 // next minute runs again.
-func startCron(ctx context.Context, e *outreach.Engine, n *escalation.Notifier, log *slog.Logger) *cron.Cron {
+func startCron(ctx context.Context, e *outreach.Engine, n *escalation.Notifier, rt *metrics.Runtime, log *slog.Logger) *cron.Cron {
 	l := cronLogger{log}
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(l),
 		cron.WithChain(cron.SkipIfStillRunning(l), cron.Recover(l)))
-	if _, err := c.AddFunc("* * * * *", func() { tick(ctx, e, n, log) }); err != nil {
+	if _, err := c.AddFunc("* * * * *", func() { tick(ctx, e, n, rt, log) }); err != nil {
 		panic(err) // a constant spec
 	}
 	c.Start()
@@ -146,9 +148,11 @@ func (l cronLogger) Error(err error, msg string, kv ...any) {
 
 // dispatchLoop sends the outbox until ctx ends: passes run back to back while there is work,
 // and twice a second otherwise.
-func dispatchLoop(ctx context.Context, e *outreach.Engine, log *slog.Logger) {
+func dispatchLoop(ctx context.Context, e *outreach.Engine, rt *metrics.Runtime, log *slog.Logger) {
 	for ctx.Err() == nil {
+		start := time.Now()
 		res, err := e.Dispatch(ctx)
+		rt.Dispatched(time.Since(start))
 		if err != nil && ctx.Err() == nil {
 			log.Error("dispatch failed", "err", err)
 		}

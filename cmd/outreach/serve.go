@@ -14,6 +14,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/metrics"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/simulator"
@@ -32,15 +33,15 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	defer d.Close()
 
-	srv := a.newServer(d)
 	lib, err := a.loadScripts()
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	eng := a.engine(d, lib, a.channel(ctx, simulator.Hooks{}))
+	srv, rt := a.newServer(d, eng)
 	a.routes(srv, d, eng)
-	return a.run(ctx, srv, ln, eng)
+	return a.run(ctx, srv, ln, eng, rt)
 }
 
 // listenAndOpen takes the listen address and opens the migrated database: everything that can
@@ -58,11 +59,16 @@ func (a *app) listenAndOpen(ctx context.Context) (net.Listener, *sqlx.DB, error)
 	return ln, d, nil
 }
 
-// newServer returns the HTTP server with its health routes and metrics registry; the caller
-// adds the routes.
-func (a *app) newServer(d *sqlx.DB) *web.Server {
+// newServer returns the HTTP server with its health routes and metrics: the Go and process
+// collectors, the database-derived metrics, and the runtime metrics, whose provider timing
+// wraps the engine's channel.
+func (a *app) newServer(d *sqlx.DB, eng *outreach.Engine) (*web.Server, *metrics.Runtime) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "outreach"}))
+	reg.MustRegister(&metrics.Collector{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Location: a.cfg.Location,
+		Billing: a.billingStore(d), Clock: a.now, Log: a.log})
+	rt := metrics.NewRuntime(reg)
+	eng.Channel = rt.Channel(eng.Channel)
 	srv := web.NewServer(a.log, reg)
 	srv.Health(func(ctx context.Context) error {
 		st, err := db.CheckSchema(ctx, d)
@@ -74,20 +80,20 @@ func (a *app) newServer(d *sqlx.DB) *web.Server {
 		}
 		return nil
 	}, reg)
-	return srv
+	return srv, rt
 }
 
 // run serves HTTP and runs the scheduler and the dispatcher until ctx ends, then stops them in
 // order: no new ticks, the dispatcher's sends in flight recorded, requests in flight answered.
-func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *outreach.Engine) error {
+func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *outreach.Engine, rt *metrics.Runtime) error {
 	a.log.Info("serving", "public_url", a.cfg.PublicURL.String(), "channel", a.cfg.Channel,
 		"timezone", a.cfg.Location.String(), "quiet_hours", a.cfg.Quiet.String(), "scripts", eng.Scripts.IDs())
-	c := startCron(ctx, eng, a.notifier(eng), a.log)
+	c := startCron(ctx, eng, a.notifier(eng), rt, a.log)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		dispatchLoop(ctx, eng, a.log)
+		dispatchLoop(ctx, eng, rt, a.log)
 	}()
 	err := srv.Serve(ctx, ln, shutdownGrace)
 	<-c.Stop().Done()

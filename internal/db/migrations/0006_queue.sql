@@ -4,6 +4,7 @@ ALTER TABLE escalations
 	ADD COLUMN claimed_by       bigint,
 	ADD COLUMN claimed_at       timestamptz,
 	ADD COLUMN claim_expires_at timestamptz,
+	ADD COLUMN first_claimed_at timestamptz, -- kept through releases and resolution: time to claim
 	ADD COLUMN resolved_by      bigint,
 	ADD COLUMN resolved_at      timestamptz,
 	ADD COLUMN outcome          text CHECK (outcome IN ('reached_patient', 'left_message', 'advised_ed_911',
