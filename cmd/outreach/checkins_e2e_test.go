@@ -12,6 +12,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -384,6 +387,37 @@ closing: {en: "Thank you."}
 	if n := countRows(t, d, "SELECT count(*) FROM time_entries WHERE program = 'ccm' AND activity = 'patient_call'"); n != 1 {
 		t.Errorf("time entries = %d", n)
 	}
+	// The managers' metrics after this run, as Prometheus scrapes them.
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range []string{
+		`outreach_checkins_created_total{channel="sms",script="bp"} 1`,
+		`outreach_checkins_ended_total{channel="sms",script="bp",status="completed"} 1`,
+		`outreach_escalations_opened_total{severity="urgent",source="rule"} 1`,
+		`outreach_escalations_resolved_total{outcome="advised_ed_911"} 1`,
+		`outreach_escalation_time_to_claim_seconds_count{severity="urgent"} 1`,
+		`outreach_inbound_messages_total 2`,                                                     // the answer (delivered 3 times, stored once) and STOP
+		`outreach_care_time_seconds{program="ccm"} 420`,                                         // and a fraction: the entry ends when it was resolved
+		`outreach_provider_request_duration_seconds_count{operation="send_sms",outcome="ok"} 2`, // the server's sends
+		`outreach_http_requests_total{code="403",route="POST /webhooks/twilio/sms"} 2`,
+	} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(line) + `(\.\d+)?$`).Match(scraped) {
+			t.Errorf("/metrics lacks %s in:\n%s", line, grepLines(string(scraped), strings.SplitN(strings.Fields(line)[0], "{", 2)[0]))
+		}
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(string(scraped))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics: %v\n%s", err, out)
+		}
+	} else if os.Getenv("OUTREACH_PROMTOOL") == "required" {
+		t.Error("promtool is not installed")
+	}
 	if n := countRows(t, d, "SELECT count(*) FROM escalations WHERE status = 'resolved' AND outcome = 'advised_ed_911'"); n != 1 {
 		t.Errorf("resolved items = %d", n)
 	}
@@ -426,4 +460,15 @@ func TestScriptsValidateCommand(t *testing.T) {
 	if err == nil || !strings.Contains(out, "bad.yaml:1:") || !strings.Contains(out, "bad.yaml:2:") || !strings.Contains(out, "bad.yaml:7:") {
 		t.Errorf("bad script: %q, %v", out, err)
 	}
+}
+
+// grepLines returns the lines of text that start with prefix.
+func grepLines(text, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -62,7 +62,7 @@ var (
 	outboxDepth       = desc("outbox_depth", "Texts and calls waiting to go out (due or not), by kind.", "kind")
 	outboxAge         = desc("outbox_oldest_due_seconds", "How long the oldest due text or call has waited, by kind; 0 when none is due.", "kind")
 	outboxUnknown     = desc("outbox_unknown", "Sends whose outcome is not known yet, by kind.", "kind")
-	careMinutes       = desc("care_minutes", "Staff minutes logged this month (current versions), by program.", "program")
+	careTime          = desc("care_time_seconds", "Staff time logged this month (current versions), by program.", "program")
 	atThreshold       = desc("billing_patients", "Patients billable this month, by program and code.", "program", "code")
 	nearNext          = desc("billing_patients_near_next", "Patients within 10 minutes of their next code this month, by program and code.", "program", "code")
 	expectedRevenue   = desc("billing_expected_dollars", "What this month's billable codes are worth so far, by program.", "program")
@@ -74,7 +74,7 @@ var (
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{checkinsCreated, checkinsEnded, completionRatio, messagesSent, messagesDelivered,
 		messagesFailed, inbound, parseFailures, optedOut, calls, escalationsOpened, escalationsDone, escalationsOpen,
-		escalationsLate, oldestUrgent, outboxDepth, outboxAge, outboxUnknown, careMinutes, atThreshold, nearNext,
+		escalationsLate, oldestUrgent, outboxDepth, outboxAge, outboxUnknown, careTime, atThreshold, nearNext,
 		expectedRevenue, timeToClaim, scrapeErrors} {
 		ch <- d
 	}
@@ -133,7 +133,7 @@ var queries = []struct {
 	{outboxDepth, prometheus.GaugeValue, 1, `SELECT 'message' AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND status = 'queued' UNION ALL SELECT 'call', '', '', count(*) FROM calls WHERE practice_id = :practice AND status = 'queued'`},
 	{outboxAge, prometheus.GaugeValue, 1, `SELECT 'message' AS l1, '' AS l2, '' AS l3, COALESCE(extract(epoch FROM :now - min(next_attempt_at)), 0) AS v FROM messages WHERE practice_id = :practice AND status = 'queued' AND next_attempt_at <= :now UNION ALL SELECT 'call', '', '', COALESCE(extract(epoch FROM :now - min(next_attempt_at)), 0) FROM calls WHERE practice_id = :practice AND status = 'queued' AND next_attempt_at <= :now`},
 	{outboxUnknown, prometheus.GaugeValue, 1, `SELECT 'message' AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND status = 'unknown' UNION ALL SELECT 'call', '', '', count(*) FROM calls WHERE practice_id = :practice AND status = 'unknown'`},
-	{careMinutes, prometheus.GaugeValue, 1, `SELECT program AS l1, '' AS l2, '' AS l3, COALESCE(sum(extract(epoch FROM ended_at - started_at)), 0) / 60 AS v FROM time_entries e WHERE practice_id = :practice AND started_at >= :month AND started_at <= :now AND NOT voided AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id) GROUP BY 1`},
+	{careTime, prometheus.GaugeValue, 1, `SELECT program AS l1, '' AS l2, '' AS l3, COALESCE(sum(extract(epoch FROM ended_at - started_at)), 0) AS v FROM time_entries e WHERE practice_id = :practice AND started_at >= :month AND started_at <= :now AND NOT voided AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id) GROUP BY 1`},
 }
 
 // compute runs every query; one that fails is logged, counted and left out.
