@@ -188,3 +188,40 @@ outreach_scheduler_last_tick_timestamp_seconds 1.7969148e+09
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }
+
+// TestCollectorCaches: scrapes within the cache time reuse the last answers; the next one after
+// it queries again.
+func TestCollectorCaches(t *testing.T) {
+	d, _ := dbtest.Fresh(t)
+	now := time.Date(2026, 12, 10, 15, 0, 0, 0, time.UTC)
+	if _, err := d.Exec(`INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (1, 'America/New_York', $1, $1) ON CONFLICT DO NOTHING`, now); err != nil {
+		t.Fatal(err)
+	}
+	clock := now
+	c := &metrics.Collector{DB: d, Practice: 1, Clock: func() time.Time { return clock }, CacheFor: time.Minute,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	optedOut := func() int {
+		n, err := testutil.GatherAndCount(reg, "outreach_patients_opted_out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := optedOut(); n != 0 {
+		t.Fatalf("opted-out series = %d", n)
+	}
+	if _, err := d.Exec(`INSERT INTO patients (practice_id, ext_id, timezone, opted_out_at, opt_out_source, created_at, updated_at)
+		VALUES (1, 'P1', 'America/New_York', $1, 'voice', $1, $1)`, now); err != nil {
+		t.Fatal(err)
+	}
+	clock = now.Add(59 * time.Second)
+	if n := optedOut(); n != 0 {
+		t.Errorf("a scrape within the cache time queried again")
+	}
+	clock = now.Add(time.Minute)
+	if n := optedOut(); n != 1 {
+		t.Errorf("a scrape after the cache time did not query again")
+	}
+}
