@@ -1,11 +1,13 @@
 package outreach
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -117,6 +119,7 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 		e.pace = newPacer(e.Send.PerSecond)
 	}
 	var mu sync.Mutex
+	log := &sentLog{e: e}
 	work := make(chan candidate)
 	var wg sync.WaitGroup
 	workers := max(1, min(e.Send.Workers, len(claimed)))
@@ -126,7 +129,7 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 		go func() {
 			defer wg.Done()
 			for m := range work {
-				outcome, err := e.send(ctx, m)
+				outcome, err := e.send(ctx, m, log)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -151,6 +154,9 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 	}
 	close(work)
 	wg.Wait()
+	if err := log.flush(context.WithoutCancel(ctx)); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	if err := e.dispatchCalls(ctx, &res); err != nil {
 		return res, errors.Join(firstErr, err)
 	}
@@ -233,11 +239,94 @@ func (e *Engine) StatusCallback(id int64) string {
 	return u.String()
 }
 
-// markSent records the provider's id; a status report that came first is kept.
-const markSent = `
-UPDATE messages SET twilio_sid = $1, sent_at = COALESCE(sent_at, $2), lease_until = NULL, updated_at = $2,
-	status = CASE WHEN message_status_rank(status) < message_status_rank('sent') THEN 'sent' ELSE status END
-WHERE practice_id = $3 AND id = $4`
+// markSentBatch records the provider's ids of a batch of sends; a status report that came
+// first is kept.
+const markSentBatch = `
+UPDATE messages m SET twilio_sid = u.sid, sent_at = COALESCE(m.sent_at, u.at), lease_until = NULL, updated_at = u.at,
+	status = CASE WHEN message_status_rank(m.status) < message_status_rank('sent') THEN 'sent' ELSE m.status END
+FROM unnest($2::bigint[], $3::text[], $4::timestamptz[]) AS u (id, sid, at)
+WHERE m.practice_id = $1 AND m.id = u.id`
+
+const touchCheckins = `
+UPDATE checkins c SET last_sent_at = GREATEST(c.last_sent_at, u.at)
+FROM unnest($2::bigint[], $3::timestamptz[]) AS u (id, at)
+WHERE c.practice_id = $1 AND c.id = u.id AND c.status = 'open'`
+
+// sentFlush is how many sends are recorded in one transaction at most.
+const sentFlush = 50
+
+// sentRecord is a send the provider accepted, to record.
+type sentRecord struct {
+	id      int64
+	sid     string
+	at      time.Time
+	checkin *int64
+	touch   bool // the send starts the check-in's wait for an answer
+}
+
+// sentLog records the sends of a dispatch pass in batches: one transaction for up to sentFlush
+// sends, which does not wait for the disk. Losing a batch in a crash is safe: the claims' lease
+// expires into unknown, which the status reports or a lookup settle; nothing is sent twice.
+type sentLog struct {
+	e       *Engine
+	mu      sync.Mutex
+	pending []sentRecord
+}
+
+func (l *sentLog) add(ctx context.Context, r sentRecord) error {
+	l.mu.Lock()
+	l.pending = append(l.pending, r)
+	var batch []sentRecord
+	if len(l.pending) >= sentFlush {
+		batch, l.pending = l.pending, nil
+	}
+	l.mu.Unlock()
+	return l.write(ctx, batch)
+}
+
+// flush records what is still pending.
+func (l *sentLog) flush(ctx context.Context) error {
+	l.mu.Lock()
+	batch := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	return l.write(ctx, batch)
+}
+
+func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	// In id order, so that concurrent batches lock rows in the same order.
+	slices.SortFunc(batch, func(a, b sentRecord) int { return cmp.Compare(a.id, b.id) })
+	var ids, checkins []int64
+	var sids []string
+	var ats, touched []time.Time
+	for _, r := range batch {
+		ids, sids, ats = append(ids, r.id), append(sids, r.sid), append(ats, r.at)
+		if r.touch {
+			checkins, touched = append(checkins, *r.checkin), append(touched, r.at)
+		}
+	}
+	e := l.e
+	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, markSentBatch, e.pid(), pq.Array(ids), pq.Array(sids), pq.Array(ats)); err != nil {
+			return err
+		}
+		if len(checkins) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, touchCheckins, e.pid(), pq.Array(checkins), pq.Array(touched))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("error recording %d sent messages: %w", len(batch), err)
+	}
+	return nil
+}
 
 const touchCheckin = `
 UPDATE checkins SET last_sent_at = GREATEST(last_sent_at, $1) WHERE practice_id = $2 AND id = $3 AND status = 'open'`
@@ -254,8 +343,9 @@ const markUnknown = `
 UPDATE messages SET status = 'unknown', lease_until = NULL, updated_at = $1
 WHERE practice_id = $2 AND id = $3 AND status = 'sending'`
 
-// send hands one claimed message to the channel and records the outcome.
-func (e *Engine) send(ctx context.Context, m candidate) (string, error) {
+// send hands one claimed message to the channel and records the outcome; a send that went out
+// is recorded through log, in a batch.
+func (e *Engine) send(ctx context.Context, m candidate, log *sentLog) (string, error) {
 	if err := e.pace.wait(ctx); err != nil {
 		// Not sent: give the claim back.
 		_, dbErr := e.DB.ExecContext(context.WithoutCancel(ctx), requeue, e.now(), nil, e.now(), e.pid(), m.ID)
@@ -266,26 +356,9 @@ func (e *Engine) send(ctx context.Context, m candidate) (string, error) {
 	ctx = context.WithoutCancel(ctx)
 	now := e.now()
 	if err == nil {
-		err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
-			// Losing this record in a crash is safe: the claim's lease expires into unknown, which
-			// the status report or a lookup settles. So the commit need not wait for the disk.
-			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, markSent, sid, now, e.pid(), m.ID); err != nil {
-				return err
-			}
-			// A question starts the wait for an answer; reminders and notices do not.
-			if m.Checkin != nil && (m.Kind == "question" || m.Kind == "reask") {
-				_, err := tx.ExecContext(ctx, touchCheckin, now, e.pid(), *m.Checkin)
-				return err
-			}
-			return nil
-		})
-		if err != nil {
-			return "", fmt.Errorf("error recording sent message %d: %w", m.ID, err)
-		}
-		return "sent", nil
+		// A question starts the wait for an answer; reminders and notices do not.
+		touch := m.Checkin != nil && (m.Kind == "question" || m.Kind == "reask")
+		return "sent", log.add(ctx, sentRecord{id: m.ID, sid: sid, at: now, checkin: m.Checkin, touch: touch})
 	}
 	se := AsSendError(err)
 	e.Log.Warn("send failed", "message", m.ID, "failure", se.Failure, "code", se.Code, "attempt", m.Attempts+1)
