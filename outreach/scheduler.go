@@ -36,7 +36,9 @@ WITH due AS (
 	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang, p.channel
 	FROM patients p
 	WHERE p.practice_id = $2 AND p.timezone = $11 AND COALESCE(p.script_id, $10) = $3 AND ` + eligible + `
-	AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.practice_id = p.practice_id AND c.patient_id = p.id
+	-- NOT IN over a set hashed once, not a NOT EXISTS per patient: the planner would probe the
+	-- checkins being inserted by this very statement, which made a first month quadratic.
+	AND p.id NOT IN (SELECT c.patient_id FROM checkins c WHERE c.practice_id = $2
 		AND (c.status = 'open' OR (c.script_id = $3 AND c.period = $5)))
 )` + createWithFirstMessage
 
