@@ -247,10 +247,12 @@ UPDATE messages m SET twilio_sid = u.sid, sent_at = COALESCE(m.sent_at, u.at), l
 FROM unnest($2::bigint[], $3::text[], $4::timestamptz[]) AS u (id, sid, at)
 WHERE m.practice_id = $1 AND m.id = u.id`
 
+// touchCheckins finds its rows by primary key. A "status = 'open'" test in the WHERE clause
+// let the planner pick the partial index of open check-ins and filter all of them for every
+// batch (quadratic over a month's first run); the test is in the SET instead.
 const touchCheckins = `
-UPDATE checkins c SET last_sent_at = GREATEST(c.last_sent_at, u.at)
-FROM unnest($2::bigint[], $3::timestamptz[]) AS u (id, at)
-WHERE c.practice_id = $1 AND c.id = u.id AND c.status = 'open'`
+UPDATE checkins SET last_sent_at = CASE WHEN status = 'open' THEN GREATEST(last_sent_at, $3) ELSE last_sent_at END
+WHERE practice_id = $1 AND id = ANY ($2::bigint[])`
 
 // sentFlush is how many sends are recorded in one transaction at most.
 const sentFlush = 50
@@ -301,13 +303,18 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 	slices.SortFunc(batch, func(a, b sentRecord) int { return cmp.Compare(a.id, b.id) })
 	var ids, checkins []int64
 	var sids []string
-	var ats, touched []time.Time
+	var ats []time.Time
+	var last time.Time // the batch's latest send: what its check-ins' wait counts from
 	for _, r := range batch {
 		ids, sids, ats = append(ids, r.id), append(sids, r.sid), append(ats, r.at)
 		if r.touch {
-			checkins, touched = append(checkins, *r.checkin), append(touched, r.at)
+			checkins = append(checkins, *r.checkin)
+		}
+		if r.at.After(last) {
+			last = r.at
 		}
 	}
+	slices.Sort(checkins)
 	e := l.e
 	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
@@ -319,7 +326,7 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 		if len(checkins) == 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, touchCheckins, e.pid(), pq.Array(checkins), pq.Array(touched))
+		_, err := tx.ExecContext(ctx, touchCheckins, e.pid(), pq.Array(checkins), last)
 		return err
 	})
 	if err != nil {

@@ -118,8 +118,19 @@ func (e *Engine) Schedule(ctx context.Context) (ScheduleResult, error) {
 		}
 		res.Created += n
 	}
+	if res.Created >= analyzeAfter {
+		// The dispatcher's queries are planned from the tables' statistics; after a large start
+		// (a first month) they describe nearly empty tables until autovacuum catches up, and
+		// the plans scan whole tables per batch.
+		if _, err := e.DB.ExecContext(ctx, "ANALYZE checkins, messages, calls"); err != nil {
+			e.Log.Warn("could not refresh table statistics after a large start", "created", res.Created, "err", err)
+		}
+	}
 	return res, nil
 }
+
+// analyzeAfter is how many check-ins started at once refresh the tables' statistics.
+const analyzeAfter = 1000
 
 // opening is a script's first message in each language, as SQL arguments: the languages it
 // speaks, the first question's id, the message kind, the English and the Spanish body.
