@@ -403,3 +403,35 @@ func TestPagesByAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesEscapePatientWords: what patients write is shown as text, never run as markup.
+func TestPagesEscapePatientWords(t *testing.T) {
+	s := newSite(t)
+	hostile := `<script>alert("x")</script><img src=x onerror=alert(1)>'; DROP TABLE patients; --`
+	if _, err := s.db.Exec(`INSERT INTO checkins (practice_id, patient_id, script_id, period, language, channel, status, started_at, last_sent_at, ended_at)
+		SELECT 1, id, 'ccm-monthly', 'p', 'en', 'sms', 'completed', $1, $1, $1 FROM patients`, s.now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`INSERT INTO checkin_answers (practice_id, checkin_id, question_id, value, raw, answered_at)
+		SELECT 1, id, 'symptoms', $2, $2, $1 FROM checkins`, s.now, hostile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`UPDATE escalations SET details = jsonb_build_array(jsonb_build_object('answer', $1::text))`, hostile); err != nil {
+		t.Fatal(err)
+	}
+	c := s.client()
+	s.login(c, "RN1")
+	for _, path := range []string{"/patients/P1", fmt.Sprintf("/items/%d", s.urgent)} {
+		_, _, body := s.do(c, "GET", path, nil, "")
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") {
+			t.Errorf("%s renders the patient's words as markup", path)
+		}
+		if !strings.Contains(body, "&lt;script&gt;alert(") {
+			t.Errorf("%s does not show the patient's words", path)
+		}
+	}
+	var n int
+	if err := s.db.Get(&n, `SELECT count(*) FROM patients`); err != nil || n != 1 {
+		t.Errorf("patients = %d, %v", n, err)
+	}
+}
