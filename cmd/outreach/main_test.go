@@ -14,7 +14,16 @@ import (
 	"github.com/outreach-engine/outreach/internal/dbtest"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+// TestMain runs the tests, or, in a child process a test started (OUTREACH_TEST_CHILD set to
+// the arguments), the outreach command itself, which that test may kill.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("OUTREACH_TEST_CHILD"); args != "" {
+		os.Args = append([]string{"outreach"}, strings.Fields(args)...)
+		main()
+		os.Exit(0)
+	}
+	dbtest.Main(m)
+}
 
 // runCmd runs the command line with env on top of a fresh database's URL.
 func runCmd(t *testing.T, ctx context.Context, env map[string]string, args ...string) (string, string, error) {
