@@ -19,16 +19,12 @@ type Handlers struct {
 // whose time on them is care management time.
 func CanWork(id web.Identity) bool { return id.Role == "clinical" || id.Role == "practitioner" }
 
-// worker returns the caller and the item id of a request that changes an item, or answers it
-// with the error.
-func (h *Handlers) worker(w http.ResponseWriter, r *http.Request) (web.Identity, int64, bool) {
+// item returns the caller and the item id of a request about one item, or answers it with
+// the error.
+func (h *Handlers) item(w http.ResponseWriter, r *http.Request) (web.Identity, int64, bool) {
 	ident, ok := web.IdentityFrom(r.Context())
 	if !ok {
 		web.WriteError(w, http.StatusUnauthorized, "authentication required")
-		return ident, 0, false
-	}
-	if !CanWork(ident) {
-		web.Fail(w, h.Log, web.Errorf(web.ErrForbidden, "only clinical staff and practitioners work escalation items"))
 		return ident, 0, false
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -37,6 +33,16 @@ func (h *Handlers) worker(w http.ResponseWriter, r *http.Request) (web.Identity,
 		return ident, 0, false
 	}
 	return ident, id, true
+}
+
+// worker is item for a request that works the item: clinical staff and practitioners only.
+func (h *Handlers) worker(w http.ResponseWriter, r *http.Request) (web.Identity, int64, bool) {
+	ident, ok := web.IdentityFrom(r.Context())
+	if ok && !CanWork(ident) {
+		web.Fail(w, h.Log, web.Errorf(web.ErrForbidden, "only clinical staff and practitioners work escalation items"))
+		return ident, 0, false
+	}
+	return h.item(w, r)
 }
 
 // List serves GET /api/v1/escalations[?status=open|claimed|resolved][&severity=…][&claimed_by=STAFF_ID|me].
@@ -56,14 +62,8 @@ func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
 
 // Get serves GET /api/v1/escalations/{id}: the item with the answers that raised it.
 func (h *Handlers) Get(w http.ResponseWriter, r *http.Request) {
-	ident, ok := web.IdentityFrom(r.Context())
+	ident, id, ok := h.item(w, r)
 	if !ok {
-		web.WriteError(w, http.StatusUnauthorized, "authentication required")
-		return
-	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "escalation id %q is not a positive integer", r.PathValue("id")))
 		return
 	}
 	item, err := h.Queue.Get(r.Context(), id, ident.StaffID)
@@ -93,14 +93,8 @@ func (h *Handlers) Claim(w http.ResponseWriter, r *http.Request) {
 // Reassign serves POST /api/v1/escalations/{id}/reassign with {"staff"}: managers give an item
 // to a member of the care team (the route requires manager or admin access).
 func (h *Handlers) Reassign(w http.ResponseWriter, r *http.Request) {
-	ident, ok := web.IdentityFrom(r.Context())
+	ident, id, ok := h.item(w, r)
 	if !ok {
-		web.WriteError(w, http.StatusUnauthorized, "authentication required")
-		return
-	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "escalation id %q is not a positive integer", r.PathValue("id")))
 		return
 	}
 	var body struct {

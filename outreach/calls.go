@@ -87,13 +87,12 @@ func (e *Engine) dispatchCalls(ctx context.Context, res *DispatchResult) error {
 				cancel = append(cancel, c.ID)
 				continue
 			}
-			loc, err := time.LoadLocation(c.Zone)
+			opens, held, err := e.heldUntil(c.Zone, now)
 			if err != nil {
-				return fmt.Errorf("error loading zone %q: %w", c.Zone, err)
+				return err
 			}
-			if !Allowed(e.Practice.Quiet, loc, now) {
-				deferIDs = append(deferIDs, c.ID)
-				deferAt = append(deferAt, WindowOpens(e.Practice.Quiet, loc, now).UTC())
+			if held {
+				deferIDs, deferAt = append(deferIDs, c.ID), append(deferAt, opens)
 				continue
 			}
 			place = append(place, c.ID)

@@ -163,6 +163,18 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 	return res, firstErr
 }
 
+// heldUntil reports whether it is quiet hours now in a patient's zone, and when they end.
+func (e *Engine) heldUntil(zone string, now time.Time) (time.Time, bool, error) {
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("error loading zone %q: %w", zone, err)
+	}
+	if Allowed(e.Practice.Quiet, loc, now) {
+		return time.Time{}, false, nil
+	}
+	return WindowOpens(e.Practice.Quiet, loc, now).UTC(), true, nil
+}
+
 // claim takes a batch of due messages in one transaction: messages for patients who opted out
 // are cancelled, messages older than MaxAge expire, scheduled messages in the patient's quiet
 // hours wait for the window, and the rest are leased for sending.
@@ -183,19 +195,17 @@ func (e *Engine) claim(ctx context.Context, res *DispatchResult) ([]candidate, e
 				cancel = append(cancel, c.ID)
 			case now.Sub(c.Created) > MaxAge:
 				expire = append(expire, c.ID)
-			case !c.Immediate:
-				loc, err := time.LoadLocation(c.Zone)
-				if err != nil {
-					return fmt.Errorf("error loading zone %q: %w", c.Zone, err)
-				}
-				if !Allowed(e.Practice.Quiet, loc, now) {
-					deferIDs = append(deferIDs, c.ID)
-					deferAt = append(deferAt, WindowOpens(e.Practice.Quiet, loc, now).UTC())
-					continue
-				}
-				send = append(send, c.ID)
-				claimed = append(claimed, c)
 			default:
+				if !c.Immediate {
+					opens, held, err := e.heldUntil(c.Zone, now)
+					if err != nil {
+						return err
+					}
+					if held {
+						deferIDs, deferAt = append(deferIDs, c.ID), append(deferAt, opens)
+						continue
+					}
+				}
 				send = append(send, c.ID)
 				claimed = append(claimed, c)
 			}

@@ -3,21 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
-	"github.com/outreach-engine/outreach/internal/db"
-	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/web"
-	"github.com/outreach-engine/outreach/outreach/simulator"
 )
 
 // TestRoutesByAccess walks the API with a token of each kind of staff member: a nurse (clinical),
@@ -25,21 +17,11 @@ import (
 func TestRoutesByAccess(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 10, 15, 0, 0, 0, time.UTC)
-	_, conn := dbtest.Fresh(t)
-	env := map[string]string{"DATABASE_URL": conn}
-	for kind, content := range map[string]string{
+	base, d := serveRoutes(t, now, map[string]string{
 		"staff":    "id,name,credential,role\nRN1,Rita,RN,clinical\nFD1,Fred,,non_clinical\nMG1,Mia,,non_clinical\n",
 		"patients": "id,programs\nP1,ccm\n",
-	} {
-		if _, _, err := runCmd(t, ctx, env, "import", kind, writeFile(t, kind+".csv", content)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	d, err := db.Open(ctx, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
+	})
+	var err error
 	if _, err := d.Exec(`UPDATE staff SET access = 'manager' WHERE ext_id = 'MG1'`); err != nil {
 		t.Fatal(err)
 	}
@@ -58,20 +40,6 @@ func TestRoutesByAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := LoadConfig(envFrom(env), readFiles(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &app{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: func() time.Time { return now }}
-	srv := web.NewServer(a.log, prometheus.NewRegistry())
-	lib, err := a.loadScripts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.routes(srv, d, a.engine(d, lib, a.channel(ctx, simulator.Hooks{})))
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-
 	it := fmt.Sprintf("/api/v1/escalations/%d", item.ID)
 	// In order: each row may depend on the ones before it (RN1 claims, MG1 reassigns, …).
 	tests := []struct {
@@ -103,13 +71,13 @@ func TestRoutesByAccess(t *testing.T) {
 		{"MG1", "GET", "/api/v1/audit?from=yesterday", "", 400},
 	}
 	for _, tt := range tests {
-		c := apiClient{t: t, base: hs.URL, token: tokens[tt.who]}
+		c := apiClient{t: t, base: base, token: tokens[tt.who]}
 		if code, body := c.do(tt.method, tt.path, tt.body); code != tt.want {
 			t.Errorf("%s %s %s as %s: %d %s, want %d", tt.method, tt.path, tt.body, tt.who, code, strings.TrimSpace(body), tt.want)
 		}
 	}
 	// The manager reads who claimed, reassigned and resolved the item.
-	_, body := apiClient{t: t, base: hs.URL, token: tokens["MG1"]}.do("GET", "/api/v1/audit?entity=escalation", "")
+	_, body := apiClient{t: t, base: base, token: tokens["MG1"]}.do("GET", "/api/v1/audit?entity=escalation", "")
 	for _, action := range []string{"escalation.claim", "escalation.reassign", "escalation.resolve", "escalation.read"} {
 		if !strings.Contains(body, `"action":"`+action+`"`) {
 			t.Errorf("the audit log lacks %s: %s", action, body)

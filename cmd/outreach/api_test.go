@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/web"
@@ -47,20 +49,30 @@ func (c apiClient) do(method, path, body string) (int, string) {
 // pinned clock.
 func apiServer(t *testing.T, now time.Time) apiClient {
 	t.Helper()
+	base, d := serveRoutes(t, now, map[string]string{
+		"staff":    "id,name,credential,role,npi\nRN1,Rita,RN,clinical,\nMD1,Ada,MD,practitioner,1111111111\n",
+		"patients": "id,chronic_conditions,programs,billing_npi,consent_at,initiating_visit_on,care_plan_on\nP1,I10;E11.9,ccm;rpm,1111111111,2026-01-15,2026-01-15,2026-01-15\nP2,I10;E11.9,ccm,1111111111,2026-01-15,2026-01-15,2026-01-15\n",
+	})
+	token, err := web.NewToken(context.Background(), d, 1, "RN1", audit.ActorCLI, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apiClient{t: t, base: base, token: token}
+}
+
+// serveRoutes imports the files (by kind: staff, patients, …) into a fresh database and serves
+// every route of the engine on it at a pinned clock; it returns the base URL and the database.
+func serveRoutes(t *testing.T, now time.Time, files map[string]string) (string, *sqlx.DB) {
+	t.Helper()
 	ctx := context.Background()
 	_, conn := dbtest.Fresh(t)
 	env := map[string]string{"DATABASE_URL": conn}
-	for kind, content := range map[string]string{
-		"staff":    "id,name,credential,role,npi\nRN1,Rita,RN,clinical,\nMD1,Ada,MD,practitioner,1111111111\n",
-		"patients": "id,chronic_conditions,programs,billing_npi,consent_at,initiating_visit_on,care_plan_on\nP1,I10;E11.9,ccm;rpm,1111111111,2026-01-15,2026-01-15,2026-01-15\nP2,I10;E11.9,ccm,1111111111,2026-01-15,2026-01-15,2026-01-15\n",
-	} {
-		if _, _, err := runCmd(t, ctx, env, "import", kind, writeFile(t, kind+".csv", content)); err != nil {
-			t.Fatal(err)
+	for _, kind := range []string{"staff", "patients"} {
+		if content, ok := files[kind]; ok {
+			if _, _, err := runCmd(t, ctx, env, "import", kind, writeFile(t, kind+".csv", content)); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	token, _, err := runCmd(t, ctx, env, "staff", "token", "RN1")
-	if err != nil {
-		t.Fatal(err)
 	}
 	cfg, err := LoadConfig(envFrom(env), readFiles(nil))
 	if err != nil {
@@ -80,7 +92,7 @@ func apiServer(t *testing.T, now time.Time) apiClient {
 	a.routes(srv, d, a.engine(d, lib, a.channel(ctx, simulator.Hooks{})))
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return apiClient{t: t, base: hs.URL, token: strings.TrimSpace(token)}
+	return hs.URL, d
 }
 
 func TestTimeEntriesAPI(t *testing.T) {

@@ -341,18 +341,7 @@ closing: {en: "Thank you."}
 		t.Errorf("checkins = %+v", list)
 	}
 	// The queue: the urgent item is listed first, claimed, and resolved with an outcome.
-	apiCall := func(method, path, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(token))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	apiCall := apiClient{t: t, base: base, token: strings.TrimSpace(token)}.do
 	code, body := apiCall("GET", "/api/v1/escalations?status=open", "")
 	var items []struct {
 		ID       int64  `json:"id"`

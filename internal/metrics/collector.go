@@ -31,12 +31,17 @@ type Collector struct {
 	Billing  *billing.Store // threshold counts; nil leaves them out
 	Clock    func() time.Time
 	CacheFor time.Duration // 0: 15 seconds
-	Log      *slog.Logger
+	// BillingEvery is how often the threshold counts are recomputed (0: 5 minutes): they run
+	// the month's billing report, far heavier than the other queries and slow to change.
+	BillingEvery time.Duration
+	Log          *slog.Logger
 
-	mu      sync.Mutex
-	at      time.Time
-	metrics []prometheus.Metric
-	errors  float64 // queries failed so far
+	mu       sync.Mutex
+	at       time.Time
+	metrics  []prometheus.Metric
+	billedAt time.Time
+	billed   []prometheus.Metric
+	errors   float64 // queries failed so far
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -163,7 +168,14 @@ func (c *Collector) compute(ctx context.Context, now time.Time) []prometheus.Met
 	}
 	out = append(out, c.claimTimes(ctx)...)
 	if c.Billing != nil {
-		out = append(out, c.billing(ctx, now)...)
+		every := c.BillingEvery
+		if every <= 0 {
+			every = 5 * time.Minute
+		}
+		if c.billed == nil || now.Sub(c.billedAt) >= every || now.Before(c.billedAt) {
+			c.billed, c.billedAt = c.billing(ctx, now), now
+		}
+		out = append(out, c.billed...)
 	}
 	return append(out, prometheus.MustNewConstMetric(scrapeErrors, prometheus.CounterValue, c.errors))
 }

@@ -259,16 +259,24 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+// form checks a creation's credentials and reads its form, or answers with Twilio's error.
+func (s *Server) form(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	if !s.authorized(w, r) {
-		return
+		return nil, false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
 		writeError(w, http.StatusBadRequest, 20001, "")
+		return nil, false
+	}
+	return r.PostForm, true
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+	f, ok := s.form(w, r)
+	if !ok {
 		return
 	}
-	f := r.PostForm
 	s.mu.Lock()
 	req := Request{Time: s.now(), To: f.Get("To"), From: f.Get("From"), MessagingServiceSid: f.Get("MessagingServiceSid"),
 		Body: f.Get("Body"), StatusCallback: f.Get("StatusCallback"), ValidityPeriod: f.Get("ValidityPeriod"), Form: cloneValues(f)}
@@ -385,15 +393,10 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 // createCall answers a call creation like a message creation: the scripted answers (Fail,
 // FailHTML, Hang, Drop, SetErrorRate) apply to the next creation of either.
 func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r) {
+	f, ok := s.form(w, r)
+	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, 20001, "")
-		return
-	}
-	f := r.PostForm
 	s.mu.Lock()
 	req := CallRequest{Time: s.now(), To: f.Get("To"), From: f.Get("From"), URL: f.Get("Url"), Method: f.Get("Method"),
 		StatusCallback: f.Get("StatusCallback"), StatusCallbackMethod: f.Get("StatusCallbackMethod"),

@@ -409,18 +409,28 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 func (p *Pages) patientPage(w http.ResponseWriter, r *http.Request) {
 	d, err := p.patient(r)
 	if err != nil {
-		d.Error = p.message(err)
-		if d.Patient.Ext == "" {
-			p.render(w, web.StatusOf(err), "queue", queueData{page: d.page})
-			return
-		}
-		p.render(w, web.StatusOf(err), "patient", d)
+		p.patientFailed(w, r, err)
 		return
 	}
 	if r.URL.Query().Get("recorded") != "" {
 		d.Notice = "The time was recorded."
 	}
 	p.render(w, http.StatusOK, "patient", d)
+}
+
+// patientFailed shows the patient's page with the error, or the queue's when the patient's
+// page itself cannot be shown.
+func (p *Pages) patientFailed(w http.ResponseWriter, r *http.Request, err error) {
+	d, derr := p.patient(r)
+	if derr != nil {
+		err = derr
+	}
+	d.Error = p.message(err)
+	if d.Patient.Ext == "" {
+		p.render(w, web.StatusOf(err), "queue", queueData{page: d.page})
+		return
+	}
+	p.render(w, web.StatusOf(err), "patient", d)
 }
 
 // patientTime records time spent on the patient, entered by hand.
@@ -448,12 +458,7 @@ func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/patients/"+url.PathEscape(ext)+"?recorded=1", http.StatusSeeOther)
 		return
 	}
-	d, derr := p.patient(r)
-	if derr != nil {
-		err = derr
-	}
-	d.Error = p.message(err)
-	p.render(w, web.StatusOf(err), "patient", d)
+	p.patientFailed(w, r, err)
 }
 
 // billingData is the billing page.
@@ -577,12 +582,7 @@ func (p *Pages) patientTimer(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
-	d, derr := p.patient(r)
-	if derr != nil {
-		err = derr
-	}
-	d.Error = p.message(err)
-	p.render(w, web.StatusOf(err), "patient", d)
+	p.patientFailed(w, r, err)
 }
 
 // auditData is the audit log page.

@@ -18,11 +18,11 @@ import (
 
 // Identity is the staff member a request acts for.
 type Identity struct {
-	PracticeID int64
-	StaffID    int64
-	Staff      string // the practice's own staff id
-	Role       string // the billing role: clinical, practitioner or non_clinical
-	Access     string // what they may do: nurse, practitioner, manager or admin
+	PracticeID int64  `db:"practice_id"`
+	StaffID    int64  `db:"id"`
+	Staff      string `db:"ext_id"` // the practice's own staff id
+	Role       string `db:"role"`   // the billing role: clinical, practitioner or non_clinical
+	Access     string `db:"access"` // what they may do: nurse, practitioner, manager or admin
 }
 
 // Access levels.
@@ -119,14 +119,8 @@ func RequireToken(q db.Querier, next http.Handler) http.Handler {
 			WriteError(w, http.StatusUnauthorized, "missing or malformed API token (Authorization: Bearer TOKEN)")
 			return
 		}
-		var row struct {
-			PracticeID int64  `db:"practice_id"`
-			StaffID    int64  `db:"id"`
-			Staff      string `db:"ext_id"`
-			Role       string `db:"role"`
-			Access     string `db:"access"`
-		}
-		err := q.GetContext(r.Context(), &row, selectTokenIdentity, tokenDigest(token))
+		var id Identity
+		err := q.GetContext(r.Context(), &id, selectTokenIdentity, tokenDigest(token))
 		if db.IsNoRows(err) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="outreach", error="invalid_token"`)
 			WriteError(w, http.StatusUnauthorized, "invalid or revoked API token")
@@ -136,7 +130,6 @@ func RequireToken(q db.Querier, next http.Handler) http.Handler {
 			WriteError(w, http.StatusServiceUnavailable, "database unavailable")
 			return
 		}
-		id := Identity{PracticeID: row.PracticeID, StaffID: row.StaffID, Staff: row.Staff, Role: row.Role, Access: row.Access}
 		next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 	})
 }

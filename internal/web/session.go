@@ -96,7 +96,7 @@ type Accounts struct {
 }
 
 const selectLogin = `
-SELECT id, ext_id, role, access, COALESCE(password_hash, '') AS password_hash
+SELECT practice_id, id, ext_id, role, access, COALESCE(password_hash, '') AS password_hash
 FROM staff WHERE practice_id = $1 AND ext_id = $2 AND disabled_at IS NULL`
 
 const insertSession = `
@@ -110,11 +110,8 @@ func (a *Accounts) Login(ctx context.Context, staff, password, addr string) (str
 		return "", Identity{}, ErrTooManyAttempts
 	}
 	var row struct {
-		ID     int64  `db:"id"`
-		Ext    string `db:"ext_id"`
-		Role   string `db:"role"`
-		Access string `db:"access"`
-		Hash   string `db:"password_hash"`
+		Identity
+		Hash string `db:"password_hash"`
 	}
 	err := a.DB.GetContext(ctx, &row, selectLogin, a.Practice, staff)
 	if err != nil && !db.IsNoRows(err) {
@@ -133,17 +130,17 @@ func (a *Accounts) Login(ctx context.Context, staff, password, addr string) (str
 		return "", Identity{}, err
 	}
 	err = db.WithTx(ctx, a.DB, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, insertSession, tokenDigest(token), a.Practice, row.ID, now, now.Add(SessionTTL)); err != nil {
+		if _, err := tx.ExecContext(ctx, insertSession, tokenDigest(token), a.Practice, row.StaffID, now, now.Add(SessionTTL)); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{PracticeID: a.Practice, At: now, Actor: audit.Staff(row.ID),
-			Action: "staff.login", Entity: "staff", EntityID: fmt.Sprint(row.ID)})
+		return audit.Record(ctx, tx, audit.Event{PracticeID: a.Practice, At: now, Actor: audit.Staff(row.StaffID),
+			Action: "staff.login", Entity: "staff", EntityID: fmt.Sprint(row.StaffID)})
 	})
 	if err != nil {
 		return "", Identity{}, fmt.Errorf("error opening session: %w", err)
 	}
 	a.clear(keys[:1])
-	return token, Identity{PracticeID: a.Practice, StaffID: row.ID, Staff: row.Ext, Role: row.Role, Access: row.Access}, nil
+	return token, row.Identity, nil
 }
 
 func randomToken(prefix string) (string, error) {
@@ -167,6 +164,10 @@ func (a *Accounts) locked(keys []string, now time.Time) bool {
 				recent = append(recent, t)
 			}
 		}
+		if len(recent) == 0 {
+			delete(a.failures, k)
+			continue
+		}
 		a.failures[k] = recent
 		if len(recent) >= loginFailures {
 			return true
@@ -181,7 +182,20 @@ func (a *Accounts) fail(keys []string, now time.Time) {
 	for _, k := range keys {
 		a.failures[k] = append(a.failures[k], now)
 	}
+	// Failures from many addresses must not grow the map without bound: past a size, the keys
+	// whose failures are all older than the window go.
+	if len(a.failures) > maxFailureKeys {
+		for k, ts := range a.failures {
+			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= loginWindow {
+				delete(a.failures, k)
+			}
+		}
+	}
 }
+
+// maxFailureKeys is how many staff ids and addresses the login limiter tracks before it drops
+// the stale ones.
+const maxFailureKeys = 10000
 
 func (a *Accounts) clear(keys []string) {
 	a.mu.Lock()
@@ -240,19 +254,13 @@ func (a *Accounts) identity(r *http.Request) (Identity, error) {
 	if err != nil || !strings.HasPrefix(c.Value, "oss_") {
 		return Identity{}, ErrBadLogin
 	}
-	var row struct {
-		PracticeID int64  `db:"practice_id"`
-		StaffID    int64  `db:"id"`
-		Staff      string `db:"ext_id"`
-		Role       string `db:"role"`
-		Access     string `db:"access"`
-	}
-	err = a.DB.GetContext(r.Context(), &row, selectSessionIdentity, tokenDigest(c.Value), a.Clock())
+	var id Identity
+	err = a.DB.GetContext(r.Context(), &id, selectSessionIdentity, tokenDigest(c.Value), a.Clock())
 	if db.IsNoRows(err) {
 		return Identity{}, ErrBadLogin
 	}
 	if err != nil {
 		return Identity{}, err
 	}
-	return Identity{PracticeID: row.PracticeID, StaffID: row.StaffID, Staff: row.Staff, Role: row.Role, Access: row.Access}, nil
+	return id, nil
 }
