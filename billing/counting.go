@@ -124,7 +124,8 @@ func (t tallies) get(patient string, p Program) *tally {
 	return t[patient][p]
 }
 
-// count turns the entries into counted seconds per patient and program:
+// counter turns entries into counted seconds per patient and program, one staff member at a
+// time, so that a month's entries never need to be held at once:
 //   - only the part of an entry inside the month counts (an entry crossing local midnight at a
 //     month boundary is split there), as elapsed seconds between instants, so that a timer
 //     running across a DST change counts real time;
@@ -135,33 +136,35 @@ func (t tallies) get(patient string, p Program) *tally {
 //   - CCM time counts only inside a documented consent for the billing practitioner;
 //   - a shared entry's counted seconds are split evenly among its patients, and the remainder
 //     seconds go one each to the first patients listed.
-func count(in Input, patients map[string]*Patient) tallies {
+type counter struct {
+	month    interval
+	patients map[string]*Patient
+	consent  map[string][]interval // consent windows, computed once per patient
+	t        tallies
+}
+
+func newCounter(in Input, patients map[string]*Patient) *counter {
 	start, end := in.Month.Bounds(in.Location)
-	month := interval{start, end}
-	byStaff := map[string][]Entry{}
-	for _, e := range in.Entries {
-		byStaff[e.Staff] = append(byStaff[e.Staff], e)
-	}
-	conflicts := map[string][]interval{}
-	for staff, entries := range byStaff {
-		conflicts[staff] = overlaps(entries)
-	}
-	consent := map[string][]interval{}
-	t := tallies{}
-	for _, e := range in.Entries {
-		span := interval{later(e.Start, month.from), earlier(e.End, month.to)}
+	return &counter{month: interval{start, end}, patients: patients, consent: map[string][]interval{}, t: tallies{}}
+}
+
+// add counts the entries of one staff member: all of them, since conflicts are found among them.
+func (c *counter) add(entries []Entry) {
+	conflicts := overlaps(entries)
+	for _, e := range entries {
+		span := interval{later(e.Start, c.month.from), earlier(e.End, c.month.to)}
 		if !span.from.Before(span.to) {
 			continue
 		}
-		counted := subtract(span, conflicts[e.Staff])
+		counted := subtract(span, conflicts)
 		lost := total(counted) < span.seconds()
 		n := int64(len(e.Patients))
 		for i, id := range e.Patients {
-			p := patients[id]
+			p := c.patients[id]
 			if p == nil {
 				continue
 			}
-			tl := t.get(id, e.Program)
+			tl := c.t.get(id, e.Program)
 			tl.conflict = tl.conflict || lost
 			own := e.Role == Practitioner && e.NPI != "" && e.NPI == p.BillingNPI
 			if e.Role != Clinical && !own {
@@ -175,10 +178,10 @@ func count(in Input, patients map[string]*Patient) tallies {
 			}
 			ivs := counted
 			if e.Program == CCM {
-				w, ok := consent[id]
+				w, ok := c.consent[id]
 				if !ok {
 					w = consentWindows(p)
-					consent[id] = w
+					c.consent[id] = w
 				}
 				ivs = intersect(counted, w)
 			}
@@ -193,7 +196,6 @@ func count(in Input, patients map[string]*Patient) tallies {
 			}
 		}
 	}
-	return t
 }
 
 // farFuture stands for "not revoked".

@@ -47,10 +47,26 @@ type Report struct {
 // elsewhere and never counts here.
 var reported = []Program{CCM, RPM, BHI, PCM, G0506}
 
-// Compute computes the month's report. Each patient gets one row per program they are enrolled
-// in (CCM, RPM, BHI, PCM) and per program with time logged in the month, so that patients with
-// no time yet show up with the minutes they still need. Rows are sorted by patient, then program.
+// Compute computes the month's report from in.Entries. Each patient gets one row per program they
+// are enrolled in (CCM, RPM, BHI, PCM) and per program with time logged in the month, so that
+// patients with no time yet show up with the minutes they still need. Rows are sorted by patient,
+// then program.
 func Compute(in Input) (Report, error) {
+	return ComputeFrom(in, func(add func([]Entry)) error {
+		byStaff := map[string][]Entry{}
+		for _, e := range in.Entries {
+			byStaff[e.Staff] = append(byStaff[e.Staff], e)
+		}
+		for _, entries := range byStaff {
+			add(entries)
+		}
+		return nil
+	})
+}
+
+// ComputeFrom computes the month's report like Compute, taking the entries from entries instead
+// of in.Entries, one staff member at a time.
+func ComputeFrom(in Input, entries StaffEntries) (Report, error) {
 	if in.Location == nil {
 		return Report{}, fmt.Errorf("error computing report: no time zone")
 	}
@@ -65,7 +81,11 @@ func Compute(in Input) (Report, error) {
 	for _, s := range in.Services {
 		servicesOf[s.Patient] = append(servicesOf[s.Patient], s)
 	}
-	t := count(in, patients)
+	c := newCounter(in, patients)
+	if err := entries(c.add); err != nil {
+		return Report{}, err
+	}
+	t := c.t
 	rep := Report{Month: in.Month.String(), Timezone: in.Location.String(), Rows: []Row{}}
 	ids := make([]string, 0, len(patients))
 	for id := range patients {

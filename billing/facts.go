@@ -97,6 +97,10 @@ type BilledService struct {
 	NPI     string
 }
 
+// StaffEntries hands a month's entries to the engine one staff member at a time: it calls add
+// once per staff member, with every current entry of theirs that overlaps the month.
+type StaffEntries func(add func(entries []Entry)) error
+
 // Input is everything a month's report is computed from.
 type Input struct {
 	Month       Month
@@ -104,6 +108,6 @@ type Input struct {
 	Rates       Rates
 	FeeSchedule FeeSchedule
 	Patients    []Patient
-	Entries     []Entry // every current entry that overlaps the month
+	Entries     []Entry // every current entry that overlaps the month (for Compute)
 	Services    []BilledService
 }

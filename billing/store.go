@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -36,17 +38,18 @@ const selectConsents = `
 SELECT patient_id, given_at, revoked_at, npi, documented FROM consents WHERE practice_id = $1`
 
 // selectMonthEntries loads the current entries (not superseded, not voided) that overlap the
-// month, with their patients in id order.
+// month, one staff member after another, with their patients' ids. An entry lasts at most 24
+// hours, which bounds its start.
 const selectMonthEntries = `
-SELECT e.id, e.staff_id, e.staff_role, coalesce(e.staff_npi, '') AS npi, e.program,
+SELECT e.id, e.staff_id, e.staff_role, coalesce(e.staff_npi, ''), e.program,
 	e.started_at, e.ended_at, e.mdm, e.interactive,
-	array_agg(p.ext_id ORDER BY p.ext_id) AS patients
+	ARRAY(SELECT tp.patient_id FROM time_entry_patients tp
+	      WHERE tp.practice_id = e.practice_id AND tp.entry_id = e.id) AS patients
 FROM time_entries e
-JOIN time_entry_patients tp ON tp.practice_id = e.practice_id AND tp.entry_id = e.id
-JOIN patients p ON p.practice_id = tp.practice_id AND p.id = tp.patient_id
-WHERE e.practice_id = $1 AND e.started_at < $3 AND e.ended_at > $2 AND NOT e.voided
+WHERE e.practice_id = $1 AND e.started_at < $3 AND e.started_at > CAST($2 AS timestamptz) - interval '24 hours'
+  AND e.ended_at > $2 AND NOT e.voided
   AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
-GROUP BY e.practice_id, e.id`
+ORDER BY e.staff_id`
 
 // selectServices loads the services of the month, and earlier G0506 (billed once per initiation).
 const selectServices = `
@@ -55,8 +58,9 @@ FROM billed_services s
 JOIN patients p ON p.practice_id = s.practice_id AND p.id = s.patient_id
 WHERE s.practice_id = $1 AND s.service_date <= $3 AND (s.service_date >= $2 OR s.code = 'G0506')`
 
-// Input loads everything the month's report is computed from.
-func (s *Store) Input(ctx context.Context, q db.Querier, m Month) (Input, error) {
+// facts loads what the month's report is computed from, but the entries (see entries), and the
+// patients' external ids by internal id.
+func (s *Store) facts(ctx context.Context, q db.Querier, m Month) (Input, map[int64]string, error) {
 	in := Input{Month: m, Location: s.Location, Rates: s.Rates, FeeSchedule: s.FeeSchedule}
 	var patients []struct {
 		ID         int64          `db:"id"`
@@ -69,7 +73,7 @@ func (s *Store) Input(ctx context.Context, q db.Querier, m Month) (Input, error)
 		CarePlan   *time.Time     `db:"care_plan_on"`
 	}
 	if err := q.SelectContext(ctx, &patients, selectPatientFacts, int64(s.Practice)); err != nil {
-		return Input{}, fmt.Errorf("error loading patients: %w", err)
+		return Input{}, nil, fmt.Errorf("error loading patients: %w", err)
 	}
 	var consents []struct {
 		PatientID  int64      `db:"patient_id"`
@@ -79,7 +83,7 @@ func (s *Store) Input(ctx context.Context, q db.Querier, m Month) (Input, error)
 		Documented bool       `db:"documented"`
 	}
 	if err := q.SelectContext(ctx, &consents, selectConsents, int64(s.Practice)); err != nil {
-		return Input{}, fmt.Errorf("error loading consents: %w", err)
+		return Input{}, nil, fmt.Errorf("error loading consents: %w", err)
 	}
 	byID := map[int64][]Consent{}
 	for _, c := range consents {
@@ -90,7 +94,9 @@ func (s *Store) Input(ctx context.Context, q db.Querier, m Month) (Input, error)
 		byID[c.PatientID] = append(byID[c.PatientID], cons)
 	}
 	in.Patients = make([]Patient, len(patients))
+	extIDs := make(map[int64]string, len(patients))
 	for i, p := range patients {
+		extIDs[p.ID] = p.ExtID
 		pt := Patient{ID: p.ExtID, BillingNPI: p.BillingNPI, ChronicConditions: p.Conditions,
 			PractitionerTrack: p.Track == "practitioner", Consents: byID[p.ID]}
 		for _, prog := range p.Programs {
@@ -104,28 +110,6 @@ func (s *Store) Input(ctx context.Context, q db.Querier, m Month) (Input, error)
 		}
 		in.Patients[i] = pt
 	}
-	start, end := m.Bounds(s.Location)
-	var entries []struct {
-		ID          int64          `db:"id"`
-		StaffID     int64          `db:"staff_id"`
-		Role        string         `db:"staff_role"`
-		NPI         string         `db:"npi"`
-		Program     string         `db:"program"`
-		Start       time.Time      `db:"started_at"`
-		End         time.Time      `db:"ended_at"`
-		MDM         string         `db:"mdm"`
-		Interactive bool           `db:"interactive"`
-		Patients    pq.StringArray `db:"patients"`
-	}
-	if err := q.SelectContext(ctx, &entries, selectMonthEntries, int64(s.Practice), start, end); err != nil {
-		return Input{}, fmt.Errorf("error loading time entries: %w", err)
-	}
-	in.Entries = make([]Entry, len(entries))
-	for i, e := range entries {
-		in.Entries[i] = Entry{ID: e.ID, Staff: fmt.Sprint(e.StaffID), Role: Role(e.Role), NPI: e.NPI,
-			Program: Program(e.Program), Start: e.Start, End: e.End, Patients: e.Patients, MDM: MDM(e.MDM),
-			Interactive: e.Interactive}
-	}
 	var services []struct {
 		Patient string    `db:"ext_id"`
 		Code    string    `db:"code"`
@@ -133,13 +117,58 @@ func (s *Store) Input(ctx context.Context, q db.Querier, m Month) (Input, error)
 		NPI     string    `db:"npi"`
 	}
 	if err := q.SelectContext(ctx, &services, selectServices, int64(s.Practice), m.FirstDay().Format(time.DateOnly), m.LastDay().Format(time.DateOnly)); err != nil {
-		return Input{}, fmt.Errorf("error loading billed services: %w", err)
+		return Input{}, nil, fmt.Errorf("error loading billed services: %w", err)
 	}
 	in.Services = make([]BilledService, len(services))
 	for i, sv := range services {
 		in.Services[i] = BilledService{Patient: sv.Patient, Code: Code(sv.Code), Date: dateOnly(sv.Date), NPI: sv.NPI}
 	}
-	return in, nil
+	return in, extIDs, nil
+}
+
+// compute computes the month's report, streaming the entries from q one staff member at a time.
+func (s *Store) compute(ctx context.Context, q db.Querier, m Month) (Report, error) {
+	in, extIDs, err := s.facts(ctx, q, m)
+	if err != nil {
+		return Report{}, err
+	}
+	start, end := m.Bounds(s.Location)
+	return ComputeFrom(in, func(add func([]Entry)) error {
+		rows, err := q.QueryContext(ctx, selectMonthEntries, int64(s.Practice), start, end)
+		if err != nil {
+			return fmt.Errorf("error loading time entries: %w", err)
+		}
+		defer rows.Close()
+		var staff []Entry
+		var last int64
+		for rows.Next() {
+			var e Entry
+			var staffID int64
+			var ids pq.Int64Array
+			if err := rows.Scan(&e.ID, &staffID, &e.Role, &e.NPI, &e.Program, &e.Start, &e.End, &e.MDM, &e.Interactive, &ids); err != nil {
+				return fmt.Errorf("error reading time entries: %w", err)
+			}
+			if staffID != last && len(staff) > 0 {
+				add(staff)
+				staff = staff[:0]
+			}
+			last = staffID
+			e.Staff = strconv.FormatInt(staffID, 10)
+			e.Patients = make([]string, len(ids))
+			for i, id := range ids {
+				e.Patients[i] = extIDs[id]
+			}
+			slices.Sort(e.Patients) // the remainder seconds of a shared entry go to the first ids
+			staff = append(staff, e)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("error reading time entries: %w", err)
+		}
+		if len(staff) > 0 {
+			add(staff)
+		}
+		return nil
+	})
 }
 
 // dateOnly keeps a date's calendar day at UTC midnight, whatever zone the driver gave it.
@@ -191,11 +220,8 @@ func (s *Store) Report(ctx context.Context, m Month) (MonthReport, error) {
 	if db.IsNoRows(err) {
 		var mr MonthReport
 		err := db.WithTxOptions(ctx, s.DB, db.Snapshot, func(tx *sqlx.Tx) error {
-			in, err := s.Input(ctx, tx, m)
-			if err != nil {
-				return err
-			}
-			mr.Report, err = Compute(in)
+			var err error
+			mr.Report, err = s.compute(ctx, tx, m)
 			return err
 		})
 		return mr, err
@@ -243,11 +269,7 @@ func (s *Store) Close(ctx context.Context, actor audit.Actor, m Month) (MonthRep
 		return MonthReport{}, web.Errorf(web.ErrConflict, "%s has not ended yet in %s", m, s.Location)
 	}
 	err := db.WithTxOptions(ctx, s.DB, db.Snapshot, func(tx *sqlx.Tx) error {
-		in, err := s.Input(ctx, tx, m)
-		if err != nil {
-			return err
-		}
-		rep, err := Compute(in)
+		rep, err := s.compute(ctx, tx, m)
 		if err != nil {
 			return err
 		}
