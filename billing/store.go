@@ -277,7 +277,7 @@ func (s *Store) Close(ctx context.Context, actor audit.Actor, m Month) (MonthRep
 		if err != nil {
 			return fmt.Errorf("error encoding report: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, insertClose, int64(s.Practice), m.FirstDay().Format(time.DateOnly), s.Location.String(), now, string(actor), body)
+		res, err := tx.ExecContext(ctx, insertClose, int64(s.Practice), m.FirstDay().Format(time.DateOnly), s.Location.String(), now, string(actor), string(body))
 		if err != nil {
 			return fmt.Errorf("error closing %s: %w", m, err)
 		}

@@ -47,7 +47,7 @@ func Record(ctx context.Context, q db.Querier, e Event) error {
 			return fmt.Errorf("error encoding audit detail: %w", err)
 		}
 	}
-	if _, err := q.ExecContext(ctx, insertEvent, e.PracticeID, e.At, string(e.Actor), e.Action, e.Entity, e.EntityID, detail); err != nil {
+	if _, err := q.ExecContext(ctx, insertEvent, e.PracticeID, e.At, string(e.Actor), e.Action, e.Entity, e.EntityID, string(detail)); err != nil {
 		return fmt.Errorf("error recording audit event %s: %w", e.Action, err)
 	}
 	return nil

@@ -24,6 +24,9 @@ type Querier interface {
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
 }
 
+// maxConns bounds each process's connections, well under a default server's 100.
+const maxConns = 20
+
 // Open connects to the database named in dsn, creating the database first when it does not
 // exist and the server allows it. dsn is a lib/pq URL or key=value string; an explicit sslmode
 // is always passed (see WithSSLMode).
@@ -32,15 +35,21 @@ func Open(ctx context.Context, dsn string) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if conn, err = withBinaryParameters(conn); err != nil {
+		return nil, err
+	}
 	if err := ensureDatabase(ctx, conn); err != nil {
 		return nil, err
 	}
-	d, err := sqlx.Open("postgres", conn)
+	connector, err := newCachingConnector(conn)
 	if err != nil {
-		return nil, fmt.Errorf("error opening database: %w", err)
+		return nil, err
 	}
-	d.SetMaxOpenConns(20)
-	d.SetMaxIdleConns(10)
+	d := sqlx.NewDb(sql.OpenDB(connector), "postgres")
+	// Connections are kept: opening one starts a server process, which under load costs more
+	// than the statements it serves.
+	d.SetMaxOpenConns(maxConns)
+	d.SetMaxIdleConns(maxConns)
 	d.SetConnMaxIdleTime(5 * time.Minute)
 	if err := d.PingContext(ctx); err != nil {
 		d.Close()
@@ -70,6 +79,21 @@ func WithSSLMode(dsn string) (string, error) {
 		if isLocalHost(params["host"]) {
 			params["sslmode"] = "disable"
 		}
+	}
+	return formatKeyValues(params), nil
+}
+
+// withBinaryParameters asks lib/pq, unless the connection string says otherwise, to send a
+// statement with its parameters in one round trip (parse, bind and execute together) rather
+// than two (parse and describe, then bind and execute). Byte slices then go to the server in
+// binary form: text and JSON are passed as strings.
+func withBinaryParameters(conn string) (string, error) {
+	params, err := parseKeyValues(conn)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := params["binary_parameters"]; !ok {
+		params["binary_parameters"] = "yes"
 	}
 	return formatKeyValues(params), nil
 }
