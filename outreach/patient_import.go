@@ -125,6 +125,13 @@ func ImportPatients(ctx context.Context, d *sqlx.DB, name string, r io.Reader, o
 		return PatientImport{}, fmt.Errorf("error importing %s: %w", name, err)
 	}
 	res.Unchanged = res.Rows - res.Created - res.Updated
+	if res.Created >= analyzeAfter {
+		// Inbound texts look patients up by phone from the first minute: plans made from the
+		// statistics of a nearly empty table would scan the practice's patients for each.
+		if _, err := d.ExecContext(ctx, "ANALYZE patients, consents"); err != nil {
+			return res, fmt.Errorf("error refreshing the patients' statistics after the import: %w", err)
+		}
+	}
 	return res, nil
 }
 

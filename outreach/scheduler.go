@@ -129,7 +129,8 @@ func (e *Engine) Schedule(ctx context.Context) (ScheduleResult, error) {
 	return res, nil
 }
 
-// analyzeAfter is how many check-ins started at once refresh the tables' statistics.
+// analyzeAfter is how many check-ins started, or patients imported, at once refresh the
+// tables' statistics.
 const analyzeAfter = 1000
 
 // opening is a script's first message in each language, as SQL arguments: the languages it
