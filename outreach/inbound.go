@@ -41,31 +41,52 @@ const (
 // maxBody is the longest text kept: what a provider delivers as one message.
 const maxBody = 1600
 
-// sender is a patient who has the number a message came from.
+// sender is a patient who has the number a message came from, with their open check-in, if
+// any; both are locked.
 type sender struct {
 	ID       int64   `db:"id"`
 	Language string  `db:"language"`
 	OptedOut bool    `db:"opted_out"`
 	Source   *string `db:"opt_out_source"`
 	Checkin  *int64  `db:"checkin_id"`
+	Open     openCheckin
+	Stored   bool `db:"stored"` // the message was new and is stored; false for a redelivery
 }
 
-// selectSenders locks every patient with the number (one family may share a phone), the one
-// in a conversation first: concurrent messages from one number are handled one at a time.
-const selectSenders = `
-SELECT p.id, p.language, p.opted_out_at IS NOT NULL AS opted_out, p.opt_out_source,
-	(SELECT c.id FROM checkins c WHERE c.practice_id = p.practice_id AND c.patient_id = p.id AND c.status = 'open') AS checkin_id
-FROM patients p
-WHERE p.practice_id = $1 AND p.phone = $2
-ORDER BY p.id
-FOR UPDATE OF p`
-
-const insertInbound = `
-INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status, twilio_sid,
-	created_at, updated_at)
-VALUES ($1, $2, $3, 'in', 'reply', $4, $5, 'received', $6, $7, $7)
-ON CONFLICT (twilio_sid) WHERE twilio_sid IS NOT NULL DO NOTHING
-RETURNING id`
+// receiveInbound locks every patient with the number (one family may share a phone) and their
+// open check-ins, so that concurrent messages from one number are handled one at a time, then
+// stores the message, unless it came before, with the patient in a conversation first. Locked
+// rows are read as the last writer left them.
+const receiveInbound = `
+WITH senders AS (
+	SELECT p.id, p.language, p.opted_out_at IS NOT NULL AS opted_out, p.opt_out_source
+	FROM patients p
+	WHERE p.practice_id = $1 AND p.phone = $2
+	ORDER BY p.id
+	FOR NO KEY UPDATE
+), open AS (
+	SELECT c.id, c.patient_id, c.script_id, c.language, c.question_id, c.reasks
+	FROM checkins c
+	WHERE c.practice_id = $1 AND c.patient_id IN (SELECT id FROM senders) AND c.status = 'open'
+	FOR NO KEY UPDATE
+), pick AS (
+	SELECT s.id AS patient_id, o.id AS checkin_id
+	FROM senders s LEFT JOIN open o ON o.patient_id = s.id
+	ORDER BY o.id IS NULL, s.id
+	LIMIT 1
+), stored AS (
+	INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status, twilio_sid,
+		created_at, updated_at)
+	SELECT $1, patient_id, checkin_id, 'in', 'reply', $2, $3, 'received', $4, $5, $5 FROM pick
+	ON CONFLICT (twilio_sid) WHERE twilio_sid IS NOT NULL DO NOTHING
+	RETURNING id
+)
+SELECT s.id, s.language, s.opted_out, s.opt_out_source, o.id AS checkin_id,
+	coalesce(o.script_id, '') AS "open.script_id", coalesce(o.language, '') AS "open.language",
+	o.question_id AS "open.question_id", coalesce(o.reasks, 0) AS "open.reasks",
+	EXISTS (SELECT 1 FROM stored) AS stored
+FROM senders s LEFT JOIN open o ON o.patient_id = s.id
+ORDER BY s.id`
 
 // Receive handles a text from a patient: duplicates are dropped, carrier keywords come first
 // (STOP, START, HELP), then the patient's open check-in takes the reply; anything else goes to
@@ -76,11 +97,15 @@ func (e *Engine) Receive(ctx context.Context, in Inbound) (Handled, error) {
 	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
 		now := e.now()
 		var senders []sender
-		if err := tx.SelectContext(ctx, &senders, selectSenders, e.pid(), in.From); err != nil {
+		if err := tx.SelectContext(ctx, &senders, receiveInbound, e.pid(), in.From, body, nullable(in.SID), now); err != nil {
 			return err
 		}
 		if len(senders) == 0 {
 			out = HandledUnknown
+			return nil
+		}
+		if !senders[0].Stored {
+			out = HandledDuplicate
 			return nil
 		}
 		p := senders[0]
@@ -90,15 +115,7 @@ func (e *Engine) Receive(ctx context.Context, in Inbound) (Handled, error) {
 				break
 			}
 		}
-		var id int64
-		err := tx.GetContext(ctx, &id, insertInbound, e.pid(), p.ID, p.Checkin, in.From, body, nullable(in.SID), now)
-		if db.IsNoRows(err) {
-			out = HandledDuplicate
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+		var err error
 		switch kw := ClassifyKeyword(body); {
 		case kw == KeywordStop:
 			out = HandledStop
@@ -113,7 +130,7 @@ func (e *Engine) Receive(ctx context.Context, in Inbound) (Handled, error) {
 			}
 		case p.Checkin != nil && !p.OptedOut:
 			out = HandledAnswer
-			err = e.answer(ctx, tx, p, *p.Checkin, in.From, body, now)
+			err = e.answer(ctx, tx, p, in.From, body, now)
 		default:
 			out = HandledMessage
 			err = e.message(ctx, tx, p, in.From, body, now)
@@ -233,6 +250,7 @@ func (e *Engine) optIn(ctx context.Context, tx *sqlx.Tx, phone string, now time.
 	return nil
 }
 
+// openCheckin is where an open check-in stands.
 type openCheckin struct {
 	Script   string  `db:"script_id"`
 	Language string  `db:"language"`
@@ -240,55 +258,45 @@ type openCheckin struct {
 	Reasks   int     `db:"reasks"`
 }
 
-const lockCheckin = `
-SELECT script_id, language, question_id, reasks FROM checkins
-WHERE practice_id = $1 AND id = $2 AND status = 'open' FOR UPDATE`
-
 const selectAnswers = `
 SELECT question_id, value, raw FROM checkin_answers WHERE practice_id = $1 AND checkin_id = $2`
 
-const insertAnswer = `
-INSERT INTO checkin_answers (practice_id, checkin_id, question_id, value, raw, answered_at)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT DO NOTHING`
-
-const advanceCheckin = `
-UPDATE checkins SET question_id = $1, reasks = $2, reminded_at = NULL, last_sent_at = $3,
-	status = CASE WHEN $4 THEN 'completed' ELSE 'open' END,
-	ended_at = CASE WHEN $4 THEN $3::timestamptz END
-WHERE practice_id = $5 AND id = $6`
+// recordStep stores a step of a conversation in one statement: the answer (when a question was
+// answered or given up on), where the check-in stands now, and the texts it sends, queued in
+// their order ahead of scheduled messages and whatever the hour.
+const recordStep = `
+WITH answer AS (
+	INSERT INTO checkin_answers (practice_id, checkin_id, question_id, value, raw, answered_at)
+	SELECT $1, $2, $3, $4, $5, $6 WHERE $3::text <> ''
+	ON CONFLICT DO NOTHING
+), advance AS (
+	UPDATE checkins SET question_id = $7, reasks = $8, reminded_at = NULL, last_sent_at = $6,
+		status = CASE WHEN $9::boolean THEN 'completed' ELSE 'open' END,
+		ended_at = CASE WHEN $9::boolean THEN $6::timestamptz END
+	WHERE practice_id = $1 AND id = $2
+)
+INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status, immediate,
+	next_attempt_at, created_at, updated_at)
+SELECT $1, $10, $2, 'out', m.kind, $11::text, m.body, 'queued', true, $6, $6, $6
+FROM unnest($12::text[], $13::text[]) WITH ORDINALITY AS m (kind, body, n)
+ORDER BY m.n`
 
 // answer gives a text to the patient's open check-in and queues what the conversation sends
 // back: the next question, a re-ask, safety advice, the closing.
-func (e *Engine) answer(ctx context.Context, tx *sqlx.Tx, p sender, checkin int64, phone, body string, now time.Time) error {
-	var c openCheckin
-	if err := tx.GetContext(ctx, &c, lockCheckin, e.pid(), checkin); err != nil {
-		if db.IsNoRows(err) { // ended meanwhile
-			return e.message(ctx, tx, p, phone, body, now)
-		}
-		return err
-	}
-	s := e.script(c.Script)
-	if s == nil || c.Question == nil {
+func (e *Engine) answer(ctx context.Context, tx *sqlx.Tx, p sender, phone, body string, now time.Time) error {
+	s := e.script(p.Open.Script)
+	if s == nil || p.Open.Question == nil {
 		return e.message(ctx, tx, p, phone, body, now)
 	}
-	st, err := e.reply(ctx, tx, p.ID, checkin, c, s, body, now)
-	if err != nil {
-		return err
-	}
-	for _, m := range st.Send {
-		if err := e.queue(ctx, tx, p.ID, &checkin, phone, m, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := e.reply(ctx, tx, p.ID, *p.Checkin, p.Open, s, body, phone, now)
+	return err
 }
 
 // reply gives a reply (a text, or what the patient pressed or said on a call) to an open
 // check-in the caller has locked: the answer is stored, its rules raise items, and the check-in
-// moves to the next question, a re-ask or its end. It returns the conversation's step, whose
-// messages the caller sends or says.
-func (e *Engine) reply(ctx context.Context, tx *sqlx.Tx, patient, checkin int64, c openCheckin, s *scripts.Script, body string, now time.Time) (Step, error) {
+// moves to the next question, a re-ask or its end. The step's texts are queued to textTo; on a
+// call (textTo empty) the caller says them. It returns the conversation's step.
+func (e *Engine) reply(ctx context.Context, tx *sqlx.Tx, patient, checkin int64, c openCheckin, s *scripts.Script, body, textTo string, now time.Time) (Step, error) {
 	conv := Conversation{Script: s, Lang: language(s, c.Language), Current: *c.Question, Reasks: c.Reasks,
 		Answered: map[string]scripts.Answer{}}
 	var stored []struct {
@@ -307,16 +315,6 @@ func (e *Engine) reply(ctx context.Context, tx *sqlx.Tx, patient, checkin int64,
 		}
 	}
 	st := conv.Reply(body)
-	if st.Question != "" && st.Next != st.Question {
-		// Answered, or given up on after the re-asks: either way the reply is kept.
-		value := ""
-		if st.Answer != nil {
-			value = st.Answer.Value
-		}
-		if _, err := tx.ExecContext(ctx, insertAnswer, e.pid(), checkin, st.Question, value, body, now); err != nil {
-			return Step{}, err
-		}
-	}
 	for _, r := range st.Raise {
 		raised, err := escalation.Raise(ctx, tx, escalation.Item{PracticeID: e.pid(), PatientID: patient, CheckinID: &checkin,
 			Severity: escalation.Severity(r.Severity), Reason: r.Reason, Source: escalation.Source(r.Source),
@@ -327,7 +325,22 @@ func (e *Engine) reply(ctx context.Context, tx *sqlx.Tx, patient, checkin int64,
 		e.Log.Info("escalation raised", "escalation", raised.ID, "new", raised.Created, "severity", r.Severity,
 			"source", r.Source, "patient", patient, "checkin", checkin)
 	}
-	if _, err := tx.ExecContext(ctx, advanceCheckin, nullable(st.Next), st.Reasks, now, st.Done, e.pid(), checkin); err != nil {
+	answered, value := "", ""
+	if st.Question != "" && st.Next != st.Question {
+		// Answered, or given up on after the re-asks: either way the reply is kept.
+		answered = st.Question
+		if st.Answer != nil {
+			value = st.Answer.Value
+		}
+	}
+	kinds, bodies := []string{}, []string{}
+	if textTo != "" {
+		for _, m := range st.Send {
+			kinds, bodies = append(kinds, m.Kind), append(bodies, m.Body)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, recordStep, e.pid(), checkin, answered, value, body, now, nullable(st.Next), st.Reasks,
+		st.Done, patient, textTo, pq.Array(kinds), pq.Array(bodies)); err != nil {
 		return Step{}, err
 	}
 	if st.Done {

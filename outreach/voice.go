@@ -136,7 +136,7 @@ func (e *Engine) CallInput(ctx context.Context, call int64, step string, in ivr.
 			return ivr.Turn{}, err
 		}
 		oc := openCheckin{Script: c.Script, Language: c.Language, Question: c.Question, Reasks: c.Reasks}
-		st, err := e.reply(ctx, tx, c.Patient, c.Checkin, oc, s, text, now)
+		st, err := e.reply(ctx, tx, c.Patient, c.Checkin, oc, s, text, "", now)
 		if err != nil {
 			return ivr.Turn{}, err
 		}
