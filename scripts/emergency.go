@@ -1,5 +1,7 @@
 package scripts
 
+import "strings"
+
 // emergencyPhrases are read in every reply, whatever the question: a patient who writes one is
 // told to call 911 and an urgent item goes to the on-call clinician.
 var emergencyPhrases = []string{
@@ -23,11 +25,20 @@ var EmergencyMessage = Text{
 	Spanish: "Si es una emergencia, llame al 911 ahora. Una enfermera de su equipo de cuidado ha sido avisada. Si piensa en el suicidio, llame o envíe un texto al 988.",
 }
 
+// spacedEmergencyPhrases are the phrases folded and spaced once, as replies are matched.
+var spacedEmergencyPhrases = func() []string {
+	out := make([]string, len(emergencyPhrases))
+	for i, p := range emergencyPhrases {
+		out[i] = spaced(fold(p))
+	}
+	return out
+}()
+
 // Emergency reports whether a reply mentions an emergency symptom, in English or Spanish.
 func Emergency(reply string) bool {
-	text := fold(reply)
-	for _, p := range emergencyPhrases {
-		if containsPhrase(text, p) {
+	text := spaced(fold(reply))
+	for _, p := range spacedEmergencyPhrases {
+		if strings.Contains(text, p) {
 			return true
 		}
 	}

@@ -58,12 +58,12 @@ func words(folded string) []string {
 	return out
 }
 
-// containsPhrase reports whether the folded text holds the folded phrase as whole words.
+// spaced returns the words of folded text between single spaces, with a space at each end:
+// the form in which a phrase is found as whole words by strings.Contains.
+func spaced(folded string) string { return " " + strings.Join(words(folded), " ") + " " }
+
+// containsPhrase reports whether the folded text holds the phrase as whole words.
 func containsPhrase(text, phrase string) bool {
-	phrase = fold(phrase)
-	if phrase == "" {
-		return false
-	}
-	t := " " + strings.Join(words(text), " ") + " "
-	return strings.Contains(t, " "+strings.Join(words(phrase), " ")+" ")
+	p := spaced(fold(phrase))
+	return strings.TrimSpace(p) != "" && strings.Contains(spaced(text), p)
 }

@@ -45,7 +45,20 @@ func New(cfg Config) *Channel {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 15 * time.Second
 	}
-	return &Channel{cfg: cfg, base: http.DefaultTransport}
+	return &Channel{cfg: cfg, base: newTransport()}
+}
+
+// idleConnsPerHost is how many connections to the provider stay open between requests: as
+// many as sends may be in flight, so that a busy dispatcher reuses them instead of opening
+// (and, over TLS, negotiating) a new connection for most requests, as net/http's default of 2
+// would make it.
+const idleConnsPerHost = 64
+
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = idleConnsPerHost
+	t.MaxIdleConns = idleConnsPerHost
+	return t
 }
 
 // service returns a twilio-go API whose requests carry ctx and are recorded in at. twilio-go takes no context and, on an http.Client timeout, net/http replaces the
@@ -280,14 +293,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	at.wrote.Store(false)
 	at.status.Store(0)
 	at.retryAfter.Store(0)
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { at.conn.Store(true) }}
 	if req.Body != nil && req.Body != http.NoBody {
 		req.Body = &watchedBody{ReadCloser: req.Body, read: &at.wrote}
 	} else {
-		at.wrote.Store(true) // a GET: the connection tells
+		// A GET: the connection tells. net/http tries an idempotent request again on a new
+		// connection when a kept one turns out closed; only the last connection counts.
+		at.wrote.Store(true)
+		trace.GetConn = func(string) { at.conn.Store(false) }
 	}
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { at.conn.Store(true) },
-	}))
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		if !at.mayHaveSent() {
