@@ -38,6 +38,7 @@ type Config struct {
 	SendRate    float64  // messages per second from our sender; 0: no limit
 	ScriptsDir  string   // extra check-in scripts, beside the bundled ones
 	OnCall      []string // staff ids paged by text about urgent items
+	CPUProfile  string   // a file the command writes its CPU profile to; empty: none
 }
 
 // TwilioConfig holds the Twilio account and sender.
@@ -208,6 +209,8 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		}
 		c.OnCall = append(c.OnCall, id)
 	}
+
+	c.CPUProfile = e.get("OUTREACH_CPU_PROFILE", "")
 
 	if len(e.errs) > 0 {
 		return Config{}, fmt.Errorf("configuration: %w", errors.Join(e.errs...))

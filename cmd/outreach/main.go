@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +38,8 @@ commands:
   scripts validate FILE.yaml     check a check-in script and print what is wrong
   staff token STAFF_ID           print a new API token for that staff member
   healthcheck                    ask the local server's /healthz (for container health checks)
+  bench [--patients N] [--phases dispatch,inbound,claims,billing] …
+                                 a load run in a scratch database against a local fake Twilio
 
 Configuration comes from the environment; see the README.`
 
@@ -81,7 +84,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	a := &app{cfg: cfg, log: newLogger(cfg, stderr), now: time.Now, stdin: stdin, stdout: stdout}
-	switch cmd, rest := args[0], args[1:]; cmd {
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	return a.command(ctx, args[0], args[1:])
+}
+
+// command runs one command.
+func (a *app) command(ctx context.Context, cmd string, rest []string) error {
+	switch cmd {
 	case "serve":
 		return a.serve(ctx, rest)
 	case "migrate":
@@ -102,9 +117,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return a.demo(ctx, rest)
 	case "healthcheck":
 		return a.healthcheck(ctx, rest)
+	case "bench":
+		return a.bench(ctx, rest)
 	default:
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
+}
+
+// startCPUProfile writes a CPU profile of this process to path until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("error creating OUTREACH_CPU_PROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("error starting the CPU profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {

@@ -1,0 +1,691 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/loadstat"
+	"github.com/outreach-engine/outreach/internal/twiliofake"
+)
+
+const benchUsage = `usage: outreach bench [--patients N] [--entries PER_PATIENT] [--rate REPLIES_PER_S] [--duration D]
+                     [--nurses N] [--items N] [--phases dispatch,inbound,claims,billing] [--database NAME]`
+
+// selfCommand runs this program with args as a child process: the bench measures the commands
+// an operator runs, each in its own process.
+func selfCommand(ctx context.Context, args ...string) (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("error finding this program: %w", err)
+	}
+	return exec.CommandContext(ctx, exe, args...), nil
+}
+
+// benchConfig is what a load run does.
+type benchConfig struct {
+	patients, entries, staff int
+	rate                     int
+	duration                 time.Duration
+	nurses, items            int
+	phases                   []string
+	database                 string
+	profile                  string    // a directory for the children's CPU profiles; empty: none
+	at                       time.Time // the instant the check-ins are due at
+}
+
+var benchPhases = []string{"dispatch", "inbound", "claims", "billing"}
+
+func parseBench(args []string) (benchConfig, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c := benchConfig{at: time.Date(2026, 12, 1, 18, 30, 0, 0, time.UTC)}
+	fs.IntVar(&c.patients, "patients", 100000, "synthetic patients")
+	fs.IntVar(&c.entries, "entries", 20, "time entries per patient in the billing month")
+	fs.IntVar(&c.rate, "rate", 1000, "signed inbound replies per second")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long replies are fired")
+	fs.IntVar(&c.nurses, "nurses", 20, "nurses claiming queue items at once")
+	fs.IntVar(&c.items, "items", 0, "queue items to claim (default 10,000, at most --patients)")
+	phases := fs.String("phases", strings.Join(benchPhases, ","), "phases to run, comma-separated")
+	fs.StringVar(&c.database, "database", "outreach_bench", "the scratch database (dropped and made anew)")
+	fs.StringVar(&c.profile, "profile", "", "a directory where each command run writes its CPU profile")
+	if err := fs.Parse(args); err != nil {
+		return c, usageError{fmt.Sprintf("bench: %v\n%s", err, benchUsage)}
+	}
+	if fs.NArg() > 0 {
+		return c, usageError{fmt.Sprintf("bench: unexpected %q\n%s", fs.Arg(0), benchUsage)}
+	}
+	if c.items == 0 {
+		c.items = min(10_000, c.patients)
+	}
+	switch {
+	case c.patients < 1 || c.patients > 10_000_000:
+		return c, usageError{"bench --patients must be from 1 to 10000000"}
+	case c.entries < 0 || c.entries > 1000:
+		return c, usageError{"bench --entries must be from 0 to 1000"}
+	case c.rate < 1 || c.rate > 100_000:
+		return c, usageError{"bench --rate must be from 1 to 100000 replies a second"}
+	case c.duration <= 0 || c.duration > time.Hour:
+		return c, usageError{"bench --duration must be positive and at most 1h"}
+	case c.nurses < 1 || c.nurses > 1000 || c.items < 1 || c.items > c.patients:
+		return c, usageError{"bench --nurses must be from 1 to 1000, and --items from 1 to --patients"}
+	case c.database == "" || strings.ContainsAny(c.database, `"'\/ `):
+		return c, usageError{"bench --database must be a plain database name"}
+	}
+	for _, p := range strings.Split(*phases, ",") {
+		if !slices.Contains(benchPhases, p) {
+			return c, usageError{fmt.Sprintf("bench --phases: unknown phase %q (phases: %s)", p, strings.Join(benchPhases, ", "))}
+		}
+		c.phases = append(c.phases, p)
+	}
+	c.staff = max(10, c.patients/100)
+	return c, nil
+}
+
+// bench runs a load run in a scratch database against a local fake Twilio, each measured step
+// in a child process running this program's own commands, and prints what it measured.
+func (a *app) bench(ctx context.Context, args []string) error {
+	c, err := parseBench(args)
+	if err != nil {
+		return err
+	}
+	conn, err := db.ReplaceDatabase(a.cfg.DatabaseURL, c.database)
+	if err != nil {
+		return err
+	}
+	if err := db.Drop(ctx, conn); err != nil {
+		return fmt.Errorf("error resetting the bench database: %w", err)
+	}
+	a.cfg.DatabaseURL = conn
+	d, err := a.openMigrated(ctx, audit.ActorCLI)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	b := &benchRun{app: a, c: c, d: d, conn: conn, out: a.stdout, practice: int64(a.cfg.practiceSettings().ID)}
+	b.sid, b.token = "AC"+randomHex(16), randomHex(16)
+	b.fake = twiliofake.New(b.sid, b.token)
+	defer b.fake.Close()
+	b.fake.SetClock(func() time.Time { return c.at })
+	if b.dir, err = os.MkdirTemp("", "outreach-bench-"); err != nil {
+		return fmt.Errorf("error making a scratch directory: %w", err)
+	}
+	defer os.RemoveAll(b.dir)
+
+	b.phase = "setup"
+	fmt.Fprintf(b.out, "outreach bench: %d patients, %d staff, database %q; each command runs in its own process\n",
+		c.patients, c.staff, c.database)
+	if err := b.setup(ctx); err != nil {
+		return err
+	}
+	for _, p := range c.phases {
+		var err error
+		b.phase = p
+		switch p {
+		case "dispatch":
+			err = b.dispatch(ctx)
+		case "inbound":
+			err = b.inbound(ctx)
+		case "claims":
+			err = b.claims(ctx)
+		case "billing":
+			err = b.billing(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("bench %s: %w", p, err)
+		}
+	}
+	var size int64
+	if err := d.GetContext(ctx, &size, `SELECT pg_database_size(current_database())`); err != nil {
+		return fmt.Errorf("error reading the database size: %w", err)
+	}
+	fmt.Fprintf(b.out, "%-9s %s after the run\n", "database", loadstat.MB(size))
+	return nil
+}
+
+// benchRun is one load run's shared state.
+type benchRun struct {
+	app        *app
+	c          benchConfig
+	d          *sqlx.DB
+	conn       string
+	out        io.Writer
+	practice   int64
+	fake       *twiliofake.Server
+	sid, token string
+	dir        string
+	phase      string
+}
+
+const benchFrom = "+15550001111"
+
+func benchPhone(i int) string { return fmt.Sprintf("+1558%07d", i) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// env is the children's environment: this one, with the scratch database and the fake Twilio.
+func (b *benchRun) env(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "TWILIO_") && !strings.HasPrefix(kv, "OUTREACH_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "DATABASE_URL="+b.conn, "OUTREACH_CHANNEL=twilio", "TWILIO_ACCOUNT_SID="+b.sid,
+		"TWILIO_AUTH_TOKEN="+b.token, "TWILIO_FROM_NUMBER="+benchFrom, "TWILIO_API_URL="+b.fake.URL(),
+		"OUTREACH_SEND_RATE=0", "OUTREACH_LOG_LEVEL=error", "OUTREACH_TIMEZONE="+b.app.cfg.Location.String())
+	return append(env, extra...)
+}
+
+// child is a command of this program running in its own process.
+type child struct {
+	cmd    *exec.Cmd
+	stdout strings.Builder
+	stderr strings.Builder
+	start  time.Time
+}
+
+func (b *benchRun) start(ctx context.Context, env []string, args ...string) (*child, error) {
+	cmd, err := selfCommand(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	ch := &child{cmd: cmd}
+	cmd.Env = append(cmd.Env, env...)
+	if b.c.profile != "" {
+		name := strings.Join(append([]string{b.phase}, args[:min(2, len(args))]...), "-") + ".pprof"
+		cmd.Env = append(cmd.Env, "OUTREACH_CPU_PROFILE="+filepath.Join(b.c.profile, name))
+	}
+	cmd.Stdout, cmd.Stderr = &ch.stdout, &ch.stderr
+	ch.start = time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("error starting %q: %w", strings.Join(args, " "), err)
+	}
+	return ch, nil
+}
+
+// childUsage is what a child process used.
+type childUsage struct {
+	took time.Duration // wall time
+	rss  int64         // peak resident memory, bytes
+	cpu  time.Duration // user and system
+}
+
+// wait waits for the child and returns what it used.
+func (ch *child) wait() (childUsage, error) {
+	err := ch.cmd.Wait()
+	u := childUsage{took: time.Since(ch.start)}
+	if st := ch.cmd.ProcessState; st != nil {
+		u.cpu = st.UserTime() + st.SystemTime()
+		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+			u.rss = ru.Maxrss * 1024 // kilobytes on Linux
+		}
+	}
+	if err != nil {
+		return u, fmt.Errorf("%q failed: %w: %s", strings.Join(ch.cmd.Args[1:], " "), err, strings.TrimSpace(ch.stderr.String()))
+	}
+	return u, nil
+}
+
+// runChild runs a command of this program to its end.
+func (b *benchRun) runChild(ctx context.Context, args ...string) (*child, childUsage, error) {
+	ch, err := b.start(ctx, b.env(), args...)
+	if err != nil {
+		return nil, childUsage{}, err
+	}
+	u, err := ch.wait()
+	return ch, u, err
+}
+
+// setup imports the patients and staff through the import commands.
+func (b *benchRun) setup(ctx context.Context) error {
+	zones := []string{"America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix"}
+	var p strings.Builder
+	p.WriteString("id,first_name,last_name,phone,timezone,language,channel,chronic_conditions,billing_npi,programs,consent_at,consent_method,initiating_visit_on,care_plan_on\n")
+	for i := range b.c.patients {
+		lang, programs := "en", "ccm"
+		if i%5 == 4 {
+			lang = "es"
+		}
+		if i%10 == 0 {
+			programs = "ccm;rpm"
+		}
+		fmt.Fprintf(&p, "B%07d,Pat,Bench%d,%s,%s,%s,sms,I10;E11.9,1234567893,%s,2026-01-05,verbal,2026-01-05,2026-01-06\n",
+			i, i, benchPhone(i), zones[i%len(zones)], lang, programs)
+	}
+	var s strings.Builder
+	s.WriteString("id,name,credential,role\n")
+	for i := range b.c.staff {
+		fmt.Fprintf(&s, "S%05d,Staff %d,RN,clinical\n", i, i)
+	}
+	for i := range b.c.nurses {
+		fmt.Fprintf(&s, "N%04d,Nurse %d,RN,clinical\n", i, i)
+	}
+	for _, f := range []struct{ kind, name, body string }{{"patients", "patients.csv", p.String()}, {"staff", "staff.csv", s.String()}} {
+		path := filepath.Join(b.dir, f.name)
+		if err := os.WriteFile(path, []byte(f.body), 0o600); err != nil {
+			return fmt.Errorf("error writing %s: %w", path, err)
+		}
+		_, u, err := b.runChild(ctx, "import", f.kind, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b.out, "%-9s import %s: %s rows in %.1f s, peak RSS %s\n", "setup", f.kind,
+			thousands(strings.Count(f.body, "\n")-1), u.took.Seconds(), loadstat.MB(u.rss))
+	}
+	return nil
+}
+
+// dispatch runs "checkins run" at the first of the month, then sends as many texts with the
+// bare twilio-go client against the same fake.
+func (b *benchRun) dispatch(ctx context.Context) error {
+	n := b.c.patients
+	before := b.fake.Count()
+	bar := loadstat.NewProgress(os.Stderr, "dispatch", n)
+	cpu := startCPU()
+	ch, err := b.start(ctx, b.env(), "checkins", "run", "--at", b.c.at.Format(time.RFC3339))
+	if err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(200 * time.Millisecond):
+				bar.Set(b.fake.Count() - before)
+			}
+		}
+	}()
+	u, err := ch.wait()
+	split := cpu.split(0, u.cpu)
+	close(done)
+	bar.Set(b.fake.Count() - before)
+	bar.Done()
+	if err != nil {
+		return err
+	}
+	sent := b.fake.Count() - before
+	recipients := map[string]int{}
+	for _, r := range b.fake.Requests()[before:] {
+		recipients[r.To]++
+	}
+	doubled := 0
+	for _, k := range recipients {
+		doubled += k - 1
+	}
+	engineRate := float64(sent) / u.took.Seconds()
+	fmt.Fprintf(b.out, "%-9s checkins run: %s check-ins and first texts in %.1f s: %s texts/s, peak RSS %s; %d patients without a text, %d doubled\n",
+		"dispatch", thousands(sent), u.took.Seconds(), thousands(int(engineRate)), loadstat.MB(u.rss), n-len(recipients), doubled)
+	fmt.Fprintf(b.out, "%-9s CPU %s\n", "", split.per(sent, "text"))
+
+	bareTook, err := bareSends(ctx, b.fake.URL(), b.sid, b.token, n)
+	if err != nil {
+		return err
+	}
+	bareRate := float64(n) / bareTook.Seconds()
+	fmt.Fprintf(b.out, "%-9s bare twilio-go, 8 workers, same fake: %s texts in %.1f s: %s texts/s; engine/bare = %.2fx\n",
+		"", thousands(n), bareTook.Seconds(), thousands(int(bareRate)), engineRate/bareRate)
+	return nil
+}
+
+// inbound starts "serve" and fires signed replies at it, then the same load at a bare handler
+// that does one INSERT per request.
+func (b *benchRun) inbound(ctx context.Context) error {
+	srv, err := b.serve(ctx)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	var before int
+	if err := b.d.GetContext(ctx, &before, `SELECT count(*) FROM messages WHERE direction = 'in'`); err != nil {
+		return fmt.Errorf("error counting replies: %w", err)
+	}
+	total := int(float64(b.c.rate) * b.c.duration.Seconds())
+	bodies := []string{"8", "no", "yes, all", "no"}
+	hook := srv.base + "/webhooks/twilio/sms"
+	// Encoded and signed before the clock starts: the load costs the engine's CPU as little as
+	// it can.
+	replies := make([]signedForm, total)
+	for i := range replies {
+		v := url.Values{"MessageSid": {"SM" + randomHex(16)}, "AccountSid": {b.sid}, "From": {benchPhone(i % b.c.patients)},
+			"To": {benchFrom}, "Body": {bodies[(i/b.c.patients)%len(bodies)]}, "NumMedia": {"0"}}
+		replies[i] = signedForm{body: v.Encode(), signature: twiliofake.Sign(b.token, hook, v)}
+	}
+	cpu := startCPU()
+	res := fire(ctx, "replies", b.c.rate, len(replies), func(i int) (*http.Request, error) {
+		return replies[i].request(hook)
+	})
+	split := cpu.split(srv.ch.cmd.Process.Pid, 0)
+	drained, err := b.drainOutbox(ctx, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	rss, _ := loadstat.PeakRSS(srv.ch.cmd.Process.Pid)
+	var after, distinct int
+	if err := b.d.GetContext(ctx, &after, `SELECT count(*) FROM messages WHERE direction = 'in'`); err != nil {
+		return fmt.Errorf("error counting replies: %w", err)
+	}
+	if err := b.d.GetContext(ctx, &distinct, `SELECT count(DISTINCT twilio_sid) FROM messages WHERE direction = 'in'`); err != nil {
+		return fmt.Errorf("error counting replies: %w", err)
+	}
+	fmt.Fprintf(b.out, "%-9s %s signed replies offered at %d/s: %s/s answered, %s; %d errors; serve peak RSS %s\n",
+		"inbound", thousands(total), b.c.rate, thousands(int(res.rate())), res.lat.Summary(), res.errors(), loadstat.MB(rss))
+	fmt.Fprintf(b.out, "%-9s recorded %s of %s (%d lost, %d duplicated); the answers' next messages all sent %.1f s after the last reply\n",
+		"", thousands(after-before), thousands(total), total-(after-before), (after-before)-(distinct-before), drained.Seconds())
+	fmt.Fprintf(b.out, "%-9s CPU while replies came: %s\n", "", split.per(total, "reply"))
+
+	srv.stop() // its work must not slow the comparison down
+	bare, err := startBareHandler(ctx, b.conn)
+	if err != nil {
+		return err
+	}
+	defer bare.close()
+	cpu = startCPU()
+	bres := fire(ctx, "bare", b.c.rate, len(replies), func(i int) (*http.Request, error) {
+		return replies[i].request(bare.url)
+	})
+	split = cpu.split(0, 0)
+	fmt.Fprintf(b.out, "%-9s bare handler, one INSERT per request: %s/s answered, %s; %d errors\n",
+		"", thousands(int(bres.rate())), bres.lat.Summary(), bres.errors())
+	fmt.Fprintf(b.out, "%-9s CPU (the bare handler runs in this process): %s\n", "", split.per(total, "reply"))
+	return nil
+}
+
+// drainOutbox waits until no message waits to be sent, and returns how long that took.
+func (b *benchRun) drainOutbox(ctx context.Context, limit time.Duration) (time.Duration, error) {
+	start := time.Now()
+	for {
+		var waiting int
+		if err := b.d.GetContext(ctx, &waiting, `SELECT count(*) FROM messages WHERE status IN ('queued', 'sending')`); err != nil {
+			return 0, fmt.Errorf("error counting the outbox: %w", err)
+		}
+		if waiting == 0 {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > limit {
+			return 0, fmt.Errorf("%d messages still wait to be sent %v after the load", waiting, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// signedForm is a webhook's body and its signature.
+type signedForm struct{ body, signature string }
+
+func (f signedForm) request(to string) (*http.Request, error) {
+	req, err := http.NewRequest(http.MethodPost, to, strings.NewReader(f.body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", f.signature)
+	return req, nil
+}
+
+// benchServer is "serve" running in a child process.
+type benchServer struct {
+	ch   *child
+	base string
+	stop func()
+}
+
+func (b *benchRun) serve(ctx context.Context) (*benchServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("error finding a free port: %w", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+	ctx, cancel := context.WithCancel(ctx)
+	ch, err := b.start(ctx, b.env("OUTREACH_LISTEN="+addr, "OUTREACH_PUBLIC_URL="+base), "serve")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	ch.cmd.Cancel = func() error { return ch.cmd.Process.Signal(syscall.SIGTERM) }
+	ch.cmd.WaitDelay = 30 * time.Second
+	s := &benchServer{ch: ch, base: base, stop: sync.OnceFunc(func() { cancel(); _, _ = ch.wait() })}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) || ch.cmd.ProcessState != nil {
+			s.stop()
+			return nil, fmt.Errorf("serve did not become ready: %s", strings.TrimSpace(ch.stderr.String()))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// claims inserts queue items and has nurses claim them through the API, two nurses racing for
+// each item.
+func (b *benchRun) claims(ctx context.Context) error {
+	now := time.Now()
+	if _, err := b.d.ExecContext(ctx, `
+INSERT INTO escalations (practice_id, patient_id, severity, reason, source, created_at, due_at, updated_at)
+SELECT $1, p.id, 'routine', 'Asked for a call back', 'message', $3, CAST($3 AS timestamptz) + interval '1 day', $3
+FROM (SELECT id FROM patients WHERE practice_id = $1 ORDER BY id LIMIT $2) p
+ON CONFLICT DO NOTHING`, b.practice, b.c.items, now); err != nil {
+		return fmt.Errorf("error making queue items: %w", err)
+	}
+	var ids []int64
+	if err := b.d.SelectContext(ctx, &ids, `SELECT id FROM escalations WHERE practice_id = $1 AND status = 'open' ORDER BY random() LIMIT $2`,
+		b.practice, b.c.items); err != nil {
+		return fmt.Errorf("error listing queue items: %w", err)
+	}
+	tokens := make([]string, b.c.nurses)
+	for i := range tokens {
+		var err error
+		if tokens[i], err = newBenchToken(ctx, b.d, b.practice, fmt.Sprintf("N%04d", i)); err != nil {
+			return err
+		}
+	}
+	srv, err := b.serve(ctx)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	// Item k is offered to nurse k and to the next nurse (mod the number of nurses), each nurse
+	// going through their items in order, so that two nurses race for each item: one must win,
+	// the other get 409. A lone nurse has no one to race.
+	n := b.c.nurses
+	rivals := min(n, 2)
+	mine := make([][]int64, n)
+	for k, id := range ids {
+		for r := range rivals {
+			nurse := (k + r) % n
+			mine[nurse] = append(mine[nurse], id)
+		}
+	}
+	offers := rivals * len(ids)
+	var done atomic.Int64
+	var mu sync.Mutex
+	winners := map[int64][]int{}
+	refused, failed := 0, 0
+	var lat loadstat.Latencies
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}, Timeout: 30 * time.Second}
+	bar := loadstat.NewProgress(os.Stderr, "claims", offers)
+	cpu := startCPU()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for nurse := range n {
+		wg.Go(func() {
+			for _, id := range mine[nurse] {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("%s/api/v1/escalations/%d/claim", srv.base, id), nil)
+				req.Header.Set("Authorization", "Bearer "+tokens[nurse])
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				lat.Add(time.Since(t0))
+				mu.Lock()
+				switch {
+				case err != nil:
+					failed++
+				case resp.StatusCode == http.StatusOK:
+					winners[id] = append(winners[id], nurse)
+				case resp.StatusCode == http.StatusConflict:
+					refused++
+				default:
+					failed++
+				}
+				mu.Unlock()
+				if resp != nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				bar.Set(int(done.Add(1)))
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	split := cpu.split(srv.ch.cmd.Process.Pid, 0)
+	bar.Done()
+	double := 0
+	for _, ws := range winners {
+		if len(ws) > 1 {
+			double++
+		}
+	}
+	var held int
+	if err := b.d.GetContext(ctx, &held, `SELECT count(*) FROM escalations WHERE practice_id = $1 AND status = 'claimed'`, b.practice); err != nil {
+		return fmt.Errorf("error counting claimed items: %w", err)
+	}
+	fmt.Fprintf(b.out, "%-9s %d nurses, %s items, each claimed by %d at once: %s claims won in %.1f s: %s claims/s (%s requests/s), %s\n",
+		"claims", n, thousands(len(ids)), rivals, thousands(len(winners)), took.Seconds(), thousands(int(float64(len(winners))/took.Seconds())),
+		thousands(int(float64(offers)/took.Seconds())), lat.Summary())
+	fmt.Fprintf(b.out, "%-9s %s refused (409), %d errors, %d double claims; %s items held in the database\n",
+		"", thousands(refused), failed, double, thousands(held))
+	fmt.Fprintf(b.out, "%-9s CPU: %s\n", "", split.per(offers, "request"))
+	return nil
+}
+
+// billing generates the month's time entries in SQL, then times "billing report" against a
+// bare GROUP BY over the same rows.
+func (b *benchRun) billing(ctx context.Context) error {
+	month := time.Date(b.c.at.Year(), b.c.at.Month(), 1, 0, 0, 0, 0, b.app.cfg.Location)
+	start := time.Now()
+	n, err := generateEntries(ctx, b.d, b.practice, b.c.patients, b.c.entries, month)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b.out, "%-9s generated %s time entries in SQL in %.1f s\n", "billing", thousands(n), time.Since(start).Seconds())
+	cpu := startCPU()
+	ch, u, err := b.runChild(ctx, "billing", "report", "--month", month.Format("2006-01"), "--format", "csv")
+	if err != nil {
+		return err
+	}
+	split := cpu.split(0, u.cpu)
+	rows := strings.Count(ch.stdout.String(), "\n") - 1
+	bare := time.Now()
+	var groups int
+	if err := b.d.GetContext(ctx, &groups, bareBillingSQL, b.practice, month, month.AddDate(0, 1, 0)); err != nil {
+		return fmt.Errorf("error running the bare GROUP BY: %w", err)
+	}
+	bareTook := time.Since(bare)
+	fmt.Fprintf(b.out, "%-9s billing report: %s rows from %s entries in %.1f s, peak RSS %s; bare GROUP BY (%s sums) %.1f s; report/bare = %.1fx\n",
+		"", thousands(rows), thousands(n), u.took.Seconds(), loadstat.MB(u.rss), thousands(groups), bareTook.Seconds(), u.took.Seconds()/bareTook.Seconds())
+	fmt.Fprintf(b.out, "%-9s CPU of the report: %s\n", "", split.per(n/1000, "thousand entries"))
+	return nil
+}
+
+// bareBillingSQL is the comparison for the billing report: the seconds per patient and program
+// with no rules, every group read.
+const bareBillingSQL = `
+SELECT count(*) FROM (
+	SELECT tp.patient_id, e.program, sum(extract(epoch FROM e.ended_at - e.started_at))
+	FROM time_entries e JOIN time_entry_patients tp ON tp.practice_id = e.practice_id AND tp.entry_id = e.id
+	WHERE e.practice_id = $1 AND e.started_at < $3 AND e.ended_at > $2
+	GROUP BY tp.patient_id, e.program) s`
+
+// cpuStart is the CPU use at the start of a phase.
+type cpuStart struct{ at loadstat.CPUSample }
+
+// startCPU samples the machine's CPU use; a machine without /proc gives no figures.
+func startCPU() cpuStart {
+	at, _ := loadstat.SampleCPU()
+	return cpuStart{at}
+}
+
+// cpuSplit is where the machine's CPU time went during a phase.
+type cpuSplit struct {
+	engine, database, bench, other time.Duration
+	busy                           float64 // share of the machine's capacity used
+	cpus                           int
+}
+
+// split divides the CPU time used since the start between the engine, the database server
+// when it runs on this machine, this process (the load and the fake Twilio) and the rest. The
+// engine is the running process enginePid, or, when it is 0, a child that ended after using
+// engine.
+func (c cpuStart) split(enginePid int, engine time.Duration) cpuSplit {
+	end, err := loadstat.SampleCPU()
+	if err != nil {
+		return cpuSplit{}
+	}
+	if enginePid != 0 {
+		engine = end.Process(enginePid) - c.at.Process(enginePid)
+	}
+	self := os.Getpid()
+	s := cpuSplit{engine: engine, database: end.Server("postgres") - c.at.Server("postgres"),
+		bench: end.Process(self) - c.at.Process(self), cpus: end.CPUs}
+	busy := end.Busy() - c.at.Busy()
+	s.other = max(0, busy-s.engine-s.database-s.bench)
+	if capacity := end.Capacity() - c.at.Capacity(); capacity > 0 {
+		s.busy = float64(busy) / float64(capacity)
+	}
+	return s
+}
+
+// per writes the split with each part's time per unit of work, n units.
+func (s cpuSplit) per(n int, unit string) string {
+	if s.cpus == 0 {
+		return "not measured (no /proc)"
+	}
+	each := func(d time.Duration) string {
+		return fmt.Sprintf("%.1f s (%.2f ms a %s)", d.Seconds(), float64(d)/1e6/float64(max(n, 1)), unit)
+	}
+	return fmt.Sprintf("machine %.0f%% busy of %d CPUs: engine %s, database %s, bench (load, fake Twilio) %s, other %.1f s",
+		100*s.busy, s.cpus, each(s.engine), each(s.database), each(s.bench), s.other.Seconds())
+}
+
+// thousands writes n with thousands separators.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

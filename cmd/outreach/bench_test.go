@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"testing"
+
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/dbtest"
+)
+
+// TestBenchSmallRun runs every phase of the load tool on a small scale, its commands in child
+// processes (this test binary, which runs the command it is given), and reads its report: every
+// patient got one first text, every reply was recorded once, no item was claimed twice, the
+// billing report has its rows.
+func TestBenchSmallRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the engine's commands in child processes")
+	}
+	conn := dbtest.Empty(t)
+	name, err := db.DatabaseName(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t, context.Background(), map[string]string{"DATABASE_URL": conn, "OUTREACH_LOG_LEVEL": "warn"},
+		"bench", "--patients", "40", "--entries", "3", "--rate", "100", "--duration", "1s",
+		"--nurses", "4", "--items", "20", "--database", name)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, out)
+	}
+	t.Logf("bench report:\n%s", out)
+	for _, want := range []string{
+		`import patients: 40 rows`,
+		`checkins run: 40 check-ins and first texts .*; 0 patients without a text, 0 doubled`,
+		`engine/bare = [0-9.]+x`,
+		`100 signed replies offered at 100/s: .* 0 errors`,
+		`recorded 100 of 100 \(0 lost, 0 duplicated\)`,
+		`bare handler, one INSERT per request: .* 0 errors`,
+		`4 nurses, 20 items, each claimed by 2 at once: 20 claims won`,
+		`20 refused \(409\), 0 errors, 0 double claims; 20 items held`,
+		`generated 120 time entries`,
+		`billing report: 4[4-9] rows from 120 entries`, // 40 CCM rows, 4 RPM enrolments, RPM time of others
+		`CPU .*engine .*database`,
+		`database +[0-9]+ MB after the run`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("the report has no line matching %q", want)
+		}
+	}
+}
+
+func TestBenchFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--patients", "0"},
+		{"--rate", "0"},
+		{"--phases", "dispatch,teleport"},
+		{"--items", "50", "--patients", "10"},
+		{"--database", "a b"},
+		{"extra"},
+	} {
+		_, err := parseBench(args)
+		var ue usageError
+		if err == nil || !errors.As(err, &ue) {
+			t.Errorf("parseBench(%q) = %v, want a usage error", args, err)
+		}
+	}
+	c, err := parseBench([]string{"--patients", "500"})
+	if err != nil || c.items != 500 || c.staff != 10 || len(c.phases) != 4 {
+		t.Errorf("parseBench(--patients 500) = %+v, %v; want 500 items, 10 staff, every phase", c, err)
+	}
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/twilio/twilio-go/client"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/loadstat"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// fireResult is what an open-loop load run measured.
+type fireResult struct {
+	lat    loadstat.Latencies
+	codes  sync.Map // HTTP status → *atomic.Int64; 0 for a transport error
+	took   time.Duration
+	served atomic.Int64
+}
+
+func (r *fireResult) count(code int) {
+	v, _ := r.codes.LoadOrStore(code, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
+// rate is the requests answered with 2xx per second.
+func (r *fireResult) rate() float64 { return float64(r.served.Load()) / r.took.Seconds() }
+
+// errors counts the requests not answered with 2xx.
+func (r *fireResult) errors() int {
+	n := 0
+	r.codes.Range(func(k, v any) bool {
+		if c := k.(int); c < 200 || c > 299 {
+			n += int(v.(*atomic.Int64).Load())
+		}
+		return true
+	})
+	return n
+}
+
+// fire sends n requests, built by build, at rate per second, open loop: each request is due at its
+// place in the schedule, and its latency counts from then, so that a server falling behind shows
+// in the percentiles instead of slowing the load down.
+func fire(ctx context.Context, label string, rate, n int, build func(i int) (*http.Request, error)) *fireResult {
+	const inFlight = 256
+	res := &fireResult{}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight, MaxConnsPerHost: inFlight}, Timeout: 30 * time.Second}
+	type job struct {
+		i   int
+		due time.Time
+	}
+	jobs := make(chan job, inFlight)
+	bar := loadstat.NewProgress(os.Stderr, label, n)
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for range inFlight {
+		wg.Go(func() {
+			for j := range jobs {
+				req, err := build(j.i)
+				code := 0
+				if err == nil {
+					var resp *http.Response
+					resp, err = client.Do(req.WithContext(ctx))
+					if err == nil {
+						code = resp.StatusCode
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				}
+				res.lat.Add(time.Since(j.due))
+				res.count(code)
+				if code >= 200 && code <= 299 {
+					res.served.Add(1)
+				}
+				bar.Set(int(done.Add(1)))
+			}
+		})
+	}
+	start := time.Now()
+	interval := time.Second / time.Duration(rate)
+	for i := range n {
+		due := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(due); wait > 0 {
+			time.Sleep(wait)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- job{i, due}
+	}
+	close(jobs)
+	wg.Wait()
+	res.took = time.Since(start)
+	bar.Done()
+	client.CloseIdleConnections()
+	return res
+}
+
+// bareSends sends n texts with the bare twilio-go client, 8 at a time like the dispatcher,
+// against the fake at apiURL; it returns how long they took.
+func bareSends(ctx context.Context, apiURL, sid, token string, n int) (time.Duration, error) {
+	to, err := url.Parse(apiURL)
+	if err != nil {
+		return 0, err
+	}
+	c := &client.Client{Credentials: client.NewCredentials(sid, token),
+		HTTPClient: &http.Client{Transport: rewriteHost{to: to, base: http.DefaultTransport}, Timeout: 15 * time.Second}}
+	c.SetAccountSid(sid)
+	api := openapi.NewApiServiceWithClient(c)
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	bar := loadstat.NewProgress(os.Stderr, "bare", n)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1))
+				if i > n {
+					return
+				}
+				p := &openapi.CreateMessageParams{}
+				p.SetTo(benchPhone(i - 1)).SetFrom(benchFrom).SetBody("Hello from your care team. This is your monthly check-in.")
+				if _, err := api.CreateMessage(p); err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("bare twilio-go send failed: %w", err) })
+					return
+				}
+				bar.Set(i)
+			}
+		})
+	}
+	wg.Wait()
+	bar.Done()
+	return time.Since(start), firstErr
+}
+
+// rewriteHost sends twilio-go's requests to the fake instead of api.twilio.com.
+type rewriteHost struct {
+	to   *url.URL
+	base http.RoundTripper
+}
+
+func (t rewriteHost) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = t.to.Scheme, t.to.Host, t.to.Host
+	return t.base.RoundTrip(r)
+}
+
+// bareHandler is the comparison for inbound webhooks: an HTTP handler that does one INSERT per
+// request, with the engine's connection pool size.
+type bareHandler struct {
+	url   string
+	srv   *http.Server
+	db    *sql.DB
+	close func()
+}
+
+func startBareHandler(ctx context.Context, conn string) (*bareHandler, error) {
+	d, err := db.Open(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.ExecContext(ctx, `CREATE UNLOGGED TABLE IF NOT EXISTS bench_bare (id bigserial PRIMARY KEY, sid text, sender text, body text, at timestamptz)`); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("error making the bare handler's table: %w", err)
+	}
+	// The table is unlogged only so that it leaves nothing behind; commits still wait for the
+	// WAL of a logged row, as the engine's do.
+	if _, err := d.ExecContext(ctx, `ALTER TABLE bench_bare SET LOGGED`); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("error making the bare handler's table: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	h := &bareHandler{url: "http://" + ln.Addr().String() + "/", db: d.DB}
+	h.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if _, err := d.ExecContext(r.Context(), `INSERT INTO bench_bare (sid, sender, body, at) VALUES ($1, $2, $3, now())`,
+			r.PostForm.Get("MessageSid"), r.PostForm.Get("From"), r.PostForm.Get("Body")); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = h.srv.Serve(ln) }()
+	h.close = func() {
+		_ = h.srv.Close()
+		_, _ = d.ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_bare`)
+		d.Close()
+	}
+	return h, nil
+}
+
+// newBenchToken makes an API token for a staff member of the scratch database.
+func newBenchToken(ctx context.Context, d *sqlx.DB, practice int64, staff string) (string, error) {
+	return web.NewToken(ctx, d, practice, staff, audit.ActorCLI, time.Now())
+}
+
+// generateEntries writes perPatient time entries for each of n patients in the month starting
+// at month, in SQL: each patient has one nurse (staff ids S00000…), whose entries follow one
+// another through the working day, 2 to 5 minutes each; one entry in 100 runs into the next (a
+// time conflict) and one in 100 is shared with the next patient. One in 10 is RPM time, with an
+// interactive contact. It returns how many entries it wrote.
+func generateEntries(ctx context.Context, d *sqlx.DB, practice int64, n, perPatient int, month time.Time) (int, error) {
+	total := n * perPatient
+	if total == 0 {
+		return 0, nil
+	}
+	err := db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
+		var first int64
+		if err := tx.GetContext(ctx, &first, `SELECT coalesce(max(id), 0) + 1 FROM time_entries`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+CREATE TEMP TABLE bench_gen ON COMMIT DROP AS
+WITH ids AS (
+	SELECT (SELECT array_agg(id ORDER BY ext_id) FROM patients WHERE practice_id = $1) AS pt,
+	       (SELECT array_agg(id ORDER BY ext_id) FROM staff WHERE practice_id = $1 AND ext_id LIKE 'S%') AS st,
+	       (SELECT array_agg(credential ORDER BY ext_id) FROM staff WHERE practice_id = $1 AND ext_id LIKE 'S%') AS cred),
+     g AS (SELECT g, g % $2 AS p, g / $2 AS r FROM generate_series(0, $3::bigint - 1) g)
+SELECT $5::bigint + g.g AS id, g.g, ids.pt[g.p + 1] AS patient, ids.st[g.p % s + 1] AS staff, ids.cred[g.p % s + 1] AS credential,
+	-- the nurse's j-th entry of the month: per_day a day from 08:00, 8 minutes apart
+	$4::timestamptz + (j / per_day) * interval '1 day' + interval '8 hours' + (j % per_day) * interval '8 minutes' AS started_at,
+	(2 + g.g % 4) * interval '1 minute' + CASE WHEN g.g % 100 = 7 THEN interval '8 minutes' ELSE interval '0' END AS length,
+	CASE WHEN g.g % 10 = 3 THEN 'rpm' ELSE 'ccm' END AS program,
+	CASE WHEN g.g % 100 = 1 THEN ids.pt[(g.p + 1) % $2 + 1] END AS shared_with
+FROM g
+CROSS JOIN ids
+CROSS JOIN LATERAL (SELECT cardinality(ids.st) AS s) ns
+CROSS JOIN LATERAL (SELECT g.r * ceil($2::numeric / ns.s)::bigint + g.p / ns.s AS j,
+	greatest(1, ceil($3::numeric / ns.s / 28))::bigint AS per_day) x`,
+			practice, n, total, month, first); err != nil {
+			return fmt.Errorf("error generating time entries: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `
+INSERT INTO time_entries (practice_id, id, staff_id, staff_role, staff_credential, program, started_at, ended_at,
+	activity, interactive, source, created_by, created_at)
+OVERRIDING SYSTEM VALUE
+SELECT $1, id, staff, 'clinical', credential, program, started_at, started_at + length,
+	'patient_call', program = 'rpm', 'import', 'bench', now()
+FROM bench_gen`, practice); err != nil {
+			return fmt.Errorf("error writing time entries: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `
+INSERT INTO time_entry_patients (practice_id, entry_id, patient_id)
+SELECT CAST($1 AS bigint), id, patient FROM bench_gen
+UNION ALL
+SELECT $1, id, shared_with FROM bench_gen WHERE shared_with IS NOT NULL AND shared_with <> patient`, practice); err != nil {
+			return fmt.Errorf("error writing time entries' patients: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('time_entries', 'id'), (SELECT max(id) FROM time_entries))`); err != nil {
+			return fmt.Errorf("error moving the time entries' sequence: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := d.ExecContext(ctx, `ANALYZE time_entries; ANALYZE time_entry_patients`); err != nil {
+		return 0, fmt.Errorf("error analyzing time entries: %w", err)
+	}
+	return total, nil
+}
