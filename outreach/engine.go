@@ -62,7 +62,8 @@ type Engine struct {
 	Calls     CallConfig
 	Log       *slog.Logger
 
-	pace *pacer
+	pace  *pacer
+	inbox inbox
 }
 
 // New returns an engine with the default dispatcher settings and due times; set fields after.

@@ -41,106 +41,155 @@ const (
 // maxBody is the longest text kept: what a provider delivers as one message.
 const maxBody = 1600
 
-// sender is a patient who has the number a message came from, with their open check-in, if
-// any; both are locked.
+// sender is a patient who has the number a text came from, with their open check-in, if any;
+// both are locked.
 type sender struct {
+	Phone    string  `db:"phone"`
 	ID       int64   `db:"id"`
 	Language string  `db:"language"`
 	OptedOut bool    `db:"opted_out"`
 	Source   *string `db:"opt_out_source"`
 	Checkin  *int64  `db:"checkin_id"`
 	Open     openCheckin
-	Stored   bool `db:"stored"` // the message was new and is stored; false for a redelivery
+	Stored   bool `db:"stored"` // the text was new and is stored; false for a redelivery
 }
 
-// receiveInbound locks every patient with the number (one family may share a phone) and their
-// open check-ins, so that concurrent messages from one number are handled one at a time, then
-// stores the message, unless it came before, with the patient in a conversation first. Locked
-// rows are read as the last writer left them.
-const receiveInbound = `
-WITH senders AS (
-	SELECT p.id, p.language, p.opted_out_at IS NOT NULL AS opted_out, p.opt_out_source
+// receiveTexts locks every patient with the number of a text of the batch (one family may
+// share a phone) and their open check-ins, each in id order, so that texts from one number
+// are handled one at a time and batches never wait on each other in a circle. Then it stores
+// each text, unless it came before, filed with the patient in a conversation first. Locked rows
+// are read as the last writer left them. A batch holds one text per number.
+const receiveTexts = `
+WITH batch AS (
+	SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS b (phone, body, sid, n)
+), senders AS (
+	SELECT p.id, p.phone, p.language, p.opted_out_at IS NOT NULL AS opted_out, p.opt_out_source
 	FROM patients p
-	WHERE p.practice_id = $1 AND p.phone = $2
+	WHERE p.practice_id = $1 AND p.phone IN (SELECT phone FROM batch)
 	ORDER BY p.id
 	FOR NO KEY UPDATE
 ), open AS (
 	SELECT c.id, c.patient_id, c.script_id, c.language, c.question_id, c.reasks
 	FROM checkins c
 	WHERE c.practice_id = $1 AND c.patient_id IN (SELECT id FROM senders) AND c.status = 'open'
+	ORDER BY c.id
 	FOR NO KEY UPDATE
 ), pick AS (
-	SELECT s.id AS patient_id, o.id AS checkin_id
+	SELECT DISTINCT ON (s.phone) s.phone, s.id AS patient_id, o.id AS checkin_id
 	FROM senders s LEFT JOIN open o ON o.patient_id = s.id
-	ORDER BY o.id IS NULL, s.id
-	LIMIT 1
+	ORDER BY s.phone, o.id IS NULL, s.id
 ), stored AS (
 	INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status, twilio_sid,
 		created_at, updated_at)
-	SELECT $1, patient_id, checkin_id, 'in', 'reply', $2, $3, 'received', $4, $5, $5 FROM pick
+	SELECT $1, k.patient_id, k.checkin_id, 'in', 'reply', b.phone, b.body, 'received', NULLIF(b.sid, ''), $5, $5
+	FROM batch b JOIN pick k ON k.phone = b.phone
+	ORDER BY b.n
 	ON CONFLICT (twilio_sid) WHERE twilio_sid IS NOT NULL DO NOTHING
-	RETURNING id
+	RETURNING phone
 )
-SELECT s.id, s.language, s.opted_out, s.opt_out_source, o.id AS checkin_id,
+SELECT s.phone, s.id, s.language, s.opted_out, s.opt_out_source, o.id AS checkin_id,
 	coalesce(o.script_id, '') AS "open.script_id", coalesce(o.language, '') AS "open.language",
 	o.question_id AS "open.question_id", coalesce(o.reasks, 0) AS "open.reasks",
-	EXISTS (SELECT 1 FROM stored) AS stored
+	s.phone IN (SELECT phone FROM stored) AS stored
 FROM senders s LEFT JOIN open o ON o.patient_id = s.id
-ORDER BY s.id`
+ORDER BY s.phone, s.id`
 
 // Receive handles a text from a patient: duplicates are dropped, carrier keywords come first
 // (STOP, START, HELP), then the patient's open check-in takes the reply; anything else goes to
-// a human. Everything happens in one transaction.
+// a human. Texts that arrive together are handled together, in one transaction.
 func (e *Engine) Receive(ctx context.Context, in Inbound) (Handled, error) {
-	body := cleanBody(in.Body)
-	var out Handled
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
-		now := e.now()
-		var senders []sender
-		if err := tx.SelectContext(ctx, &senders, receiveInbound, e.pid(), in.From, body, nullable(in.SID), now); err != nil {
-			return err
-		}
-		if len(senders) == 0 {
-			out = HandledUnknown
-			return nil
-		}
-		if !senders[0].Stored {
-			out = HandledDuplicate
-			return nil
-		}
-		p := senders[0]
-		for _, s := range senders {
-			if s.Checkin != nil {
-				p = s
-				break
-			}
-		}
-		var err error
-		switch kw := ClassifyKeyword(body); {
-		case kw == KeywordStop:
-			out = HandledStop
-			_, err = e.optOut(ctx, tx, in.From, "sms", now)
-		case kw == KeywordStart || (kw == KeywordYes && p.OptedOut):
-			out = HandledStart
-			err = e.optIn(ctx, tx, in.From, now)
-		case kw == KeywordHelp:
-			out = HandledHelp
-			if !p.OptedOut {
-				err = e.queue(ctx, tx, p.ID, p.Checkin, in.From, Outgoing{Kind: "notice", Body: e.helpText(p.Language)}, now)
-			}
-		case p.Checkin != nil && !p.OptedOut:
-			out = HandledAnswer
-			err = e.answer(ctx, tx, p, in.From, body, now)
-		default:
-			out = HandledMessage
-			err = e.message(ctx, tx, p, in.From, body, now)
-		}
-		return err
-	})
+	h, err := e.inbox.receive(ctx, in, e.receiveBatch)
 	if err != nil {
 		return "", fmt.Errorf("error handling inbound message: %w", err)
 	}
-	return out, nil
+	return h, nil
+}
+
+// receiveBatch handles a batch of texts in one transaction. When that fails, each text is
+// handled again alone, so that one text's trouble stays its own.
+func (e *Engine) receiveBatch(ctx context.Context, batch []*delivery) {
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	err := e.receiveTogether(ctx, batch)
+	if err != nil && len(batch) > 1 && ctx.Err() == nil {
+		e.Log.Warn("a batch of inbound messages failed: handling each alone", "messages", len(batch), "err", err)
+		for _, d := range batch {
+			d.err = e.receiveTogether(ctx, []*delivery{d})
+		}
+		return
+	}
+	for _, d := range batch {
+		d.err = err
+	}
+}
+
+// receiveTogether handles texts, one per number, in one transaction, and sets what became of
+// each.
+func (e *Engine) receiveTogether(ctx context.Context, batch []*delivery) error {
+	return db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		now := e.now()
+		phones, bodies, sids := make([]string, len(batch)), make([]string, len(batch)), make([]string, len(batch))
+		for i, d := range batch {
+			d.out = ""
+			phones[i], bodies[i], sids[i] = d.in.From, cleanBody(d.in.Body), d.in.SID
+		}
+		var senders []sender
+		if err := tx.SelectContext(ctx, &senders, receiveTexts, e.pid(), pq.Array(phones), pq.Array(bodies), pq.Array(sids), now); err != nil {
+			return err
+		}
+		byPhone := map[string][]sender{}
+		for _, s := range senders {
+			byPhone[s.Phone] = append(byPhone[s.Phone], s)
+		}
+		var replies []pendingReply
+		for i, d := range batch {
+			from, body := byPhone[d.in.From], bodies[i]
+			if len(from) == 0 {
+				d.out = HandledUnknown
+				continue
+			}
+			if !from[0].Stored {
+				d.out = HandledDuplicate
+				continue
+			}
+			p := from[0]
+			for _, s := range from {
+				if s.Checkin != nil {
+					p = s
+					break
+				}
+			}
+			var err error
+			switch kw := ClassifyKeyword(body); {
+			case kw == KeywordStop:
+				d.out = HandledStop
+				_, err = e.optOut(ctx, tx, d.in.From, "sms", now)
+			case kw == KeywordStart || (kw == KeywordYes && p.OptedOut):
+				d.out = HandledStart
+				err = e.optIn(ctx, tx, d.in.From, now)
+			case kw == KeywordHelp:
+				d.out = HandledHelp
+				if !p.OptedOut {
+					err = e.queue(ctx, tx, p.ID, p.Checkin, d.in.From, Outgoing{Kind: "notice", Body: e.helpText(p.Language)}, now)
+				}
+			case p.Checkin != nil && !p.OptedOut:
+				d.out = HandledAnswer
+				if s := e.script(p.Open.Script); s != nil && p.Open.Question != nil {
+					replies = append(replies, pendingReply{patient: p.ID, checkin: *p.Checkin, open: p.Open, script: s, body: body, textTo: d.in.From})
+				} else {
+					err = e.message(ctx, tx, p, d.in.From, body, now)
+				}
+			default:
+				d.out = HandledMessage
+				err = e.message(ctx, tx, p, d.in.From, body, now)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		_, err := e.replyAll(ctx, tx, replies, now)
+		return err
+	})
 }
 
 // cleanBody makes a provider's text storable: valid UTF-8, no NUL, at most maxBody characters.
@@ -258,55 +307,104 @@ type openCheckin struct {
 	Reasks   int     `db:"reasks"`
 }
 
-const selectAnswers = `
-SELECT question_id, value, raw FROM checkin_answers WHERE practice_id = $1 AND checkin_id = $2`
+// pendingReply is a reply (a text, or what the patient pressed or said on a call) to an open
+// check-in the transaction has locked.
+type pendingReply struct {
+	patient, checkin int64
+	open             openCheckin
+	script           *scripts.Script
+	body             string
+	textTo           string // the number the step's texts go to; empty on a call, which says them
+}
 
-// recordStep stores a step of a conversation in one statement: the answer (when a question was
-// answered or given up on), where the check-in stands now, and the texts it sends, queued in
-// their order ahead of scheduled messages and whatever the hour.
-const recordStep = `
-WITH answer AS (
+// storedAnswer is an answer a check-in already has.
+type storedAnswer struct {
+	Checkin  int64  `db:"checkin_id"`
+	Question string `db:"question_id"`
+	Value    string `db:"value"`
+	Raw      string `db:"raw"`
+}
+
+const selectAnswers = `
+SELECT checkin_id, question_id, value, raw FROM checkin_answers WHERE practice_id = $1 AND checkin_id = ANY ($2::bigint[])`
+
+// recordSteps stores steps of conversations in one statement: the answers (when a question was
+// answered or given up on), where each check-in stands now, and the texts the steps send,
+// queued in their order ahead of scheduled messages and whatever the hour.
+const recordSteps = `
+WITH step AS (
+	SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::boolean[])
+		AS s (checkin, answered, value, raw, next, reasks, done)
+), answer AS (
 	INSERT INTO checkin_answers (practice_id, checkin_id, question_id, value, raw, answered_at)
-	SELECT $1, $2, $3, $4, $5, $6 WHERE $3::text <> ''
+	SELECT $1, checkin, answered, value, raw, $9 FROM step WHERE answered <> ''
 	ON CONFLICT DO NOTHING
 ), advance AS (
-	UPDATE checkins SET question_id = $7, reasks = $8, reminded_at = NULL, last_sent_at = $6,
-		status = CASE WHEN $9::boolean THEN 'completed' ELSE 'open' END,
-		ended_at = CASE WHEN $9::boolean THEN $6::timestamptz END
-	WHERE practice_id = $1 AND id = $2
+	UPDATE checkins c SET question_id = NULLIF(s.next, ''), reasks = s.reasks, reminded_at = NULL, last_sent_at = $9,
+		status = CASE WHEN s.done THEN 'completed' ELSE 'open' END,
+		ended_at = CASE WHEN s.done THEN $9::timestamptz END
+	FROM step s
+	WHERE c.practice_id = $1 AND c.id = s.checkin
 )
 INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status, immediate,
 	next_attempt_at, created_at, updated_at)
-SELECT $1, $10, $2, 'out', m.kind, $11::text, m.body, 'queued', true, $6, $6, $6
-FROM unnest($12::text[], $13::text[]) WITH ORDINALITY AS m (kind, body, n)
+SELECT $1, m.patient, m.checkin, 'out', m.kind, m.phone, m.body, 'queued', true, $9, $9, $9
+FROM unnest($10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY
+	AS m (patient, checkin, phone, kind, body, n)
 ORDER BY m.n`
 
-// answer gives a text to the patient's open check-in and queues what the conversation sends
-// back: the next question, a re-ask, safety advice, the closing.
-func (e *Engine) answer(ctx context.Context, tx *sqlx.Tx, p sender, phone, body string, now time.Time) error {
-	s := e.script(p.Open.Script)
-	if s == nil || p.Open.Question == nil {
-		return e.message(ctx, tx, p, phone, body, now)
+// replyAll gives replies to their check-ins: their answers are stored, their rules raise
+// items, and each check-in moves to its next question, a re-ask or its end; the texts the
+// steps send are queued. It returns the steps, in the replies' order.
+func (e *Engine) replyAll(ctx context.Context, tx *sqlx.Tx, rs []pendingReply, now time.Time) ([]Step, error) {
+	if len(rs) == 0 {
+		return nil, nil
 	}
-	_, err := e.reply(ctx, tx, p.ID, *p.Checkin, p.Open, s, body, phone, now)
-	return err
+	ids := make([]int64, len(rs))
+	for i, r := range rs {
+		ids[i] = r.checkin
+	}
+	var stored []storedAnswer
+	if err := tx.SelectContext(ctx, &stored, selectAnswers, e.pid(), pq.Array(ids)); err != nil {
+		return nil, err
+	}
+	answers := map[int64][]storedAnswer{}
+	for _, a := range stored {
+		answers[a.Checkin] = append(answers[a.Checkin], a)
+	}
+	steps := make([]Step, len(rs))
+	var rec stepRecords
+	for i, r := range rs {
+		st := converse(r, answers[r.checkin])
+		for _, it := range st.Raise {
+			raised, err := escalation.Raise(ctx, tx, escalation.Item{PracticeID: e.pid(), PatientID: r.patient, CheckinID: &r.checkin,
+				Severity: escalation.Severity(it.Severity), Reason: it.Reason, Source: escalation.Source(it.Source),
+				Question: it.Question, Answer: it.Value}, e.Due, now, e.Practice.Location)
+			if err != nil {
+				return nil, err
+			}
+			e.Log.Info("escalation raised", "escalation", raised.ID, "new", raised.Created, "severity", it.Severity,
+				"source", it.Source, "patient", r.patient, "checkin", r.checkin)
+		}
+		rec.add(r, st)
+		if st.Done {
+			e.Log.Info("check-in completed", "checkin", r.checkin, "patient", r.patient, "script", r.script.ID)
+		}
+		steps[i] = st
+	}
+	if _, err := tx.ExecContext(ctx, recordSteps, e.pid(), pq.Array(rec.checkin), pq.Array(rec.answered), pq.Array(rec.value),
+		pq.Array(rec.raw), pq.Array(rec.next), pq.Array(rec.reasks), pq.Array(rec.done), now,
+		pq.Array(rec.msgPatient), pq.Array(rec.msgCheckin), pq.Array(rec.msgPhone), pq.Array(rec.msgKind), pq.Array(rec.msgBody)); err != nil {
+		return nil, err
+	}
+	return steps, nil
 }
 
-// reply gives a reply (a text, or what the patient pressed or said on a call) to an open
-// check-in the caller has locked: the answer is stored, its rules raise items, and the check-in
-// moves to the next question, a re-ask or its end. The step's texts are queued to textTo; on a
-// call (textTo empty) the caller says them. It returns the conversation's step.
-func (e *Engine) reply(ctx context.Context, tx *sqlx.Tx, patient, checkin int64, c openCheckin, s *scripts.Script, body, textTo string, now time.Time) (Step, error) {
-	conv := Conversation{Script: s, Lang: language(s, c.Language), Current: *c.Question, Reasks: c.Reasks,
+// converse runs the conversation of a check-in, with the answers it already has, on a reply.
+func converse(r pendingReply, stored []storedAnswer) Step {
+	s := r.script
+	conv := Conversation{Script: s, Lang: language(s, r.open.Language), Current: *r.open.Question, Reasks: r.open.Reasks,
 		Answered: map[string]scripts.Answer{}}
-	var stored []struct {
-		Question string `db:"question_id"`
-		Value    string `db:"value"`
-		Raw      string `db:"raw"`
-	}
-	if err := tx.SelectContext(ctx, &stored, selectAnswers, e.pid(), checkin); err != nil {
-		return Step{}, err
-	}
 	for _, a := range stored {
 		if q := s.Question(a.Question); q != nil && a.Value != "" {
 			if parsed, err := q.Parse(a.Raw); err == nil {
@@ -314,17 +412,20 @@ func (e *Engine) reply(ctx context.Context, tx *sqlx.Tx, patient, checkin int64,
 			}
 		}
 	}
-	st := conv.Reply(body)
-	for _, r := range st.Raise {
-		raised, err := escalation.Raise(ctx, tx, escalation.Item{PracticeID: e.pid(), PatientID: patient, CheckinID: &checkin,
-			Severity: escalation.Severity(r.Severity), Reason: r.Reason, Source: escalation.Source(r.Source),
-			Question: r.Question, Answer: r.Value}, e.Due, now, e.Practice.Location)
-		if err != nil {
-			return Step{}, err
-		}
-		e.Log.Info("escalation raised", "escalation", raised.ID, "new", raised.Created, "severity", r.Severity,
-			"source", r.Source, "patient", patient, "checkin", checkin)
-	}
+	return conv.Reply(r.body)
+}
+
+// stepRecords are steps as the columns recordSteps takes.
+type stepRecords struct {
+	checkin                    []int64
+	answered, value, raw, next []string
+	reasks                     []int64
+	done                       []bool
+	msgPatient, msgCheckin     []int64
+	msgPhone, msgKind, msgBody []string
+}
+
+func (rec *stepRecords) add(r pendingReply, st Step) {
 	answered, value := "", ""
 	if st.Question != "" && st.Next != st.Question {
 		// Answered, or given up on after the re-asks: either way the reply is kept.
@@ -333,20 +434,16 @@ func (e *Engine) reply(ctx context.Context, tx *sqlx.Tx, patient, checkin int64,
 			value = st.Answer.Value
 		}
 	}
-	kinds, bodies := []string{}, []string{}
-	if textTo != "" {
-		for _, m := range st.Send {
-			kinds, bodies = append(kinds, m.Kind), append(bodies, m.Body)
-		}
+	rec.checkin = append(rec.checkin, r.checkin)
+	rec.answered, rec.value, rec.raw = append(rec.answered, answered), append(rec.value, value), append(rec.raw, r.body)
+	rec.next, rec.reasks, rec.done = append(rec.next, st.Next), append(rec.reasks, int64(st.Reasks)), append(rec.done, st.Done)
+	if r.textTo == "" {
+		return
 	}
-	if _, err := tx.ExecContext(ctx, recordStep, e.pid(), checkin, answered, value, body, now, nullable(st.Next), st.Reasks,
-		st.Done, patient, textTo, pq.Array(kinds), pq.Array(bodies)); err != nil {
-		return Step{}, err
+	for _, m := range st.Send {
+		rec.msgPatient, rec.msgCheckin = append(rec.msgPatient, r.patient), append(rec.msgCheckin, r.checkin)
+		rec.msgPhone, rec.msgKind, rec.msgBody = append(rec.msgPhone, r.textTo), append(rec.msgKind, m.Kind), append(rec.msgBody, m.Body)
 	}
-	if st.Done {
-		e.Log.Info("check-in completed", "checkin", checkin, "patient", patient, "script", s.ID)
-	}
-	return st, nil
 }
 
 const recentNotice = `

@@ -136,10 +136,11 @@ func (e *Engine) CallInput(ctx context.Context, call int64, step string, in ivr.
 			return ivr.Turn{}, err
 		}
 		oc := openCheckin{Script: c.Script, Language: c.Language, Question: c.Question, Reasks: c.Reasks}
-		st, err := e.reply(ctx, tx, c.Patient, c.Checkin, oc, s, text, "", now)
+		steps, err := e.replyAll(ctx, tx, []pendingReply{{patient: c.Patient, checkin: c.Checkin, open: oc, script: s, body: text}}, now)
 		if err != nil {
 			return ivr.Turn{}, err
 		}
+		st := steps[0]
 		return e.spokenStep(ctx, tx, c, s, q, lang, st, in.Empty(), now)
 	})
 }
