@@ -38,18 +38,19 @@ const selectConsents = `
 SELECT patient_id, given_at, revoked_at, npi, documented FROM consents WHERE practice_id = $1`
 
 // selectMonthEntries loads the current entries (not superseded, not voided) that overlap the
-// month, one staff member after another, with their patients' ids. An entry lasts at most 24
-// hours, which bounds its start.
+// month, one row per entry and patient, one staff member after another. An entry lasts at most
+// 24 hours, which bounds its start. Amendments are few: the entries they supersede are found
+// through the index of those that supersede one.
 const selectMonthEntries = `
 SELECT e.id, e.staff_id, e.staff_role, coalesce(e.staff_npi, ''), e.program,
-	e.started_at, e.ended_at, e.mdm, e.interactive,
-	ARRAY(SELECT tp.patient_id FROM time_entry_patients tp
-	      WHERE tp.practice_id = e.practice_id AND tp.entry_id = e.id) AS patients
+	e.started_at, e.ended_at, e.mdm, e.interactive, tp.patient_id
 FROM time_entries e
+JOIN time_entry_patients tp ON tp.practice_id = e.practice_id AND tp.entry_id = e.id
 WHERE e.practice_id = $1 AND e.started_at < $3 AND e.started_at > CAST($2 AS timestamptz) - interval '24 hours'
   AND e.ended_at > $2 AND NOT e.voided
-  AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
-ORDER BY e.staff_id`
+  AND NOT EXISTS (SELECT 1 FROM time_entries n
+                  WHERE n.practice_id = e.practice_id AND n.supersedes IS NOT NULL AND n.supersedes = e.id)
+ORDER BY e.staff_id, e.id`
 
 // selectServices loads the services of the month, and earlier G0506 (billed once per initiation).
 const selectServices = `
@@ -133,40 +134,50 @@ func (s *Store) compute(ctx context.Context, q db.Querier, m Month) (Report, err
 		return Report{}, err
 	}
 	start, end := m.Bounds(s.Location)
+	// A month's report reads every entry once: compiling the query's expressions takes longer
+	// than it saves.
+	if _, err := q.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
+		return Report{}, fmt.Errorf("error preparing the report: %w", err)
+	}
 	return ComputeFrom(in, func(add func([]Entry)) error {
 		rows, err := q.QueryContext(ctx, selectMonthEntries, int64(s.Practice), start, end)
 		if err != nil {
 			return fmt.Errorf("error loading time entries: %w", err)
 		}
 		defer rows.Close()
-		var staff []Entry
+		var staff []Entry // the entries of one staff member
 		var last int64
-		for rows.Next() {
-			var e Entry
-			var staffID int64
-			var ids pq.Int64Array
-			if err := rows.Scan(&e.ID, &staffID, &e.Role, &e.NPI, &e.Program, &e.Start, &e.End, &e.MDM, &e.Interactive, &ids); err != nil {
-				return fmt.Errorf("error reading time entries: %w", err)
-			}
-			if staffID != last && len(staff) > 0 {
+		flush := func() {
+			if len(staff) > 0 {
+				for _, e := range staff {
+					slices.Sort(e.Patients) // the remainder seconds of a shared entry go to the first ids
+				}
 				add(staff)
 				staff = staff[:0]
 			}
-			last = staffID
-			e.Staff = strconv.FormatInt(staffID, 10)
-			e.Patients = make([]string, len(ids))
-			for i, id := range ids {
-				e.Patients[i] = extIDs[id]
+		}
+		for rows.Next() {
+			var e Entry
+			var staffID, patient int64
+			if err := rows.Scan(&e.ID, &staffID, &e.Role, &e.NPI, &e.Program, &e.Start, &e.End, &e.MDM, &e.Interactive, &patient); err != nil {
+				return fmt.Errorf("error reading time entries: %w", err)
 			}
-			slices.Sort(e.Patients) // the remainder seconds of a shared entry go to the first ids
+			if n := len(staff); n > 0 && staff[n-1].ID == e.ID { // another patient of a shared entry
+				staff[n-1].Patients = append(staff[n-1].Patients, extIDs[patient])
+				continue
+			}
+			if staffID != last {
+				flush()
+				last = staffID
+			}
+			e.Staff = strconv.FormatInt(staffID, 10)
+			e.Patients = []string{extIDs[patient]}
 			staff = append(staff, e)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("error reading time entries: %w", err)
 		}
-		if len(staff) > 0 {
-			add(staff)
-		}
+		flush()
 		return nil
 	})
 }
