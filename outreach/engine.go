@@ -9,6 +9,7 @@ import (
 
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/practice"
+	"github.com/outreach-engine/outreach/internal/tz"
 	"github.com/outreach-engine/outreach/scripts"
 )
 
@@ -64,6 +65,7 @@ type Engine struct {
 
 	pace  *pacer
 	inbox inbox
+	zones tz.Zones // patients' zones
 }
 
 // New returns an engine with the default dispatcher settings and due times; set fields after.

@@ -94,7 +94,7 @@ func (e *Engine) Schedule(ctx context.Context) (ScheduleResult, error) {
 			e.Log.Warn("patients have a script that is not loaded", "script", g.Script, "patients", g.Patients)
 			continue
 		}
-		loc, err := time.LoadLocation(g.Zone)
+		loc, err := e.zones.Load(g.Zone)
 		if err != nil {
 			return res, fmt.Errorf("error loading zone %q: %w", g.Zone, err)
 		}

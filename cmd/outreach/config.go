@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/billing"
-	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/internal/practice"
+	"github.com/outreach-engine/outreach/internal/tz"
 	"github.com/outreach-engine/outreach/outreach"
 )
 
@@ -129,7 +129,7 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	}
 
 	zone := e.get("OUTREACH_TIMEZONE", "America/New_York")
-	if c.Location, err = csvfile.LoadLocation(zone); err != nil {
+	if c.Location, err = tz.Load(zone); err != nil {
 		e.fail("OUTREACH_TIMEZONE %q is not an IANA time zone like America/Chicago", zone)
 	}
 

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/outreach-engine/outreach/internal/tz"
 )
 
 // MaxErrors is how many row errors a file collects before reading stops.
@@ -52,9 +54,10 @@ type Schema struct {
 
 // File is a CSV file read whole, with its header checked against a schema.
 type File struct {
-	Name string
-	cols map[string]int
-	rows []Row
+	Name  string
+	cols  map[string]int
+	rows  []Row
+	zones *tz.Zones // the time zones its rows name, each loaded once
 }
 
 // Row is one data row.
@@ -63,6 +66,7 @@ type Row struct {
 	Line   int
 	fields []string
 	cols   map[string]int
+	zones  *tz.Zones
 }
 
 // Read reads a whole CSV file named name (used in error messages) and checks its header: an
@@ -87,7 +91,7 @@ func Read(name string, r io.Reader, s Schema) (*File, error) {
 	if err != nil {
 		return nil, parseError(name, err)
 	}
-	f := &File{Name: name, cols: map[string]int{}}
+	f := &File{Name: name, cols: map[string]int{}, zones: &tz.Zones{}}
 	var errs Errors
 	for i, h := range header {
 		col := strings.ToLower(strings.TrimSpace(h))
@@ -119,7 +123,7 @@ func Read(name string, r io.Reader, s Schema) (*File, error) {
 			return nil, parseError(name, err)
 		}
 		line, _ := cr.FieldPos(0)
-		f.rows = append(f.rows, Row{file: name, Line: line, fields: rec, cols: f.cols})
+		f.rows = append(f.rows, Row{file: name, Line: line, fields: rec, cols: f.cols, zones: f.zones})
 	}
 	return f, nil
 }

@@ -1,7 +1,6 @@
 package csvfile
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,18 +114,9 @@ func (r Row) Location(col string, def *time.Location) (*time.Location, *Error) {
 	if v == "" {
 		return def, nil
 	}
-	loc, err := LoadLocation(v)
+	loc, err := r.zones.Load(v)
 	if err != nil {
 		return def, r.Errorf(col, "%s %q is not an IANA time zone (like America/Chicago)", col, v)
 	}
 	return loc, nil
-}
-
-// LoadLocation loads an IANA zone by name, refusing "Local" and the empty name that
-// time.LoadLocation would silently accept.
-func LoadLocation(name string) (*time.Location, error) {
-	if name == "" || name == "Local" {
-		return nil, fmt.Errorf("%q is not an IANA time zone", name)
-	}
-	return time.LoadLocation(name)
 }
