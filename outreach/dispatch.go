@@ -97,9 +97,14 @@ const expireLeases = `
 UPDATE messages SET status = 'unknown', lease_until = NULL, updated_at = $1
 WHERE status = 'sending' AND lease_until < $1`
 
+// batchesPerPass bounds the batches one dispatch pass claims, so that a pass over a large
+// outbox still ends and lets the other work of the loop (unknown sends, calls) have its turn.
+const batchesPerPass = 20
+
 // Dispatch runs one pass of the outbox: it turns expired claims into unknown, settles unknown
-// sends old enough for a lookup, claims a batch of due messages (committing the claim before
-// any is sent) and sends them through the channel, paced; then it places the calls that are due.
+// sends old enough for a lookup, and claims due messages batch by batch (committing each claim
+// before any of its messages is sent), the next batch while the last one goes out, sending them
+// through the channel, paced; then it places the calls that are due.
 func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 	var res DispatchResult
 	if _, err := e.DB.ExecContext(ctx, expireLeases, e.now()); err != nil {
@@ -110,24 +115,40 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 		return res, err
 	}
 	res.Settled = settled
-	claimed, err := e.claim(ctx, &res)
-	if err != nil {
-		return res, err
-	}
-	res.Claimed = len(claimed)
 	if e.pace == nil {
 		e.pace = newPacer(e.Send.PerSecond)
 	}
 	var mu sync.Mutex
-	log := &sentLog{e: e}
-	work := make(chan candidate)
-	var wg sync.WaitGroup
-	workers := max(1, min(e.Send.Workers, len(claimed)))
 	var firstErr error
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	keep := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	batch := max(1, e.Send.Batch)
+	work := make(chan candidate, 2*batch) // room for the next batch while this one goes out
+	go func() {
+		defer close(work)
+		for range batchesPerPass {
+			claimed, seen, err := e.claim(ctx, &res, &mu)
+			if err != nil {
+				keep(err)
+				return
+			}
+			for _, m := range claimed {
+				work <- m
+			}
+			if seen < batch {
+				return // nothing more is due
+			}
+		}
+	}()
+	log := newSentLog(e)
+	var wg sync.WaitGroup
+	for range max(1, e.Send.Workers) {
+		wg.Go(func() {
 			for m := range work {
 				outcome, err := e.send(ctx, m, log)
 				mu.Lock()
@@ -147,15 +168,11 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
-	for _, m := range claimed {
-		work <- m
-	}
-	close(work)
 	wg.Wait()
-	if err := log.flush(context.WithoutCancel(ctx)); err != nil && firstErr == nil {
-		firstErr = err
+	if err := log.flush(context.WithoutCancel(ctx)); err != nil {
+		keep(err)
 	}
 	if err := e.dispatchCalls(ctx, &res); err != nil {
 		return res, errors.Join(firstErr, err)
@@ -165,7 +182,7 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 
 // heldUntil reports whether it is quiet hours now in a patient's zone, and when they end.
 func (e *Engine) heldUntil(zone string, now time.Time) (time.Time, bool, error) {
-	loc, err := time.LoadLocation(zone)
+	loc, err := e.zones.Load(zone)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("error loading zone %q: %w", zone, err)
 	}
@@ -177,11 +194,12 @@ func (e *Engine) heldUntil(zone string, now time.Time) (time.Time, bool, error) 
 
 // claim takes a batch of due messages in one transaction: messages for patients who opted out
 // are cancelled, messages older than MaxAge expire, scheduled messages in the patient's quiet
-// hours wait for the window, and the rest are leased for sending.
-func (e *Engine) claim(ctx context.Context, res *DispatchResult) ([]candidate, error) {
+// hours wait for the window, and the rest are leased for sending. It counts what it did in res,
+// under mu, and returns the messages it leased and how many due messages it took in all.
+func (e *Engine) claim(ctx context.Context, res *DispatchResult, mu *sync.Mutex) (claimed []candidate, seen int, err error) {
 	now := e.now()
-	var claimed []candidate
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	var counts [3]int // cancelled, expired, deferred
+	err = db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
 		claimed = claimed[:0]
 		var cands []candidate
 		if err := tx.SelectContext(ctx, &cands, selectCandidates, now, e.pid(), max(1, e.Send.Batch)); err != nil {
@@ -230,13 +248,20 @@ func (e *Engine) claim(ctx context.Context, res *DispatchResult) ([]candidate, e
 				return err
 			}
 		}
-		res.Cancelled, res.Expired, res.Deferred = len(cancel), len(expire), len(deferIDs)
+		seen = len(cands)
+		counts = [3]int{len(cancel), len(expire), len(deferIDs)}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("error claiming outbox messages: %w", err)
+		return nil, 0, fmt.Errorf("error claiming outbox messages: %w", err)
 	}
-	return claimed, nil
+	mu.Lock()
+	res.Claimed += len(claimed)
+	res.Cancelled += counts[0]
+	res.Expired += counts[1]
+	res.Deferred += counts[2]
+	mu.Unlock()
+	return claimed, seen, nil
 }
 
 // StatusCallback is the URL the provider reports a message's delivery to.
@@ -279,13 +304,25 @@ type sentRecord struct {
 // sentLog records the sends of a dispatch pass in batches: one transaction for up to sentFlush
 // sends, which does not wait for the disk. Losing a batch in a crash is safe: the claims' lease
 // expires into unknown, which the status reports or a lookup settle; nothing is sent twice.
+// Batches are written while the senders go on, at most sentWriters at a time.
 type sentLog struct {
 	e       *Engine
 	mu      sync.Mutex
 	pending []sentRecord
+	err     error // the first write that failed
+	writes  sync.WaitGroup
+	slots   chan struct{}
 }
 
-func (l *sentLog) add(ctx context.Context, r sentRecord) error {
+// sentWriters bounds the batches being written at once: a slow database holds the senders back.
+const sentWriters = 2
+
+func newSentLog(e *Engine) *sentLog {
+	return &sentLog{e: e, slots: make(chan struct{}, sentWriters)}
+}
+
+// add records a send, writing a batch when one is full.
+func (l *sentLog) add(ctx context.Context, r sentRecord) {
 	l.mu.Lock()
 	l.pending = append(l.pending, r)
 	var batch []sentRecord
@@ -293,16 +330,37 @@ func (l *sentLog) add(ctx context.Context, r sentRecord) error {
 		batch, l.pending = l.pending, nil
 	}
 	l.mu.Unlock()
-	return l.write(ctx, batch)
+	if batch == nil {
+		return
+	}
+	l.slots <- struct{}{}
+	l.writes.Go(func() {
+		defer func() { <-l.slots }()
+		if err := l.write(ctx, batch); err != nil {
+			l.mu.Lock()
+			if l.err == nil {
+				l.err = err
+			}
+			l.mu.Unlock()
+		}
+	})
 }
 
-// flush records what is still pending.
+// flush records what is still pending, waits for the batches being written, and returns the
+// first error of any.
 func (l *sentLog) flush(ctx context.Context) error {
 	l.mu.Lock()
 	batch := l.pending
 	l.pending = nil
 	l.mu.Unlock()
-	return l.write(ctx, batch)
+	err := l.write(ctx, batch)
+	l.writes.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return l.err
+	}
+	return err
 }
 
 func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
@@ -375,7 +433,8 @@ func (e *Engine) send(ctx context.Context, m candidate, log *sentLog) (string, e
 	if err == nil {
 		// A question starts the wait for an answer; reminders and notices do not.
 		touch := m.Checkin != nil && (m.Kind == "question" || m.Kind == "reask")
-		return "sent", log.add(ctx, sentRecord{id: m.ID, sid: sid, at: now, checkin: m.Checkin, touch: touch})
+		log.add(ctx, sentRecord{id: m.ID, sid: sid, at: now, checkin: m.Checkin, touch: touch})
+		return "sent", nil
 	}
 	se := AsSendError(err)
 	e.Log.Warn("send failed", "message", m.ID, "failure", se.Failure, "code", se.Code, "attempt", m.Attempts+1)
