@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/outreach-engine/outreach/internal/db"
 )
 
 // Error kinds that domain packages wrap, so that handlers answer with the right status.
@@ -22,7 +26,7 @@ var (
 // StatusOf maps an error to its HTTP status: the one place where error kinds meet statuses.
 func StatusOf(err error) int {
 	switch {
-	case errors.Is(err, ErrInvalid):
+	case errors.Is(err, ErrInvalid), db.IsUnstorableText(err):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden
@@ -41,12 +45,15 @@ func StatusOf(err error) int {
 // a generic message, so that no internal detail leaks.
 func Fail(w http.ResponseWriter, log *slog.Logger, err error) {
 	code := StatusOf(err)
-	if code == http.StatusInternalServerError {
+	switch {
+	case code == http.StatusInternalServerError:
 		log.Error("request failed", "error", err)
 		WriteError(w, code, "internal error")
-		return
+	case db.IsUnstorableText(err):
+		WriteError(w, code, "the request holds text that cannot be stored: a NUL character or bytes that are not UTF-8")
+	default:
+		WriteError(w, code, err.Error())
 	}
-	WriteError(w, code, err.Error())
 }
 
 // maxJSONBody is the largest JSON request body accepted.
@@ -55,10 +62,20 @@ const maxJSONBody = 1 << 20
 // DecodeJSON reads a JSON request body into v, refusing unknown fields, trailing data and
 // bodies over 1 MiB, with an error that says what was wrong (an ErrInvalid or ErrTooLarge).
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return fmt.Errorf("the body is larger than %d bytes: %w", maxJSONBody, ErrTooLarge)
+	case err != nil:
+		return fmt.Errorf("the body could not be read: %v: %w", err, ErrInvalid)
+	case !utf8.Valid(body):
+		// encoding/json would quietly replace the bytes; the sender should know.
+		return fmt.Errorf("the body is not valid UTF-8 (at byte %d): %w", validPrefix(body), ErrInvalid)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -67,8 +84,6 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 			return fmt.Errorf("the body has data after its JSON value: %w", ErrInvalid)
 		}
 		return nil
-	case errors.As(err, &tooBig):
-		return fmt.Errorf("the body is larger than %d bytes: %w", maxJSONBody, ErrTooLarge)
 	case errors.Is(err, io.EOF):
 		return fmt.Errorf("the body is empty; a JSON object is expected: %w", ErrInvalid)
 	case errors.As(err, &syntax):
@@ -82,6 +97,19 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	default:
 		return fmt.Errorf("the body could not be read: %v: %w", err, ErrInvalid)
 	}
+}
+
+// validPrefix returns the length of b's longest prefix that is valid UTF-8.
+func validPrefix(b []byte) int {
+	n := 0
+	for n < len(b) {
+		r, size := utf8.DecodeRune(b[n:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		n += size
+	}
+	return n
 }
 
 // kindError is an error of a kind whose message does not repeat the kind.
