@@ -14,9 +14,9 @@ import (
 )
 
 // TestRepeatedWebhookStorm delivers every text three times at once, as a provider retrying
-// webhooks does, from many patients together: answers, STOP, HELP and unknown numbers, so that
-// they are handled in shared batches. Each text is handled once and seen twice as a duplicate;
-// each check-in moves one step; nothing is lost or doubled.
+// webhooks does, to three replicas, from many patients together: answers, STOP, HELP and
+// unknown numbers, so that they are handled in shared batches. Each text is handled once and
+// seen twice as a duplicate; each check-in moves one step; nothing is lost or doubled.
 func TestRepeatedWebhookStorm(t *testing.T) {
 	const answering, stopping, helping, strangers, copies = 120, 10, 10, 10, 3
 	patients := answering + stopping + helping
@@ -46,13 +46,14 @@ func TestRepeatedWebhookStorm(t *testing.T) {
 	for i := range strangers {
 		texts = append(texts, text{fmt.Sprintf("SMstranger%023d", i), fmt.Sprintf("+1555%07d", 7300000+i), "8"})
 	}
+	replicas := []*outreach.Engine{r.eng, r.engine(r.ch), r.engine(r.ch)}
 	outcomes := make([][]outreach.Handled, len(texts))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i, tx := range texts {
-		for range copies {
+		for c := range copies {
 			wg.Go(func() {
-				h, err := r.eng.Receive(context.Background(), outreach.Inbound{SID: tx.sid, From: tx.from, Body: tx.body})
+				h, err := replicas[c%len(replicas)].Receive(context.Background(), outreach.Inbound{SID: tx.sid, From: tx.from, Body: tx.body})
 				if err != nil {
 					t.Error(err)
 				}
