@@ -14,6 +14,7 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/scripts"
 )
 
@@ -132,6 +133,9 @@ func (e *Engine) receiveTogether(ctx context.Context, batch []*delivery) error {
 		for i, d := range batch {
 			d.out = ""
 			phones[i], bodies[i], sids[i] = d.in.From, cleanBody(d.in.Body), d.in.SID
+			if !ident.E164(d.in.From) {
+				phones[i] = "" // no patient has it: the text goes nowhere
+			}
 		}
 		var senders []sender
 		if err := tx.SelectContext(ctx, &senders, receiveTexts, e.pid(), pq.Array(phones), pq.Array(bodies), pq.Array(sids), now); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 
 	"github.com/outreach-engine/outreach/internal/web"
@@ -13,6 +14,10 @@ import (
 // outbox, where they are paced, retried and tracked.
 const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 
+// providerID is the form of the provider's message ids (SM or MM and 32 hexadecimal digits at
+// Twilio), loosely: letters and digits.
+var providerID = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
+
 // SMSWebhook handles POST /webhooks/twilio/sms. The signature has been checked and the form
 // parsed before it runs. A database failure answers 503 so that the provider tries again.
 func (e *Engine) SMSWebhook(w http.ResponseWriter, r *http.Request) {
@@ -20,6 +25,10 @@ func (e *Engine) SMSWebhook(w http.ResponseWriter, r *http.Request) {
 	in := Inbound{SID: f.Get("MessageSid"), From: f.Get("From"), Body: f.Get("Body")}
 	if in.SID == "" || in.From == "" {
 		web.WriteError(w, http.StatusBadRequest, "MessageSid and From are required")
+		return
+	}
+	if !providerID.MatchString(in.SID) {
+		web.WriteError(w, http.StatusBadRequest, "MessageSid must be letters and digits")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), deadline)
