@@ -206,6 +206,9 @@ type child struct {
 	stdout strings.Builder
 	stderr strings.Builder
 	start  time.Time
+	peak   atomic.Int64  // the highest resident memory seen, bytes
+	exited chan struct{} // closed when the process has ended
+	polled chan struct{} // closed when the memory poll has stopped
 }
 
 func (b *benchRun) start(ctx context.Context, env []string, args ...string) (*child, error) {
@@ -213,7 +216,7 @@ func (b *benchRun) start(ctx context.Context, env []string, args ...string) (*ch
 	if err != nil {
 		return nil, err
 	}
-	ch := &child{cmd: cmd}
+	ch := &child{cmd: cmd, exited: make(chan struct{}), polled: make(chan struct{})}
 	cmd.Env = append(cmd.Env, env...)
 	if b.c.profile != "" {
 		name := strings.Join(append([]string{b.phase}, args[:min(2, len(args))]...), "-") + ".pprof"
@@ -224,7 +227,25 @@ func (b *benchRun) start(ctx context.Context, env []string, args ...string) (*ch
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("error starting %q: %w", strings.Join(args, " "), err)
 	}
+	go ch.pollMemory()
 	return ch, nil
+}
+
+// pollMemory follows the child's peak resident memory until it ends. The kernel's own count at
+// the end (rusage) cannot serve: it starts from this process's peak, which the child inherits
+// across the fork.
+func (ch *child) pollMemory() {
+	defer close(ch.polled)
+	for {
+		if rss, err := loadstat.PeakRSS(ch.cmd.Process.Pid); err == nil && rss > ch.peak.Load() {
+			ch.peak.Store(rss)
+		}
+		select {
+		case <-ch.exited:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // childUsage is what a child process used.
@@ -237,12 +258,11 @@ type childUsage struct {
 // wait waits for the child and returns what it used.
 func (ch *child) wait() (childUsage, error) {
 	err := ch.cmd.Wait()
-	u := childUsage{took: time.Since(ch.start)}
+	close(ch.exited)
+	<-ch.polled
+	u := childUsage{took: time.Since(ch.start), rss: ch.peak.Load()}
 	if st := ch.cmd.ProcessState; st != nil {
 		u.cpu = st.UserTime() + st.SystemTime()
-		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-			u.rss = ru.Maxrss * 1024 // kilobytes on Linux
-		}
 	}
 	if err != nil {
 		return u, fmt.Errorf("%q failed: %w: %s", strings.Join(ch.cmd.Args[1:], " "), err, strings.TrimSpace(ch.stderr.String()))
@@ -385,7 +405,7 @@ func (b *benchRun) inbound(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rss, _ := loadstat.PeakRSS(srv.ch.cmd.Process.Pid)
+	rss := srv.ch.peak.Load()
 	var after, distinct int
 	if err := b.d.GetContext(ctx, &after, `SELECT count(*) FROM messages WHERE direction = 'in'`); err != nil {
 		return fmt.Errorf("error counting replies: %w", err)
