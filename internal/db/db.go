@@ -50,6 +50,9 @@ func Open(ctx context.Context, dsn string) (*sqlx.DB, error) {
 	// than the statements it serves.
 	d.SetMaxOpenConns(maxConns)
 	d.SetMaxIdleConns(maxConns)
+	// A connection's prepared statements keep plans made from the statistics of their day;
+	// renewing connections now and then re-plans them as tables grow.
+	d.SetConnMaxLifetime(30 * time.Minute)
 	d.SetConnMaxIdleTime(5 * time.Minute)
 	if err := d.PingContext(ctx); err != nil {
 		d.Close()
