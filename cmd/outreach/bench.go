@@ -7,12 +7,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -178,6 +181,14 @@ type benchRun struct {
 
 const benchFrom = "+15550001111"
 
+// forgetSent has the fake Twilio drop what it was sent, and this process let go of it, so that
+// its memory and garbage collector stay out of the next measures.
+func (b *benchRun) forgetSent() {
+	b.fake.Forget()
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
 func benchPhone(i int) string { return fmt.Sprintf("+1558%07d", i) }
 
 func randomHex(n int) string {
@@ -325,7 +336,7 @@ func (b *benchRun) dispatch(ctx context.Context) error {
 	n := b.c.patients
 	before := b.fake.Count()
 	bar := loadstat.NewProgress(os.Stderr, "dispatch", n)
-	cpu := startCPU()
+	cpu, vacuum := startCPU(), b.watchVacuum(ctx)
 	ch, err := b.start(ctx, b.env(), "checkins", "run", "--at", b.c.at.Format(time.RFC3339))
 	if err != nil {
 		return err
@@ -342,7 +353,7 @@ func (b *benchRun) dispatch(ctx context.Context) error {
 		}
 	}()
 	u, err := ch.wait()
-	split := cpu.split(0, u.cpu)
+	split, background := cpu.split(0, u.cpu), vacuum.end()
 	close(done)
 	bar.Set(b.fake.Count() - before)
 	bar.Done()
@@ -361,12 +372,14 @@ func (b *benchRun) dispatch(ctx context.Context) error {
 	engineRate := float64(sent) / u.took.Seconds()
 	fmt.Fprintf(b.out, "%-9s checkins run: %s check-ins and first texts in %.1f s: %s texts/s, peak RSS %s; %d patients without a text, %d doubled\n",
 		"dispatch", thousands(sent), u.took.Seconds(), thousands(int(engineRate)), loadstat.MB(u.rss), n-len(recipients), doubled)
-	fmt.Fprintf(b.out, "%-9s CPU %s\n", "", split.per(sent, "text"))
+	fmt.Fprintf(b.out, "%-9s CPU %s; %s\n", "", split.per(sent, "text"), background)
 
+	b.forgetSent()
 	bareTook, err := bareSends(ctx, b.fake.URL(), b.sid, b.token, n)
 	if err != nil {
 		return err
 	}
+	b.forgetSent()
 	bareRate := float64(n) / bareTook.Seconds()
 	fmt.Fprintf(b.out, "%-9s bare twilio-go, 8 workers, same fake: %s texts in %.1f s: %s texts/s; engine/bare = %.2fx\n",
 		"", thousands(n), bareTook.Seconds(), thousands(int(bareRate)), engineRate/bareRate)
@@ -396,14 +409,14 @@ func (b *benchRun) inbound(ctx context.Context) error {
 			"To": {benchFrom}, "Body": {bodies[(i/b.c.patients)%len(bodies)]}, "NumMedia": {"0"}}
 		replies[i] = signedForm{body: v.Encode(), signature: twiliofake.Sign(b.token, hook, v)}
 	}
-	cpu := startCPU()
+	cpu, vacuum := startCPU(), b.watchVacuum(ctx)
 	res := fire(ctx, "replies", b.c.rate, len(replies), func(i int) (*http.Request, error) {
 		return replies[i].request(hook)
 	})
-	split := cpu.split(srv.ch.cmd.Process.Pid, 0)
+	split, background := cpu.split(srv.ch.cmd.Process.Pid, 0), vacuum.end()
 	drained, err := b.drainOutbox(ctx, 2*time.Minute)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w; serve said: %s", err, lastLine(srv.ch.stderr.String()))
 	}
 	rss := srv.ch.peak.Load()
 	var after, distinct int
@@ -417,7 +430,7 @@ func (b *benchRun) inbound(ctx context.Context) error {
 		"inbound", thousands(total), b.c.rate, thousands(int(res.rate())), res.lat.Summary(), res.errors(), loadstat.MB(rss))
 	fmt.Fprintf(b.out, "%-9s recorded %s of %s (%d lost, %d duplicated); the answers' next messages all sent %.1f s after the last reply\n",
 		"", thousands(after-before), thousands(total), total-(after-before), (after-before)-(distinct-before), drained.Seconds())
-	fmt.Fprintf(b.out, "%-9s CPU while replies came: %s\n", "", split.per(total, "reply"))
+	fmt.Fprintf(b.out, "%-9s CPU while replies came: %s; %s\n", "", split.per(total, "reply"), background)
 
 	srv.stop() // its work must not slow the comparison down
 	bare, err := startBareHandler(ctx, b.conn)
@@ -555,7 +568,7 @@ ON CONFLICT DO NOTHING`, b.practice, b.c.items, now); err != nil {
 	var lat loadstat.Latencies
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}, Timeout: 30 * time.Second}
 	bar := loadstat.NewProgress(os.Stderr, "claims", offers)
-	cpu := startCPU()
+	cpu, vacuum := startCPU(), b.watchVacuum(ctx)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for nurse := range n {
@@ -588,7 +601,7 @@ ON CONFLICT DO NOTHING`, b.practice, b.c.items, now); err != nil {
 	}
 	wg.Wait()
 	took := time.Since(start)
-	split := cpu.split(srv.ch.cmd.Process.Pid, 0)
+	split, background := cpu.split(srv.ch.cmd.Process.Pid, 0), vacuum.end()
 	bar.Done()
 	double := 0
 	for _, ws := range winners {
@@ -605,7 +618,7 @@ ON CONFLICT DO NOTHING`, b.practice, b.c.items, now); err != nil {
 		thousands(int(float64(offers)/took.Seconds())), lat.Summary())
 	fmt.Fprintf(b.out, "%-9s %s refused (409), %d errors, %d double claims; %s items held in the database\n",
 		"", thousands(refused), failed, double, thousands(held))
-	fmt.Fprintf(b.out, "%-9s CPU: %s\n", "", split.per(offers, "request"))
+	fmt.Fprintf(b.out, "%-9s CPU: %s; %s\n", "", split.per(offers, "request"), background)
 	return nil
 }
 
@@ -646,6 +659,46 @@ SELECT count(*) FROM (
 	FROM time_entries e JOIN time_entry_patients tp ON tp.practice_id = e.practice_id AND tp.entry_id = e.id
 	WHERE e.practice_id = $1 AND e.started_at < $3 AND e.ended_at > $2
 	GROUP BY tp.patient_id, e.program) s`
+
+// vacuumWatch notes the autovacuum work the database server does during a phase: on a large
+// first month it follows the bulk writes and shares the machine with the load.
+type vacuumWatch struct {
+	stop chan struct{}
+	done chan struct{}
+	seen map[string]bool
+}
+
+func (b *benchRun) watchVacuum(ctx context.Context) *vacuumWatch {
+	w := &vacuumWatch{stop: make(chan struct{}), done: make(chan struct{}), seen: map[string]bool{}}
+	go func() {
+		defer close(w.done)
+		for {
+			var running []string
+			_ = b.d.SelectContext(ctx, &running, `SELECT query FROM pg_stat_activity
+				WHERE backend_type = 'autovacuum worker' AND datname = current_database()`)
+			for _, q := range running {
+				w.seen[strings.TrimPrefix(q, "autovacuum: ")] = true
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+// end stops the watch and describes what it saw.
+func (w *vacuumWatch) end() string {
+	close(w.stop)
+	<-w.done
+	if len(w.seen) == 0 {
+		return "no autovacuum ran"
+	}
+	work := slices.Sorted(maps.Keys(w.seen))
+	return "autovacuum ran: " + strings.Join(work, ", ")
+}
 
 // cpuStart is the CPU use at the start of a phase.
 type cpuStart struct{ at loadstat.CPUSample }
@@ -696,6 +749,12 @@ func (s cpuSplit) per(n int, unit string) string {
 	}
 	return fmt.Sprintf("machine %.0f%% busy of %d CPUs: engine %s, database %s, bench (load, fake Twilio) %s, other %.1f s",
 		100*s.busy, s.cpus, each(s.engine), each(s.database), each(s.bench), s.other.Seconds())
+}
+
+// lastLine returns the last line of a child's output.
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndexByte(s, '\n')+1:]
 }
 
 // thousands writes n with thousands separators.

@@ -133,7 +133,15 @@ func (s *Server) Requests() []Request {
 	return out
 }
 
-// Count is how many message creations the fake received.
+// Forget drops the message creations, messages and calls the fake holds, so that a long run
+// does not keep them all; ids go on from where they were and never repeat.
+func (s *Server) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests, s.messages, s.calls = nil, nil, nil
+}
+
+// Count is how many message creations the fake received (since Forget).
 func (s *Server) Count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -431,3 +431,23 @@ func TestCallsScriptedAnswers(t *testing.T) {
 		t.Errorf("calls recorded as %s, want %s", strings.Join(got, ","), want)
 	}
 }
+
+func TestForgetKeepsIDsUnique(t *testing.T) {
+	s := newServer(t)
+	a := api(t, s, token)
+	first, err := send(a, "+15550002222", "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Forget()
+	if s.Count() != 0 || len(s.Messages()) != 0 || len(s.Requests()) != 0 {
+		t.Fatalf("after Forget: %d requests, %d messages", s.Count(), len(s.Messages()))
+	}
+	second, err := send(a, "+15550002222", "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *first.Sid == *second.Sid || s.Count() != 1 {
+		t.Errorf("sids %s and %s, %d requests held; want two ids and one request", *first.Sid, *second.Sid, s.Count())
+	}
+}
