@@ -91,25 +91,32 @@ func (b *inbox) handle(ctx context.Context, own *delivery, handle handleBatch) {
 		b.mu.Unlock()
 	}()
 	for {
-		if batch := b.take(); len(batch) > 0 {
-			func() {
-				defer func() { // whatever happens, no request waits forever
-					for _, d := range batch {
-						close(d.done)
-					}
-				}()
-				for _, d := range batch {
-					d.err = errAbandoned // until handle says otherwise
-				}
-				handle(ctx, batch)
-			}()
+		batch := b.take()
+		if len(batch) == 0 {
+			<-own.done // another leader's batch took it
+			return
 		}
+		handleOne(ctx, batch, handle)
 		select {
 		case <-own.done:
 			return
 		default: // another text of the same number went first
 		}
 	}
+}
+
+// handleOne has handle handle a batch and marks its texts done, whatever happens: no request
+// waits forever.
+func handleOne(ctx context.Context, batch []*delivery, handle handleBatch) {
+	defer func() {
+		for _, d := range batch {
+			close(d.done)
+		}
+	}()
+	for _, d := range batch {
+		d.err = errAbandoned // until handle says otherwise
+	}
+	handle(ctx, batch)
 }
 
 // leave passes on a lead that a handled delivery got but did not use.
