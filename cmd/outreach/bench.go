@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
@@ -115,6 +116,9 @@ func (a *app) bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkScratch(ctx, conn, c.database); err != nil {
+		return err
+	}
 	if err := db.Drop(ctx, conn); err != nil {
 		return fmt.Errorf("error resetting the bench database: %w", err)
 	}
@@ -124,6 +128,9 @@ func (a *app) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.Close()
+	if _, err := d.ExecContext(ctx, "COMMENT ON DATABASE "+pq.QuoteIdentifier(c.database)+" IS "+pq.QuoteLiteral(scratchMark)); err != nil {
+		return fmt.Errorf("error marking the bench database: %w", err)
+	}
 	b := &benchRun{app: a, c: c, d: d, conn: conn, out: a.stdout, practice: int64(a.cfg.practiceSettings().ID)}
 	b.sid, b.token = "AC"+randomHex(16), randomHex(16)
 	b.fake = twiliofake.New(b.sid, b.token)
@@ -162,6 +169,34 @@ func (a *app) bench(ctx context.Context, args []string) error {
 		return fmt.Errorf("error reading the database size: %w", err)
 	}
 	fmt.Fprintf(b.out, "%-9s %s after the run\n", "database", loadstat.MB(size))
+	return nil
+}
+
+// scratchMark is the comment on the databases bench makes: the only ones it drops.
+const scratchMark = "outreach bench scratch database"
+
+// checkScratch refuses to go on when the database named exists and bench did not make it: a
+// mistyped --database must never drop a practice's data.
+func checkScratch(ctx context.Context, conn, name string) error {
+	maint, err := db.ReplaceDatabase(conn, "postgres")
+	if err != nil {
+		return err
+	}
+	d, err := sqlx.Open("postgres", maint)
+	if err != nil {
+		return fmt.Errorf("error opening the maintenance database: %w", err)
+	}
+	defer d.Close()
+	var comment *string
+	err = d.QueryRowContext(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, name).Scan(&comment)
+	switch {
+	case db.IsNoRows(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("error looking for database %q: %w", name, err)
+	case comment == nil || *comment != scratchMark:
+		return fmt.Errorf("database %q exists and outreach bench did not make it, so it is not dropped: name another with --database", name)
+	}
 	return nil
 }
 

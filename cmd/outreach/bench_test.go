@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/outreach-engine/outreach/internal/db"
@@ -18,14 +19,27 @@ func TestBenchSmallRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the engine's commands in child processes")
 	}
+	ctx := context.Background()
 	conn := dbtest.Empty(t)
 	name, err := db.DatabaseName(conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := runCmd(t, context.Background(), map[string]string{"DATABASE_URL": conn, "OUTREACH_LOG_LEVEL": "warn"},
-		"bench", "--patients", "40", "--entries", "3", "--rate", "100", "--duration", "1s",
-		"--nurses", "4", "--items", "20", "--database", name)
+	env := map[string]string{"DATABASE_URL": conn, "OUTREACH_LOG_LEVEL": "warn"}
+	// A database the bench did not make is never dropped.
+	if _, _, err := runCmd(t, ctx, env, "bench", "--patients", "5", "--database", name); err == nil ||
+		!strings.Contains(err.Error(), "did not make it") {
+		t.Fatalf("bench on a database it did not make: %v", err)
+	}
+	scratch := name + "_bench"
+	scratchConn, err := db.ReplaceDatabase(conn, scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Drop(ctx, scratchConn) })
+	args := []string{"bench", "--patients", "40", "--entries", "3", "--rate", "100", "--duration", "1s",
+		"--nurses", "4", "--items", "20", "--database", scratch}
+	out, _, err := runCmd(t, ctx, env, args...)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
@@ -47,6 +61,10 @@ func TestBenchSmallRun(t *testing.T) {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("the report has no line matching %q", want)
 		}
+	}
+	// A database the bench made is made anew on the next run.
+	if _, _, err := runCmd(t, ctx, env, "bench", "--patients", "5", "--phases", "billing", "--entries", "1", "--database", scratch); err != nil {
+		t.Errorf("a second run on the bench's own database: %v", err)
 	}
 }
 
