@@ -34,6 +34,26 @@ type DispatchResult struct {
 	Calls     CallCounts
 }
 
+// Add adds another pass's counts to r.
+func (r *DispatchResult) Add(o DispatchResult) {
+	r.Claimed += o.Claimed
+	r.Sent += o.Sent
+	r.Retrying += o.Retrying
+	r.Failed += o.Failed
+	r.Unknown += o.Unknown
+	r.Deferred += o.Deferred
+	r.Cancelled += o.Cancelled
+	r.Expired += o.Expired
+	r.Settled += o.Settled
+	c := &r.Calls
+	c.Placed += o.Calls.Placed
+	c.Retrying += o.Calls.Retrying
+	c.Failed += o.Calls.Failed
+	c.Unknown += o.Calls.Unknown
+	c.Deferred += o.Calls.Deferred
+	c.Cancelled += o.Calls.Cancelled
+}
+
 // Busy reports whether the pass found work: another pass may find more.
 func (r DispatchResult) Busy() bool {
 	c := r.Calls

@@ -407,12 +407,7 @@ func TestProviderStorms(t *testing.T) {
 					t.Fatal(err)
 				}
 				passes++
-				total.Claimed += res.Claimed
-				total.Sent += res.Sent
-				total.Retrying += res.Retrying
-				total.Failed += res.Failed
-				total.Unknown += res.Unknown
-				total.Settled += res.Settled
+				total.Add(res)
 				if passes == 1 && tt.afterFirst != nil {
 					tt.afterFirst(t, r)
 				}

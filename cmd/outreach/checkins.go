@@ -61,21 +61,7 @@ func (a *app) checkinsCmd(ctx context.Context, args []string) error {
 	var total outreach.DispatchResult
 	for range maxPasses {
 		r, err := eng.Dispatch(ctx)
-		total.Sent += r.Sent
-		total.Retrying += r.Retrying
-		total.Failed += r.Failed
-		total.Unknown += r.Unknown
-		total.Deferred += r.Deferred
-		total.Cancelled += r.Cancelled
-		total.Expired += r.Expired
-		total.Settled += r.Settled
-		c := r.Calls
-		total.Calls.Placed += c.Placed
-		total.Calls.Retrying += c.Retrying
-		total.Calls.Failed += c.Failed
-		total.Calls.Unknown += c.Unknown
-		total.Calls.Deferred += c.Deferred
-		total.Calls.Cancelled += c.Cancelled
+		total.Add(r)
 		if err != nil {
 			return err
 		}
