@@ -97,22 +97,7 @@ func TestHostileInput(t *testing.T) {
 	}
 
 	// The JSON API.
-	api := func(method, path, body string) (int, string) {
-		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	api := apiClient{t: t, base: base, token: token}.do
 	entry := func(note string) string {
 		return `{"patients":"H1","staff":"RN1","program":"ccm","started_at":"2026-11-30T10:00:00-05:00","minutes":5,"activity":"patient_call","note":"` + note + `"}`
 	}
