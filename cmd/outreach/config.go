@@ -39,6 +39,10 @@ type Config struct {
 	ScriptsDir  string   // extra check-in scripts, beside the bundled ones
 	OnCall      []string // staff ids paged by text about urgent items
 	CPUProfile  string   // a file the command writes its CPU profile to; empty: none
+	Country     string   // ISO 3166 code whose national phone numbers imports read
+	// ConsentExemption documents why patients without consent on file are contacted; empty:
+	// outreach needs consent in force.
+	ConsentExemption string
 }
 
 // TwilioConfig holds the Twilio account and sender.
@@ -212,6 +216,15 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 
 	c.CPUProfile = e.get("OUTREACH_CPU_PROFILE", "")
 
+	c.Country = strings.ToUpper(e.get("OUTREACH_COUNTRY", "US"))
+	if !countryCode.MatchString(c.Country) {
+		e.fail("OUTREACH_COUNTRY %q is not a two-letter ISO 3166 country code like US", c.Country)
+	}
+	c.ConsentExemption = e.get("OUTREACH_CONSENT_EXEMPTION", "")
+	if n := len([]rune(c.ConsentExemption)); n > 500 {
+		e.fail("OUTREACH_CONSENT_EXEMPTION is %d characters long; say why in at most 500", n)
+	}
+
 	if len(e.errs) > 0 {
 		return Config{}, fmt.Errorf("configuration: %w", errors.Join(e.errs...))
 	}
@@ -242,6 +255,10 @@ func validateTwilio(e *env, t TwilioConfig) {
 // onCallID is the form of the practice's staff ids.
 var onCallID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
 
+// countryCode is the form of an ISO 3166 alpha-2 code.
+var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+
 func (c Config) practiceSettings() practice.Settings {
-	return practice.Settings{ID: practice.Default, Location: c.Location, Quiet: c.Quiet, Name: c.Practice.Name, Phone: c.Practice.Phone}
+	return practice.Settings{ID: practice.Default, Location: c.Location, Quiet: c.Quiet, Name: c.Practice.Name,
+		Phone: c.Practice.Phone, Country: c.Country, ConsentExemption: c.ConsentExemption}
 }

@@ -71,16 +71,24 @@ type Settings struct {
 	Quiet    QuietHours
 	Name     string // said in HELP replies
 	Phone    string // E.164; said in HELP replies
+	// Country is the ISO 3166 code whose national phone numbers imports read (US by default).
+	Country string
+	// ConsentExemption, when set, documents why the practice contacts patients who have no
+	// consent on file (a revoked consent still stops outreach); empty: consent is required.
+	ConsentExemption string
 }
 
 const upsertSettings = `
-INSERT INTO practices (id, timezone, quiet_start, quiet_end, name, phone, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $6, $7, $5, $5)
+INSERT INTO practices (id, timezone, quiet_start, quiet_end, name, phone, consent_exemption, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $6, $7, $8, $5, $5)
 ON CONFLICT (id) DO UPDATE
-SET timezone = EXCLUDED.timezone, quiet_start = EXCLUDED.quiet_start,
-    quiet_end = EXCLUDED.quiet_end, name = EXCLUDED.name, phone = EXCLUDED.phone, updated_at = EXCLUDED.updated_at
-WHERE (practices.timezone, practices.quiet_start, practices.quiet_end, practices.name, practices.phone)
-      IS DISTINCT FROM (EXCLUDED.timezone, EXCLUDED.quiet_start, EXCLUDED.quiet_end, EXCLUDED.name, EXCLUDED.phone)
+SET timezone = EXCLUDED.timezone, quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
+    name = EXCLUDED.name, phone = EXCLUDED.phone, consent_exemption = EXCLUDED.consent_exemption,
+    updated_at = EXCLUDED.updated_at
+WHERE (practices.timezone, practices.quiet_start, practices.quiet_end, practices.name, practices.phone,
+       practices.consent_exemption)
+      IS DISTINCT FROM (EXCLUDED.timezone, EXCLUDED.quiet_start, EXCLUDED.quiet_end, EXCLUDED.name, EXCLUDED.phone,
+       EXCLUDED.consent_exemption)
 RETURNING (xmax = 0) AS inserted`
 
 // Ensure stores the configured settings for the practice, creating its row when missing, and
@@ -91,11 +99,14 @@ func Ensure(ctx context.Context, q db.Querier, s Settings, actor audit.Actor, no
 		start, end = clock(s.Quiet.Start), clock(s.Quiet.End)
 	}
 	var inserted bool
-	var phone any
+	var phone, exemption any
 	if s.Phone != "" {
 		phone = s.Phone
 	}
-	err := q.GetContext(ctx, &inserted, upsertSettings, int64(s.ID), s.Location.String(), start, end, now, s.Name, phone)
+	if s.ConsentExemption != "" {
+		exemption = s.ConsentExemption
+	}
+	err := q.GetContext(ctx, &inserted, upsertSettings, int64(s.ID), s.Location.String(), start, end, now, s.Name, phone, exemption)
 	if db.IsNoRows(err) {
 		return nil // unchanged
 	}
@@ -109,7 +120,8 @@ func Ensure(ctx context.Context, q db.Querier, s Settings, actor audit.Actor, no
 	return audit.Record(ctx, q, audit.Event{
 		PracticeID: int64(s.ID), At: now, Actor: actor, Action: action, Entity: "practice",
 		EntityID: fmt.Sprint(s.ID),
-		Detail:   map[string]any{"timezone": s.Location.String(), "quiet_hours": s.Quiet.String(), "name": s.Name, "phone": s.Phone},
+		Detail: map[string]any{"timezone": s.Location.String(), "quiet_hours": s.Quiet.String(), "name": s.Name, "phone": s.Phone,
+			"consent_exemption": s.ConsentExemption},
 	})
 }
 

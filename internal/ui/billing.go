@@ -1,0 +1,61 @@
+package ui
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/outreach-engine/outreach/billing"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// billingData is the billing page.
+type billingData struct {
+	page
+	Report   billing.MonthReport
+	Worklist []billing.WorkItem
+}
+
+// month reads ?month=YYYY-MM, the current month by default.
+func (p *Pages) month(r *http.Request) (billing.Month, error) {
+	if q := r.URL.Query().Get("month"); q != "" {
+		m, err := billing.ParseMonth(q)
+		if err != nil {
+			return m, web.Errorf(web.ErrInvalid, "month: %v", err)
+		}
+		return m, nil
+	}
+	return billing.MonthOf(p.Billing.Now(), p.Location), nil
+}
+
+func (p *Pages) billingPage(w http.ResponseWriter, r *http.Request) {
+	d := billingData{page: page{Title: "Billing", Me: me(r)}}
+	m, err := p.month(r)
+	if err == nil {
+		d.Report, err = p.Billing.Report(r.Context(), m)
+	}
+	if err != nil {
+		d.Error = p.message(err)
+		p.render(w, web.StatusOf(err), "billing", d)
+		return
+	}
+	d.Title = "Billing " + d.Report.Month
+	d.Worklist = billing.Worklist(d.Report.Report, p.Billing.Now(), p.Location, 10)
+	p.render(w, http.StatusOK, "billing", d)
+}
+
+func (p *Pages) billingCSV(w http.ResponseWriter, r *http.Request) {
+	m, err := p.month(r)
+	var rep billing.MonthReport
+	if err == nil {
+		rep, err = p.Billing.Report(r.Context(), m)
+	}
+	if err != nil {
+		http.Error(w, p.message(err), web.StatusOf(err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="billing-%s.csv"`, m))
+	if err := billing.WriteCSV(w, rep); err != nil {
+		p.Log.Error("billing CSV not written", "error", err)
+	}
+}

@@ -1,0 +1,156 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/timelog"
+)
+
+// activities are the kinds of work a time entry records.
+var activities = []string{"patient_call", "caregiver_call", "care_plan", "medication_reconciliation", "coordination",
+	"education", "data_review", "other"}
+
+// patientData is the patient page.
+type patientData struct {
+	page
+	Patient    outreach.Profile
+	Checkins   []outreach.CheckinView
+	Entries    []timelog.Entry
+	Totals     map[string]int64 // seconds this month, by program
+	Programs   []string
+	Activities []string
+	Now        string
+	Timer      *timelog.Timer // the staff member's running timer, for any patient
+}
+
+func (p *Pages) patient(r *http.Request) (patientData, error) {
+	who := me(r)
+	d := patientData{page: page{Title: "Patient", Me: who}, Activities: activities, Totals: map[string]int64{}}
+	prof, err := outreach.LoadProfile(r.Context(), p.DB, p.Practice, r.PathValue("id"))
+	if db.IsNoRows(err) {
+		return d, web.Errorf(web.ErrNotFound, "no patient %q", r.PathValue("id"))
+	}
+	if err != nil {
+		return d, err
+	}
+	d.Patient, d.Title = prof, "Patient "+prof.Ext
+	d.Programs = append([]string(nil), prof.Programs...)
+	if len(d.Programs) == 0 {
+		d.Programs = []string{"ccm"}
+	}
+	if d.Checkins, err = p.Engine.Checkins(r.Context(), p.DB, prof.ID, 12); err != nil {
+		return d, err
+	}
+	now := p.Queue.Clock().In(p.Location)
+	d.Now = now.Truncate(time.Minute).Format(time.RFC3339)
+	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, p.Location)
+	if d.Entries, err = p.Time.List(r.Context(), timelog.ListFilter{From: from, To: from.AddDate(0, 1, 0), Patient: prof.Ext}); err != nil {
+		return d, err
+	}
+	for _, e := range d.Entries {
+		d.Totals[string(e.Program)] += e.Seconds
+	}
+	if d.Timer, err = p.Time.RunningTimer(r.Context(), who.Staff); err != nil {
+		return d, err
+	}
+	err = audit.Record(r.Context(), p.DB, audit.Event{PracticeID: p.Practice, At: now, Actor: who.Actor(), Action: "patient.read",
+		Entity: "patient", EntityID: strconv.FormatInt(prof.ID, 10), Detail: map[string]any{"view": "page"}})
+	return d, err
+}
+
+func (p *Pages) patientPage(w http.ResponseWriter, r *http.Request) {
+	d, err := p.patient(r)
+	if err != nil {
+		p.patientFailed(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("recorded") != "" {
+		d.Notice = "The time was recorded."
+	}
+	p.render(w, http.StatusOK, "patient", d)
+}
+
+// patientFailed shows the patient's page with the error, or the queue's when the patient's
+// page itself cannot be shown.
+func (p *Pages) patientFailed(w http.ResponseWriter, r *http.Request, err error) {
+	d, derr := p.patient(r)
+	if derr != nil {
+		err = derr
+	}
+	d.Error = p.message(err)
+	if d.Patient.Ext == "" {
+		p.render(w, web.StatusOf(err), "queue", queueData{page: d.page})
+		return
+	}
+	p.render(w, web.StatusOf(err), "patient", d)
+}
+
+// patientTime records time spent on the patient, entered by hand.
+func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	ext := r.PathValue("id")
+	err := func() error {
+		started, err := time.Parse(time.RFC3339, strings.TrimSpace(r.PostFormValue("started_at")))
+		if err != nil {
+			return web.Errorf(web.ErrInvalid, "started needs a date and time like 2026-12-01T10:05:00-05:00")
+		}
+		minutes, err := strconv.Atoi(r.PostFormValue("minutes"))
+		if err != nil || minutes < 1 {
+			return web.Errorf(web.ErrInvalid, "minutes must be a whole number of at least 1")
+		}
+		_, err = p.Time.Record(r.Context(), who.Actor(), timelog.Draft{Patients: []string{ext}, Staff: who.Staff,
+			Program: timelog.Program(r.PostFormValue("program")), StartedAt: started,
+			EndedAt: started.Add(time.Duration(minutes) * time.Minute), Activity: timelog.Activity(r.PostFormValue("activity")),
+			Note: r.PostFormValue("note"), MDM: timelog.MDM(r.PostFormValue("mdm")),
+			Interactive: r.PostFormValue("interactive") == "true"}, timelog.SourceManual)
+		return err
+	}()
+	if err == nil {
+		http.Redirect(w, r, "/patients/"+url.PathEscape(ext)+"?recorded=1", http.StatusSeeOther)
+		return
+	}
+	p.patientFailed(w, r, err)
+}
+
+// patientTimer starts a timer for the patient, or stops the running one and records its time.
+func (p *Pages) patientTimer(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	ext := r.PathValue("id")
+	var err error
+	switch r.PathValue("action") {
+	case "start":
+		_, err = p.Time.StartTimer(r.Context(), timelog.TimerStart{Staff: who.Staff, Patients: []string{ext},
+			Program: timelog.Program(r.PostFormValue("program")), Activity: timelog.Activity(r.PostFormValue("activity"))})
+	case "stop":
+		var t *timelog.Timer
+		if t, err = p.Time.RunningTimer(r.Context(), who.Staff); err == nil && t == nil {
+			err = web.Errorf(web.ErrConflict, "no timer is running")
+		}
+		if err == nil {
+			_, err = p.Time.StopTimer(r.Context(), who.Actor(), who.Staff, t.ID, timelog.TimerStop{Note: r.PostFormValue("note"),
+				MDM: timelog.MDM(r.PostFormValue("mdm")), Interactive: r.PostFormValue("interactive") == "true"})
+		}
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err == nil {
+		to := "/patients/" + url.PathEscape(ext)
+		if r.PathValue("action") == "stop" {
+			to += "?recorded=1"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
+	p.patientFailed(w, r, err)
+}

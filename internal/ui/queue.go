@@ -1,0 +1,198 @@
+package ui
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/timelog"
+)
+
+// queueData is the queue page.
+type queueData struct {
+	page
+	Filter     escalation.Filter
+	Mine       bool // only the items the staff member holds
+	Query      string
+	Items      []escalation.View
+	Statuses   []string
+	Severities []string
+}
+
+func (p *Pages) queue(r *http.Request) (queueData, error) {
+	q := r.URL.Query()
+	f := escalation.Filter{Status: q.Get("status"), Severity: escalation.Severity(q.Get("severity")), ClaimedBy: q.Get("claimed_by")}
+	mine := f.ClaimedBy == "me"
+	if mine {
+		f.ClaimedBy = me(r).Staff
+	}
+	items, err := p.Queue.List(r.Context(), f)
+	return queueData{page: page{Title: "Queue", Me: me(r)}, Filter: f, Items: items,
+		Query:      url.Values{"status": {f.Status}, "severity": {string(f.Severity)}, "claimed_by": {q.Get("claimed_by")}}.Encode(),
+		Mine:       mine,
+		Statuses:   []string{"open", "claimed", "resolved"},
+		Severities: []string{"urgent", "high", "routine"}}, err
+}
+
+func (p *Pages) queuePage(w http.ResponseWriter, r *http.Request) {
+	d, err := p.queue(r)
+	if err != nil {
+		d.Error = p.message(err)
+		p.render(w, web.StatusOf(err), "queue", d)
+		return
+	}
+	p.render(w, http.StatusOK, "queue", d)
+}
+
+// queueTable is the table alone, which the queue page refreshes every few seconds.
+func (p *Pages) queueTable(w http.ResponseWriter, r *http.Request) {
+	d, err := p.queue(r)
+	if err != nil {
+		http.Error(w, p.message(err), web.StatusOf(err))
+		return
+	}
+	p.render(w, http.StatusOK, "queue-table", d)
+}
+
+// message is what a page says about an error: the error for the user's own mistakes, a generic
+
+// firing is one firing of an item, as stored in its details.
+type firing struct {
+	At       string `json:"at"`
+	Source   string `json:"source"`
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
+}
+
+// itemData is the item page.
+type itemData struct {
+	page
+	Item     escalation.Detail
+	Firings  []firing
+	Note     string
+	CanWork  bool
+	Mine     bool
+	Outcomes []string
+	Proposal *escalation.Proposal
+	Programs []string
+}
+
+func (p *Pages) item(r *http.Request, id int64) (itemData, error) {
+	who := me(r)
+	d := itemData{page: page{Title: fmt.Sprintf("Item #%d", id), Me: who}, CanWork: escalation.CanWork(who),
+		Outcomes: escalation.Outcomes, Programs: []string{"ccm", "rpm", "pcm", "bhi"}}
+	item, err := p.Queue.Get(r.Context(), id, who.StaffID)
+	if err != nil {
+		return d, err
+	}
+	d.Item, d.Note = item, item.Note
+	d.Mine = item.Status == "claimed" && item.ClaimedBy != nil && *item.ClaimedBy == who.Staff
+	if err := json.Unmarshal(item.Firings, &d.Firings); err != nil {
+		return d, fmt.Errorf("error reading the firings of item %d: %w", id, err)
+	}
+	if r.URL.Query().Get("recorded") != "" {
+		d.Notice = "The time was recorded."
+	}
+	return d, nil
+}
+
+func itemID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, web.Errorf(web.ErrNotFound, "no item %q", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (p *Pages) itemPage(w http.ResponseWriter, r *http.Request) {
+	id, err := itemID(r)
+	if err == nil {
+		var d itemData
+		if d, err = p.item(r, id); err == nil {
+			p.render(w, http.StatusOK, "item", d)
+			return
+		}
+	}
+	p.render(w, web.StatusOf(err), "queue", queueData{page: page{Title: "Queue", Me: me(r), Error: p.message(err)}})
+}
+
+// itemAction claims, releases or resolves an item, or records the time worked on it. A
+// successful claim or release goes back to the item (POST, then GET); a resolution shows the
+// proposed time entry.
+func (p *Pages) itemAction(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	id, err := itemID(r)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	back := fmt.Sprintf("/items/%d", id)
+	var proposal *escalation.Proposal
+	switch r.PathValue("action") {
+	case "claim", "release", "resolve":
+		if !escalation.CanWork(who) {
+			err = web.Errorf(web.ErrForbidden, "only clinical staff and practitioners work escalation items")
+			break
+		}
+		switch r.PathValue("action") {
+		case "claim":
+			_, err = p.Queue.Claim(r.Context(), id, who.StaffID)
+		case "release":
+			err = p.Queue.Release(r.Context(), id, who.StaffID)
+		default:
+			var pr escalation.Proposal
+			if pr, err = p.Queue.Resolve(r.Context(), id, who.StaffID, r.PostFormValue("outcome"), r.PostFormValue("note")); err == nil {
+				proposal = &pr
+			}
+		}
+	case "time":
+		err = p.recordTime(r, who)
+		back += "?recorded=1"
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err == nil && proposal == nil {
+		if r.Header.Get("HX-Request") != "" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return
+	}
+	d, derr := p.item(r, id)
+	if derr != nil {
+		p.render(w, web.StatusOf(derr), "queue", queueData{page: page{Title: "Queue", Me: who, Error: p.message(derr)}})
+		return
+	}
+	status := http.StatusOK
+	if err != nil {
+		d.Error, status = p.message(err), web.StatusOf(err)
+	} else {
+		d.Proposal, d.Notice = proposal, "Resolved. Check the time worked below and record it."
+	}
+	p.render(w, status, "item", d)
+}
+
+// recordTime records the (possibly edited) proposed time entry as the staff member's.
+func (p *Pages) recordTime(r *http.Request, who web.Identity) error {
+	started, err1 := time.Parse(time.RFC3339, strings.TrimSpace(r.PostFormValue("started_at")))
+	ended, err2 := time.Parse(time.RFC3339, strings.TrimSpace(r.PostFormValue("ended_at")))
+	if err := errors.Join(err1, err2); err != nil {
+		return web.Errorf(web.ErrInvalid, "started and ended need a date and time like 2026-12-01T10:05:00-05:00")
+	}
+	d := timelog.Draft{Patients: []string{r.PostFormValue("patients")}, Staff: who.Staff,
+		Program: timelog.Program(r.PostFormValue("program")), StartedAt: started, EndedAt: ended,
+		Activity: timelog.Activity(r.PostFormValue("activity")), Note: r.PostFormValue("note"),
+		MDM: timelog.MDM(r.PostFormValue("mdm")), Interactive: r.PostFormValue("interactive") == "true"}
+	_, err := p.Time.Record(r.Context(), who.Actor(), d, timelog.SourceEscalation)
+	return err
+}

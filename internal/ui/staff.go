@@ -1,0 +1,45 @@
+package ui
+
+import (
+	"net/http"
+
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// staffData is the staff admin page.
+type staffData struct {
+	page
+	Staff  []web.Account
+	Levels []string
+}
+
+func (p *Pages) staffPage(w http.ResponseWriter, r *http.Request) {
+	d := staffData{page: page{Title: "Staff", Me: me(r)}, Levels: web.Levels}
+	var err error
+	if d.Staff, err = web.ListAccounts(r.Context(), p.DB, p.Practice); err != nil {
+		d.Error = p.message(err)
+		p.render(w, web.StatusOf(err), "staff", d)
+		return
+	}
+	if r.URL.Query().Get("saved") != "" {
+		d.Notice = "Saved."
+	}
+	p.render(w, http.StatusOK, "staff", d)
+}
+
+// staffChange sets an account's access, or disables or enables it.
+func (p *Pages) staffChange(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	access, change := "", r.PathValue("change")
+	if change == "access" {
+		access, change = r.PostFormValue("access"), ""
+	}
+	err := web.ChangeAccount(r.Context(), p.DB, me(r), r.PathValue("id"), access, change, p.Queue.Clock())
+	if err == nil {
+		http.Redirect(w, r, "/staff?saved=1", http.StatusSeeOther)
+		return
+	}
+	d := staffData{page: page{Title: "Staff", Me: me(r), Error: p.message(err)}, Levels: web.Levels}
+	d.Staff, _ = web.ListAccounts(r.Context(), p.DB, p.Practice)
+	p.render(w, web.StatusOf(err), "staff", d)
+}
