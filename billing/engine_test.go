@@ -15,8 +15,8 @@ var ny = func() *time.Location {
 	return loc
 }()
 
-const billingNPI = "1111111111"
-const otherNPI = "2222222222"
+const billingNPI = "1111111112"
+const otherNPI = "2222222228"
 
 func date(s string) time.Time {
 	d, err := time.Parse(time.DateOnly, s)

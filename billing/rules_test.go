@@ -165,7 +165,7 @@ func TestReportJSON(t *testing.T) {
 	if err := jsonEncode(&buf, rep); err != nil {
 		t.Fatal(err)
 	}
-	want := `{"month":"2026-03","timezone":"America/New_York","rows":[{"patient":"P001","program":"ccm","billing_npi":"1111111111","seconds":3720,"status":"billable","codes":[{"code":"99490","units":1,"amount_cents":6613},{"code":"99439","units":2,"amount_cents":10088}],"amount_cents":16701,"reasons":["complex_candidate"],"next":null}]}`
+	want := `{"month":"2026-03","timezone":"America/New_York","rows":[{"patient":"P001","program":"ccm","billing_npi":"1111111112","seconds":3720,"status":"billable","codes":[{"code":"99490","units":1,"amount_cents":6613},{"code":"99439","units":2,"amount_cents":10088}],"amount_cents":16701,"reasons":["complex_candidate"],"next":null}]}`
 	if strings.TrimSpace(buf.String()) != want {
 		t.Errorf("JSON\n got %s\nwant %s", buf.String(), want)
 	}

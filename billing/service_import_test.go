@@ -32,7 +32,7 @@ func TestImportServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt := imports.Options{Practice: settings(), Actor: audit.ActorCLI, Now: importedAt}
-	file := "patient,code,date,npi\nP1,G0181,2026-03-04,2222222222\nP2,99426,2026-03-10,1111111111\nP2,99426,2026-03-10,1111111111\n"
+	file := "patient,code,date,npi\nP1,G0181,2026-03-04,2222222228\nP2,99426,2026-03-10,1111111112\nP2,99426,2026-03-10,1111111112\n"
 	res, err := billing.ImportServices(ctx, d, "services.csv", strings.NewReader(file), opt)
 	if err != nil {
 		t.Fatal(err)
@@ -50,9 +50,9 @@ func TestImportServices(t *testing.T) {
 		line          int
 		column, msg   string
 	}{
-		{"unknown patient", "patient,code,date,npi\nP1,G0181,2026-03-04,2222222222\nP9,G0181,2026-03-04,2222222222\n", 3, "patient", `patient "P9" is not a known patient id`},
-		{"bad code", "patient,code,date,npi\nP1,ABC,2026-03-04,2222222222\n", 2, "code", `code "ABC" is not a CPT or HCPCS code`},
-		{"bad date", "patient,code,date,npi\nP1,G0181,03/04/2026,2222222222\n", 2, "date", `date "03/04/2026" is not a date`},
+		{"unknown patient", "patient,code,date,npi\nP1,G0181,2026-03-04,2222222228\nP9,G0181,2026-03-04,2222222228\n", 3, "patient", `patient "P9" is not a known patient id`},
+		{"bad code", "patient,code,date,npi\nP1,ABC,2026-03-04,2222222228\n", 2, "code", `code "ABC" is not a CPT or HCPCS code`},
+		{"bad date", "patient,code,date,npi\nP1,G0181,03/04/2026,2222222228\n", 2, "date", `date "03/04/2026" is not a date`},
 		{"missing npi", "patient,code,date,npi\nP1,G0181,2026-03-04,\n", 2, "npi", "npi is empty"},
 		{"missing column", "patient,code,date\nP1,G0181,2026-03-04\n", 1, "npi", `missing required column "npi"`},
 	}

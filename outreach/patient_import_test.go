@@ -41,8 +41,8 @@ func options(now time.Time) imports.Options {
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 const goodPatients = `id,first_name,last_name,phone,timezone,language,channel,chronic_conditions,billing_npi,programs,ccm_track,consent_at,consent_method,initiating_visit_on,care_plan_on,script
-P001,Ada,Lovelace,+15551230001,America/Chicago,en,sms,I10;E11.9,1111111111,ccm;rpm,staff,2026-01-15,verbal,2026-01-15,2026-01-20,ccm-monthly
-P002,José,García,+15551230002,,es,voice,I50.9;J44.9,1111111111,ccm,practitioner,2026-01-15T10:00:00-05:00,written,2026-01-10,2026-01-12,
+P001,Ada,Lovelace,+15551230001,America/Chicago,en,sms,I10;E11.9,1111111112,ccm;rpm,staff,2026-01-15,verbal,2026-01-15,2026-01-20,ccm-monthly
+P002,José,García,+15551230002,,es,voice,I50.9;J44.9,1111111112,ccm,practitioner,2026-01-15T10:00:00-05:00,written,2026-01-10,2026-01-12,
 P003,Bo,Chen,,,,,E11.9,,pcm,,,,,,
 `
 
@@ -193,9 +193,9 @@ func TestImportPatientsErrors(t *testing.T) {
 		{"bad language", "id,language\nP1,fr\n", 2, "language", `language "fr" is not one of en, es`},
 		{"bad npi", "id,billing_npi\nP1,12345\n", 2, "billing_npi", `billing_npi "12345" is not an NPI`},
 		{"bad icd10", "id,chronic_conditions\nP1,I10;diabetes\n", 2, "chronic_conditions", `chronic_conditions "DIABETES" is not an ICD-10 code`},
-		{"bad consent time", "id,billing_npi,consent_at\nP1,1111111111,yesterday\n", 2, "consent_at", `consent_at "yesterday" is neither`},
+		{"bad consent time", "id,billing_npi,consent_at\nP1,1111111112,yesterday\n", 2, "consent_at", `consent_at "yesterday" is neither`},
 		{"consent without npi", "id,consent_at\nP1,2026-01-15\n", 2, "consent_npi", "consent_npi is empty"},
-		{"revoked before consent", "id,billing_npi,consent_at,consent_revoked_at\nP1,1111111111,2026-01-15,2026-01-01\n", 2, "consent_revoked_at", "is before consent_at"},
+		{"revoked before consent", "id,billing_npi,consent_at,consent_revoked_at\nP1,1111111112,2026-01-15,2026-01-01\n", 2, "consent_revoked_at", "is before consent_at"},
 		{"revoked without consent", "id,consent_revoked_at\nP1,2026-01-01\n", 2, "consent_revoked_at", "consent_at is empty"},
 		{"wrong field count", "id,phone\nP1,+15551230001,extra\n", 2, "", "wrong number of fields"},
 		{"invalid utf-8", "id,first_name\nP1,Ana\nP2,\xff\xfe\n", 3, "", "not valid UTF-8"},
@@ -256,7 +256,7 @@ func BenchmarkImportPatients(b *testing.B) {
 	var sb strings.Builder
 	sb.WriteString("id,first_name,last_name,phone,chronic_conditions,billing_npi,programs,consent_at,consent_method,initiating_visit_on,care_plan_on\n")
 	for i := range n {
-		fmt.Fprintf(&sb, "B%06d,First%d,Last%d,+1555%07d,I10;E11.9,1111111111,ccm,2026-01-15,verbal,2026-01-15,2026-01-20\n", i, i, i, i)
+		fmt.Fprintf(&sb, "B%06d,First%d,Last%d,+1555%07d,I10;E11.9,1111111112,ccm,2026-01-15,verbal,2026-01-15,2026-01-20\n", i, i, i, i)
 	}
 	content := sb.String()
 	d, _ := dbtest.Fresh(b)

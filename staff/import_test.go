@@ -25,7 +25,7 @@ func options() imports.Options {
 
 const goodStaff = `id,name,credential,role,npi,phone,email
 S1,Rita Nurse,RN,clinical,,+15551110001,rita@example.org
-S2,Dr. Who,M.D.,,1111111111,,
+S2,Dr. Who,M.D.,,1111111112,,
 S3,Front Desk,,non_clinical,,,
 `
 
@@ -43,7 +43,7 @@ func TestImportStaff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dr.Credential != "MD" || dr.Role != staff.RolePractitioner || *dr.NPI != "1111111111" {
+	if dr.Credential != "MD" || dr.Role != staff.RolePractitioner || *dr.NPI != "1111111112" {
 		t.Errorf("S2 = %+v, want MD practitioner with NPI", dr)
 	}
 	res, err = staff.ImportFile(ctx, d, "staff.csv", strings.NewReader(goodStaff), options())

@@ -38,15 +38,15 @@ func mustZone(name string) *time.Location {
 }
 
 const patientsCSV = `id,programs,billing_npi,chronic_conditions,consent_at
-P1,ccm;rpm,1111111111,I10;E11.9,2026-01-15
-P2,ccm,1111111111,I10;E11.9,2026-01-15
-P3,ccm,1111111111,I10;E11.9,2026-01-15
-P4,pcm,1111111111,E11.9,2026-01-15
+P1,ccm;rpm,1111111112,I10;E11.9,2026-01-15
+P2,ccm,1111111112,I10;E11.9,2026-01-15
+P3,ccm,1111111112,I10;E11.9,2026-01-15
+P4,pcm,1111111112,E11.9,2026-01-15
 `
 
 const staffCSV = `id,name,credential,role,npi
 RN1,Rita,RN,clinical,
-MD1,Dr. Ada,MD,practitioner,1111111111
+MD1,Dr. Ada,MD,practitioner,1111111112
 FD1,Front Desk,,non_clinical,
 `
 
@@ -252,7 +252,7 @@ func TestImportTime(t *testing.T) {
 	if e := entries[1]; len(e.Patients) != 3 || e.Seconds != 1800 || e.Source != timelog.SourceImport {
 		t.Errorf("shared entry = %+v", e)
 	}
-	if e := entries[2]; e.MDM != "moderate" || e.StaffRole != "practitioner" || *e.StaffNPI != "1111111111" {
+	if e := entries[2]; e.MDM != "moderate" || e.StaffRole != "practitioner" || *e.StaffNPI != "1111111112" {
 		t.Errorf("practitioner entry = %+v", e)
 	}
 	if e := entries[3]; !e.Interactive || e.Program != timelog.ProgramRPM {

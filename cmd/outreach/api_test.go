@@ -50,8 +50,8 @@ func (c apiClient) do(method, path, body string) (int, string) {
 func apiServer(t *testing.T, now time.Time) apiClient {
 	t.Helper()
 	base, d := serveRoutes(t, now, map[string]string{
-		"staff":    "id,name,credential,role,npi\nRN1,Rita,RN,clinical,\nMD1,Ada,MD,practitioner,1111111111\n",
-		"patients": "id,chronic_conditions,programs,billing_npi,consent_at,initiating_visit_on,care_plan_on\nP1,I10;E11.9,ccm;rpm,1111111111,2026-01-15,2026-01-15,2026-01-15\nP2,I10;E11.9,ccm,1111111111,2026-01-15,2026-01-15,2026-01-15\n",
+		"staff":    "id,name,credential,role,npi\nRN1,Rita,RN,clinical,\nMD1,Ada,MD,practitioner,1111111112\n",
+		"patients": "id,chronic_conditions,programs,billing_npi,consent_at,initiating_visit_on,care_plan_on\nP1,I10;E11.9,ccm;rpm,1111111112,2026-01-15,2026-01-15,2026-01-15\nP2,I10;E11.9,ccm,1111111112,2026-01-15,2026-01-15,2026-01-15\n",
 	})
 	token, err := web.NewToken(context.Background(), d, 1, "RN1", audit.ActorCLI, now)
 	if err != nil {
@@ -122,8 +122,8 @@ func TestTimeEntriesAPI(t *testing.T) {
 		{"history", "GET", "/api/v1/time-entries/" + itoa(e.ID) + "/history", "", 200, `"amend_reason":"call ran long"`},
 		{"history of nothing", "GET", "/api/v1/time-entries/999999/history", "", 404, "not found"},
 		{"export", "GET", "/api/v1/time-entries/export?month=2026-03", "", 200, "entry_id,status,supersedes"},
-		{"report", "GET", "/api/v1/billing/report?month=2026-03", "", 200, `"patient":"P1","program":"ccm","billing_npi":"1111111111","seconds":1500,"status":"billable"`},
-		{"report csv", "GET", "/api/v1/billing/report?month=2026-03&format=csv", "", 200, "P1,ccm,1111111111,1500,25,billable,99490x1,66.13"},
+		{"report", "GET", "/api/v1/billing/report?month=2026-03", "", 200, `"patient":"P1","program":"ccm","billing_npi":"1111111112","seconds":1500,"status":"billable"`},
+		{"report csv", "GET", "/api/v1/billing/report?month=2026-03&format=csv", "", 200, "P1,ccm,1111111112,1500,25,billable,99490x1,66.13"},
 		{"report bad month", "GET", "/api/v1/billing/report?month=2026-13", "", 400, "is not a month"},
 		{"worklist", "GET", "/api/v1/billing/worklist?month=2026-03", "", 200, `[{"patient":"P1","program":"rpm","code":"99470","minutes_needed":10,"value_cents":2605,"days_left":7}]`},
 		{"worklist within 20", "GET", "/api/v1/billing/worklist?month=2026-03&within=20", "", 200, `"patient":"P2","program":"ccm","code":"99490","minutes_needed":20`},

@@ -48,11 +48,11 @@ var examples = []example{
 	{"E21", []string{"E21"}, []string{"E21,rn,ccm,2026-03-10T10:00:00-04:00,12"}, nil, map[string]string{"E21/ccm": "below_threshold 0 [below_threshold] 99490:8"}},
 	{"E22", []string{"E22"}, []string{"E22,md,ccm,2026-03-10T10:00:00-04:00,35", "E22,rn,ccm,2026-03-11T10:00:00-04:00,25"}, nil, map[string]string{"E22/ccm": "billable 16701 [complex_candidate] -"}},
 	{"E23", []string{"E23,,,practitioner"}, []string{"E23,md,ccm,2026-03-10T10:00:00-04:00,60"}, nil, map[string]string{"E23/ccm": "billable 15365 [] 99437:30"}},
-	{"E24", []string{"E24"}, []string{"E24,rn,ccm,2026-03-10T10:00:00-04:00,30"}, []string{"E24,G0181,2026-03-05,2222222222"}, map[string]string{"E24/ccm": "excluded 0 [excluded_g0181] -"}},
-	{"E25", []string{"E25"}, []string{"E25,rn,ccm,2026-03-10T10:00:00-04:00,30"}, []string{"E25,99426,2026-03-05,1111111111"}, map[string]string{"E25/ccm": "excluded 0 [excluded_pcm_same_practitioner] -"}},
-	{"E26", []string{"E26"}, []string{"E26,rn,ccm,2026-03-10T10:00:00-04:00,25"}, []string{"E26,99426,2026-03-05,2222222222"}, map[string]string{"E26/ccm": "billable 6613 [] 99439:15"}},
-	{"E27", []string{"E27"}, []string{"E27,rn,ccm,2026-03-10T10:00:00-04:00,25", "E27,rn,tcm,2026-03-11T10:00:00-04:00,15"}, []string{"E27,99495,2026-03-03,1111111111"}, map[string]string{"E27/ccm": "billable 6613 [] 99439:15"}},
-	{"E28", []string{"E28"}, []string{"E28,rn,ccm,2026-03-10T10:00:00-04:00,40"}, []string{"E28,99490,2026-03-20,2222222222"}, map[string]string{"E28/ccm": "excluded 0 [billed_elsewhere] -"}},
+	{"E24", []string{"E24"}, []string{"E24,rn,ccm,2026-03-10T10:00:00-04:00,30"}, []string{"E24,G0181,2026-03-05,2222222228"}, map[string]string{"E24/ccm": "excluded 0 [excluded_g0181] -"}},
+	{"E25", []string{"E25"}, []string{"E25,rn,ccm,2026-03-10T10:00:00-04:00,30"}, []string{"E25,99426,2026-03-05,1111111112"}, map[string]string{"E25/ccm": "excluded 0 [excluded_pcm_same_practitioner] -"}},
+	{"E26", []string{"E26"}, []string{"E26,rn,ccm,2026-03-10T10:00:00-04:00,25"}, []string{"E26,99426,2026-03-05,2222222228"}, map[string]string{"E26/ccm": "billable 6613 [] 99439:15"}},
+	{"E27", []string{"E27"}, []string{"E27,rn,ccm,2026-03-10T10:00:00-04:00,25", "E27,rn,tcm,2026-03-11T10:00:00-04:00,15"}, []string{"E27,99495,2026-03-03,1111111112"}, map[string]string{"E27/ccm": "billable 6613 [] 99439:15"}},
+	{"E28", []string{"E28"}, []string{"E28,rn,ccm,2026-03-10T10:00:00-04:00,40"}, []string{"E28,99490,2026-03-20,2222222228"}, map[string]string{"E28/ccm": "excluded 0 [billed_elsewhere] -"}},
 	{"E29", []string{"E29,,ccm;bhi"}, []string{"E29,rn,ccm,2026-03-10T10:00:00-04:00,20", "E29,rn,bhi,2026-03-11T10:00:00-04:00,20"}, nil,
 		map[string]string{"E29/ccm": "billable 6613 [] 99439:20", "E29/bhi": "billable 5745 [] -"}},
 	{"E30", []string{"E30,,rpm"}, []string{"E30,rn,rpm,2026-03-11T10:00:00-04:00,40,,true"}, nil, map[string]string{"E30/rpm": "billable 9319 [] 99458:20"}},
@@ -67,7 +67,7 @@ func exampleFiles() (staff, patients, times, services string) {
 	tm.WriteString("patients,staff,program,started_at,ended_at,minutes,activity,mdm,interactive\n")
 	sv.WriteString("patient,code,date,npi\n")
 	for _, ex := range examples {
-		fmt.Fprintf(&st, "RN-%s,Nurse,RN,clinical,\nMD-%s,Doctor,MD,practitioner,1111111111\nFD-%s,Desk,,non_clinical,\n", ex.id, ex.id, ex.id)
+		fmt.Fprintf(&st, "RN-%s,Nurse,RN,clinical,\nMD-%s,Doctor,MD,practitioner,1111111112\nFD-%s,Desk,,non_clinical,\n", ex.id, ex.id, ex.id)
 		for _, p := range ex.patients {
 			f := append(strings.Split(p, ","), "", "", "", "", "")
 			cond, progs, track, consent := or(f[1], "I10;E11.9"), or(f[2], "ccm"), or(f[3], "staff"), or(f[4], "2026-01-15")
@@ -78,7 +78,7 @@ func exampleFiles() (staff, patients, times, services string) {
 			if consent == "" {
 				method = ""
 			}
-			fmt.Fprintf(&pt, "%s,%s,%s,%s,%s,%s,1111111111,2026-01-15,2026-01-15\n", f[0], cond, progs, track, consent, method)
+			fmt.Fprintf(&pt, "%s,%s,%s,%s,%s,%s,1111111112,2026-01-15,2026-01-15\n", f[0], cond, progs, track, consent, method)
 		}
 		for _, t := range ex.time {
 			f := append(strings.Split(t, ","), "", "", "")

@@ -51,12 +51,12 @@ func TestImportCommands(t *testing.T) {
 	ctx := context.Background()
 	_, conn := dbtest.Fresh(t)
 	env := map[string]string{"DATABASE_URL": conn}
-	staffCSV := writeFile(t, "staff.csv", "id,name,credential,role,npi\nS1,Rita,RN,clinical,\nS2,Dr A,MD,practitioner,1111111111\n")
+	staffCSV := writeFile(t, "staff.csv", "id,name,credential,role,npi\nS1,Rita,RN,clinical,\nS2,Dr A,MD,practitioner,1111111112\n")
 	out, _, err := runCmd(t, ctx, env, "import", "staff", staffCSV)
 	if err != nil || !strings.Contains(out, "2 rows: 2 created") {
 		t.Fatalf("import staff: %q, %v", out, err)
 	}
-	patients := writeFile(t, "patients.csv", "id,phone,programs,billing_npi,consent_at\nP1,+15550000001,ccm,1111111111,2026-01-15\n")
+	patients := writeFile(t, "patients.csv", "id,phone,programs,billing_npi,consent_at\nP1,+15550000001,ccm,1111111112,2026-01-15\n")
 	out, _, err = runCmd(t, ctx, env, "import", "patients", patients)
 	if err != nil || !strings.Contains(out, "1 rows: 1 created") || !strings.Contains(out, "1 added") {
 		t.Fatalf("import patients: %q, %v", out, err)
@@ -65,7 +65,7 @@ func TestImportCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "0 created, 0 updated, 1 unchanged") {
 		t.Fatalf("re-import patients: %q, %v", out, err)
 	}
-	services := writeFile(t, "services.csv", "patient,code,date,npi\nP1,G0181,2026-03-04,2222222222\n")
+	services := writeFile(t, "services.csv", "patient,code,date,npi\nP1,G0181,2026-03-04,2222222228\n")
 	out, _, err = runCmd(t, ctx, env, "import", "services", services)
 	if err != nil || !strings.Contains(out, "1 rows: 1 added") {
 		t.Fatalf("import services: %q, %v", out, err)

@@ -203,7 +203,7 @@ func TestDatabaseRejectsBadValues(t *testing.T) {
 		{"unknown program", `INSERT INTO patients (practice_id, ext_id, programs, timezone, created_at, updated_at) VALUES (1, 'X2', '{ccm,xyz}', 'UTC', $1, $1)`},
 		{"short npi", `INSERT INTO staff (practice_id, ext_id, role, npi, created_at, updated_at) VALUES (1, 'S1', 'clinical', '123', $1, $1)`},
 		{"unknown role", `INSERT INTO staff (practice_id, ext_id, role, created_at, updated_at) VALUES (1, 'S2', 'janitor', $1, $1)`},
-		{"unknown patient", `INSERT INTO billed_services (practice_id, patient_id, code, service_date, npi, created_at) VALUES (1, 424242, 'G0181', '2026-03-01', '1111111111', $1)`},
+		{"unknown patient", `INSERT INTO billed_services (practice_id, patient_id, code, service_date, npi, created_at) VALUES (1, 424242, 'G0181', '2026-03-01', '1111111112', $1)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
