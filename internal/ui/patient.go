@@ -1,10 +1,10 @@
 package ui
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/audit"
@@ -27,7 +27,7 @@ type patientData struct {
 	Totals     map[string]int64 // seconds this month, by program
 	Programs   []string
 	Activities []string
-	Now        string
+	Now        time.Time      // the form's default start
 	Timer      *timelog.Timer // the staff member's running timer, for any patient
 }
 
@@ -50,7 +50,7 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 		return d, err
 	}
 	now := p.Queue.Clock().In(p.Location)
-	d.Now = now.Truncate(time.Minute).Format(time.RFC3339)
+	d.Now = now.Truncate(time.Minute)
 	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, p.Location)
 	if d.Entries, err = p.Time.List(r.Context(), timelog.ListFilter{From: from, To: from.AddDate(0, 1, 0), Patient: prof.Ext}); err != nil {
 		return d, err
@@ -99,9 +99,9 @@ func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	ext := r.PathValue("id")
 	err := func() error {
-		started, err := time.Parse(time.RFC3339, strings.TrimSpace(r.PostFormValue("started_at")))
+		started, err := localInstant(r.PostFormValue("started_date"), r.PostFormValue("started_time"), p.Location)
 		if err != nil {
-			return web.Errorf(web.ErrInvalid, "started needs a date and time like 2026-12-01T10:05:00-05:00")
+			return fmt.Errorf("started: %w", err)
 		}
 		minutes, err := strconv.Atoi(r.PostFormValue("minutes"))
 		if err != nil || minutes < 1 {

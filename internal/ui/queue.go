@@ -2,13 +2,10 @@ package ui
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/web"
@@ -184,15 +181,18 @@ func (p *Pages) itemAction(w http.ResponseWriter, r *http.Request) {
 
 // recordTime records the (possibly edited) proposed time entry as the staff member's.
 func (p *Pages) recordTime(r *http.Request, who web.Identity) error {
-	started, err1 := time.Parse(time.RFC3339, strings.TrimSpace(r.PostFormValue("started_at")))
-	ended, err2 := time.Parse(time.RFC3339, strings.TrimSpace(r.PostFormValue("ended_at")))
-	if err := errors.Join(err1, err2); err != nil {
-		return web.Errorf(web.ErrInvalid, "started and ended need a date and time like 2026-12-01T10:05:00-05:00")
+	started, err := localInstant(r.PostFormValue("started_date"), r.PostFormValue("started_time"), p.Location)
+	if err != nil {
+		return fmt.Errorf("started: %w", err)
+	}
+	ended, err := localInstant(r.PostFormValue("ended_date"), r.PostFormValue("ended_time"), p.Location)
+	if err != nil {
+		return fmt.Errorf("ended: %w", err)
 	}
 	d := timelog.Draft{Patients: []string{r.PostFormValue("patients")}, Staff: who.Staff,
 		Program: timelog.Program(r.PostFormValue("program")), StartedAt: started, EndedAt: ended,
 		Activity: timelog.Activity(r.PostFormValue("activity")), Note: r.PostFormValue("note"),
 		MDM: timelog.MDM(r.PostFormValue("mdm")), Interactive: r.PostFormValue("interactive") == "true"}
-	_, err := p.Time.Record(r.Context(), who.Actor(), d, timelog.SourceEscalation)
+	_, err = p.Time.Record(r.Context(), who.Actor(), d, timelog.SourceEscalation)
 	return err
 }

@@ -53,8 +53,10 @@ type page struct {
 // from another site (a forged form) gets 403 before it reaches a handler.
 func (p *Pages) Handler() http.Handler {
 	funcs := template.FuncMap{
-		"when":      func(t time.Time) string { return t.In(p.Location).Format("Jan 2 15:04") },
-		"rfc":       func(t time.Time) string { return t.In(p.Location).Format(time.RFC3339) },
+		"when":      func(t time.Time) string { return localTime(t, p.Location) },
+		"formDate":  func(t time.Time) string { return formDate(t, p.Location) },
+		"formClock": func(t time.Time) string { return formClock(t, p.Location) },
+		"zone":      func(t time.Time) string { return zoneNote(t, p.Location) },
 		"overdue":   func(t time.Time) bool { return p.Queue.Clock().After(t) },
 		"label":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 		"minutes":   func(s int) string { return fmt.Sprintf("%d min %02d s", s/60, s%60) },

@@ -216,7 +216,7 @@ func TestQueueWorkflow(t *testing.T) {
 		t.Fatalf("resolve: %d\n%s", code, body)
 	}
 	form := url.Values{}
-	for _, f := range []string{"patients", "interactive", "program", "started_at", "ended_at", "activity", "note"} {
+	for _, f := range []string{"patients", "interactive", "program", "started_date", "started_time", "ended_date", "ended_time", "activity", "note"} {
 		form.Set(f, valueOf(body, f))
 	}
 	if code, loc, body := s.do(c, "POST", item+"/time", form, s.srv.URL); code != http.StatusSeeOther || loc != item+"?recorded=1" {
@@ -238,7 +238,9 @@ func TestQueueWorkflow(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, "Told to call 911.") || !strings.Contains(body, "ccm 9.0 min") {
 		t.Fatalf("patient page: %d\n%s", code, body)
 	}
-	form = url.Values{"program": {"ccm"}, "started_at": {s.clock().Add(-30 * time.Minute).Format(time.RFC3339)},
+	ny, _ := time.LoadLocation("America/New_York")
+	start := s.clock().Add(-30 * time.Minute).In(ny)
+	form = url.Values{"program": {"ccm"}, "started_date": {start.Format("2006-01-02")}, "started_time": {start.Format("15:04")},
 		"minutes": {"12"}, "activity": {"care_plan"}, "note": {"Updated the care plan after the ED visit."}}
 	if code, loc, body := s.do(c, "POST", "/patients/P1/time", form, s.srv.URL); code != http.StatusSeeOther || loc != "/patients/P1?recorded=1" {
 		t.Fatalf("manual time: %d %q %s", code, loc, body)
