@@ -35,6 +35,29 @@ type Step struct {
 	Next     string // the question now waiting; empty when the check-in is done
 	Reasks   int
 	Done     bool
+	HandOff  bool // done early: an urgent answer hands the check-in to the care team
+}
+
+// status is where the step leaves its check-in.
+func (st Step) status() string {
+	switch {
+	case st.HandOff:
+		return "handed_off"
+	case st.Done:
+		return "completed"
+	default:
+		return "open"
+	}
+}
+
+// urgent reports whether the step raises an urgent item.
+func (st Step) urgent() bool {
+	for _, r := range st.Raise {
+		if r.Severity == scripts.Urgent {
+			return true
+		}
+	}
+	return false
 }
 
 // Conversation is the state of an open check-in.
@@ -58,21 +81,29 @@ func (c Conversation) Start() Step {
 
 // Reply handles a patient's reply to the current question: emergency words first, then the
 // answer, its escalation rules and the next question, or a re-ask (at most MaxReasks times,
-// then a routine item for a human and the next question).
+// then a routine item for a human and the next question). A reply that raises an urgent item
+// (emergency words, or an answer an urgent rule catches) ends the check-in there: the patient
+// gets the safety message and no further automated question; a human takes over.
 func (c Conversation) Reply(text string) Step {
 	var st Step
-	if scripts.Emergency(text) {
-		st.Raise = append(st.Raise, Raised{Severity: scripts.Urgent, Reason: "Emergency words in a reply", Source: "emergency", Question: c.Current})
+	emergency := scripts.Emergency(text)
+	if emergency {
+		st.Raise = append(st.Raise, Raised{Severity: scripts.Urgent, Reason: "Emergency words in a reply", Source: "emergency",
+			Question: c.Current, Value: text})
 		st.Send = append(st.Send, Outgoing{Kind: "safety", Body: scripts.EmergencyMessage.In(c.Lang), Urgent: true})
 	}
 	idx, q := c.find(c.Current)
 	if q == nil {
 		st.Done = true
+		st.HandOff = emergency
 		return st
 	}
 	st.Question = q.ID
 	a, err := q.Parse(text)
-	if err != nil {
+	switch {
+	case err != nil && emergency:
+		// The patient's words are kept as the reply to the question; nothing is asked again.
+	case err != nil:
 		var hint string
 		if pe, ok := err.(*scripts.ParseError); ok {
 			hint = pe.Hint.In(c.Lang)
@@ -85,7 +116,7 @@ func (c Conversation) Reply(text string) Step {
 		}
 		st.Raise = append(st.Raise, Raised{Severity: scripts.Routine, Source: "unparseable", Question: q.ID, Value: text,
 			Reason: fmt.Sprintf("Could not read the replies to %q", q.ID)})
-	} else {
+	default:
 		st.Answer = &a
 		if c.Answered == nil {
 			c.Answered = map[string]scripts.Answer{}
@@ -102,6 +133,10 @@ func (c Conversation) Reply(text string) Step {
 				st.Send = append(st.Send, Outgoing{Kind: "safety", Body: tell, Urgent: r.Severity == scripts.Urgent})
 			}
 		}
+	}
+	if st.urgent() {
+		st.Done, st.HandOff = true, true
+		return st
 	}
 	next := c.nextAfter(idx)
 	if next == nil {

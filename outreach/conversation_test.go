@@ -94,4 +94,44 @@ func TestConversationEmergency(t *testing.T) {
 	if st.Send[0].Kind != "safety" || !st.Send[0].Urgent || !strings.Contains(st.Send[0].Body, "911") {
 		t.Errorf("first message = %+v, want the 911 safety message", st.Send[0])
 	}
+	if st.Raise[0].Value != "my chest hurts" {
+		t.Errorf("the urgent item carries %q, want the patient's words", st.Raise[0].Value)
+	}
+}
+
+// After an urgent reply the check-in goes to a human: the safety message and nothing more.
+func TestConversationUrgentHandsOff(t *testing.T) {
+	tests := []struct {
+		name    string
+		lang    scripts.Language
+		replies []string
+		answer  string // the value stored for the last question, "" for none
+	}{
+		{"emergency words that also answer", scripts.Spanish, []string{"3", "sí, me duele el pecho"}, "yes"},
+		{"emergency words that do not answer", scripts.English, []string{"I can't breathe"}, ""},
+		{"emergency words with a number", scripts.English, []string{"chest pain 2"}, "2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			steps := walk(t, Conversation{Script: monthly(t), Lang: tc.lang}, tc.replies...)
+			st := steps[len(steps)-1]
+			if !st.Done || !st.HandOff || st.status() != "handed_off" || st.Next != "" || st.Reasks != 0 {
+				t.Fatalf("step = %+v, want the check-in handed off", st)
+			}
+			if len(st.Send) != 1 || st.Send[0].Kind != "safety" {
+				t.Errorf("sends %+v, want the safety message alone", st.Send)
+			}
+			if st.Question == "" {
+				t.Error("the reply is not kept as the answer to the question")
+			}
+			if got := ""; st.Answer != nil {
+				got = st.Answer.Value
+				if got != tc.answer {
+					t.Errorf("answer = %q, want %q", got, tc.answer)
+				}
+			} else if tc.answer != "" {
+				t.Errorf("no answer stored, want %q", tc.answer)
+			}
+		})
+	}
 }

@@ -337,16 +337,15 @@ SELECT checkin_id, question_id, value, raw FROM checkin_answers WHERE practice_i
 // queued in their order ahead of scheduled messages and whatever the hour.
 const recordSteps = `
 WITH step AS (
-	SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::boolean[])
-		AS s (checkin, answered, value, raw, next, reasks, done)
+	SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
+		AS s (checkin, answered, value, raw, next, reasks, status)
 ), answer AS (
 	INSERT INTO checkin_answers (practice_id, checkin_id, question_id, value, raw, answered_at)
 	SELECT $1, checkin, answered, value, raw, $9 FROM step WHERE answered <> ''
 	ON CONFLICT DO NOTHING
 ), advance AS (
 	UPDATE checkins c SET question_id = NULLIF(s.next, ''), reasks = s.reasks, reminded_at = NULL, last_sent_at = $9,
-		status = CASE WHEN s.done THEN 'completed' ELSE 'open' END,
-		ended_at = CASE WHEN s.done THEN $9::timestamptz END
+		status = s.status, ended_at = CASE WHEN s.status <> 'open' THEN $9::timestamptz END
 	FROM step s
 	WHERE c.practice_id = $1 AND c.id = s.checkin
 )
@@ -392,12 +391,12 @@ func (e *Engine) replyAll(ctx context.Context, tx *sqlx.Tx, rs []pendingReply, n
 		}
 		rec.add(r, st)
 		if st.Done {
-			e.Log.Info("check-in completed", "checkin", r.checkin, "patient", r.patient, "script", r.script.ID)
+			e.Log.Info("check-in ended", "checkin", r.checkin, "patient", r.patient, "script", r.script.ID, "status", st.status())
 		}
 		steps[i] = st
 	}
 	if _, err := tx.ExecContext(ctx, recordSteps, e.pid(), pq.Array(rec.checkin), pq.Array(rec.answered), pq.Array(rec.value),
-		pq.Array(rec.raw), pq.Array(rec.next), pq.Array(rec.reasks), pq.Array(rec.done), now,
+		pq.Array(rec.raw), pq.Array(rec.next), pq.Array(rec.reasks), pq.Array(rec.status), now,
 		pq.Array(rec.msgPatient), pq.Array(rec.msgCheckin), pq.Array(rec.msgPhone), pq.Array(rec.msgKind), pq.Array(rec.msgBody)); err != nil {
 		return nil, err
 	}
@@ -424,7 +423,7 @@ type stepRecords struct {
 	checkin                    []int64
 	answered, value, raw, next []string
 	reasks                     []int64
-	done                       []bool
+	status                     []string
 	msgPatient, msgCheckin     []int64
 	msgPhone, msgKind, msgBody []string
 }
@@ -440,7 +439,7 @@ func (rec *stepRecords) add(r pendingReply, st Step) {
 	}
 	rec.checkin = append(rec.checkin, r.checkin)
 	rec.answered, rec.value, rec.raw = append(rec.answered, answered), append(rec.value, value), append(rec.raw, r.body)
-	rec.next, rec.reasks, rec.done = append(rec.next, st.Next), append(rec.reasks, int64(st.Reasks)), append(rec.done, st.Done)
+	rec.next, rec.reasks, rec.status = append(rec.next, st.Next), append(rec.reasks, int64(st.Reasks)), append(rec.status, st.status())
 	if r.textTo == "" {
 		return
 	}

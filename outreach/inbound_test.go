@@ -116,6 +116,27 @@ func TestConversationInSpanishWithEmergency(t *testing.T) {
 	if m := r.count("SELECT count(*) FROM messages WHERE kind = 'safety' AND immediate"); m != 1 {
 		t.Errorf("safety messages sent immediately = %d", m)
 	}
+	// The emergency ends the check-in there: a human takes over, no automated question follows.
+	if last := sent[len(sent)-1]; last.Kind != "safety" {
+		t.Errorf("last message after the emergency is a %s (%q), want the safety message alone", last.Kind, last.Body)
+	}
+	if s := r.str("SELECT status FROM checkins"); s != "handed_off" {
+		t.Errorf("check-in %s, want handed_off", s)
+	}
+	if s := r.str("SELECT raw FROM checkin_answers WHERE question_id = 'new_symptoms'"); s != "sí, tengo dolor de pecho" {
+		t.Errorf("the patient's words kept as %q", s)
+	}
+	if s := r.str("SELECT details->0->>'answer' FROM escalations WHERE source = 'emergency'"); s != "sí, tengo dolor de pecho" {
+		t.Errorf("the urgent item carries %q, want the patient's words", s)
+	}
+	r.clock.Add(30 * time.Hour)
+	if _, err := r.eng.FollowUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.dispatch()
+	if n := len(r.ch.sends()); n != len(sent) {
+		t.Errorf("%d more messages after the hand-off, want none", n-len(sent))
+	}
 }
 
 func TestUnreadableRepliesGoToAHuman(t *testing.T) {
