@@ -46,6 +46,7 @@ type Queue struct {
 type View struct {
 	ID             int64      `db:"id" json:"id"`
 	Patient        string     `db:"patient" json:"patient"`
+	PatientName    string     `db:"patient_name" json:"patient_name"`
 	Severity       Severity   `db:"severity" json:"severity"`
 	Reason         string     `db:"reason" json:"reason"`
 	Source         Source     `db:"source" json:"source"`
@@ -57,6 +58,7 @@ type View struct {
 	ClaimExpiresAt *time.Time `db:"claim_expires_at" json:"claim_expires_at,omitempty"`
 	Outcome        *string    `db:"outcome" json:"outcome,omitempty"`
 	ResolvedAt     *time.Time `db:"resolved_at" json:"resolved_at,omitempty"`
+	ResolvedBy     *string    `db:"resolved_by" json:"resolved_by,omitempty"`
 }
 
 // Filter narrows a listing; empty fields match everything.
@@ -78,13 +80,21 @@ func (q *Queue) lease() time.Duration {
 // liveStatus is an item's status with expired claims read as open.
 const liveStatus = `CASE WHEN e.status = 'claimed' AND e.claim_expires_at <= $2 THEN 'open' ELSE e.status END`
 
-const selectItems = `
-SELECT e.id, p.ext_id AS patient, e.severity, e.reason, e.source, ` + liveStatus + ` AS status, e.firings,
-	e.created_at, e.due_at, CASE WHEN ` + liveStatus + ` = 'claimed' THEN s.ext_id END AS claimed_by,
-	CASE WHEN ` + liveStatus + ` = 'claimed' THEN e.claim_expires_at END AS claim_expires_at, e.outcome, e.resolved_at
+// viewColumns and viewJoins read a View.
+const viewColumns = `
+SELECT e.id, p.ext_id AS patient, btrim(p.first_name || ' ' || p.last_name) AS patient_name, e.severity, e.reason,
+	e.source, ` + liveStatus + ` AS status, e.firings, e.created_at, e.due_at,
+	CASE WHEN ` + liveStatus + ` = 'claimed' THEN s.ext_id END AS claimed_by,
+	CASE WHEN ` + liveStatus + ` = 'claimed' THEN e.claim_expires_at END AS claim_expires_at, e.outcome, e.resolved_at,
+	r.ext_id AS resolved_by`
+
+const viewJoins = `
 FROM escalations e
 JOIN patients p ON p.practice_id = e.practice_id AND p.id = e.patient_id
 LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.claimed_by
+LEFT JOIN staff r ON r.practice_id = e.practice_id AND r.id = e.resolved_by`
+
+const selectItems = viewColumns + viewJoins + `
 WHERE e.practice_id = $1 AND ($3 = '' OR ` + liveStatus + ` = $3) AND ($4 = '' OR e.severity = $4)
 	AND ($5 = '' OR (` + liveStatus + ` = 'claimed' AND s.ext_id = $5))
 ORDER BY CASE WHEN e.status = 'resolved' THEN 1 ELSE 0 END,
@@ -107,21 +117,17 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]View, error) {
 }
 
 // Detail is one item with each firing that raised it or attached to it: when, from which source,
-// the question and the answer as read.
+// the question and the answer as read; and how to reach the patient.
 type Detail struct {
 	View
+	Phone   *string         `db:"phone" json:"phone"`   // the patient's, E.164
+	Script  *string         `db:"script" json:"script"` // the check-in's script, when a check-in raised it
 	Note    string          `db:"note" json:"note"`
 	Firings json.RawMessage `db:"details" json:"firings"`
 }
 
-const selectItem = `
-SELECT e.id, p.ext_id AS patient, e.severity, e.reason, e.source, ` + liveStatus + ` AS status, e.firings,
-	e.created_at, e.due_at, CASE WHEN ` + liveStatus + ` = 'claimed' THEN s.ext_id END AS claimed_by,
-	CASE WHEN ` + liveStatus + ` = 'claimed' THEN e.claim_expires_at END AS claim_expires_at, e.outcome, e.resolved_at,
-	e.note, e.details
-FROM escalations e
-JOIN patients p ON p.practice_id = e.practice_id AND p.id = e.patient_id
-LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.claimed_by
+const selectItem = viewColumns + `, p.phone, c.script_id AS script, e.note, e.details` + viewJoins + `
+LEFT JOIN checkins c ON c.practice_id = e.practice_id AND c.id = e.checkin_id
 WHERE e.practice_id = $1 AND e.id = $3`
 
 // Get returns one item with its firings; reading it, a part of a patient's record, is written

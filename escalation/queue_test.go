@@ -280,8 +280,14 @@ func TestQueueAPI(t *testing.T) {
 			t.Errorf("list item lacks %q: %v", k, list[0])
 		}
 	}
-	if list[0]["patient"] != "P1" || list[0]["outcome"] != "advised_ed_911" {
-		t.Errorf("resolved item = %v", list[0])
+	if list[0]["patient"] != "P1" || list[0]["outcome"] != "advised_ed_911" || list[0]["resolved_by"] != "RN01" {
+		t.Errorf("resolved item = %v, want P1 resolved by RN01 with advised_ed_911", list[0])
+	}
+	// The item itself names the patient and gives the number to call.
+	r.exec(`UPDATE patients SET first_name = 'Ann', last_name = 'Lee', phone = '+15550100001' WHERE ext_id = 'P1'`)
+	if code, item := do(nurse, "GET", path, ""); code != http.StatusOK || item["patient_name"] != "Ann Lee" ||
+		item["phone"] != "+15550100001" || item["resolved_by"] != "RN01" {
+		t.Errorf("item = %d %v, want the name, phone and who resolved it", code, item)
 	}
 }
 

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/scripts"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -18,7 +20,7 @@ type queueData struct {
 	Filter     escalation.Filter
 	Mine       bool // only the items the staff member holds
 	Query      string
-	Items      []escalation.View
+	Groups     []itemGroup // the items, by patient
 	Statuses   []string
 	Severities []string
 }
@@ -31,7 +33,7 @@ func (p *Pages) queue(r *http.Request) (queueData, error) {
 		f.ClaimedBy = me(r).Staff
 	}
 	items, err := p.Queue.List(r.Context(), f)
-	return queueData{page: page{Title: "Queue", Me: me(r)}, Filter: f, Items: items,
+	return queueData{page: page{Title: "Queue", Me: me(r)}, Filter: f, Groups: groupByPatient(items),
 		Query:      url.Values{"status": {f.Status}, "severity": {string(f.Severity)}, "claimed_by": {q.Get("claimed_by")}}.Encode(),
 		Mine:       mine,
 		Statuses:   []string{"open", "claimed", "resolved"},
@@ -58,14 +60,13 @@ func (p *Pages) queueTable(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "queue-table", d)
 }
 
-// message is what a page says about an error: the error for the user's own mistakes, a generic
-
-// firing is one firing of an item, as stored in its details.
+// firing is one firing of an item, as stored in its details, with the question's text.
 type firing struct {
-	At       string `json:"at"`
-	Source   string `json:"source"`
-	Question string `json:"question"`
-	Answer   string `json:"answer"`
+	At           time.Time `json:"at"`
+	Source       string    `json:"source"`
+	Question     string    `json:"question"`
+	Answer       string    `json:"answer"`
+	QuestionText string    `json:"-"`
 }
 
 // itemData is the item page.
@@ -94,10 +95,27 @@ func (p *Pages) item(r *http.Request, id int64) (itemData, error) {
 	if err := json.Unmarshal(item.Firings, &d.Firings); err != nil {
 		return d, fmt.Errorf("error reading the firings of item %d: %w", id, err)
 	}
+	for i, f := range d.Firings {
+		d.Firings[i].QuestionText = p.questionText(item.Script, f.Question)
+	}
 	if r.URL.Query().Get("recorded") != "" {
 		d.Notice = "The time was recorded."
 	}
 	return d, nil
+}
+
+// questionText is a question of a check-in script as the care team reads it (in English), or
+// its id when the script no longer has it.
+func (p *Pages) questionText(script *string, question string) string {
+	if script == nil || question == "" {
+		return question
+	}
+	if s := p.Engine.Scripts[*script]; s != nil {
+		if q := s.Question(question); q != nil {
+			return q.Text.In(scripts.English)
+		}
+	}
+	return question
 }
 
 func itemID(r *http.Request) (int64, error) {

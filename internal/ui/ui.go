@@ -57,6 +57,8 @@ func (p *Pages) Handler() http.Handler {
 		"formDate":  func(t time.Time) string { return formDate(t, p.Location) },
 		"formClock": func(t time.Time) string { return formClock(t, p.Location) },
 		"zone":      func(t time.Time) string { return zoneNote(t, p.Location) },
+		"phone":     phoneDisplay,
+		"tel":       telLink,
 		"overdue":   func(t time.Time) bool { return p.Queue.Clock().After(t) },
 		"label":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 		"minutes":   func(s int) string { return fmt.Sprintf("%d min %02d s", s/60, s%60) },
@@ -162,6 +164,7 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
+// message is what a page says about an error: the error for the user's own mistakes, a generic
 // line (and a log entry) for the rest.
 func (p *Pages) message(err error) string {
 	if web.StatusOf(err) == http.StatusInternalServerError {

@@ -58,7 +58,8 @@ func newSite(t *testing.T) *site {
 		`INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (1, 'America/New_York', $1, $1) ON CONFLICT DO NOTHING`,
 		`INSERT INTO staff (practice_id, ext_id, credential, role, created_at, updated_at) VALUES (1, 'RN1', 'RN', 'clinical', $1, $1), (1, 'FD1', '', 'non_clinical', $1, $1), (1, 'AD1', '', 'non_clinical', $1, $1)`,
 		`UPDATE staff SET access = 'admin', updated_at = $1 WHERE ext_id = 'AD1'`,
-		`INSERT INTO patients (practice_id, ext_id, timezone, programs, created_at, updated_at) VALUES (1, 'P1', 'America/New_York', '{ccm}', $1, $1)`,
+		`INSERT INTO patients (practice_id, ext_id, first_name, last_name, phone, timezone, programs, created_at, updated_at)
+			VALUES (1, 'P1', 'Ann', 'Lee', '+15551110006', 'America/New_York', '{ccm}', $1, $1)`,
 	} {
 		if _, err := d.Exec(q, s.now); err != nil {
 			t.Fatal(err)
@@ -175,6 +176,69 @@ func TestLoginAndSessions(t *testing.T) {
 	s.now = s.now.Add(16 * time.Minute)
 	s.mu.Unlock()
 	s.login(s.client(), "RN1")
+}
+
+// The queue gathers a patient's items under their name; an item's page names the patient, gives
+// the number to call, the question's text and local times, and who resolved it.
+func TestQueueByPatientAndItemPage(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	ny, _ := time.LoadLocation("America/New_York")
+	var patient, checkin int64
+	if err := s.db.Get(&patient, `INSERT INTO patients (practice_id, ext_id, first_name, last_name, timezone, created_at, updated_at)
+		VALUES (1, 'P2', 'Bo', 'Diaz', 'America/Chicago', $1, $1) RETURNING id`, s.now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Get(&checkin, `INSERT INTO checkins (practice_id, patient_id, script_id, period, language, channel, status,
+		started_at, last_sent_at) VALUES (1, $1, 'ccm-monthly', '2026-12-01T10:00', 'en', 'sms', 'open', $2, $2) RETURNING id`, patient, s.now); err != nil {
+		t.Fatal(err)
+	}
+	r, err := escalation.Raise(ctx, s.db, escalation.Item{PracticeID: 1, PatientID: patient, CheckinID: &checkin, Severity: escalation.High,
+		Reason: "Feels very unwell overall", Source: escalation.SourceRule, Question: "overall", Answer: "2"},
+		escalation.DefaultDueTimes, s.clock(), ny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.client()
+	s.login(c, "RN1")
+	_, _, body := s.do(c, "GET", "/", nil, "")
+	groups := strings.Count(body, "<tbody data-patient=")
+	p1 := body[strings.Index(body, `<tbody data-patient="P1"`):]
+	p1 = p1[:strings.Index(p1, "</tbody>")]
+	if groups != 2 || !strings.Contains(p1, "Ann Lee") || !strings.Contains(p1, "2 items") ||
+		!strings.Contains(p1, fmt.Sprintf(`data-item="%d"`, s.urgent)) || !strings.Contains(p1, fmt.Sprintf(`data-item="%d"`, s.routine)) {
+		t.Errorf("queue: %d groups; P1's group:\n%s", groups, p1)
+	}
+	if strings.Index(body, `data-patient="P1"`) > strings.Index(body, `data-patient="P2"`) {
+		t.Error("the patient with the urgent item is not first")
+	}
+	_, _, body = s.do(c, "GET", fmt.Sprintf("/items/%d", r.ID), nil, "")
+	at := s.clock().In(ny).Format("Jan 2 15:04 MST")
+	for _, want := range []string{"Bo Diaz", "How are you feeling overall, from 0 (very bad) to 10 (very good)?", at} {
+		if !strings.Contains(body, want) {
+			t.Errorf("item page lacks %q", want)
+		}
+	}
+	if !strings.Contains(body, "no phone on file") {
+		t.Error("the item page of a patient without a phone does not say so")
+	}
+	item := fmt.Sprintf("/items/%d", s.urgent)
+	_, _, body = s.do(c, "GET", item, nil, "")
+	if !strings.Contains(body, `href="tel:&#43;15551110006"`) || !strings.Contains(body, "(555) 111-0006") || !strings.Contains(body, "Ann Lee") {
+		t.Errorf("item page lacks the patient's name and click-to-call number:\n%s", body)
+	}
+	s.do(c, "POST", item+"/claim", nil, s.srv.URL)
+	s.do(c, "POST", item+"/resolve", url.Values{"outcome": {"reached_patient"}, "note": {"Spoke with her."}}, s.srv.URL)
+	if _, _, body = s.do(c, "GET", item, nil, ""); !strings.Contains(body, "by RN1: reached patient") {
+		t.Errorf("the resolved item does not say who resolved it")
+	}
+	if _, _, body = s.do(c, "GET", "/?status=resolved", nil, ""); !strings.Contains(body, "resolved by RN1 (reached patient)") {
+		t.Errorf("the queue does not say who resolved the item")
+	}
+	var reads int
+	if err := s.db.Get(&reads, `SELECT count(*) FROM audit_log WHERE action = 'escalation.read'`); err != nil || reads != 4 {
+		t.Errorf("item reads audited: %d, %v; want 4 (three pages and the resolution's)", reads, err)
+	}
 }
 
 func TestQueueWorkflow(t *testing.T) {
