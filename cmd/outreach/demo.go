@@ -176,17 +176,6 @@ func (a *app) printDemo(token string) {
 
 // demoSummary prints counts (never patient data) every few seconds until ctx ends.
 func (a *app) demoSummary(ctx context.Context, d *sqlx.DB) {
-	const q = `
-SELECT
-	(SELECT count(*) FROM checkins WHERE status = 'open') AS open,
-	(SELECT count(*) FROM checkins WHERE status = 'completed') AS completed,
-	(SELECT count(*) FROM messages WHERE direction = 'out' AND status IN ('sent', 'delivered')) AS sent,
-	(SELECT count(*) FROM messages WHERE direction = 'in') AS received,
-	(SELECT count(*) FROM calls WHERE status = 'completed') AS calls,
-	(SELECT count(*) FROM patients WHERE opted_out_at IS NOT NULL) AS opted_out,
-	(SELECT count(*) FROM escalations WHERE severity = 'urgent') AS urgent,
-	(SELECT count(*) FROM escalations WHERE severity = 'high') AS high,
-	(SELECT count(*) FROM escalations WHERE severity = 'routine') AS routine`
 	var last string
 	for {
 		select {
@@ -194,18 +183,45 @@ SELECT
 			return
 		case <-time.After(3 * time.Second):
 		}
-		var s struct {
-			Open, Completed, Sent, Received, Calls, OptedOut, Urgent, High, Routine int
-		}
-		row := d.QueryRowContext(ctx, q)
-		if err := row.Scan(&s.Open, &s.Completed, &s.Sent, &s.Received, &s.Calls, &s.OptedOut, &s.Urgent, &s.High, &s.Routine); err != nil {
-			continue
-		}
-		line := fmt.Sprintf("demo: check-ins %d open, %d completed | texts %d sent, %d received | calls %d completed | %d opted out | queue: %d urgent, %d high, %d routine",
-			s.Open, s.Completed, s.Sent, s.Received, s.Calls, s.OptedOut, s.Urgent, s.High, s.Routine)
-		if line != last {
+		line, err := demoSummaryLine(ctx, d)
+		if err == nil && line != last {
 			fmt.Fprintln(a.stdout, line)
 			last = line
 		}
 	}
+}
+
+const selectDemoCounts = `
+SELECT
+	(SELECT count(*) FROM checkins WHERE status = 'open') AS open,
+	(SELECT count(*) FROM checkins WHERE status = 'completed') AS completed,
+	(SELECT count(*) FROM messages WHERE direction = 'out' AND status IN ('sent', 'delivered')) AS sent,
+	(SELECT count(*) FROM messages WHERE direction = 'in') AS received,
+	(SELECT count(*) FROM calls WHERE status = 'completed') AS calls,
+	(SELECT count(*) FROM patients WHERE opted_out_at IS NOT NULL) AS opted_out,
+	(SELECT count(*) FROM escalations WHERE status <> 'resolved' AND severity = 'urgent') AS urgent,
+	(SELECT count(*) FROM escalations WHERE status <> 'resolved' AND severity = 'high') AS high,
+	(SELECT count(*) FROM escalations WHERE status <> 'resolved' AND severity = 'routine') AS routine,
+	(SELECT count(*) FROM escalations WHERE status = 'resolved') AS resolved`
+
+// demoSummaryLine counts where the demo stands; the queue's counts are the items still to work.
+func demoSummaryLine(ctx context.Context, d *sqlx.DB) (string, error) {
+	var s struct {
+		Open      int `db:"open"`
+		Completed int `db:"completed"`
+		Sent      int `db:"sent"`
+		Received  int `db:"received"`
+		Calls     int `db:"calls"`
+		OptedOut  int `db:"opted_out"`
+		Urgent    int `db:"urgent"`
+		High      int `db:"high"`
+		Routine   int `db:"routine"`
+		Resolved  int `db:"resolved"`
+	}
+	if err := d.GetContext(ctx, &s, selectDemoCounts); err != nil {
+		return "", fmt.Errorf("error counting the demo's progress: %w", err)
+	}
+	return fmt.Sprintf("demo: check-ins %d open, %d completed | texts %d sent, %d received | calls %d completed | %d opted out | "+
+		"queue: %d urgent, %d high, %d routine to work, %d resolved",
+		s.Open, s.Completed, s.Sent, s.Received, s.Calls, s.OptedOut, s.Urgent, s.High, s.Routine, s.Resolved), nil
 }
