@@ -83,4 +83,12 @@ func TestRoutesByAccess(t *testing.T) {
 			t.Errorf("the audit log lacks %s: %s", action, body)
 		}
 	}
+	// The ids people use find the same events: the nurse's own id, the patient's.
+	for _, q := range []string{"actor=RN1", "entity_id=P1"} {
+		_, body = apiClient{t: t, base: base, token: tokens["MG1"]}.do("GET", "/api/v1/audit?"+q, "")
+		if !strings.Contains(body, `"action":"escalation.resolve"`) || !strings.Contains(body, `"staff":"RN1"`) ||
+			!strings.Contains(body, fmt.Sprintf(`"record":"#%d (P1)"`, item.ID)) {
+			t.Errorf("audit log by %s: %s", q, body)
+		}
+	}
 }

@@ -53,45 +53,74 @@ func Record(ctx context.Context, q db.Querier, e Event) error {
 	return nil
 }
 
-// Entry is an audit log entry as read back.
+// Entry is an audit log entry as read back. Records are stored by internal id; Staff and Record
+// give the ids people use: the acting staff member's, and the patient's or staff member's own
+// id (an item's number with its patient's).
 type Entry struct {
 	ID       int64           `db:"id" json:"id"`
 	At       time.Time       `db:"at" json:"at"`
 	Actor    string          `db:"actor" json:"actor"`
+	Staff    *string         `db:"staff" json:"staff"` // the acting staff member's own id
 	Action   string          `db:"action" json:"action"`
 	Entity   string          `db:"entity" json:"entity"`
 	EntityID string          `db:"entity_id" json:"entity_id"`
+	Record   string          `db:"record" json:"record"` // the record as people name it
 	Detail   json.RawMessage `db:"detail" json:"detail"`
 }
 
-const selectForEntity = `
-SELECT id, at, actor, action, entity, entity_id, detail
-FROM audit_log
-WHERE practice_id = $1 AND entity = $2 AND entity_id = $3
-ORDER BY at, id`
-
-// ForEntity lists the audit trail of one record, oldest first.
-func ForEntity(ctx context.Context, q db.Querier, practiceID int64, entity, entityID string) ([]Entry, error) {
-	var es []Entry
-	if err := q.SelectContext(ctx, &es, selectForEntity, practiceID, entity, entityID); err != nil {
-		return nil, fmt.Errorf("error reading audit trail of %s %s: %w", entity, entityID, err)
+// Who is the actor as people name it: the staff member's own id, else cli or system.
+func (e Entry) Who() string {
+	if e.Staff != nil {
+		return *e.Staff
 	}
-	return es, nil
+	return e.Actor
 }
 
-// Filter narrows a reading of the log; empty fields match everything.
+// readEntries reads entries with the ids people use; it is completed with a WHERE clause. The
+// joins read the patients', staff members' and items' own ids only.
+const readEntries = `
+SELECT a.id, a.at, a.actor, s.ext_id AS staff, a.action, a.entity, a.entity_id,
+	CASE a.entity WHEN 'patient' THEN coalesce(p.ext_id, a.entity_id)
+		WHEN 'staff' THEN coalesce(t.ext_id, a.entity_id)
+		WHEN 'escalation' THEN '#' || a.entity_id || coalesce(' (' || ep.ext_id || ')', '')
+		ELSE a.entity_id END AS record,
+	a.detail
+FROM audit_log a
+LEFT JOIN staff s ON s.practice_id = a.practice_id
+	AND s.id = CASE WHEN a.actor ~ '^staff:[0-9]{1,18}$' THEN substr(a.actor, 7)::bigint END
+LEFT JOIN patients p ON a.entity = 'patient' AND p.practice_id = a.practice_id
+	AND p.id = CASE WHEN a.entity = 'patient' AND a.entity_id ~ '^[0-9]{1,18}$' THEN a.entity_id::bigint END
+LEFT JOIN staff t ON a.entity = 'staff' AND t.practice_id = a.practice_id
+	AND t.id = CASE WHEN a.entity = 'staff' AND a.entity_id ~ '^[0-9]{1,18}$' THEN a.entity_id::bigint END
+LEFT JOIN escalations e ON a.entity = 'escalation' AND e.practice_id = a.practice_id
+	AND e.id = CASE WHEN a.entity = 'escalation' AND a.entity_id ~ '^[0-9]{1,18}$' THEN a.entity_id::bigint END
+LEFT JOIN patients ep ON ep.practice_id = e.practice_id AND ep.id = e.patient_id
+`
+
+// Filter narrows a reading of the log; empty fields match everything. EntityID and Actor take
+// the ids people use: a patient's or staff member's own id (or the internal id), an item's
+// number; a patient's id also finds the events of their items.
 type Filter struct {
 	From, To time.Time // [From, To)
 	Entity   string
 	EntityID string
-	Actor    string
+	Actor    string // a staff member's own id, "cli" or "system"
 }
 
+// selectEntries resolves the filter's ids once ($5 a record, $6 an actor) and reads the newest
+// matching entries.
 const selectEntries = `
-SELECT id, at, actor, action, entity, entity_id, detail FROM audit_log
-WHERE practice_id = $1 AND at >= $2 AND at < $3 AND ($4 = '' OR entity = $4) AND ($5 = '' OR entity_id = $5)
-	AND ($6 = '' OR actor = $6)
-ORDER BY at DESC, id DESC
+WITH named AS (
+	SELECT (SELECT id::text FROM patients WHERE practice_id = $1 AND ext_id = $5) AS patient,
+		(SELECT id::text FROM staff WHERE practice_id = $1 AND ext_id = $5) AS staff,
+		(SELECT 'staff:' || id FROM staff WHERE practice_id = $1 AND ext_id = $6) AS actor
+)` + readEntries + `, named
+WHERE a.practice_id = $1 AND a.at >= $2 AND a.at < $3 AND ($4 = '' OR a.entity = $4)
+	AND ($5 = '' OR a.entity_id = CASE a.entity WHEN 'patient' THEN coalesce(named.patient, $5)
+			WHEN 'staff' THEN coalesce(named.staff, $5) ELSE ltrim($5, '#') END
+		OR (a.entity = 'escalation' AND named.patient IS NOT NULL AND e.patient_id::text = named.patient))
+	AND ($6 = '' OR a.actor = coalesce(named.actor, $6))
+ORDER BY a.at DESC, a.id DESC
 LIMIT $7`
 
 // List returns the newest entries that match f, at most limit.

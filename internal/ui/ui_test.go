@@ -470,6 +470,21 @@ func TestPagesByAccess(t *testing.T) {
 	}
 }
 
+// The audit page filters and shows by the ids people use.
+func TestAuditPageByPeoplesIDs(t *testing.T) {
+	s := newSite(t)
+	c := s.client()
+	s.login(c, "AD1")
+	s.do(c, "GET", "/patients/P1", nil, "") // an audited read, by AD1
+	_, _, body := s.do(c, "GET", "/audit?entity_id=P1&actor=AD1", nil, "")
+	if !strings.Contains(body, "<td>AD1</td><td>patient.read</td><td>patient P1</td>") {
+		t.Errorf("the audit page does not show the read by AD1 of P1:\n%s", body)
+	}
+	if _, _, body = s.do(c, "GET", "/audit?actor=RN1", nil, ""); strings.Contains(body, "patient.read") {
+		t.Errorf("RN1's events include AD1's read")
+	}
+}
+
 // TestPagesEscapePatientWords: what patients write is shown as text, never run as markup.
 func TestPagesEscapePatientWords(t *testing.T) {
 	s := newSite(t)
