@@ -286,13 +286,17 @@ closing: {en: "Thank you."}
 	if n := countRows(t, d, "SELECT count(*) FROM escalations WHERE severity = 'urgent'"); n != 1 {
 		t.Errorf("urgent items = %d, want 1", n)
 	}
-	// The safety message and the closing go out through Twilio within the dispatcher's pace.
+	// The safety message goes out through Twilio within the dispatcher's pace, and nothing after
+	// it: an urgent answer hands the check-in to the care team.
 	deadline := time.Now().Add(10 * time.Second)
-	for len(fake.sent()) < 3 && time.Now().Before(deadline) {
+	for len(fake.sent()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if sent := fake.sent(); len(sent) != 3 || !strings.Contains(sent[1].Get("Body")+sent[2].Get("Body"), "911") {
-		t.Errorf("after the urgent answer Twilio got %d messages: %v", len(sent), sent)
+	if sent := fake.sent(); len(sent) != 2 || !strings.Contains(sent[1].Get("Body"), "911") {
+		t.Errorf("after the urgent answer Twilio got %d messages, want the question and the safety message: %v", len(sent), sent)
+	}
+	if n := countRows(t, d, "SELECT count(*) FROM messages WHERE direction = 'out' AND kind NOT IN ('question', 'safety')"); n != 0 {
+		t.Errorf("%d more messages queued after the urgent answer, want none", n)
 	}
 
 	// Delivery reports, out of order: a late "sent" does not undo "delivered".
@@ -336,7 +340,7 @@ closing: {en: "Thank you."}
 		t.Logf("%s", raw)
 		t.Fatalf("checkins API: %d, %v", resp.StatusCode, err)
 	}
-	if len(list) != 1 || list[0].Script != "bp" || list[0].Status != "completed" || len(list[0].Answers) != 1 ||
+	if len(list) != 1 || list[0].Script != "bp" || list[0].Status != "handed_off" || len(list[0].Answers) != 1 ||
 		list[0].Answers[0].Value != "185/121" || list[0].Answers[0].Text != "It was 185/121 this morning" {
 		t.Errorf("checkins = %+v", list)
 	}
@@ -385,13 +389,13 @@ closing: {en: "Thank you."}
 	resp.Body.Close()
 	for _, line := range []string{
 		`outreach_checkins_created_total{channel="sms",script="bp"} 1`,
-		`outreach_checkins_ended_total{channel="sms",script="bp",status="completed"} 1`,
+		`outreach_checkins_ended_total{channel="sms",script="bp",status="handed_off"} 1`,
 		`outreach_escalations_opened_total{severity="urgent",source="rule"} 1`,
 		`outreach_escalations_resolved_total{outcome="advised_ed_911"} 1`,
 		`outreach_escalation_time_to_claim_seconds_count{severity="urgent"} 1`,
 		`outreach_inbound_messages_total 2`,                                                     // the answer (delivered 3 times, stored once) and STOP
 		`outreach_care_time_seconds{program="ccm"} 420`,                                         // and a fraction: the entry ends when it was resolved
-		`outreach_provider_request_duration_seconds_count{operation="send_sms",outcome="ok"} 2`, // the server's sends
+		`outreach_provider_request_duration_seconds_count{operation="send_sms",outcome="ok"} 1`, // the server's send: the safety message
 		`outreach_http_requests_total{code="403",route="POST /webhooks/twilio/sms"} 2`,
 	} {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(line) + `(\.\d+)?$`).Match(scraped) {
