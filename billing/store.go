@@ -267,6 +267,48 @@ func (s *Store) Report(ctx context.Context, m Month) (MonthReport, error) {
 	return mr, nil
 }
 
+// ClosedMonth is a closed billing month: its report is a stored snapshot that entries
+// recorded later do not change.
+type ClosedMonth struct {
+	Month      Month
+	Start, End time.Time // its bounds in the zone it was closed in
+	ClosedAt   time.Time
+}
+
+const selectClosedMonths = `
+SELECT month, timezone, closed_at FROM billing_closes
+WHERE practice_id = $1 AND month BETWEEN $2 AND $3
+ORDER BY month`
+
+// ClosedMonths returns the practice's closed months that overlap [from, to), oldest first.
+func ClosedMonths(ctx context.Context, q db.Querier, practiceID practice.ID, from, to time.Time) ([]ClosedMonth, error) {
+	// A month's bounds are in the zone it was closed in, less than a day from UTC: a month
+	// either side of the UTC months is enough to look at.
+	first := MonthOf(from, time.UTC).FirstDay().AddDate(0, -1, 0)
+	last := MonthOf(to, time.UTC).Next().FirstDay()
+	var rows []struct {
+		Month    time.Time `db:"month"`
+		Timezone string    `db:"timezone"`
+		ClosedAt time.Time `db:"closed_at"`
+	}
+	if err := q.SelectContext(ctx, &rows, selectClosedMonths, int64(practiceID), first.Format(time.DateOnly), last.Format(time.DateOnly)); err != nil {
+		return nil, fmt.Errorf("error loading closed months: %w", err)
+	}
+	var out []ClosedMonth
+	for _, r := range rows {
+		loc, err := time.LoadLocation(r.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("error reading closed month %s: %w", r.Month.Format("2006-01"), err)
+		}
+		m := Month{Year: r.Month.Year(), Month: r.Month.Month()}
+		start, end := m.Bounds(loc)
+		if start.Before(to) && end.After(from) {
+			out = append(out, ClosedMonth{Month: m, Start: start, End: end, ClosedAt: r.ClosedAt})
+		}
+	}
+	return out, nil
+}
+
 const insertClose = `
 INSERT INTO billing_closes (practice_id, month, timezone, closed_at, closed_by, report)
 VALUES ($1, $2, $3, $4, $5, $6)
