@@ -31,7 +31,8 @@ JOIN cur b ON b.staff_id = a.staff_id AND b.id > a.id AND b.started_at < a.ended
 JOIN staff s ON s.practice_id = $1 AND s.id = a.staff_id
 ORDER BY overlap_from, a.id`
 
-// Conflicts lists the overlapping pairs of current entries in [from, to).
+// Conflicts lists the overlapping pairs of current entries in [from, to), their instants in the
+// practice's zone.
 func (s *Service) Conflicts(ctx context.Context, from, to time.Time) ([]Conflict, error) {
 	var rows []struct {
 		Staff  string    `db:"staff"`
@@ -45,7 +46,7 @@ func (s *Service) Conflicts(ctx context.Context, from, to time.Time) ([]Conflict
 	}
 	out := make([]Conflict, len(rows))
 	for i, r := range rows {
-		out[i] = Conflict{Staff: r.Staff, First: r.First, Second: r.Second, From: r.From, To: r.To, Seconds: int64(r.To.Sub(r.From) / time.Second)}
+		out[i] = Conflict{Staff: r.Staff, First: r.First, Second: r.Second, From: r.From.In(s.loc()), To: r.To.In(s.loc()), Seconds: int64(r.To.Sub(r.From) / time.Second)}
 	}
 	return out, nil
 }

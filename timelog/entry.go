@@ -185,4 +185,9 @@ type Entry struct {
 	SupersededBy    *EntryID  `json:"superseded_by"`
 	CreatedBy       string    `json:"created_by"`
 	CreatedAt       time.Time `json:"created_at"`
+	// Warnings says what to know about the entry as it was recorded (overlaps, a closed
+	// month); only the call that records it fills them.
+	Warnings []Warning `json:"warnings,omitempty"`
+
+	staffID int64 // the staff member's internal id
 }

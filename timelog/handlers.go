@@ -21,20 +21,49 @@ type Handlers struct {
 }
 
 // entryBody is a time entry as posted: the fields of the time CSV file (patients as a list or
-// a ';'-separated string; ended_at or minutes), and the reason of an amendment.
+// a ';'-separated string; ended_at, minutes or seconds), so that the time entry an escalation's
+// resolution proposes is taken as it is.
 type entryBody struct {
 	Patients    patientList `json:"patients"`
 	Staff       string      `json:"staff"`
 	Program     Program     `json:"program"`
 	StartedAt   *time.Time  `json:"started_at"`
 	EndedAt     *time.Time  `json:"ended_at"`
-	Minutes     *int        `json:"minutes"`
+	Minutes     *int64      `json:"minutes"`
+	Seconds     *int64      `json:"seconds"`
 	Activity    Activity    `json:"activity"`
 	Note        string      `json:"note"`
 	Changed     Change      `json:"changed"`
 	MDM         MDM         `json:"mdm"`
 	Interactive bool        `json:"interactive"`
 	Reason      string      `json:"reason"`
+}
+
+// amendBody is an amendment as posted: the reason and the fields that change.
+type amendBody struct {
+	Reason      string       `json:"reason"`
+	Patients    *patientList `json:"patients"`
+	Staff       *string      `json:"staff"`
+	Program     *Program     `json:"program"`
+	StartedAt   *time.Time   `json:"started_at"`
+	EndedAt     *time.Time   `json:"ended_at"`
+	Minutes     *int64       `json:"minutes"`
+	Seconds     *int64       `json:"seconds"`
+	Activity    *Activity    `json:"activity"`
+	Note        *string      `json:"note"`
+	Changed     *Change      `json:"changed"`
+	MDM         *MDM         `json:"mdm"`
+	Interactive *bool        `json:"interactive"`
+}
+
+func (b amendBody) patch() Patch {
+	p := Patch{Staff: b.Staff, Program: b.Program, StartedAt: b.StartedAt, EndedAt: b.EndedAt,
+		Minutes: b.Minutes, Seconds: b.Seconds, Activity: b.Activity, Note: b.Note, Changed: b.Changed,
+		MDM: b.MDM, Interactive: b.Interactive}
+	if b.Patients != nil {
+		p.Patients = append([]string{}, *b.Patients...)
+	}
+	return p
 }
 
 // patientList accepts ["P1","P2"] or "P1;P2".
@@ -70,19 +99,14 @@ func (b entryBody) draft(caller string) (Draft, error) {
 		return d, &InvalidError{[]*FieldError{fieldErr("started_at", "started_at is empty")}}
 	}
 	d.StartedAt = *b.StartedAt
+	end, given, fe := endOf(d.StartedAt, b.EndedAt, b.Minutes, b.Seconds)
 	switch {
-	case b.EndedAt != nil && b.Minutes != nil:
-		return d, &InvalidError{[]*FieldError{fieldErr("minutes", "give ended_at or minutes, not both")}}
-	case b.EndedAt != nil:
-		d.EndedAt = *b.EndedAt
-	case b.Minutes != nil:
-		if *b.Minutes < 1 || time.Duration(*b.Minutes)*time.Minute > MaxDuration {
-			return d, &InvalidError{[]*FieldError{fieldErr("minutes", "minutes %d is not from 1 to %d", *b.Minutes, int(MaxDuration/time.Minute))}}
-		}
-		d.EndedAt = d.StartedAt.Add(time.Duration(*b.Minutes) * time.Minute)
-	default:
-		return d, &InvalidError{[]*FieldError{fieldErr("ended_at", "ended_at and minutes are both empty: give one")}}
+	case fe != nil:
+		return d, &InvalidError{[]*FieldError{fe}}
+	case !given:
+		return d, &InvalidError{[]*FieldError{fieldErr("ended_at", "ended_at, minutes and seconds are all empty: give one")}}
 	}
+	d.EndedAt = end
 	return d, nil
 }
 
@@ -119,7 +143,8 @@ func (h *Handlers) Create(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusCreated, e)
 }
 
-// Amend records a corrected version: POST /api/v1/time-entries/{id}/amend.
+// Amend records a corrected version: POST /api/v1/time-entries/{id}/amend with the reason and
+// the fields that change.
 func (h *Handlers) Amend(w http.ResponseWriter, r *http.Request) {
 	id := identity(r)
 	entry, err := pathEntryID(r)
@@ -127,17 +152,12 @@ func (h *Handlers) Amend(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, h.Log, err)
 		return
 	}
-	var b entryBody
+	var b amendBody
 	if err := web.DecodeJSON(w, r, &b); err != nil {
 		web.Fail(w, h.Log, err)
 		return
 	}
-	d, err := b.draft(id.Staff)
-	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	e, err := h.Svc.Amend(r.Context(), id.Actor(), entry, d, b.Reason)
+	e, err := h.Svc.Amend(r.Context(), id.Actor(), entry, b.patch(), b.Reason)
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return

@@ -26,8 +26,9 @@ var importSchema = csvfile.Schema{
 
 // Import says what an import of a time file did.
 type Import struct {
-	Rows    int
-	Seconds int64 // the entries' total duration
+	Rows     int
+	Seconds  int64     // the entries' total duration
+	Warnings []Warning // entries stored all the same: overlapping others, or in a closed month
 }
 
 type importRow struct {
@@ -39,7 +40,8 @@ type importRow struct {
 // ImportFile appends the entries of a time CSV file in one transaction: a file with any error
 // stores nothing. The same file imported twice is refused, and so is a row that repeats an
 // entry already stored (same staff, instants, program and patients), so that no minute is
-// counted twice.
+// counted twice. An entry that overlaps another current entry of the same staff member (stored,
+// or on another line), or falls in a closed billing month, is stored with a warning.
 func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, actor audit.Actor) (Import, error) {
 	content, err := io.ReadAll(r)
 	if err != nil {
@@ -73,6 +75,7 @@ func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, acto
 		}
 		var errs csvfile.Collector
 		resolvedRows := make([]resolved, 0, len(rows))
+		spans := make([]span, 0, len(rows))
 		firstLine := map[string]int{}
 		for _, row := range rows {
 			e, fes := rv.resolve(row.draft)
@@ -97,8 +100,12 @@ func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, acto
 				continue
 			}
 			resolvedRows = append(resolvedRows, e)
+			spans = append(spans, span{line: row.line, staffID: e.staffID, staff: e.Staff, from: e.StartedAt, to: e.EndedAt})
 		}
 		if err := errs.Err(); err != nil {
+			return err
+		}
+		if res.Warnings, err = s.fileWarnings(ctx, tx, name, spans); err != nil {
 			return err
 		}
 		for _, e := range resolvedRows {

@@ -20,7 +20,22 @@ import (
 type Service struct {
 	DB       *sqlx.DB
 	Practice practice.ID
+	Location *time.Location // the practice's zone: instants are given in it (UTC when nil)
 	Now      func() time.Time
+}
+
+// loc is the zone the service gives instants in.
+func (s *Service) loc() *time.Location {
+	if s.Location == nil {
+		return time.UTC
+	}
+	return s.Location
+}
+
+// localTime formats an instant for people: the practice's wall clock with its zone's
+// abbreviation, which tells EST from EDT.
+func localTime(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
 // InvalidError lists what is wrong with a submitted entry.
@@ -164,7 +179,7 @@ func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, e resolved, src Sourc
 		string(e.Program), e.StartedAt, e.EndedAt, string(e.Activity), e.Note, string(e.Changed), string(e.MDM),
 		e.Interactive, string(src), am.supersedes, am.voided, am.reason, nil, string(actor), now)
 	if db.IsUniqueViolation(err) {
-		return 0, web.Errorf(web.ErrConflict, "time entry %d was already amended", *am.supersedes)
+		return 0, web.Errorf(web.ErrConflict, "time entry %d was amended or voided at the same moment by another request; see its history", *am.supersedes)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("error storing time entry: %w", err)
@@ -202,13 +217,15 @@ func mergeDetail(d map[string]any, k string, v any) map[string]any {
 	return out
 }
 
-// Record stores a new entry.
+// Record stores a new entry, with warnings when it overlaps another current entry of the same
+// staff member or falls in a closed billing month.
 func (s *Service) Record(ctx context.Context, actor audit.Actor, d Draft, src Source) (Entry, error) {
 	now := s.Now()
 	if errs := d.Normalize(now); len(errs) > 0 {
 		return Entry{}, &InvalidError{errs}
 	}
 	var id EntryID
+	var ws []Warning
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		e, err := s.resolveOne(ctx, tx, d)
 		if err != nil {
@@ -219,105 +236,23 @@ func (s *Service) Record(ctx context.Context, actor audit.Actor, d Draft, src So
 		} else if dup != 0 {
 			return web.Errorf(web.ErrConflict, "the same entry is already stored as entry %d", dup)
 		}
-		id, err = s.insert(ctx, tx, e, src, amendment{}, actor, now)
+		if id, err = s.insert(ctx, tx, e, src, amendment{}, actor, now); err != nil {
+			return err
+		}
+		ws, err = s.warnings(ctx, tx, e, id, false)
 		return err
 	})
 	if err != nil {
 		return Entry{}, err
 	}
-	return s.Get(ctx, id)
+	return s.recorded(ctx, id, ws)
 }
 
-// Amend records a corrected version of a current entry, with the reason. The original stays
-// stored and is marked superseded.
-func (s *Service) Amend(ctx context.Context, actor audit.Actor, id EntryID, d Draft, reason string) (Entry, error) {
-	reason = strings.TrimSpace(reason)
-	now := s.Now()
-	errs := d.Normalize(now)
-	if reason == "" {
-		errs = append(errs, fieldErr("reason", "reason is empty: say why the entry is amended"))
-	}
-	if len(errs) > 0 {
-		return Entry{}, &InvalidError{errs}
-	}
-	var newID EntryID
-	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if err := s.lockCurrent(ctx, tx, id); err != nil {
-			return err
-		}
-		e, err := s.resolveOne(ctx, tx, d)
-		if err != nil {
-			return err
-		}
-		newID, err = s.insert(ctx, tx, e, SourceManual, amendment{supersedes: &id, reason: &reason}, actor, now)
-		return err
-	})
-	if err != nil {
-		return Entry{}, err
-	}
-	return s.Get(ctx, newID)
-}
-
-// Void withdraws a current entry, with the reason: it stays stored and counts for nothing.
-func (s *Service) Void(ctx context.Context, actor audit.Actor, id EntryID, reason string) (Entry, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return Entry{}, &InvalidError{[]*FieldError{fieldErr("reason", "reason is empty: say why the entry is voided")}}
-	}
-	now := s.Now()
-	var newID EntryID
-	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if err := s.lockCurrent(ctx, tx, id); err != nil {
-			return err
-		}
-		old, err := s.get(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		r, err := newResolver(ctx, tx, int64(s.Practice), []Draft{old.draft()})
-		if err != nil {
-			return err
-		}
-		e, _ := r.resolve(old.draft())
-		// The void keeps the voided entry's facts, including its role at the time.
-		e.role, e.credential, e.npi = old.StaffRole, old.StaffCredential, old.StaffNPI
-		newID, err = s.insert(ctx, tx, e, old.Source, amendment{supersedes: &id, voided: true, reason: &reason}, actor, now)
-		return err
-	})
-	if err != nil {
-		return Entry{}, err
-	}
-	return s.Get(ctx, newID)
-}
-
-const lockEntry = `
-SELECT e.voided, n.id AS superseded_by
-FROM time_entries e
-LEFT JOIN time_entries n ON n.practice_id = e.practice_id AND n.supersedes = e.id
-WHERE e.practice_id = $1 AND e.id = $2
-FOR UPDATE OF e`
-
-// lockCurrent locks an entry that may be amended: it exists, is not voided and is not
-// already superseded.
-func (s *Service) lockCurrent(ctx context.Context, tx *sqlx.Tx, id EntryID) error {
-	var st struct {
-		Voided       bool     `db:"voided"`
-		SupersededBy *EntryID `db:"superseded_by"`
-	}
-	err := tx.GetContext(ctx, &st, lockEntry, int64(s.Practice), int64(id))
-	if db.IsNoRows(err) {
-		return web.Errorf(web.ErrNotFound, "time entry %d not found", id)
-	}
-	if err != nil {
-		return fmt.Errorf("error loading time entry %d: %w", id, err)
-	}
-	if st.Voided {
-		return web.Errorf(web.ErrConflict, "time entry %d is a void and cannot be amended", id)
-	}
-	if st.SupersededBy != nil {
-		return web.Errorf(web.ErrConflict, "time entry %d was already amended by entry %d; amend that one", id, *st.SupersededBy)
-	}
-	return nil
+// recorded loads an entry just recorded, with its warnings.
+func (s *Service) recorded(ctx context.Context, id EntryID, ws []Warning) (Entry, error) {
+	e, err := s.Get(ctx, id)
+	e.Warnings = ws
+	return e, err
 }
 
 const selectDuplicate = `
@@ -345,7 +280,7 @@ func (s *Service) duplicateOf(ctx context.Context, q db.Querier, e resolved) (En
 
 // entryColumns selects an Entry; it is completed with a WHERE clause.
 const entryColumns = `
-SELECT e.id, e.staff_role, e.staff_credential, e.staff_npi, e.program, e.started_at, e.ended_at,
+SELECT e.id, e.staff_id, e.staff_role, e.staff_credential, e.staff_npi, e.program, e.started_at, e.ended_at,
 	e.activity, e.note, e.changed, e.mdm, e.interactive, e.source, e.supersedes, e.voided,
 	e.amend_reason, e.created_by, e.created_at, s.ext_id AS staff, s.name AS staff_name,
 	n.id AS superseded_by,
@@ -359,6 +294,7 @@ LEFT JOIN time_entries n ON n.practice_id = e.practice_id AND n.supersedes = e.i
 
 type entryRow struct {
 	ID              EntryID        `db:"id"`
+	StaffID         int64          `db:"staff_id"`
 	StaffRole       string         `db:"staff_role"`
 	StaffCredential string         `db:"staff_credential"`
 	StaffNPI        *string        `db:"staff_npi"`
@@ -382,15 +318,16 @@ type entryRow struct {
 	Patients        pq.StringArray `db:"patients"`
 }
 
-func (r entryRow) entry() Entry {
+// entry returns the row as an Entry with its instants in loc.
+func (r entryRow) entry(loc *time.Location) Entry {
 	return Entry{
 		ID: r.ID, Patients: []string(r.Patients), Staff: r.Staff, StaffName: r.StaffName,
 		StaffRole: r.StaffRole, StaffCredential: r.StaffCredential, StaffNPI: r.StaffNPI,
-		Program: r.Program, StartedAt: r.StartedAt, EndedAt: r.EndedAt,
+		staffID: r.StaffID, Program: r.Program, StartedAt: r.StartedAt.In(loc), EndedAt: r.EndedAt.In(loc),
 		Seconds: int64(r.EndedAt.Sub(r.StartedAt) / time.Second), Activity: r.Activity, Note: r.Note,
 		Changed: r.Changed, MDM: r.MDM, Interactive: r.Interactive, Source: r.Source,
 		Supersedes: r.Supersedes, Voided: r.Voided, AmendReason: r.AmendReason,
-		SupersededBy: r.SupersededBy, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt,
+		SupersededBy: r.SupersededBy, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.In(loc),
 	}
 }
 
@@ -401,7 +338,7 @@ func (e Entry) draft() Draft {
 		Interactive: e.Interactive}
 }
 
-// Get loads one entry.
+// Get loads one entry, its instants in the practice's zone.
 func (s *Service) Get(ctx context.Context, id EntryID) (Entry, error) {
 	return s.get(ctx, s.DB, id)
 }
@@ -415,7 +352,7 @@ func (s *Service) get(ctx context.Context, q db.Querier, id EntryID) (Entry, err
 	if err != nil {
 		return Entry{}, fmt.Errorf("error loading time entry %d: %w", id, err)
 	}
-	return r.entry(), nil
+	return r.entry(s.loc()), nil
 }
 
 const selectChain = `
@@ -430,7 +367,8 @@ WITH RECURSIVE up AS (
 )
 SELECT id FROM down`
 
-// History returns an entry's whole trail, from the original to the current version.
+// History returns an entry's whole trail, from the original to the current version, its
+// instants in the practice's zone.
 func (s *Service) History(ctx context.Context, id EntryID) ([]Entry, error) {
 	var ids []int64
 	if err := s.DB.SelectContext(ctx, &ids, selectChain, int64(s.Practice), int64(id)); err != nil {
@@ -446,7 +384,7 @@ func (s *Service) History(ctx context.Context, id EntryID) ([]Entry, error) {
 	}
 	out := make([]Entry, len(rows))
 	for i, r := range rows {
-		out[i] = r.entry()
+		out[i] = r.entry(s.loc())
 	}
 	return out, nil
 }
@@ -459,7 +397,7 @@ type ListFilter struct {
 }
 
 // List returns the entries overlapping a period, current versions only unless asked, oldest
-// first.
+// first, their instants in the practice's zone.
 func (s *Service) List(ctx context.Context, f ListFilter) ([]Entry, error) {
 	where := `WHERE e.practice_id = $1 AND e.started_at < $3 AND e.ended_at > $2`
 	if !f.AllVersion {
@@ -477,7 +415,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Entry, error) {
 	}
 	out := make([]Entry, len(rows))
 	for i, r := range rows {
-		out[i] = r.entry()
+		out[i] = r.entry(s.loc())
 	}
 	return out, nil
 }

@@ -62,8 +62,10 @@ func setup(t *testing.T) (*timelog.Service, *sqlx.DB) {
 	if _, err := staff.ImportFile(ctx, d, "s.csv", strings.NewReader(staffCSV), imports.Options{Practice: ps, Actor: audit.ActorCLI, Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	return &timelog.Service{DB: d, Practice: practice.Default, Now: func() time.Time { return now }}, d
+	return &timelog.Service{DB: d, Practice: practice.Default, Location: newYork, Now: func() time.Time { return now }}, d
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func at(s string) time.Time {
 	t, err := time.Parse(time.RFC3339, s)
@@ -94,7 +96,7 @@ func TestRecordAmendVoidHistory(t *testing.T) {
 		t.Errorf("recording the same entry twice: error %v, want conflict", err)
 	}
 
-	fix := draft("P1", 25)
+	fix := timelog.Patch{Minutes: ptr[int64](25)}
 	a, err := s.Amend(ctx, actor, e.ID, fix, "call ran longer")
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +157,9 @@ func TestConcurrentAmendmentsOneWins(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { _, errs[i] = s.Amend(ctx, audit.ActorCLI, e.ID, draft("P2", 21+i), "fix") })
+		wg.Go(func() {
+			_, errs[i] = s.Amend(ctx, audit.ActorCLI, e.ID, timelog.Patch{Minutes: ptr(int64(21 + i))}, "fix")
+		})
 	}
 	wg.Wait()
 	wins := 0
@@ -404,8 +408,7 @@ func TestConflicts(t *testing.T) {
 		t.Fatalf("conflicts = %+v", cs)
 	}
 	// Amending one entry so that it no longer overlaps settles the conflict.
-	b.StartedAt, b.EndedAt = a.EndedAt, a.EndedAt.Add(20*time.Minute)
-	if _, err := s.Amend(ctx, audit.ActorCLI, ids[1], b, "started after the first call"); err != nil {
+	if _, err := s.Amend(ctx, audit.ActorCLI, ids[1], timelog.Patch{StartedAt: &a.EndedAt, Minutes: ptr[int64](20)}, "started after the first call"); err != nil {
 		t.Fatal(err)
 	}
 	if cs, err := s.Conflicts(ctx, month[0], month[1]); err != nil || len(cs) != 0 {

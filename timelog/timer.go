@@ -109,8 +109,13 @@ func (s *Service) timer(ctx context.Context, q db.Querier, id TimerID, lock bool
 	if err != nil {
 		return Timer{}, fmt.Errorf("error loading timer %d: %w", id, err)
 	}
-	return Timer{ID: r.ID, Staff: r.Staff, Patients: []string(r.Patients), Program: r.Program,
-		Activity: r.Activity, StartedAt: r.StartedAt, StoppedAt: r.StoppedAt, Entry: r.Entry}, nil
+	t := Timer{ID: r.ID, Staff: r.Staff, Patients: []string(r.Patients), Program: r.Program,
+		Activity: r.Activity, StartedAt: r.StartedAt.In(s.loc()), Entry: r.Entry}
+	if r.StoppedAt != nil {
+		stopped := r.StoppedAt.In(s.loc())
+		t.StoppedAt = &stopped
+	}
+	return t, nil
 }
 
 // Timer loads a timer.
@@ -121,11 +126,13 @@ func (s *Service) Timer(ctx context.Context, id TimerID) (Timer, error) {
 const stopTimer = `
 UPDATE timers SET stopped_at = $3, entry_id = $4 WHERE practice_id = $1 AND id = $2`
 
-// StopTimer stops a running timer and records its time as an entry (source timer). Only the
-// staff member who started it may stop it (actorStaff is their id).
+// StopTimer stops a running timer and records its time as an entry (source timer), with
+// warnings as Record gives. Only the staff member who started it may stop it (actorStaff is
+// their id).
 func (s *Service) StopTimer(ctx context.Context, actor audit.Actor, actorStaff string, id TimerID, st TimerStop) (Entry, error) {
 	now := s.Now().Truncate(time.Second)
 	var entryID EntryID
+	var ws []Warning
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		t, err := s.timer(ctx, tx, id, true)
 		if err != nil {
@@ -153,6 +160,9 @@ func (s *Service) StopTimer(ctx context.Context, actor audit.Actor, actorStaff s
 		if entryID, err = s.insert(ctx, tx, e, SourceTimer, amendment{}, actor, now); err != nil {
 			return err
 		}
+		if ws, err = s.warnings(ctx, tx, e, entryID, false); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, stopTimer, int64(s.Practice), int64(id), now, int64(entryID)); err != nil {
 			return fmt.Errorf("error stopping timer %d: %w", id, err)
 		}
@@ -161,7 +171,7 @@ func (s *Service) StopTimer(ctx context.Context, actor audit.Actor, actorStaff s
 	if err != nil {
 		return Entry{}, err
 	}
-	return s.Get(ctx, entryID)
+	return s.recorded(ctx, entryID, ws)
 }
 
 const selectRunningTimer = `

@@ -65,6 +65,12 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: %d entries, %d:%02d hours\n", path, res.Rows, res.Seconds/3600, res.Seconds%3600/60)
+		if len(res.Warnings) > 0 {
+			for _, w := range res.Warnings {
+				fmt.Fprintln(a.stdout, w)
+			}
+			fmt.Fprintf(a.stdout, "%s: %d warnings; the entries are stored\n", path, len(res.Warnings))
+		}
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 )
 
 func (a *app) timelog(d *sqlx.DB) *timelog.Service {
-	return &timelog.Service{DB: d, Practice: a.cfg.practiceSettings().ID, Now: a.now}
+	return &timelog.Service{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location, Now: a.now}
 }
 
 // routes lists every route of the API and the webhooks, in one place.

@@ -61,13 +61,20 @@ func (a *app) timeCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		return enc.Encode(h)
+		return enc.Encode(struct {
+			Timezone string          `json:"timezone"`
+			Versions []timelog.Entry `json:"versions"`
+		}{a.cfg.Location.String(), h})
 	case "conflicts":
 		cs, err := svc.Conflicts(ctx, from, to)
 		if err != nil {
 			return err
 		}
-		return enc.Encode(cs)
+		return enc.Encode(struct {
+			Month     string             `json:"month"`
+			Timezone  string             `json:"timezone"`
+			Conflicts []timelog.Conflict `json:"conflicts"`
+		}{month.String(), a.cfg.Location.String(), cs})
 	default:
 		return svc.Export(ctx, a.stdout, from, to, a.cfg.Location)
 	}
