@@ -69,7 +69,11 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 			for _, w := range res.Warnings {
 				fmt.Fprintln(a.stdout, w)
 			}
-			fmt.Fprintf(a.stdout, "%s: %d warnings; the entries are stored\n", path, len(res.Warnings))
+			noun := "warnings"
+			if len(res.Warnings) == 1 {
+				noun = "warning"
+			}
+			fmt.Fprintf(a.stdout, "%s: %d %s; the entries are stored all the same\n", path, len(res.Warnings), noun)
 		}
 	}
 	return nil
