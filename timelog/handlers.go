@@ -56,6 +56,7 @@ type amendBody struct {
 	Interactive *bool        `json:"interactive"`
 }
 
+// patch returns what the body changes; patients given as "" or [] are an empty list, refused.
 func (b amendBody) patch() Patch {
 	p := Patch{Staff: b.Staff, Program: b.Program, StartedAt: b.StartedAt, EndedAt: b.EndedAt,
 		Minutes: b.Minutes, Seconds: b.Seconds, Activity: b.Activity, Note: b.Note, Changed: b.Changed,
@@ -118,7 +119,8 @@ func identity(r *http.Request) web.Identity {
 	return id
 }
 
-// Create records an entry: POST /api/v1/time-entries.
+// Create records an entry: POST /api/v1/time-entries. The answer is the entry with its
+// warnings (overlaps, a closed month), if any.
 func (h *Handlers) Create(w http.ResponseWriter, r *http.Request) {
 	id := identity(r)
 	var b entryBody
