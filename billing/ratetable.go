@@ -88,9 +88,7 @@ func LoadRates(name string, r io.Reader) (Rates, error) {
 			}
 			rates[year][code] = Rate{NonQPCents: cents[0], QPCents: cents[1], Note: row.Get("note")}
 		}
-		if !errs.AddAll(rowErrs) {
-			break
-		}
+		errs.AddAll(rowErrs)
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err

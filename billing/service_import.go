@@ -136,7 +136,7 @@ func patientIDs(ctx context.Context, q db.Querier, practiceID int64, rows []serv
 
 func parseServices(f *csvfile.File) ([]serviceRow, error) {
 	return csvfile.ParseRows(f, "", func(r csvfile.Row) (serviceRow, []*csvfile.Error) {
-		s := serviceRow{line: r.Line, patient: r.Get("patient"), code: strings.ToUpper(r.Get("code")), npi: r.Get("npi")}
+		s := serviceRow{line: r.Line, patient: r.Get("patient"), code: strings.ToUpper(r.Get("code"))}
 		var errs []*csvfile.Error
 		for _, col := range serviceSchema.Required {
 			if _, e := r.Required(col); e != nil {
@@ -146,8 +146,10 @@ func parseServices(f *csvfile.File) ([]serviceRow, error) {
 		if s.code != "" && !ident.ServiceCode(s.code) {
 			errs = append(errs, r.Errorf("code", "code %q is not a CPT or HCPCS code (like 99490 or G0181)", r.Get("code")))
 		}
-		if s.npi != "" && !ident.NPI(s.npi) {
-			errs = append(errs, r.Errorf("npi", "npi %q is not an NPI (10 digits)", s.npi))
+		if npi, _, e := r.NPI("npi"); e != nil {
+			errs = append(errs, e)
+		} else {
+			s.npi = npi
 		}
 		if d, ok, e := r.Date("date"); e != nil {
 			errs = append(errs, e)

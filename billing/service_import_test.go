@@ -55,6 +55,11 @@ func TestImportServices(t *testing.T) {
 		{"bad date", "patient,code,date,npi\nP1,G0181,03/04/2026,2222222228\n", 2, "date", `date "03/04/2026" is not a date`},
 		{"missing npi", "patient,code,date,npi\nP1,G0181,2026-03-04,\n", 2, "npi", "npi is empty"},
 		{"missing column", "patient,code,date\nP1,G0181,2026-03-04\n", 1, "npi", `missing required column "npi"`},
+		{"npi check digit", "patient,code,date,npi\nP1,G0181,2026-03-04,2222222228\nP1,G0182,2026-03-04,1234567890\n", 3, "npi",
+			`services.csv:3: npi "1234567890" is not a valid NPI: its check digit should be 3`},
+		{"npi length", "patient,code,date,npi\nP1,G0181,2026-03-04,222222222\n", 2, "npi", `npi "222222222" is not a valid NPI: an NPI is 10 digits`},
+		{"every unknown patient", "patient,code,date,npi\nP7,G0181,2026-03-04,2222222228\nP1,G0181,2026-03-05,2222222228\nP8,G0181,2026-03-04,2222222228\nP9,G0181,2026-03-04,2222222228\n", 2, "patient",
+			"services.csv: 3 errors:\nservices.csv:2: patient \"P7\" is not a known patient id\nservices.csv:4: patient \"P8\" is not a known patient id\nservices.csv:5: patient \"P9\" is not a known patient id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,7 +27,7 @@ var patientSchema = csvfile.Schema{
 		"id", "first_name", "last_name", "phone", "timezone", "language", "channel",
 		"chronic_conditions", "billing_npi", "programs", "ccm_track", "consent_at",
 		"consent_method", "consent_documented", "consent_npi", "consent_revoked_at",
-		"initiating_visit_on", "care_plan_on", "script",
+		"initiating_visit_on", "care_plan_on", "script", "active",
 	},
 	Required: []string{"id"},
 }
@@ -43,7 +43,7 @@ var patientColumns = []struct{ csv, db string }{
 	{"chronic_conditions", "chronic_conditions"}, {"billing_npi", "billing_npi"},
 	{"programs", "programs"}, {"ccm_track", "ccm_track"},
 	{"initiating_visit_on", "initiating_visit_on"}, {"care_plan_on", "care_plan_on"},
-	{"script", "script_id"},
+	{"script", "script_id"}, {"active", "active"},
 }
 
 // consentColumns maps the file's optional consent columns to the consents table.
@@ -55,6 +55,9 @@ var consentColumns = []struct{ csv, db string }{
 type PatientImport struct {
 	Rows, Created, Updated, Unchanged int
 	ConsentsAdded, ConsentsChanged    int
+	// Deactivated counts the patients the file made inactive (existing ones, and new ones
+	// created inactive); Activated those it made active again.
+	Deactivated, Activated int
 }
 
 // patientRow is one validated row, in the form the staging table takes.
@@ -70,6 +73,7 @@ type patientRow struct {
 	track                 string
 	initiatingVisit, plan *time.Time
 	script                *string
+	active                bool
 	consentAt, consentOn  *time.Time // an instant, or a date resolved in the patient's zone
 	consentMethod         *string
 	consentDocumented     bool
@@ -80,6 +84,9 @@ type patientRow struct {
 // ImportPatients reads a patients CSV file and upserts its patients by id in one transaction:
 // a file with any error stores nothing, and the error names every bad line and column.
 // Importing the same file again changes nothing. Opt-out state is never touched by an import.
+// Phone numbers are read as people write them, national ones in the practice's country, and
+// stored in E.164 form. A patient the file makes inactive has their open check-ins, queued
+// texts and queued calls cancelled in the same transaction.
 func ImportPatients(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt imports.Options) (PatientImport, error) {
 	content, err := io.ReadAll(r)
 	if err != nil {
@@ -89,7 +96,7 @@ func ImportPatients(ctx context.Context, d *sqlx.DB, name string, r io.Reader, o
 	if err != nil {
 		return PatientImport{}, err
 	}
-	rows, err := parsePatients(f, opt.Practice.Location)
+	rows, err := parsePatients(f, opt.Practice)
 	if err != nil {
 		return PatientImport{}, err
 	}
@@ -101,7 +108,14 @@ func ImportPatients(ctx context.Context, d *sqlx.DB, name string, r io.Reader, o
 		if err := stagePatients(ctx, tx, rows); err != nil {
 			return err
 		}
+		changes, err := activeChanges(ctx, tx, f, int64(opt.Practice.ID))
+		if err != nil {
+			return err
+		}
 		if err := upsertPatients(ctx, tx, f, opt, &res); err != nil {
+			return err
+		}
+		if err := applyActive(ctx, tx, f, changes, opt, &res); err != nil {
 			return err
 		}
 		if err := checkConsents(ctx, tx, name, int64(opt.Practice.ID)); err != nil {
@@ -110,10 +124,11 @@ func ImportPatients(ctx context.Context, d *sqlx.DB, name string, r io.Reader, o
 		if err := upsertConsents(ctx, tx, f, opt, &res); err != nil {
 			return err
 		}
-		_, err := imports.Record(ctx, tx, imports.File{
+		_, err = imports.Record(ctx, tx, imports.File{
 			PracticeID: int64(opt.Practice.ID), Kind: imports.Patients, Name: name, Content: content,
 			Rows: res.Rows, Actor: opt.Actor, At: opt.Now,
-			Counts: map[string]int{"created": res.Created, "updated": res.Updated, "consents_added": res.ConsentsAdded, "consents_changed": res.ConsentsChanged},
+			Counts: map[string]int{"created": res.Created, "updated": res.Updated, "consents_added": res.ConsentsAdded,
+				"consents_changed": res.ConsentsChanged, "deactivated": res.Deactivated, "activated": res.Activated},
 		})
 		return err
 	})
@@ -135,13 +150,13 @@ func ImportPatients(ctx context.Context, d *sqlx.DB, name string, r io.Reader, o
 	return res, nil
 }
 
-func parsePatients(f *csvfile.File, practiceZone *time.Location) ([]patientRow, error) {
+func parsePatients(f *csvfile.File, prac practice.Settings) ([]patientRow, error) {
 	return csvfile.ParseRows(f, "id", func(r csvfile.Row) (patientRow, []*csvfile.Error) {
-		return parsePatient(r, practiceZone)
+		return parsePatient(r, prac)
 	})
 }
 
-func parsePatient(r csvfile.Row, practiceZone *time.Location) (patientRow, []*csvfile.Error) {
+func parsePatient(r csvfile.Row, prac practice.Settings) (patientRow, []*csvfile.Error) {
 	var errs []*csvfile.Error
 	check := func(e *csvfile.Error) {
 		if e != nil {
@@ -161,14 +176,13 @@ func parsePatient(r csvfile.Row, practiceZone *time.Location) (patientRow, []*cs
 			check(r.Errorf(col, "%s is longer than 200 characters", col))
 		}
 	}
-	if v := r.Get("phone"); v != "" {
-		if !ident.E164(v) {
-			check(r.Errorf("phone", "phone %q is not E.164 (like +15551234567)", v))
-		}
-		p.phone = &v
+	if phone, ok, e := r.Phone("phone", prac.Country); ok {
+		p.phone = &phone
+	} else {
+		check(e)
 	}
 	if r.Has("timezone") {
-		loc, e := r.Location("timezone", practiceZone)
+		loc, e := r.Location("timezone", prac.Location)
 		check(e)
 		zone := loc.String()
 		p.timezone = &zone
@@ -210,6 +224,8 @@ func parsePatient(r csvfile.Row, practiceZone *time.Location) (patientRow, []*cs
 		}
 		p.script = &v
 	}
+	p.active, e = r.Bool("active", true)
+	check(e)
 	parseConsent(r, &p, check)
 	return p, errs
 }
@@ -244,14 +260,12 @@ func parseConsent(r csvfile.Row, p *patientRow, check func(*csvfile.Error)) {
 }
 
 func npiCell(r csvfile.Row, col string, check func(*csvfile.Error)) *string {
-	v := r.Get(col)
-	if v == "" {
+	npi, ok, e := r.NPI(col)
+	check(e)
+	if !ok {
 		return nil
 	}
-	if !ident.NPI(v) {
-		check(r.Errorf(col, "%s %q is not an NPI (10 digits)", col, v))
-	}
-	return &v
+	return &npi
 }
 
 func dateCell(r csvfile.Row, col string, check func(*csvfile.Error)) *time.Time {
@@ -267,7 +281,7 @@ const createPatientStage = `
 CREATE TEMP TABLE patient_stage (
 	line int, ext_id text, first_name text, last_name text, phone text, timezone text,
 	language text, channel text, chronic_conditions text[], billing_npi text, programs text[],
-	ccm_track text, initiating_visit_on date, care_plan_on date, script_id text,
+	ccm_track text, initiating_visit_on date, care_plan_on date, script_id text, active boolean,
 	consent_at timestamptz, consent_on date, consent_method text, consent_documented boolean,
 	consent_npi text, consent_revoked_at timestamptz, consent_revoked_on date
 ) ON COMMIT DROP`
@@ -280,7 +294,7 @@ func stagePatients(ctx context.Context, tx *sqlx.Tx, rows []patientRow) error {
 	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("patient_stage",
 		"line", "ext_id", "first_name", "last_name", "phone", "timezone", "language", "channel",
 		"chronic_conditions", "billing_npi", "programs", "ccm_track", "initiating_visit_on",
-		"care_plan_on", "script_id", "consent_at", "consent_on", "consent_method",
+		"care_plan_on", "script_id", "active", "consent_at", "consent_on", "consent_method",
 		"consent_documented", "consent_npi", "consent_revoked_at", "consent_revoked_on"))
 	if err != nil {
 		return fmt.Errorf("error starting copy: %w", err)
@@ -289,7 +303,7 @@ func stagePatients(ctx context.Context, tx *sqlx.Tx, rows []patientRow) error {
 	for _, p := range rows {
 		_, err := stmt.ExecContext(ctx, p.line, p.extID, p.firstName, p.lastName, p.phone, p.timezone,
 			p.language, p.channel, pq.Array(p.conditions), p.billingNPI, pq.Array(p.programs), p.track,
-			dateValue(p.initiatingVisit), dateValue(p.plan), p.script, p.consentAt,
+			dateValue(p.initiatingVisit), dateValue(p.plan), p.script, p.active, p.consentAt,
 			dateValue(p.consentOn), p.consentMethod, p.consentDocumented, p.consentNPI, p.revokedAt,
 			dateValue(p.revokedOn))
 		if err != nil {
@@ -316,10 +330,10 @@ const upsertPatientsSQL = `
 WITH up AS (
 	INSERT INTO patients (practice_id, ext_id, first_name, last_name, phone, timezone, language,
 		channel, chronic_conditions, billing_npi, programs, ccm_track, initiating_visit_on,
-		care_plan_on, script_id, created_at, updated_at)
+		care_plan_on, script_id, active, created_at, updated_at)
 	SELECT $1, ext_id, first_name, last_name, phone, coalesce(timezone, $4), language, channel,
 		chronic_conditions, billing_npi, programs, ccm_track, initiating_visit_on, care_plan_on,
-		script_id, $2, $2
+		script_id, active, $2, $2
 	FROM patient_stage ORDER BY line
 	ON CONFLICT (practice_id, ext_id) DO UPDATE SET %[1]s, updated_at = EXCLUDED.updated_at
 	WHERE (%[2]s) IS DISTINCT FROM (%[3]s)
@@ -360,6 +374,79 @@ func upsertPatients(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, opt impor
 	return nil
 }
 
+const selectActiveChanges = `
+SELECT p.id, s.active
+FROM patient_stage s
+JOIN patients p ON p.practice_id = $1 AND p.ext_id = s.ext_id
+WHERE p.active <> s.active
+ORDER BY s.line`
+
+// activeChange is a stored patient whose active flag the file changes.
+type activeChange struct {
+	ID     int64 `db:"id"`
+	Active bool  `db:"active"`
+}
+
+// activeChanges finds the stored patients the file makes inactive or active again, before the
+// upsert overwrites their flag. A file without the active column changes no one's.
+func activeChanges(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, practiceID int64) ([]activeChange, error) {
+	if !f.Has("active") {
+		return nil, nil
+	}
+	var changes []activeChange
+	if err := tx.SelectContext(ctx, &changes, selectActiveChanges, practiceID); err != nil {
+		return nil, fmt.Errorf("error finding patients made active or inactive: %w", err)
+	}
+	return changes, nil
+}
+
+const auditActiveChanges = `
+INSERT INTO audit_log (practice_id, at, actor, action, entity, entity_id, detail)
+SELECT $1, $2, $3, CASE WHEN c.active THEN 'patient.activate' ELSE 'patient.deactivate' END,
+	'patient', c.id::text, jsonb_build_object('source', 'import')
+FROM unnest($4::bigint[], $5::boolean[]) WITH ORDINALITY AS c(id, active, n)
+ORDER BY c.n`
+
+const selectInactiveInFile = `
+SELECT p.id FROM patient_stage s
+JOIN patients p ON p.practice_id = $1 AND p.ext_id = s.ext_id
+WHERE NOT s.active`
+
+// applyActive audits and counts the changes of the active flag, and cancels the open
+// check-ins, queued texts and queued calls of every patient the file says is inactive, so
+// that nothing queued for them before is sent.
+func applyActive(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, changes []activeChange, opt imports.Options, res *PatientImport) error {
+	if !f.Has("active") {
+		return nil
+	}
+	pid := int64(opt.Practice.ID)
+	if len(changes) > 0 {
+		ids, active := make([]int64, len(changes)), make([]bool, len(changes))
+		for i, c := range changes {
+			ids[i], active[i] = c.ID, c.Active
+			if c.Active {
+				res.Activated++
+			} else {
+				res.Deactivated++
+			}
+		}
+		if _, err := tx.ExecContext(ctx, auditActiveChanges, pid, opt.Now, string(opt.Actor), pq.Array(ids), pq.Array(active)); err != nil {
+			return fmt.Errorf("error recording patients made active or inactive: %w", err)
+		}
+	}
+	var inactive []int64
+	if err := tx.SelectContext(ctx, &inactive, selectInactiveInFile, pid); err != nil {
+		return fmt.Errorf("error finding inactive patients: %w", err)
+	}
+	if len(inactive) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, cancelOpenFor, opt.Now, pid, pq.Array(inactive)); err != nil {
+		return fmt.Errorf("error cancelling the outreach queued for inactive patients: %w", err)
+	}
+	return nil
+}
+
 const resolveConsentDates = `
 UPDATE patient_stage s
 SET consent_at = coalesce(s.consent_at, s.consent_on::timestamp AT TIME ZONE p.timezone),
@@ -378,8 +465,7 @@ SELECT line, column_name, message FROM (
 	SELECT line, 'consent_revoked_at', 'consent_revoked_at is before consent_at'
 	FROM patient_stage WHERE consent_revoked_at < consent_at
 ) problems
-ORDER BY line
-LIMIT 50`
+ORDER BY line`
 
 // checkConsents resolves consent dates to instants in each patient's stored zone and finds
 // consents that cannot be stored: no practitioner known, or revoked before given.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +34,7 @@ func mustZone(name string) *time.Location {
 
 func options(now time.Time) imports.Options {
 	return imports.Options{
-		Practice: practice.Settings{ID: practice.Default, Location: newYork, Quiet: practice.QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour}},
+		Practice: practice.Settings{ID: practice.Default, Location: newYork, Quiet: practice.QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour}, Country: "US"},
 		Actor:    audit.ActorCLI,
 		Now:      now,
 	}
@@ -182,8 +184,14 @@ func TestImportPatientsErrors(t *testing.T) {
 		column  string
 		msg     string
 	}{
-		{"bad phone", "id,phone\nP1,+15551230001\nP2,555-1234\n", 3, "phone", `phone "555-1234" is not E.164`},
+		{"bad phone", "id,phone\nP1,+15551230001\nP2,555-1234\n", 3, "phone", `phone "555-1234" is not a phone number: it has 7 digits: a US number has 10 with its area code, like (555) 123-4567`},
+		{"phone area code", "id,phone\nP1,(055) 123-0001\n", 2, "phone", `phone "(055) 123-0001" is not a phone number: the area code 055 cannot start with 0`},
+		{"phone with letters", "id,phone\nP1,555-123-0001 ext 4\n", 2, "phone", `phone "555-123-0001 ext 4" is not a phone number: it holds 'e'`},
+		{"phone too short abroad", "id,phone\nP1,+44 20 79\n", 2, "phone", `phone "+44 20 79" is not a phone number: an international number has 7 to 15 digits`},
 		{"bad time zone", "id,timezone\nP1,America/Chicago\nP2,Mars/Olympus\n", 3, "timezone", `timezone "Mars/Olympus" is not an IANA time zone`},
+		{"fixed-offset time zone", "id,timezone\nP1,America/Chicago\nP2,EST\n", 3, "timezone", `timezone "EST" is a fixed offset from UTC (-05:00 all year, no daylight saving time), not the time zone of a place: use America/New_York`},
+		{"legacy time zone", "id,timezone\nP1,CST6CDT\n", 2, "timezone", `timezone "CST6CDT" is not the time zone of a place: use America/Chicago`},
+		{"abbreviated time zone", "id,timezone\nP1,PST\n", 2, "timezone", `timezone "PST" is not an IANA time zone: use America/Los_Angeles`},
 		{"unknown column", "id,phone,favourite_colour\nP1,+15551230001,blue\n", 1, "favourite_colour", `unknown column "favourite_colour"`},
 		{"missing id column", "phone\n+15551230001\n", 1, "id", `missing required column "id"`},
 		{"empty id", "id,phone\nP1,+15551230001\n,+15551230002\n", 3, "id", "id is empty"},
@@ -191,7 +199,10 @@ func TestImportPatientsErrors(t *testing.T) {
 		{"bad date", "id,care_plan_on\nP1,2026-02-30\n", 2, "care_plan_on", `care_plan_on "2026-02-30" is not a date`},
 		{"unknown program", "id,programs\nP1,ccm;tcm\n", 2, "programs", `programs "tcm" is not one of ccm, rpm, pcm, bhi`},
 		{"bad language", "id,language\nP1,fr\n", 2, "language", `language "fr" is not one of en, es`},
-		{"bad npi", "id,billing_npi\nP1,12345\n", 2, "billing_npi", `billing_npi "12345" is not an NPI`},
+		{"bad npi", "id,billing_npi\nP1,12345\n", 2, "billing_npi", `billing_npi "12345" is not a valid NPI: an NPI is 10 digits`},
+		{"npi check digit", "id,billing_npi\nP1,1111111112\nP2,1234567890\n", 3, "billing_npi", `billing_npi "1234567890" is not a valid NPI: its check digit should be 3`},
+		{"consent npi check digit", "id,billing_npi,consent_at,consent_npi\nP1,1111111112,2026-01-15,2222222222\n", 2, "consent_npi", `consent_npi "2222222222" is not a valid NPI: its check digit should be 8`},
+		{"bad active", "id,active\nP1,maybe\n", 2, "active", `active "maybe" is not true or false`},
 		{"bad icd10", "id,chronic_conditions\nP1,I10;diabetes\n", 2, "chronic_conditions", `chronic_conditions "DIABETES" is not an ICD-10 code`},
 		{"bad consent time", "id,billing_npi,consent_at\nP1,1111111112,yesterday\n", 2, "consent_at", `consent_at "yesterday" is neither`},
 		{"consent without npi", "id,consent_at\nP1,2026-01-15\n", 2, "consent_npi", "consent_npi is empty"},
@@ -245,8 +256,79 @@ func TestImportPatientsReportsEveryError(t *testing.T) {
 	if !errors.As(err, &ces) || len(ces) != 3 {
 		t.Fatalf("error = %v, want 3 errors", err)
 	}
-	if !strings.Contains(err.Error(), "p.csv:2: phone \"123\"") || !strings.Contains(err.Error(), "and 2 more errors") {
-		t.Errorf("error = %q", err)
+	want := []string{
+		"p.csv: 3 errors:",
+		`p.csv:2: phone "123" is not a phone number: it has 3 digits: a US number has 10 with its area code, like (555) 123-4567, or 11 starting with 1; a number abroad is written + and its country code, like +44 20 7946 0958`,
+		`p.csv:2: language "fr" is not one of en, es`,
+		`p.csv:4: phone "456" is not a phone number: it has 3 digits: a US number has 10 with its area code, like (555) 123-4567, or 11 starting with 1; a number abroad is written + and its country code, like +44 20 7946 0958`,
+	}
+	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {
+		t.Errorf("error lines = %q, want %q", got, want)
+	}
+}
+
+// A file with 120 bad lines lists the first 100, one per line, and counts the rest, whether
+// the rows are refused as they are read or once compared with what is stored.
+func TestImportPatientsListsAHundredErrors(t *testing.T) {
+	d, _ := dbtest.Fresh(t)
+	files := map[string]func(i int) string{
+		"id,phone\n":      func(i int) string { return fmt.Sprintf("P%03d,555-%04d\n", i, i) },
+		"id,consent_at\n": func(i int) string { return fmt.Sprintf("P%03d,2026-01-15\n", i) }, // no practitioner for the consent
+	}
+	for header, line := range files {
+		t.Run(header[:len(header)-1], func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString(header)
+			for i := range 120 {
+				b.WriteString(line(i))
+			}
+			_, err := importString(t, d, "p.csv", b.String(), t0)
+			var ces csvfile.Errors
+			if !errors.As(err, &ces) || len(ces) != 120 {
+				t.Fatalf("error = %.200v…, want 120 errors", err)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != 102 || lines[0] != "p.csv: 120 errors:" || lines[101] != "p.csv: and 20 more errors, from line 102 on" {
+				t.Fatalf("%d lines, first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+			}
+			for i, l := range lines[1:101] {
+				if !strings.HasPrefix(l, fmt.Sprintf("p.csv:%d: ", i+2)) {
+					t.Fatalf("line %d of the text is %q, want the error of line %d of the file", i+1, l, i+2)
+				}
+			}
+			if n := count(t, d, "patients"); n != 0 {
+				t.Errorf("%d patients stored", n)
+			}
+		})
+	}
+}
+
+func TestImportPatientsReadsPhonesAsWritten(t *testing.T) {
+	d, _ := dbtest.Fresh(t)
+	file := "id,phone\nA,(555) 111-0006\nB,555-111-0007\nC,5551110008\nD,555.111.0009\nE,+1 555 111 0010\nF,1-555-111-0011\nG,+44 20 7946 0958\nH,+15551110012\n"
+	if _, err := importString(t, d, "patients.csv", file, t0); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := d.Select(&got, `SELECT ext_id || ' ' || phone FROM patients ORDER BY ext_id`); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"A +15551110006", "B +15551110007", "C +15551110008", "D +15551110009", "E +15551110010", "F +15551110011", "G +442079460958", "H +15551110012"}
+	if !slices.Equal(got, want) {
+		t.Errorf("stored %q, want %q", got, want)
+	}
+	// The same numbers written another way change nothing.
+	res, err := importString(t, d, "patients.csv", "id,phone\nA,+15551110006\nC,555 111 0008\n", t0.Add(time.Hour))
+	if err != nil || res.Unchanged != 2 {
+		t.Errorf("re-import = %+v, %v; want 2 unchanged", res, err)
+	}
+
+	// A practice outside the +1 countries reads international numbers only.
+	opt := options(t0.Add(2 * time.Hour))
+	opt.Practice.Country = "GB"
+	_, err = outreach.ImportPatients(context.Background(), d, "gb.csv", strings.NewReader("id,phone\nK,+44 20 7946 0959\nL,020 7946 0960\n"), opt)
+	if err == nil || err.Error() != `gb.csv:3: phone "020 7946 0960" is not a phone number: numbers without their country code are read for the countries of +1 only, not GB: write + and the country code, like +44 20 7946 0958` {
+		t.Errorf("national number for GB: error = %v", err)
 	}
 }
 
@@ -272,4 +354,110 @@ func BenchmarkImportPatients(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func TestImportPatientsActive(t *testing.T) {
+	d, _ := dbtest.Fresh(t)
+	if _, err := importString(t, d, "patients.csv", goodPatients, t0); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{}
+	rows, err := d.Queryx(`SELECT ext_id, id FROM patients`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var ext string
+		var id int64
+		rows.Scan(&ext, &id)
+		ids[ext] = id
+	}
+	// P001 (texts) waits for its first question; P002 (voice) for its call; P003 has an open
+	// check-in too but stays active.
+	checkin := map[string]int64{}
+	for _, ext := range []string{"P001", "P002", "P003"} {
+		var id int64
+		err := d.Get(&id, `INSERT INTO checkins (practice_id, patient_id, script_id, period, language, channel, status, started_at, last_sent_at)
+			VALUES (1, $1, 'ccm-monthly', '2026-03', 'en', 'sms', 'open', $2, $2) RETURNING id`, ids[ext], t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkin[ext] = id
+	}
+	for _, m := range []struct {
+		ext, status string
+	}{{"P001", "queued"}, {"P001", "sent"}, {"P003", "queued"}} {
+		_, err := d.Exec(`INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status, created_at, updated_at)
+			VALUES (1, $1, $2, 'out', 'question', '+15551230001', 'How are you?', $3, $4, $4)`, ids[m.ext], checkin[m.ext], m.status, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.Exec(`INSERT INTO calls (practice_id, patient_id, checkin_id, attempt, phone, status, created_at, updated_at)
+		VALUES (1, $1, $2, 1, '+15551230002', 'queued', $3, $3)`, ids["P002"], checkin["P002"], t0); err != nil {
+		t.Fatal(err)
+	}
+
+	at := t0.Add(time.Hour)
+	file := "id,active\nP001,false\nP002,no\nP003,true\nP004,false\n"
+	res, err := importString(t, d, "patients.csv", file, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (outreach.PatientImport{Rows: 4, Created: 1, Updated: 2, Unchanged: 1, Deactivated: 2}); res != want {
+		t.Errorf("import = %+v, want %+v", res, want)
+	}
+	statuses := func() string {
+		var s string
+		err := d.Get(&s, `SELECT concat_ws(' ',
+			(SELECT string_agg(p.ext_id || ':' || p.active, ',' ORDER BY p.ext_id) FROM patients p),
+			(SELECT string_agg(p.ext_id || ':' || c.status, ',' ORDER BY p.ext_id) FROM checkins c JOIN patients p ON p.id = c.patient_id),
+			(SELECT string_agg(p.ext_id || ':' || m.status, ',' ORDER BY p.ext_id, m.id) FROM messages m JOIN patients p ON p.id = m.patient_id),
+			(SELECT string_agg(p.ext_id || ':' || k.status, ',' ORDER BY p.ext_id) FROM calls k JOIN patients p ON p.id = k.patient_id))`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	want := "P001:false,P002:false,P003:true,P004:false P001:cancelled,P002:cancelled,P003:open P001:cancelled,P001:sent,P003:queued P002:cancelled"
+	if got := statuses(); got != want {
+		t.Errorf("after the import:\n got %s\nwant %s", got, want)
+	}
+	var ended time.Time
+	if err := d.Get(&ended, `SELECT ended_at FROM checkins WHERE id = $1`, checkin["P001"]); err != nil || !ended.Equal(at) {
+		t.Errorf("P001's check-in ended at %v (%v), want the import's time %v", ended, err, at)
+	}
+	var events []string
+	if err := d.Select(&events, `SELECT a.action || ' ' || p.ext_id || ' ' || a.actor || ' ' || (a.detail->>'source')
+		FROM audit_log a JOIN patients p ON a.entity_id = p.id::text
+		WHERE a.entity = 'patient' AND a.action LIKE 'patient.%activate' ORDER BY p.ext_id`); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"patient.deactivate P001 cli import", "patient.deactivate P002 cli import"}; !slices.Equal(events, want) {
+		t.Errorf("audit = %q, want %q", events, want)
+	}
+
+	// The same file again, or a file without the column, changes no one's state.
+	res, err = importString(t, d, "patients.csv", file, at.Add(time.Hour))
+	if err != nil || res != (outreach.PatientImport{Rows: 4, Unchanged: 4}) {
+		t.Errorf("re-import = %+v, %v; want all unchanged", res, err)
+	}
+	if _, err := importString(t, d, "patients.csv", "id,language\nP001,es\nP005,en\n", at.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var active []string
+	d.Select(&active, `SELECT ext_id || ':' || active FROM patients WHERE ext_id IN ('P001', 'P005') ORDER BY ext_id`)
+	if !slices.Equal(active, []string{"P001:false", "P005:true"}) {
+		t.Errorf("after a file without active: %q, want P001 still inactive, the new P005 active", active)
+	}
+
+	res, err = importString(t, d, "patients.csv", "id,active\nP001,true\n", at.Add(3*time.Hour))
+	if err != nil || res != (outreach.PatientImport{Rows: 1, Updated: 1, Activated: 1}) {
+		t.Errorf("reactivating import = %+v, %v", res, err)
+	}
+	var last string
+	d.Get(&last, `SELECT action FROM audit_log WHERE entity = 'patient' AND entity_id = $1 ORDER BY id DESC LIMIT 1`, strconv.FormatInt(ids["P001"], 10))
+	if last != "patient.activate" {
+		t.Errorf("P001's last audit event is %q, want patient.activate", last)
+	}
 }

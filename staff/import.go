@@ -40,6 +40,7 @@ type row struct {
 
 // ImportFile reads a staff CSV file and upserts its members by id in one transaction: a file
 // with any error stores nothing. A column absent from the file leaves that field as it is.
+// Phone numbers are read as people write them, national ones in the practice's country.
 func ImportFile(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt imports.Options) (Import, error) {
 	content, err := io.ReadAll(r)
 	if err != nil {
@@ -49,7 +50,7 @@ func ImportFile(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt i
 	if err != nil {
 		return Import{}, err
 	}
-	rows, err := parse(f)
+	rows, err := parse(f, opt.Practice.Country)
 	if err != nil {
 		return Import{}, err
 	}
@@ -96,11 +97,13 @@ func ImportFile(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt i
 	return res, nil
 }
 
-func parse(f *csvfile.File) ([]row, error) {
-	return csvfile.ParseRows(f, "id", parseRow)
+func parse(f *csvfile.File, country string) ([]row, error) {
+	return csvfile.ParseRows(f, "id", func(r csvfile.Row) (row, []*csvfile.Error) {
+		return parseRow(r, country)
+	})
 }
 
-func parseRow(r csvfile.Row) (row, []*csvfile.Error) {
+func parseRow(r csvfile.Row, country string) (row, []*csvfile.Error) {
 	var errs []*csvfile.Error
 	check := func(e *csvfile.Error) {
 		if e != nil {
@@ -134,22 +137,21 @@ func parseRow(r csvfile.Row) (row, []*csvfile.Error) {
 	case m.role == RolePractitioner && m.credential != "" && implied != RolePractitioner:
 		check(r.Errorf("role", "role practitioner needs a practitioner's credential (MD, DO, NP, PA, CNS, CNM), not %q", m.credential))
 	}
-	for _, c := range []struct {
-		col   string
-		valid func(string) bool
-		form  string
-		dst   **string
-	}{
-		{"npi", ident.NPI, "an NPI (10 digits)", &m.npi},
-		{"phone", ident.E164, "E.164 (like +15551234567)", &m.phone},
-		{"email", validEmail, "an email address", &m.email},
-	} {
-		if v := r.Get(c.col); v != "" {
-			if !c.valid(v) {
-				check(r.Errorf(c.col, "%s %q is not %s", c.col, v, c.form))
-			}
-			*c.dst = &v
+	if npi, ok, e := r.NPI("npi"); ok {
+		m.npi = &npi
+	} else {
+		check(e)
+	}
+	if phone, ok, e := r.Phone("phone", country); ok {
+		m.phone = &phone
+	} else {
+		check(e)
+	}
+	if v := r.Get("email"); v != "" {
+		if !validEmail(v) {
+			check(r.Errorf("email", "email %q is not an email address", v))
 		}
+		m.email = &v
 	}
 	return m, errs
 }

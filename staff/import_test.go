@@ -20,11 +20,11 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func options() imports.Options {
-	return imports.Options{Practice: practice.Settings{ID: practice.Default, Location: time.UTC}, Actor: audit.ActorCLI, Now: now}
+	return imports.Options{Practice: practice.Settings{ID: practice.Default, Location: time.UTC, Country: "US"}, Actor: audit.ActorCLI, Now: now}
 }
 
 const goodStaff = `id,name,credential,role,npi,phone,email
-S1,Rita Nurse,RN,clinical,,+15551110001,rita@example.org
+S1,Rita Nurse,RN,clinical,,(555) 111-0001,rita@example.org
 S2,Dr. Who,M.D.,,1111111112,,
 S3,Front Desk,,non_clinical,,,
 `
@@ -46,6 +46,10 @@ func TestImportStaff(t *testing.T) {
 	if dr.Credential != "MD" || dr.Role != staff.RolePractitioner || *dr.NPI != "1111111112" {
 		t.Errorf("S2 = %+v, want MD practitioner with NPI", dr)
 	}
+	var phone string
+	if err := d.Get(&phone, `SELECT phone FROM staff WHERE ext_id = 'S1'`); err != nil || phone != "+15551110001" {
+		t.Errorf("S1's phone stored as %q (%v), want +15551110001", phone, err)
+	}
 	res, err = staff.ImportFile(ctx, d, "staff.csv", strings.NewReader(goodStaff), options())
 	if err != nil || res != (staff.Import{Rows: 3, Unchanged: 3}) {
 		t.Errorf("re-import = %+v, %v; want all unchanged", res, err)
@@ -64,11 +68,15 @@ func TestImportStaffErrors(t *testing.T) {
 		{"unknown role", "id,role\nS1,janitor\n", 2, "role", `role "janitor" is not one of`},
 		{"no role", "id,credential\nS1,XYZ\n", 2, "role", "does not imply one"},
 		{"practitioner credential", "id,credential,role\nS1,RN,practitioner\n", 2, "role", "needs a practitioner's credential"},
-		{"bad npi", "id,role,npi\nS1,clinical,abc\n", 2, "npi", `npi "abc" is not an NPI`},
-		{"bad phone", "id,role,phone\nS1,clinical,555\n", 2, "phone", "is not E.164"},
+		{"bad npi", "id,role,npi\nS1,clinical,abc\n", 2, "npi", `npi "abc" is not a valid NPI: an NPI is 10 digits`},
+		{"npi check digit", "id,role,npi\nS1,clinical,1234567890\n", 2, "npi", `staff.csv:2: npi "1234567890" is not a valid NPI: its check digit should be 3`},
+		{"bad phone", "id,role,phone\nS1,clinical,555\n", 2, "phone", `phone "555" is not a phone number: it has 3 digits`},
+		{"phone extension", "id,role,phone\nS1,clinical,555-111-0001 x2\n", 2, "phone", `phone "555-111-0001 x2" is not a phone number: it holds 'x'`},
 		{"bad email", "id,role,email\nS1,clinical,nobody\n", 2, "email", "is not an email address"},
 		{"duplicate", "id,role\nS1,clinical\nS1,clinical\n", 3, "id", "appears again (first on line 2)"},
 		{"unknown column", "id,role,salary\nS1,clinical,1\n", 1, "salary", `unknown column "salary"`},
+		{"every error", "id,role,npi,phone\nS1,clinical,1234567890,\nS2,janitor,,555\nS3,clinical,,\nS4,clinical,,(055) 111-0001\n", 2, "npi",
+			"staff.csv: 4 errors:\nstaff.csv:2: npi \"1234567890\" is not a valid NPI: its check digit should be 3\nstaff.csv:3: role \"janitor\" is not one of clinical, practitioner, non_clinical\nstaff.csv:3: phone \"555\" is not a phone number: it has 3 digits"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

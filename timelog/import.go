@@ -79,9 +79,7 @@ func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, acto
 		firstLine := map[string]int{}
 		for _, row := range rows {
 			e, fes := rv.resolve(row.draft)
-			if !errs.AddAll(fieldErrors(name, row, fes)) {
-				break
-			}
+			errs.AddAll(fieldErrors(name, row, fes))
 			if len(fes) > 0 {
 				continue
 			}

@@ -134,7 +134,7 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 
 	zone := e.get("OUTREACH_TIMEZONE", "America/New_York")
 	if c.Location, err = tz.Load(zone); err != nil {
-		e.fail("OUTREACH_TIMEZONE %q is not an IANA time zone like America/Chicago", zone)
+		e.fail("OUTREACH_TIMEZONE %v", err)
 	}
 
 	if c.Quiet, err = practice.ParseQuietHours(e.get("OUTREACH_QUIET_HOURS", "21:00-08:00")); err != nil {
@@ -217,8 +217,8 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	c.CPUProfile = e.get("OUTREACH_CPU_PROFILE", "")
 
 	c.Country = strings.ToUpper(e.get("OUTREACH_COUNTRY", "US"))
-	if !countryCode.MatchString(c.Country) {
-		e.fail("OUTREACH_COUNTRY %q is not a two-letter ISO 3166 country code like US", c.Country)
+	if !ident.Country(c.Country) {
+		e.fail("OUTREACH_COUNTRY %q is not an ISO 3166 two-letter country code like US or CA", c.Country)
 	}
 	c.ConsentExemption = e.get("OUTREACH_CONSENT_EXEMPTION", "")
 	if n := len([]rune(c.ConsentExemption)); n > 500 {
@@ -254,9 +254,6 @@ func validateTwilio(e *env, t TwilioConfig) {
 // practiceSettings returns the practice settings the configuration sets.
 // onCallID is the form of the practice's staff ids.
 var onCallID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
-
-// countryCode is the form of an ISO 3166 alpha-2 code.
-var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
 
 func (c Config) practiceSettings() practice.Settings {
 	return practice.Settings{ID: practice.Default, Location: c.Location, Quiet: c.Quiet, Name: c.Practice.Name,

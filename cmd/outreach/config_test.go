@@ -55,6 +55,10 @@ func TestLoadConfigErrors(t *testing.T) {
 	}{
 		{"zone", map[string]string{"OUTREACH_TIMEZONE": "Mars/Olympus"}, nil, `OUTREACH_TIMEZONE "Mars/Olympus" is not an IANA time zone`},
 		{"local zone", map[string]string{"OUTREACH_TIMEZONE": "Local"}, nil, `OUTREACH_TIMEZONE "Local"`},
+		{"fixed-offset zone", map[string]string{"OUTREACH_TIMEZONE": "EST"}, nil, `OUTREACH_TIMEZONE "EST" is a fixed offset from UTC (-05:00 all year, no daylight saving time), not the time zone of a place: use America/New_York`},
+		{"abbreviation for a zone", map[string]string{"OUTREACH_TIMEZONE": "PST"}, nil, `OUTREACH_TIMEZONE "PST" is not an IANA time zone: use America/Los_Angeles`},
+		{"country not assigned", map[string]string{"OUTREACH_COUNTRY": "XX"}, nil, `OUTREACH_COUNTRY "XX" is not an ISO 3166 two-letter country code like US or CA`},
+		{"country in three letters", map[string]string{"OUTREACH_COUNTRY": "USA"}, nil, `OUTREACH_COUNTRY "USA" is not an ISO 3166 two-letter country code`},
 		{"quiet hours", map[string]string{"OUTREACH_QUIET_HOURS": "9pm-8am"}, nil, `OUTREACH_QUIET_HOURS: "9pm-8am" is not HH:MM-HH:MM`},
 		{"quiet hours empty window", map[string]string{"OUTREACH_QUIET_HOURS": "08:00-08:00"}, nil, "use off"},
 		{"listen", map[string]string{"OUTREACH_LISTEN": "8080"}, nil, `OUTREACH_LISTEN "8080" is not a listen address`},
@@ -81,6 +85,15 @@ func TestLoadConfigErrors(t *testing.T) {
 				t.Errorf("error %q shows the password", err)
 			}
 		})
+	}
+}
+
+func TestLoadConfigCountry(t *testing.T) {
+	for in, want := range map[string]string{"": "US", "ca": "CA", " PR ": "PR", "GB": "GB"} {
+		c, err := LoadConfig(envFrom(map[string]string{"OUTREACH_COUNTRY": in}), readFiles(nil))
+		if err != nil || c.Country != want {
+			t.Errorf("OUTREACH_COUNTRY %q: country %q, %v; want %q", in, c.Country, err, want)
+		}
 	}
 }
 

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/imports"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/staff"
@@ -45,8 +48,12 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "%s: %d rows: %d created, %d updated, %d unchanged; consents: %d added, %d changed\n",
+		fmt.Fprintf(a.stdout, "%s: %d rows: %d created, %d updated, %d unchanged; consents: %d added, %d changed",
 			path, res.Rows, res.Created, res.Updated, res.Unchanged, res.ConsentsAdded, res.ConsentsChanged)
+		if res.Deactivated+res.Activated > 0 {
+			fmt.Fprintf(a.stdout, "; %d made inactive, %d made active", res.Deactivated, res.Activated)
+		}
+		fmt.Fprintln(a.stdout)
 	case "staff":
 		res, err := staff.ImportFile(ctx, d, path, r, imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
 		if err != nil {
@@ -77,4 +84,13 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// errorText is an error's text on one line, except a file's errors, listed one per line so
+// that the whole file can be fixed in one pass.
+func errorText(err error) string {
+	if errors.As(err, new(csvfile.Errors)) {
+		return err.Error()
+	}
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }

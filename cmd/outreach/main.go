@@ -53,7 +53,7 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "outreach: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+		fmt.Fprintln(os.Stderr, "outreach: "+errorText(err))
 		if errors.As(err, new(usageError)) {
 			fmt.Fprintln(os.Stderr, usage)
 			os.Exit(2)

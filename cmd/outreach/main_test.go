@@ -72,7 +72,7 @@ func TestImportCommands(t *testing.T) {
 	}
 	bad := writeFile(t, "bad.csv", "id,phone\nP2,555-1234\n")
 	_, _, err = runCmd(t, ctx, env, "import", "patients", bad)
-	if err == nil || !strings.Contains(err.Error(), `bad.csv:2: phone "555-1234" is not E.164`) {
+	if err == nil || !strings.Contains(err.Error(), `bad.csv:2: phone "555-1234" is not a phone number`) {
 		t.Fatalf("bad import error = %v", err)
 	}
 	if _, _, err := runCmd(t, ctx, env, "import", "pets", bad); err == nil || !strings.Contains(err.Error(), `unknown import kind "pets"`) {

@@ -15,8 +15,8 @@ import (
 	"github.com/outreach-engine/outreach/internal/tz"
 )
 
-// MaxErrors is how many row errors a file collects before reading stops.
-const MaxErrors = 50
+// MaxErrors is how many of a file's errors its error text lists; the rest are counted.
+const MaxErrors = 100
 
 // Error is one problem in a file, at a line (1 is the header) and, where it applies, a column.
 type Error struct {
@@ -28,7 +28,9 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
 
-// Errors is every problem found in one file, in line order.
+// Errors is every problem found in one file, in line order. Its text is one line per error
+// (after a line that counts them when there are several), so that a whole file can be fixed
+// in one pass; past MaxErrors it says how many more there are and from which line.
 type Errors []*Error
 
 func (es Errors) Error() string {
@@ -37,13 +39,16 @@ func (es Errors) Error() string {
 		return "no errors"
 	case 1:
 		return es[0].Error()
-	default:
-		more := fmt.Sprintf("%d more errors", len(es)-1)
-		if len(es) >= MaxErrors {
-			more = fmt.Sprintf("at least %d more errors", len(es)-1)
-		}
-		return fmt.Sprintf("%s (and %s)", es[0].Error(), more)
 	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d errors:", es[0].File, len(es))
+	for _, e := range es[:min(len(es), MaxErrors)] {
+		b.WriteString("\n" + e.Error())
+	}
+	if more := len(es) - MaxErrors; more > 0 {
+		fmt.Fprintf(&b, "\n%s: and %d more errors, from line %d on", es[0].File, more, es[MaxErrors].Line)
+	}
+	return b.String()
 }
 
 // Schema names the columns a kind of file may have and those it must have.
@@ -157,26 +162,25 @@ func (r Row) Errorf(col, format string, args ...any) *Error {
 	return &Error{File: r.file, Line: r.Line, Column: col, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Collector gathers row errors up to MaxErrors.
+// Collector gathers a file's errors, all of them: reading goes on after an error, so that the
+// file's every problem is found at once.
 type Collector struct{ errs Errors }
 
-// Add records err when it is not nil and reports whether reading may go on.
-func (c *Collector) Add(err *Error) bool {
+// Add records err when it is not nil.
+func (c *Collector) Add(err *Error) {
 	if err != nil {
 		c.errs = append(c.errs, err)
 	}
-	return len(c.errs) < MaxErrors
 }
 
-// AddAll records a row's errors and reports whether reading may go on.
-func (c *Collector) AddAll(errs []*Error) bool {
+// AddAll records a row's errors.
+func (c *Collector) AddAll(errs []*Error) {
 	for _, e := range errs {
 		c.Add(e)
 	}
-	return len(c.errs) < MaxErrors
 }
 
-// Err returns the collected errors, or nil.
+// Err returns the collected errors in line order, or nil.
 func (c *Collector) Err() error {
 	if len(c.errs) == 0 {
 		return nil
@@ -204,7 +208,7 @@ func firstInvalid(b []byte) int {
 	return len(b)
 }
 
-// ParseRows parses every row with parse, collecting the errors of all rows (up to MaxErrors).
+// ParseRows parses every row with parse, collecting the errors of all rows.
 // When idCol is not empty, a value of that column (compared without case) that repeats an
 // earlier row's is an error naming the first line.
 func ParseRows[T any](f *File, idCol string, parse func(Row) (T, []*Error)) ([]T, error) {
@@ -220,9 +224,7 @@ func ParseRows[T any](f *File, idCol string, parse func(Row) (T, []*Error)) ([]T
 				seen[strings.ToLower(id)] = r.Line
 			}
 		}
-		if !errs.AddAll(rowErrs) {
-			break
-		}
+		errs.AddAll(rowErrs)
 		out = append(out, v)
 	}
 	if err := errs.Err(); err != nil {

@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/outreach-engine/outreach/internal/ident"
+	"github.com/outreach-engine/outreach/internal/tz"
 )
 
 // Date parses a YYYY-MM-DD column; ok is false when the cell is empty or wrong (then err says why).
@@ -108,15 +111,47 @@ func (r Row) Required(col string) (string, *Error) {
 	return v, nil
 }
 
-// Location loads an IANA time zone column; empty gives def.
+// Location loads an IANA time zone column; empty gives def. A name a person should not give
+// for a zone (EST, a fixed offset) is refused with the zone to write instead (see tz.Check).
 func (r Row) Location(col string, def *time.Location) (*time.Location, *Error) {
 	v := r.Get(col)
 	if v == "" {
 		return def, nil
 	}
+	if err := tz.Check(v); err != nil {
+		return def, r.Errorf(col, "%s %v", col, err)
+	}
 	loc, err := r.zones.Load(v)
 	if err != nil {
-		return def, r.Errorf(col, "%s %q is not an IANA time zone (like America/Chicago)", col, v)
+		return def, r.Errorf(col, "%s %v", col, err)
 	}
 	return loc, nil
+}
+
+// Phone reads a phone number as people write it, (555) 123-4567 or +44 20 7946 0958, and
+// returns its E.164 form; country is the ISO 3166 code whose national numbers are read (see
+// ident.Phone). ok is false when the cell is empty.
+func (r Row) Phone(col, country string) (e164 string, ok bool, err *Error) {
+	v := r.Get(col)
+	if v == "" {
+		return "", false, nil
+	}
+	e164, perr := ident.Phone(v, country)
+	if perr != nil {
+		return "", false, r.Errorf(col, "%s %q is not a phone number: %v", col, v, perr)
+	}
+	return e164, true, nil
+}
+
+// NPI reads a National Provider Identifier, check digit included; ok is false when the cell is
+// empty.
+func (r Row) NPI(col string) (npi string, ok bool, err *Error) {
+	v := r.Get(col)
+	if v == "" {
+		return "", false, nil
+	}
+	if perr := ident.CheckNPI(v); perr != nil {
+		return "", false, r.Errorf(col, "%s %q is not a valid NPI: %v", col, v, perr)
+	}
+	return v, true, nil
 }
