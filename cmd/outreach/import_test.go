@@ -86,3 +86,48 @@ func TestImportPatientsSaysWhoWasMadeInactive(t *testing.T) {
 		t.Errorf("import: %q, %v", out, err)
 	}
 }
+
+// The staff, services and time files list every error as the patients file does, the time
+// file's errors found against what is stored included.
+func TestEveryImportListsEveryError(t *testing.T) {
+	ctx := context.Background()
+	_, conn := dbtest.Fresh(t)
+	env := map[string]string{"DATABASE_URL": conn}
+	setup := map[string]string{
+		"staff":    "id,name,credential\nS1,Rita,RN\n",
+		"patients": "id,programs,billing_npi,consent_at\nP1,ccm,1111111112,2026-01-15\n",
+	}
+	for _, kind := range []string{"staff", "patients"} {
+		if _, _, err := runCmd(t, ctx, env, "import", kind, writeFile(t, kind+".csv", setup[kind])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := func(header, format string) string {
+		var b strings.Builder
+		b.WriteString(header)
+		for i := range 60 {
+			fmt.Fprintf(&b, format, i)
+		}
+		return b.String()
+	}
+	tests := []struct {
+		kind, content, first string
+	}{
+		{"staff", rows("id,role,npi\n", "S%d,clinical,1234567890\n"), `staff.csv:2: npi "1234567890" is not a valid NPI: its check digit should be 3`},
+		{"services", rows("patient,code,date,npi\n", "Q%d,G0181,2026-03-04,2222222228\n"), `services.csv:2: patient "Q0" is not a known patient id`},
+		{"time", rows("patients,staff,program,started_at,minutes,activity\n", "P1,X%d,ccm,2026-03-02T10:00:00-05:00,5,coordination\n"), `time.csv:2: staff "X0" is not a known staff id`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			_, _, err := runCmd(t, ctx, env, "import", tt.kind, writeFile(t, tt.kind+".csv", tt.content))
+			var es csvfile.Errors
+			if !errors.As(err, &es) || len(es) != 60 {
+				t.Fatalf("error = %.300v…, want 60 errors", err)
+			}
+			lines := strings.Split(errorText(err), "\n")
+			if len(lines) != 61 || !strings.HasSuffix(lines[0], ".csv: 60 errors:") || !strings.HasSuffix(lines[1], tt.first) || !strings.Contains(lines[60], ".csv:61: ") {
+				t.Errorf("%d lines: %q … %q", len(lines), lines[:2], lines[len(lines)-1])
+			}
+		})
+	}
+}
