@@ -55,8 +55,8 @@ var consentColumns = []struct{ csv, db string }{
 type PatientImport struct {
 	Rows, Created, Updated, Unchanged int
 	ConsentsAdded, ConsentsChanged    int
-	// Deactivated counts the patients the file made inactive (existing ones, and new ones
-	// created inactive); Activated those it made active again.
+	// Deactivated counts the stored patients the file made inactive, Activated those it made
+	// active again; a new patient created inactive counts as created.
 	Deactivated, Activated int
 }
 
