@@ -17,21 +17,26 @@ import (
 
 // callCandidate is a queued call with what the claim decision needs.
 type callCandidate struct {
-	ID       int64     `db:"id"`
-	Patient  int64     `db:"patient_id"`
-	Checkin  int64     `db:"checkin_id"`
-	Attempt  int       `db:"attempt"`
-	Phone    string    `db:"phone"`
-	Tries    int       `db:"tries"`
-	OptedOut bool      `db:"opted_out"`
-	Open     bool      `db:"open"`
-	Zone     string    `db:"timezone"`
-	Created  time.Time `db:"created_at"`
+	ID       int64  `db:"id"`
+	Patient  int64  `db:"patient_id"`
+	Checkin  int64  `db:"checkin_id"`
+	Attempt  int    `db:"attempt"`
+	Phone    string `db:"phone"`
+	Tries    int    `db:"tries"`
+	OptedOut bool   `db:"opted_out"`
+	// Contactable: the patient may be called (see Reachability).
+	Contactable bool      `db:"contactable"`
+	Open        bool      `db:"open"`
+	Zone        string    `db:"timezone"`
+	Created     time.Time `db:"created_at"`
 }
 
+// selectCallCandidates claims a batch of due calls, with what decides their fate; $4 is the
+// practice's consent exemption.
 const selectCallCandidates = `
 SELECT k.id, k.patient_id, k.checkin_id, k.attempt, k.phone, k.tries, k.created_at,
-	p.opted_out_at IS NOT NULL AS opted_out, p.timezone, c.status = 'open' AS open
+	p.opted_out_at IS NOT NULL AS opted_out, ` + contactableEach + ` AS contactable, p.timezone,
+	ch.status = 'open' AS open
 FROM (
 	SELECT id, practice_id, patient_id, checkin_id, attempt, phone, tries, created_at, next_attempt_at
 	FROM calls
@@ -40,7 +45,8 @@ FROM (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ) k JOIN patients p ON p.practice_id = k.practice_id AND p.id = k.patient_id
-JOIN checkins c ON c.practice_id = k.practice_id AND c.id = k.checkin_id
+JOIN checkins ch ON ch.practice_id = k.practice_id AND ch.id = k.checkin_id
+CROSS JOIN (SELECT $4::boolean AS exempt) x` + consentsOf + `
 ORDER BY k.next_attempt_at`
 
 const claimCalls = `
@@ -63,8 +69,10 @@ UPDATE calls SET status = 'unknown', lease_until = NULL, updated_at = $1
 WHERE status = 'sending' AND lease_until < $1`
 
 // dispatchCalls places the calls that are due, as Dispatch sends messages: calls for patients
-// who opted out or whose check-in ended are cancelled, calls in the patient's quiet hours wait
-// for the window, and the rest are leased and placed, paced with the messages.
+// who opted out or whose check-in ended are cancelled, and so are calls for patients who may
+// no longer be contacted (made inactive, consent revoked), with their check-ins; calls in the
+// patient's quiet hours wait for the window, and the rest are leased and placed, paced with
+// the messages.
 func (e *Engine) dispatchCalls(ctx context.Context, res *DispatchResult) error {
 	now := e.now()
 	if _, err := e.DB.ExecContext(ctx, expireCallLeases, now); err != nil {
@@ -77,14 +85,17 @@ func (e *Engine) dispatchCalls(ctx context.Context, res *DispatchResult) error {
 	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
 		claimed = claimed[:0]
 		var cands []callCandidate
-		if err := tx.SelectContext(ctx, &cands, selectCallCandidates, now, e.pid(), max(1, e.Send.Batch)); err != nil {
+		if err := tx.SelectContext(ctx, &cands, selectCallCandidates, now, e.pid(), max(1, e.Send.Batch), e.exempt()); err != nil {
 			return err
 		}
-		var cancel, place, deferIDs []int64
+		var cancel, place, deferIDs, ended []int64
 		var deferAt []time.Time
 		for _, c := range cands {
-			if c.OptedOut || !c.Open || now.Sub(c.Created) > MaxAge {
+			if c.OptedOut || !c.Contactable || !c.Open || now.Sub(c.Created) > MaxAge {
 				cancel = append(cancel, c.ID)
+				if !c.Contactable && c.Open {
+					ended = append(ended, c.Checkin)
+				}
 				continue
 			}
 			opens, held, err := e.heldUntil(c.Zone, now)
@@ -102,6 +113,12 @@ func (e *Engine) dispatchCalls(ctx context.Context, res *DispatchResult) error {
 			if _, err := tx.ExecContext(ctx, cancelCalls, now, e.pid(), pq.Array(cancel)); err != nil {
 				return err
 			}
+		}
+		if len(ended) > 0 {
+			if _, err := tx.ExecContext(ctx, cancelCheckins, now, e.pid(), pq.Array(ended)); err != nil {
+				return err
+			}
+			e.Log.Info("check-ins cancelled: the patient may no longer be contacted", "checkins", ended)
 		}
 		if len(deferIDs) > 0 {
 			if _, err := tx.ExecContext(ctx, deferCalls, now, e.pid(), pq.Array(deferIDs), pq.Array(deferAt)); err != nil {

@@ -41,13 +41,15 @@ type CallView struct {
 	Checkin         int64      `db:"checkin_id" json:"-"`
 }
 
-// AnswerView is one answer: the question's id, the value as read ("" when the replies could not
-// be read) and the patient's own words.
+// AnswerView is one answer: the question's id and its text in English (empty when the script
+// no longer has the question), the value as read ("" when the replies could not be read) and
+// the patient's own words.
 type AnswerView struct {
-	Question   string    `json:"question"`
-	Value      string    `json:"value"`
-	Text       string    `json:"text"`
-	AnsweredAt time.Time `json:"answered_at"`
+	Question     string    `json:"question"`
+	QuestionText string    `json:"question_text"`
+	Value        string    `json:"value"`
+	Text         string    `json:"text"`
+	AnsweredAt   time.Time `json:"answered_at"`
 }
 
 const selectPatientID = `SELECT id FROM patients WHERE practice_id = $1 AND ext_id = $2`
@@ -105,6 +107,11 @@ func (e *Engine) Checkins(ctx context.Context, q db.Querier, patient int64, limi
 			out[i].Answers = []AnswerView{}
 		}
 		if s := e.script(r.Script); s != nil {
+			for j, a := range out[i].Answers {
+				if q := s.Question(a.Question); q != nil {
+					out[i].Answers[j].QuestionText = q.Text.In(scripts.English)
+				}
+			}
 			slices.SortStableFunc(out[i].Answers, func(a, b AnswerView) int {
 				return cmp.Compare(questionIndex(s, a.Question), questionIndex(s, b.Question))
 			})

@@ -28,7 +28,7 @@ type DispatchResult struct {
 	Failed    int // refused for good
 	Unknown   int // outcome unknown: settled later by a status report or a lookup
 	Deferred  int // quiet hours: queued again for when the window opens
-	Cancelled int // the patient opted out
+	Cancelled int // the patient opted out, or may no longer be contacted (see Reachability)
 	Expired   int // older than MaxAge
 	Settled   int // unknown sends settled by a lookup
 	Calls     CallCounts
@@ -67,7 +67,7 @@ type CallCounts struct {
 	Failed    int // refused: counted as a call that did not reach the patient
 	Unknown   int // placed or not: the status report settles it
 	Deferred  int // quiet hours: queued again for when the window opens
-	Cancelled int // the patient opted out, or the check-in ended
+	Cancelled int // the patient opted out or may no longer be contacted, or the check-in ended
 }
 
 // candidate is a queued message with what the claim decision needs.
@@ -82,12 +82,16 @@ type candidate struct {
 	Attempts  int       `db:"attempts"`
 	Created   time.Time `db:"created_at"`
 	OptedOut  bool      `db:"opted_out"`
-	Zone      string    `db:"timezone"`
+	// Contactable: the patient may be sent what they did not ask for (see Reachability).
+	Contactable bool   `db:"contactable"`
+	Zone        string `db:"timezone"`
 }
 
+// selectCandidates claims a batch of due messages, with what decides their fate; $4 is the
+// practice's consent exemption.
 const selectCandidates = `
 SELECT m.id, m.patient_id, m.checkin_id, m.kind, m.phone, m.body, m.immediate, m.attempts, m.created_at,
-	p.opted_out_at IS NOT NULL AS opted_out, p.timezone
+	p.opted_out_at IS NOT NULL AS opted_out, ` + contactableEach + ` AS contactable, p.timezone
 FROM (
 	SELECT id, practice_id, patient_id, checkin_id, kind, phone, body, immediate, attempts, created_at, next_attempt_at
 	FROM messages
@@ -96,7 +100,26 @@ FROM (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ) m JOIN patients p ON p.practice_id = m.practice_id AND p.id = m.patient_id
+CROSS JOIN (SELECT $4::boolean AS exempt) x` + consentsOf + `
 ORDER BY m.immediate DESC, m.next_attempt_at`
+
+// unasked reports whether a message is outreach the patient did not ask for: a check-in's
+// questions, re-asks and reminders. Replies to what the patient wrote (the HELP answer, the
+// safety message, an acknowledgement, a check-in's closing thanks) are not: they go to a
+// patient who may no longer be contacted, unless the patient opted out.
+func unasked(kind string) bool {
+	switch kind {
+	case "intro", "question", "reask", "reminder":
+		return true
+	}
+	return false
+}
+
+// cancelCheckins ends open check-ins whose patient may no longer be contacted: their queued
+// texts and calls are cancelled as their turn comes.
+const cancelCheckins = `
+UPDATE checkins SET status = 'cancelled', ended_at = $1, question_id = NULL
+WHERE practice_id = $2 AND id = ANY ($3::bigint[]) AND status = 'open'`
 
 const claimMessages = `
 UPDATE messages SET status = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2
@@ -213,8 +236,10 @@ func (e *Engine) heldUntil(zone string, now time.Time) (time.Time, bool, error) 
 }
 
 // claim takes a batch of due messages in one transaction: messages for patients who opted out
-// are cancelled, messages older than MaxAge expire, scheduled messages in the patient's quiet
-// hours wait for the window, and the rest are leased for sending. It counts what it did in res,
+// are cancelled, and so are check-in messages for patients who may no longer be contacted
+// (made inactive, consent revoked), with their check-ins; messages older than MaxAge expire,
+// scheduled messages in the patient's quiet hours wait for the window, and the rest are
+// leased for sending. It counts what it did in res,
 // under mu, and returns the messages it leased and how many due messages it took in all.
 func (e *Engine) claim(ctx context.Context, res *DispatchResult, mu *sync.Mutex) (claimed []candidate, seen int, err error) {
 	now := e.now()
@@ -222,15 +247,20 @@ func (e *Engine) claim(ctx context.Context, res *DispatchResult, mu *sync.Mutex)
 	err = db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
 		claimed = claimed[:0]
 		var cands []candidate
-		if err := tx.SelectContext(ctx, &cands, selectCandidates, now, e.pid(), max(1, e.Send.Batch)); err != nil {
+		if err := tx.SelectContext(ctx, &cands, selectCandidates, now, e.pid(), max(1, e.Send.Batch), e.exempt()); err != nil {
 			return err
 		}
-		var cancel, expire, send, deferIDs []int64
+		var cancel, expire, send, deferIDs, ended []int64
 		var deferAt []time.Time
 		for _, c := range cands {
 			switch {
 			case c.OptedOut:
 				cancel = append(cancel, c.ID)
+			case !c.Contactable && unasked(c.Kind):
+				cancel = append(cancel, c.ID)
+				if c.Checkin != nil {
+					ended = append(ended, *c.Checkin)
+				}
 			case now.Sub(c.Created) > MaxAge:
 				expire = append(expire, c.ID)
 			default:
@@ -257,6 +287,12 @@ func (e *Engine) claim(ctx context.Context, res *DispatchResult, mu *sync.Mutex)
 					return err
 				}
 			}
+		}
+		if len(ended) > 0 {
+			if _, err := tx.ExecContext(ctx, cancelCheckins, now, e.pid(), pq.Array(ended)); err != nil {
+				return err
+			}
+			e.Log.Info("check-ins cancelled: the patient may no longer be contacted", "checkins", ended)
 		}
 		if len(deferIDs) > 0 {
 			if _, err := tx.ExecContext(ctx, deferMessages, now, e.pid(), pq.Array(deferIDs), pq.Array(deferAt)); err != nil {

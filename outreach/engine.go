@@ -78,6 +78,17 @@ func (e *Engine) now() time.Time { return e.Clock().UTC().Truncate(time.Microsec
 
 func (e *Engine) pid() int64 { return int64(e.Practice.ID) }
 
+// exempt reports whether the practice contacts patients with no consent on file.
+func (e *Engine) exempt() bool { return e.Practice.ConsentExemption != "" }
+
+// forPractice picks the form of a statement (see forExemption) for the practice's exemption.
+func (e *Engine) forPractice(stmt [2]string) string {
+	if e.exempt() {
+		return stmt[1]
+	}
+	return stmt[0]
+}
+
 // script returns the script of a check-in, or nil when the library no longer has it.
 func (e *Engine) script(id string) *scripts.Script { return e.Scripts[id] }
 

@@ -184,11 +184,12 @@ func (r *rig) engine(ch outreach.Channel) *outreach.Engine {
 	return e
 }
 
-// patients imports patients: "ext phone zone lang script" per line ("-" for an empty field).
+// patients imports patients in CCM who consented in 2025: "ext phone zone lang script" per line
+// ("-" for an empty field).
 func (r *rig) patients(lines ...string) {
 	r.t.Helper()
 	var b strings.Builder
-	b.WriteString("id,phone,timezone,language,programs,script\n")
+	b.WriteString("id,phone,timezone,language,programs,script,billing_npi,consent_at\n")
 	for _, l := range lines {
 		f := strings.Fields(l)
 		for i := range f {
@@ -196,7 +197,7 @@ func (r *rig) patients(lines ...string) {
 				f[i] = ""
 			}
 		}
-		fmt.Fprintf(&b, "%s,%s,%s,%s,ccm,%s\n", f[0], f[1], f[2], f[3], f[4])
+		fmt.Fprintf(&b, "%s,%s,%s,%s,ccm,%s,1111111112,2025-01-01\n", f[0], f[1], f[2], f[3], f[4])
 	}
 	if _, err := importString(r.t, r.db, "patients.csv", b.String(), r.clock.Now()); err != nil {
 		r.t.Fatal(err)

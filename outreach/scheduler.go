@@ -12,26 +12,23 @@ import (
 	"github.com/outreach-engine/outreach/scripts"
 )
 
-// eligible is the SQL test for patients who get check-ins: a phone, not opted out, with a
-// script of their own or enrolled in CCM, and no revoked consent in force.
-const eligible = `
-	p.phone IS NOT NULL AND p.opted_out_at IS NULL
-	AND (p.script_id IS NOT NULL OR 'ccm' = ANY (p.programs))
-	AND NOT EXISTS (SELECT 1 FROM consents k WHERE k.practice_id = p.practice_id AND k.patient_id = p.id
-		AND k.given_at = (SELECT max(given_at) FROM consents k2 WHERE k2.practice_id = p.practice_id AND k2.patient_id = p.id)
-		AND k.revoked_at IS NOT NULL AND k.revoked_at <= $1)`
+// eligible is the SQL test for patients who get scheduled check-ins: contactable (see
+// Reachability), with a script of their own or enrolled in CCM. Whether the script is loaded
+// is Schedule's test.
+const eligible = `{contactable}
+	AND (p.script_id IS NOT NULL OR 'ccm' = ANY (p.programs))`
 
 // selectGroups lists the (script, zone) pairs of eligible patients: one due slot per pair.
-const selectGroups = `
+var selectGroups = forExemption(`
 SELECT COALESCE(p.script_id, $3) AS script, p.timezone, count(*) AS patients
 FROM patients p
 WHERE p.practice_id = $2 AND ` + eligible + `
-GROUP BY 1, 2`
+GROUP BY 1, 2`)
 
 // insertDue creates the check-ins of one group's slot with their first message, in one
 // statement: ON CONFLICT DO NOTHING makes a second replica, a retried tick or a patient already
 // in another conversation (one open check-in per patient) a no-op.
-const insertDue = `
+var insertDue = forExemption(`
 WITH due AS (
 	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang, p.channel
 	FROM patients p
@@ -40,7 +37,7 @@ WITH due AS (
 	-- checkins being inserted by this very statement, which made a first month quadratic.
 	AND p.id NOT IN (SELECT c.patient_id FROM checkins c WHERE c.practice_id = $2
 		AND (c.status = 'open' OR (c.script_id = $3 AND c.period = $5)))
-)` + createWithFirstMessage
+)` + createWithFirstMessage)
 
 // createWithFirstMessage follows a "due" CTE of (practice_id, id, lang, channel) rows: it
 // creates their check-ins and queues each one's first message, or first call for patients on
@@ -84,7 +81,7 @@ type group struct {
 func (e *Engine) Schedule(ctx context.Context) (ScheduleResult, error) {
 	now := e.now()
 	var groups []group
-	if err := e.DB.SelectContext(ctx, &groups, selectGroups, now, e.pid(), DefaultScript); err != nil {
+	if err := e.DB.SelectContext(ctx, &groups, e.forPractice(selectGroups), now, e.pid(), DefaultScript); err != nil {
 		return ScheduleResult{}, fmt.Errorf("error listing patients due a check-in: %w", err)
 	}
 	var res ScheduleResult
@@ -149,7 +146,7 @@ func (e *Engine) start(ctx context.Context, s *scripts.Script, zone, period stri
 	open := opening(s)
 	var n int64
 	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
-		return tx.GetContext(ctx, &n, insertDue, now, e.pid(), s.ID, open[0], period, open[1], open[2], open[3], open[4],
+		return tx.GetContext(ctx, &n, e.forPractice(insertDue), now, e.pid(), s.ID, open[0], period, open[1], open[2], open[3], open[4],
 			DefaultScript, zone)
 	})
 	if err != nil {
@@ -158,18 +155,18 @@ func (e *Engine) start(ctx context.Context, s *scripts.Script, zone, period stri
 	return int(n), nil
 }
 
-// startOne creates a check-in for one patient now ($10), outside any schedule (staff or the demo
-// asked for it), with its first message.
+// startOne creates a check-in for one patient ($10) who may be contacted, outside any schedule
+// (staff or the demo asked for it), with its first message; the practice's exemption is $11.
 const startOne = `
 WITH due AS (
 	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang, p.channel
-	FROM patients p
-	WHERE p.practice_id = $2 AND p.id = $10 AND p.phone IS NOT NULL AND p.opted_out_at IS NULL
+	FROM patients p CROSS JOIN (SELECT $11::boolean AS exempt) x` + consentsOf + `
+	WHERE p.practice_id = $2 AND p.id = $10 AND ` + contactableEach + `
 )` + createWithFirstMessage
 
 // StartNow starts a check-in of a script for one patient at once (quiet hours still hold the
-// message or call back). It reports false when the patient is in another conversation or cannot
-// be reached.
+// message or call back). It reports false when the patient is in another conversation or may
+// not be contacted (see Reachability; the script need not be theirs).
 func (e *Engine) StartNow(ctx context.Context, patient PatientID, scriptID string) (bool, error) {
 	s := e.script(scriptID)
 	if s == nil {
@@ -179,7 +176,7 @@ func (e *Engine) StartNow(ctx context.Context, patient PatientID, scriptID strin
 	open := opening(s)
 	var n int
 	if err := e.DB.GetContext(ctx, &n, startOne, now, e.pid(), s.ID, open[0], "now "+now.Format(time.RFC3339),
-		open[1], open[2], open[3], open[4], int64(patient)); err != nil {
+		open[1], open[2], open[3], open[4], int64(patient), e.exempt()); err != nil {
 		return false, fmt.Errorf("error starting check-in %s for patient %d: %w", scriptID, patient, err)
 	}
 	return n == 1, nil

@@ -120,7 +120,8 @@ func TestCheckinsRunAtPinnedInstant(t *testing.T) {
 	_, conn := dbtest.Fresh(t)
 	fake := newFakeTwilio(t)
 	env := twilioEnv(conn, fake)
-	patients := "id,phone,timezone,language,programs\nNY1,+15550100001,America/New_York,en,ccm\nLA1,+15550100002,America/Los_Angeles,es,ccm\nNO1,+15550100003,America/New_York,en,rpm\n"
+	patients := "id,phone,timezone,language,programs,billing_npi,consent_at\nNY1,+15550100001,America/New_York,en,ccm,1111111112,2025-01-01\n" +
+		"LA1,+15550100002,America/Los_Angeles,es,ccm,1111111112,2025-01-01\nNO1,+15550100003,America/New_York,en,rpm,1111111112,2025-01-01\n"
 	if _, _, err := runCmd(t, ctx, env, "import", "patients", writeFile(t, "p.csv", patients)); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ questions:
         reason: Blood pressure in the crisis range
 closing: {en: "Thank you."}
 `)
-	patients := "id,phone,timezone,language,programs,script\nW1,+15550200001,America/New_York,en,ccm,bp\n"
+	patients := "id,phone,timezone,language,programs,script,billing_npi,consent_at\nW1,+15550200001,America/New_York,en,ccm,bp,1111111112,2025-01-01\n"
 	if _, _, err := runCmd(t, ctx, env, "import", "patients", writeFile(t, "p.csv", patients)); err != nil {
 		t.Fatal(err)
 	}

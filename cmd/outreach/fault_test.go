@@ -35,9 +35,9 @@ func TestKilledMidDispatchLosesNothing(t *testing.T) {
 		"TWILIO_FROM_NUMBER": "+15550001111", "TWILIO_API_URL": fake.URL(), "OUTREACH_PUBLIC_URL": e2ePublic,
 		"OUTREACH_SEND_RATE": "0", "OUTREACH_LOG_LEVEL": "error"}
 	var csv strings.Builder
-	csv.WriteString("id,phone,timezone,programs\n")
+	csv.WriteString("id,phone,timezone,programs,billing_npi,consent_at\n")
 	for i := range patients {
-		fmt.Fprintf(&csv, "K%05d,+1555%07d,America/New_York,ccm\n", i, i)
+		fmt.Fprintf(&csv, "K%05d,+1555%07d,America/New_York,ccm,1111111112,2025-01-01\n", i, i)
 	}
 	if _, _, err := runCmd(t, ctx, env, "import", "patients", writeFile(t, "p.csv", csv.String())); err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ func TestHostileInput(t *testing.T) {
 	d, conn := dbtest.Fresh(t)
 	fake := newFakeTwilio(t)
 	env := twilioEnv(conn, fake)
-	patients := "id,first_name,phone,timezone,language,programs\nH1,Ana,+15550300001,America/New_York,en,ccm\n"
+	patients := "id,first_name,phone,timezone,language,programs,billing_npi,consent_at\nH1,Ana,+15550300001,America/New_York,en,ccm,1111111112,2025-01-01\n"
 	if _, _, err := runCmd(t, ctx, env, "import", "patients", writeFile(t, "p.csv", patients)); err != nil {
 		t.Fatal(err)
 	}

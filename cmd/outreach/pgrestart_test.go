@@ -79,11 +79,11 @@ closing: {en: "Thank you."}
 		"OUTREACH_LOG_LEVEL": "warn"}
 
 	var csv strings.Builder
-	csv.WriteString("id,phone,timezone,language,programs,script\n")
+	csv.WriteString("id,phone,timezone,language,programs,script,billing_npi,consent_at\n")
 	phones := make([]string, patients)
 	for i := range patients {
 		phones[i] = fmt.Sprintf("+1555400%04d", i)
-		fmt.Fprintf(&csv, "R%04d,%s,America/New_York,en,ccm,restart\n", i, phones[i])
+		fmt.Fprintf(&csv, "R%04d,%s,America/New_York,en,ccm,restart,1111111112,2025-01-01\n", i, phones[i])
 	}
 	if _, _, err := runCmd(t, ctx, env, "import", "patients", writeFile(t, "p.csv", csv.String())); err != nil {
 		t.Fatal(err)

@@ -46,9 +46,9 @@ func TestVoiceCheckinEndToEnd(t *testing.T) {
 		"TWILIO_AUTH_TOKEN": e2eToken, "TWILIO_FROM_NUMBER": "+15550001111", "TWILIO_API_URL": fake.URL(),
 		"OUTREACH_PUBLIC_URL": e2ePublic, "OUTREACH_SEND_RATE": "0", "OUTREACH_PRACTICE_NAME": "Maple Clinic",
 	}
-	patients := "id,phone,timezone,language,channel,programs\n" +
-		"VO1,+15550300001,America/New_York,en,voice,ccm\n" +
-		"LL1,+15550300002,America/New_York,es,sms,ccm\n"
+	patients := "id,phone,timezone,language,channel,programs,billing_npi,consent_at\n" +
+		"VO1,+15550300001,America/New_York,en,voice,ccm,1111111112,2025-01-01\n" +
+		"LL1,+15550300002,America/New_York,es,sms,ccm,1111111112,2025-01-01\n"
 	if _, _, err := runCmd(t, ctx, env, "import", "patients", writeFile(t, "p.csv", patients)); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -21,14 +22,20 @@ var activities = []string{"patient_call", "caregiver_call", "care_plan", "medica
 // patientData is the patient page.
 type patientData struct {
 	page
-	Patient    outreach.Profile
-	Checkins   []outreach.CheckinView
-	Entries    []timelog.Entry
-	Totals     map[string]int64 // seconds this month, by program
-	Programs   []string
-	Activities []string
-	Now        time.Time      // the form's default start
-	Timer      *timelog.Timer // the staff member's running timer, for any patient
+	Patient      outreach.Profile
+	PhoneText    string       // the phone, formatted for reading
+	PhoneHref    template.URL // the phone as a tel: link
+	Contact      string       // how the patient is contacted, when they are
+	Exemption    string       // the practice's consent exemption, when it is what allows contact
+	Reasons      []string     // why the patient is not contacted, in plain words
+	CanSetActive bool         // managers and admins may make the patient inactive or active again
+	Checkins     []outreach.CheckinView
+	Entries      []timelog.Entry
+	Totals       map[string]int64 // seconds this month, by program
+	Programs     []string
+	Activities   []string
+	Now          time.Time      // the form's default start
+	Timer        *timelog.Timer // the staff member's running timer, for any patient
 }
 
 func (p *Pages) patient(r *http.Request) (patientData, error) {
@@ -42,6 +49,23 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 		return d, err
 	}
 	d.Patient, d.Title = prof, "Patient "+prof.Ext
+	if prof.Phone != nil {
+		d.PhoneText, d.PhoneHref = phoneText(*prof.Phone), telHref(*prof.Phone)
+	}
+	reach := p.Engine.Reach(prof.ContactFacts())
+	for _, r := range reach.Reasons {
+		d.Reasons = append(d.Reasons, reasonText(r, p.Location))
+	}
+	if reach.Contacted() {
+		d.Contact = "Contacted by text"
+		if prof.Channel == string(outreach.MediumVoice) {
+			d.Contact = "Contacted by phone"
+		}
+		if reach.Exempt {
+			d.Exemption = p.Engine.Practice.ConsentExemption
+		}
+	}
+	d.CanSetActive = who.Allowed(web.AccessManager, web.AccessAdmin)
 	d.Programs = append([]string(nil), prof.Programs...)
 	if len(d.Programs) == 0 {
 		d.Programs = []string{"ccm"}
@@ -72,10 +96,68 @@ func (p *Pages) patientPage(w http.ResponseWriter, r *http.Request) {
 		p.patientFailed(w, r, err)
 		return
 	}
-	if r.URL.Query().Get("recorded") != "" {
+	switch {
+	case r.URL.Query().Get("recorded") != "":
 		d.Notice = "The time was recorded."
+	case r.URL.Query().Get("active") == "0":
+		d.Notice = "The patient is inactive: nothing more is sent to them, and what was queued is cancelled."
+	case r.URL.Query().Get("active") == "1":
+		d.Notice = "The patient is active again: their check-ins start at their next slot."
 	}
 	p.render(w, http.StatusOK, "patient", d)
+}
+
+// reasonText says why a patient is not contacted, in plain words.
+func reasonText(r outreach.Reason, loc *time.Location) string {
+	switch r.Code {
+	case outreach.ReasonNoPhone:
+		return "No phone number on file."
+	case outreach.ReasonOptedOut:
+		how := map[string]string{"sms": "by texting STOP", "voice": "on a check-in call", "carrier": "(the carrier reported the number unsubscribed)",
+			"staff": "(recorded by staff)"}[r.Source]
+		if how == "" {
+			how = "(" + r.Source + ")"
+		}
+		return fmt.Sprintf("Opted out %s on %s.", how, localTime(r.At, loc))
+	case outreach.ReasonInactive:
+		return "Inactive: all outreach is stopped."
+	case outreach.ReasonNoConsent:
+		return "No consent on file, and the practice has no consent exemption."
+	case outreach.ReasonConsentRevoked:
+		return fmt.Sprintf("Consent revoked on %s.", localTime(r.At, loc))
+	case outreach.ReasonConsentNotYet:
+		return fmt.Sprintf("Consent is not in force until %s.", localTime(r.At, loc))
+	case outreach.ReasonNoScript:
+		return "Not in CCM and no check-in script of their own."
+	case outreach.ReasonScriptNotLoaded:
+		return fmt.Sprintf("Their check-in script %q is not loaded.", r.Script)
+	}
+	return string(r.Code)
+}
+
+// patientActive makes the patient inactive, or active again, with the reason staff give.
+func (p *Pages) patientActive(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	ext := r.PathValue("id")
+	var active bool
+	switch r.PostFormValue("active") {
+	case "true":
+		active = true
+	case "false":
+	default:
+		p.patientFailed(w, r, web.Errorf(web.ErrInvalid, "active must be true or false"))
+		return
+	}
+	if _, err := p.Engine.SetActive(r.Context(), ext, active, r.PostFormValue("reason"), who.Actor()); err != nil {
+		p.patientFailed(w, r, err)
+		return
+	}
+	to := "/patients/" + url.PathEscape(ext) + "?active=0"
+	if active {
+		to = "/patients/" + url.PathEscape(ext) + "?active=1"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 // patientFailed shows the patient's page with the error, or the queue's when the patient's
