@@ -163,3 +163,63 @@ func TestSetActive(t *testing.T) {
 		t.Errorf("active again: %+v, want the day's check-in", res)
 	}
 }
+
+// TestStartNowKeysTheCheckinByItsPeriod: a check-in started at once is this period's: the
+// scheduler's slot within the catch-up window starts no second one, nor does a second start.
+func TestStartNowKeysTheCheckinByItsPeriod(t *testing.T) {
+	// The 3rd of December, 16:10 in New York: the monthly slot (the 1st, 10:00) was two days ago.
+	r := newRig(t, time.Date(2026, 12, 3, 21, 10, 10, 0, time.UTC), practice.QuietHours{}, "")
+	r.patients("D1 +15550720003 America/New_York en -")
+	id := outreach.PatientID(r.id("D1"))
+	ok, err := r.eng.StartNow(context.Background(), id, outreach.DefaultScript)
+	if err != nil || !ok {
+		t.Fatalf("StartNow = %v, %v", ok, err)
+	}
+	if p := r.str("SELECT period FROM checkins"); p != "2026-12-01T10:00" {
+		t.Errorf("period = %q, want the month's slot", p)
+	}
+	r.dispatch()
+	// The patient finishes the check-in before the next tick.
+	if _, err := r.db.Exec("UPDATE checkins SET status = 'completed', ended_at = $1", r.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Add(50 * time.Second)
+	if res := r.schedule(); res.Created != 0 {
+		t.Errorf("the scheduler started a second check-in for the period: %+v", res)
+	}
+	if ok, err := r.eng.StartNow(context.Background(), id, outreach.DefaultScript); err != nil || ok {
+		t.Errorf("a second StartNow in the period = %v, %v", ok, err)
+	}
+	r.dispatch()
+	if n := r.count("SELECT count(*) FROM checkins"); n != 1 {
+		t.Errorf("%d check-ins, want 1", n)
+	}
+	if n := len(r.ch.sends()); n != 1 {
+		t.Errorf("%d texts sent, want the one intro", n)
+	}
+	// Past the catch-up window, a start is still this period's; January's slot starts January's.
+	r.clock.Set(time.Date(2026, 12, 20, 15, 0, 0, 0, time.UTC))
+	if ok, _ := r.eng.StartNow(context.Background(), id, outreach.DefaultScript); ok {
+		t.Error("StartNow on the 20th started a second check-in for December")
+	}
+	r.clock.Set(time.Date(2027, 1, 1, 15, 0, 0, 0, time.UTC))
+	if res := r.schedule(); res.Created != 1 {
+		t.Errorf("January's slot: %+v", res)
+	}
+}
+
+// TestStartNowWithoutSlots: a script whose schedule never comes round is started by hand only,
+// each start its own period.
+func TestStartNowWithoutSlots(t *testing.T) {
+	r := newRig(t, time.Date(2026, 12, 3, 21, 10, 10, 0, time.UTC), practice.QuietHours{}, "0 10 31 2 *")
+	r.patients("D2 +15550720004 America/New_York en daily")
+	if ok, err := r.eng.StartNow(context.Background(), outreach.PatientID(r.id("D2")), "daily"); err != nil || !ok {
+		t.Fatalf("StartNow = %v, %v", ok, err)
+	}
+	if p := r.str("SELECT period FROM checkins"); p != "now 2026-12-03T21:10:10Z" {
+		t.Errorf("period = %q", p)
+	}
+	if _, err := r.eng.StartNow(context.Background(), outreach.PatientID(123456), "daily"); err == nil {
+		t.Error("an unknown patient was started")
+	}
+}

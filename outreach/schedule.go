@@ -26,13 +26,36 @@ func DueSlot(spec string, loc *time.Location, now time.Time) (time.Time, bool, e
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("error reading schedule %q: %w", spec, err)
 	}
+	last := lastSlot(sched, wallClock(now.In(loc)), CatchUp)
+	return last, !last.IsZero(), nil
+}
+
+// LatestSlot returns the latest slot of a schedule at or before now on the wall clock of loc,
+// as DueSlot does, however long ago: it looks back as far as about five years.
+func LatestSlot(spec string, loc *time.Location, now time.Time) (time.Time, bool, error) {
+	sched, err := cronParser.Parse(spec)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("error reading schedule %q: %w", spec, err)
+	}
 	wall := wallClock(now.In(loc))
+	// Windows growing fourfold from CatchUp: a monthly schedule is found in the second.
+	for window := CatchUp; window < 8*365*24*time.Hour; window *= 4 {
+		if last := lastSlot(sched, wall, window); !last.IsZero() {
+			return last, true, nil
+		}
+	}
+	return time.Time{}, false, nil
+}
+
+// lastSlot returns the latest slot of a schedule within window before wall, or zero.
+func lastSlot(sched cron.Schedule, wall time.Time, window time.Duration) time.Time {
 	var last time.Time
-	// Next is strictly after its argument: start just before the window.
-	for t := sched.Next(wall.Add(-CatchUp - time.Second)); !t.After(wall); t = sched.Next(t) {
+	// Next is strictly after its argument: start just before the window. It returns zero when
+	// the schedule has no slot in the five years after its argument.
+	for t := sched.Next(wall.Add(-window - time.Second)); !t.IsZero() && !t.After(wall); t = sched.Next(t) {
 		last = t
 	}
-	return last, !last.IsZero(), nil
+	return last
 }
 
 // wallClock is t's wall-clock reading as a UTC time: a zone without DST.

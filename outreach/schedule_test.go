@@ -54,6 +54,47 @@ func TestDueSlot(t *testing.T) {
 	}
 }
 
+func TestLatestSlot(t *testing.T) {
+	ny := zone("America/New_York")
+	tests := []struct {
+		name string
+		spec string
+		now  time.Time
+		want string // "" when the schedule has no slot
+	}{
+		{"at the slot", "0 10 1 * *", time.Date(2026, 3, 1, 10, 0, 0, 0, ny), "2026-03-01T10:00"},
+		{"a minute before the slot: the month before", "0 10 1 * *", time.Date(2026, 3, 1, 9, 59, 0, 0, ny), "2026-02-01T10:00"},
+		{"past the catch-up window", "0 10 1 * *", time.Date(2026, 3, 20, 8, 0, 0, 0, ny), "2026-03-01T10:00"},
+		{"yearly", "0 9 15 4 *", time.Date(2026, 3, 20, 8, 0, 0, 0, ny), "2025-04-15T09:00"},
+		{"leap day, years back", "0 9 29 2 *", time.Date(2027, 3, 1, 8, 0, 0, 0, ny), "2024-02-29T09:00"},
+		{"every minute", "* * * * *", time.Date(2026, 3, 1, 10, 0, 30, 0, ny), "2026-03-01T10:00"},
+		{"the patient's wall clock", "0 10 1 * *", time.Date(2026, 3, 1, 14, 0, 0, 0, time.UTC), "2026-02-01T10:00"},
+		{"a day that never comes", "0 10 31 2 *", time.Date(2026, 3, 1, 10, 0, 0, 0, ny), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			slot, ok, err := LatestSlot(tt.spec, ny, tt.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if ok {
+				got = Period(slot)
+			}
+			if got != tt.want {
+				t.Errorf("LatestSlot = %q, want %q", got, tt.want)
+			}
+			// Within the catch-up window, DueSlot names the same slot.
+			if due, ok, _ := DueSlot(tt.spec, ny, tt.now); ok && Period(due) != got {
+				t.Errorf("DueSlot = %q, LatestSlot = %q", Period(due), got)
+			}
+		})
+	}
+	if _, _, err := LatestSlot("not a schedule", ny, time.Now()); err == nil {
+		t.Error("an unreadable schedule was read")
+	}
+}
+
 func TestWindowOpens(t *testing.T) {
 	ny := zone("America/New_York")
 	q := practice.QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour}

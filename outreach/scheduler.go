@@ -155,8 +155,9 @@ func (e *Engine) start(ctx context.Context, s *scripts.Script, zone, period stri
 	return int(n), nil
 }
 
-// startOne creates a check-in for one patient ($10) who may be contacted, outside any schedule
-// (staff or the demo asked for it), with its first message; the practice's exemption is $11.
+// startOne creates a check-in for one patient ($10) who may be contacted, for a period ($5),
+// with its first message; the practice's exemption is $11. A period that already has its
+// check-in, or a patient in another conversation, makes it a no-op.
 const startOne = `
 WITH due AS (
 	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang, p.channel
@@ -164,18 +165,41 @@ WITH due AS (
 	WHERE p.practice_id = $2 AND p.id = $10 AND ` + contactableEach + `
 )` + createWithFirstMessage
 
-// StartNow starts a check-in of a script for one patient at once (quiet hours still hold the
-// message or call back). It reports false when the patient is in another conversation or may
-// not be contacted (see Reachability; the script need not be theirs).
+const selectPatientZone = `SELECT timezone FROM patients WHERE practice_id = $1 AND id = $2`
+
+// StartNow starts this period's check-in of a script for one patient at once, rather than at
+// the slot (quiet hours still hold the message or call back): the period is the latest slot of
+// the script's schedule, however long ago, so that the scheduler never starts a second one for
+// it. It reports false when the period already has its check-in, the patient is in another
+// conversation, or the patient may not be contacted (see Reachability; the script need not be
+// theirs).
 func (e *Engine) StartNow(ctx context.Context, patient PatientID, scriptID string) (bool, error) {
 	s := e.script(scriptID)
 	if s == nil {
 		return false, fmt.Errorf("no check-in script %q", scriptID)
 	}
 	now := e.now()
+	var zone string
+	if err := e.DB.GetContext(ctx, &zone, selectPatientZone, e.pid(), int64(patient)); err != nil {
+		return false, fmt.Errorf("error finding patient %d: %w", patient, err)
+	}
+	loc, err := e.zones.Load(zone)
+	if err != nil {
+		return false, fmt.Errorf("error loading zone %q: %w", zone, err)
+	}
+	slot, ok, err := LatestSlot(s.Schedule, loc, now)
+	if err != nil {
+		return false, err
+	}
+	// A schedule with no slot in the last years (a script only ever started by hand) keys the
+	// check-in by the instant.
+	period := "now " + now.Format(time.RFC3339)
+	if ok {
+		period = Period(slot)
+	}
 	open := opening(s)
 	var n int
-	if err := e.DB.GetContext(ctx, &n, startOne, now, e.pid(), s.ID, open[0], "now "+now.Format(time.RFC3339),
+	if err := e.DB.GetContext(ctx, &n, startOne, now, e.pid(), s.ID, open[0], period,
 		open[1], open[2], open[3], open[4], int64(patient), e.exempt()); err != nil {
 		return false, fmt.Errorf("error starting check-in %s for patient %d: %w", scriptID, patient, err)
 	}
