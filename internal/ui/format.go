@@ -1,32 +1,6 @@
 package ui
 
-import (
-	"html/template"
-	"strings"
-
-	"github.com/outreach-engine/outreach/escalation"
-)
-
-// phoneDisplay shows an E.164 number as people read it: (555) 111-0006 for a North American
-// number, the number as stored otherwise.
-func phoneDisplay(e164 string) string {
-	if len(e164) == 12 && strings.HasPrefix(e164, "+1") {
-		n := e164[2:]
-		return "(" + n[:3] + ") " + n[3:6] + "-" + n[6:]
-	}
-	return e164
-}
-
-// telLink is the click-to-call link of an E.164 number. html/template lets only http(s) and
-// mailto links through as they are; a number of + and digits is safe in a tel: link.
-func telLink(e164 string) template.URL {
-	for i, r := range e164 {
-		if !(r >= '0' && r <= '9' || r == '+' && i == 0) {
-			return ""
-		}
-	}
-	return template.URL("tel:" + e164)
-}
+import "github.com/outreach-engine/outreach/escalation"
 
 // itemGroup is one patient's items in the queue, the most pressing first.
 type itemGroup struct {

@@ -7,29 +7,6 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 )
 
-func TestPhoneDisplay(t *testing.T) {
-	for in, want := range map[string]string{
-		"+15551110006":  "(555) 111-0006",
-		"+442071838750": "+442071838750",
-		"+1555111000":   "+1555111000",
-	} {
-		if got := phoneDisplay(in); got != want {
-			t.Errorf("phoneDisplay(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestTelLink(t *testing.T) {
-	if got := telLink("+15551110006"); got != "tel:+15551110006" {
-		t.Errorf("telLink = %q", got)
-	}
-	for _, bad := range []string{"javascript:alert(1)", "+1555 111", "1+555"} {
-		if got := telLink(bad); got != "" {
-			t.Errorf("telLink(%q) = %q, want nothing", bad, got)
-		}
-	}
-}
-
 func TestGroupByPatient(t *testing.T) {
 	item := func(id int64, patient, status string) escalation.View {
 		return escalation.View{ID: id, Patient: patient, PatientName: "Name " + patient, Status: status}

@@ -16,6 +16,7 @@ func TestPhoneText(t *testing.T) {
 		{"+1555111000", "+1555111000", "tel:+1555111000"}, // too short for a North American number
 		{"555-111-0006", "555-111-0006", ""},
 		{"+1555111000x", "+1555111000x", ""},
+		{"javascript:alert(1)", "javascript:alert(1)", ""},
 	}
 	for _, tt := range tests {
 		if got := phoneText(tt.e164); got != tt.text {
