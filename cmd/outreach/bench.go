@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -32,9 +31,6 @@ import (
 	"github.com/outreach-engine/outreach/internal/twiliofake"
 )
 
-const benchUsage = `usage: outreach bench [--patients N] [--entries PER_PATIENT] [--rate REPLIES_PER_S] [--duration D]
-                     [--nurses N] [--items N] [--phases dispatch,inbound,claims,billing] [--database NAME]`
-
 // selfCommand runs this program with args as a child process: the bench measures the commands
 // an operator runs, each in its own process.
 func selfCommand(ctx context.Context, args ...string) (*exec.Cmd, error) {
@@ -59,45 +55,41 @@ type benchConfig struct {
 
 var benchPhases = []string{"dispatch", "inbound", "claims", "billing"}
 
-func parseBench(args []string) (benchConfig, error) {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+func (a *app) parseBench(args []string) (benchConfig, error) {
+	fs := benchUsage.flagSet()
 	c := benchConfig{at: time.Date(2026, 12, 1, 18, 30, 0, 0, time.UTC)}
-	fs.IntVar(&c.patients, "patients", 100000, "synthetic patients")
-	fs.IntVar(&c.entries, "entries", 20, "time entries per patient in the billing month")
-	fs.IntVar(&c.rate, "rate", 1000, "signed inbound replies per second")
-	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long replies are fired")
-	fs.IntVar(&c.nurses, "nurses", 20, "nurses claiming queue items at once")
-	fs.IntVar(&c.items, "items", 0, "queue items to claim (default 10,000, at most --patients)")
-	phases := fs.String("phases", strings.Join(benchPhases, ","), "phases to run, comma-separated")
-	fs.StringVar(&c.database, "database", "outreach_bench", "the scratch database (dropped and made anew)")
-	fs.StringVar(&c.profile, "profile", "", "a directory where each command run writes its CPU profile")
-	if err := fs.Parse(args); err != nil {
-		return c, usageError{fmt.Sprintf("bench: %v\n%s", err, benchUsage)}
-	}
-	if fs.NArg() > 0 {
-		return c, usageError{fmt.Sprintf("bench: unexpected %q\n%s", fs.Arg(0), benchUsage)}
+	fs.IntVar(&c.patients, "patients", 100000, "`N` synthetic patients")
+	fs.IntVar(&c.entries, "entries", 20, "`N` time entries per patient in the billing month")
+	fs.IntVar(&c.rate, "rate", 1000, "`N` signed inbound replies per second")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long replies are fired, a `DURATION` like 10s or 2m")
+	fs.IntVar(&c.nurses, "nurses", 20, "`N` nurses claiming queue items at once")
+	fs.IntVar(&c.items, "items", 0, "`N` queue items to claim (default 10,000, at most --patients)")
+	phases := fs.String("phases", strings.Join(benchPhases, ","), "the `PHASES` to run, comma-separated")
+	fs.StringVar(&c.database, "database", "outreach_bench", "the scratch database's `NAME` (dropped and made anew)")
+	fs.StringVar(&c.profile, "profile", "", "a `DIR` where each command run writes its CPU profile")
+	if _, err := a.parse(benchUsage, fs, args); err != nil {
+		return c, err
 	}
 	if c.items == 0 {
 		c.items = min(10_000, c.patients)
 	}
 	switch {
 	case c.patients < 1 || c.patients > 10_000_000:
-		return c, usageError{"bench --patients must be from 1 to 10000000"}
+		return c, benchUsage.fail("--patients must be from 1 to 10000000")
 	case c.entries < 0 || c.entries > 1000:
-		return c, usageError{"bench --entries must be from 0 to 1000"}
+		return c, benchUsage.fail("--entries must be from 0 to 1000")
 	case c.rate < 1 || c.rate > 100_000:
-		return c, usageError{"bench --rate must be from 1 to 100000 replies a second"}
+		return c, benchUsage.fail("--rate must be from 1 to 100000 replies a second")
 	case c.duration <= 0 || c.duration > time.Hour:
-		return c, usageError{"bench --duration must be positive and at most 1h"}
+		return c, benchUsage.fail("--duration must be positive and at most 1h")
 	case c.nurses < 1 || c.nurses > 1000 || c.items < 1 || c.items > c.patients:
-		return c, usageError{"bench --nurses must be from 1 to 1000, and --items from 1 to --patients"}
+		return c, benchUsage.fail("--nurses must be from 1 to 1000, and --items from 1 to --patients")
 	case c.database == "" || strings.ContainsAny(c.database, `"'\/ `):
-		return c, usageError{"bench --database must be a plain database name"}
+		return c, benchUsage.fail("--database must be a plain database name")
 	}
 	for _, p := range strings.Split(*phases, ",") {
 		if !slices.Contains(benchPhases, p) {
-			return c, usageError{fmt.Sprintf("bench --phases: unknown phase %q (phases: %s)", p, strings.Join(benchPhases, ", "))}
+			return c, benchUsage.fail("--phases: unknown phase %q (phases: %s)", p, strings.Join(benchPhases, ", "))
 		}
 		c.phases = append(c.phases, p)
 	}
@@ -108,7 +100,7 @@ func parseBench(args []string) (benchConfig, error) {
 // bench runs a load run in a scratch database against a local fake Twilio, each measured step
 // in a child process running this program's own commands, and prints what it measured.
 func (a *app) bench(ctx context.Context, args []string) error {
-	c, err := parseBench(args)
+	c, err := a.parseBench(args)
 	if err != nil {
 		return err
 	}

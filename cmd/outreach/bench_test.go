@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -69,6 +70,7 @@ func TestBenchSmallRun(t *testing.T) {
 }
 
 func TestBenchFlags(t *testing.T) {
+	a := &app{stdout: io.Discard}
 	for _, args := range [][]string{
 		{"--patients", "0"},
 		{"--rate", "0"},
@@ -77,13 +79,13 @@ func TestBenchFlags(t *testing.T) {
 		{"--database", "a b"},
 		{"extra"},
 	} {
-		_, err := parseBench(args)
+		_, err := a.parseBench(args)
 		var ue usageError
 		if err == nil || !errors.As(err, &ue) {
 			t.Errorf("parseBench(%q) = %v, want a usage error", args, err)
 		}
 	}
-	c, err := parseBench([]string{"--patients", "500"})
+	c, err := a.parseBench([]string{"--patients", "500"})
 	if err != nil || c.items != 500 || c.staff != 10 || len(c.phases) != 4 {
 		t.Errorf("parseBench(--patients 500) = %+v, %v; want 500 items, 10 staff, every phase", c, err)
 	}

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
-	"fmt"
-	"io"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -18,38 +16,41 @@ func (a *app) billingStore(d *sqlx.DB) *billing.Store {
 		Rates: a.cfg.Rates, FeeSchedule: a.cfg.FeeSchedule, Now: a.now}
 }
 
-// billingCmd runs "billing report --month YYYY-MM [--format json|csv|text]" and
-// "billing close --month YYYY-MM".
+// billingCmd runs "billing report --month YYYY-MM [--format json|csv|text]",
+// "billing close --month YYYY-MM" and "billing worklist [--month YYYY-MM] [--within MINUTES]".
 func (a *app) billingCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 || (args[0] != "report" && args[0] != "close" && args[0] != "worklist") {
-		return usageError{"usage: outreach billing report|close|worklist --month YYYY-MM"}
+	u, args, err := a.subcommand("billing", args)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("billing "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	month := fs.String("month", "", "the month, YYYY-MM")
-	format := "text"
-	within := fs.Int64("within", 10, "minutes")
-	if sub == "report" {
-		fs.StringVar(&format, "format", "json", "json, csv or text")
+	sub := strings.TrimPrefix(u.name, "billing ")
+	fs := u.flagSet()
+	monthHelp := "the `YYYY-MM` month, in the practice's time zone"
+	if sub == "worklist" {
+		monthHelp += " (default this month)"
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{fmt.Sprintf("billing %s: %v", sub, err)}
+	month := fs.String("month", "", monthHelp)
+	format, within := "text", int64(0)
+	switch sub {
+	case "report":
+		fs.StringVar(&format, "format", "json", "the report's `format`: json, csv or text")
+	case "worklist":
+		fs.Int64Var(&within, "within", 10, "how close to the next code a patient must be, in `MINUTES`")
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("billing %s: unexpected %q", sub, fs.Arg(0))}
+	if _, err := a.parse(u, fs, args); err != nil {
+		return err
 	}
 	if sub == "worklist" && *month == "" {
 		*month = billing.MonthOf(a.now(), a.cfg.Location).String()
 	}
 	m, err := billing.ParseMonth(*month)
 	if err != nil {
-		return usageError{fmt.Sprintf("billing %s --month: %v", sub, err)}
+		return u.fail("--month: %v", err)
 	}
 	if format != "json" && format != "csv" && format != "text" {
-		return usageError{fmt.Sprintf("billing report --format %q is not json, csv or text", format)}
+		return u.fail("--format %q is not json, csv or text", format)
 	}
-	d, err := a.openMigrated(ctx, audit.ActorCLI)
+	d, err := a.openCurrent(ctx, audit.ActorCLI)
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func (a *app) billingCmd(ctx context.Context, args []string) error {
 		}
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(billing.Worklist(rep.Report, a.now(), a.cfg.Location, *within))
+		return enc.Encode(billing.Worklist(rep.Report, a.now(), a.cfg.Location, within))
 	}
 	var rep billing.MonthReport
 	if sub == "close" {

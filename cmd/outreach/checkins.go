@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -21,30 +19,30 @@ const maxPasses = 10000
 // checkinsCmd runs "checkins run [--at RFC3339]": one scheduling pass (with reminders and
 // expiry) and dispatch passes until nothing more is due, then exits.
 func (a *app) checkinsCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "run" {
-		return usageError{"usage: outreach checkins run [--at RFC3339]"}
+	u, args, err := a.subcommand("checkins", args)
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("checkins run", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	at := fs.String("at", "", "the instant to act at, RFC 3339")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{fmt.Sprintf("checkins run: %v", err)}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("checkins run: unexpected %q", fs.Arg(0))}
+	fs := u.flagSet()
+	at := fs.String("at", "", "act as if it were this instant, `RFC3339` (for \"due\", quiet hours, reminders, expiry)")
+	if _, err := a.parse(u, fs, args); err != nil {
+		return err
 	}
 	if *at != "" {
 		t, err := time.Parse(time.RFC3339, *at)
 		if err != nil {
-			return usageError{fmt.Sprintf("checkins run --at %q is not an RFC 3339 instant like 2026-12-01T15:00:00Z", *at)}
+			return u.fail("--at %q is not an RFC 3339 instant like 2026-12-01T15:00:00Z", *at)
 		}
 		a.now = func() time.Time { return t }
+	}
+	if err := a.checkChannel(); err != nil {
+		return err
 	}
 	lib, err := a.loadScripts()
 	if err != nil {
 		return err
 	}
-	d, err := a.openMigrated(ctx, audit.ActorCLI)
+	d, err := a.openCurrent(ctx, audit.ActorCLI)
 	if err != nil {
 		return err
 	}
@@ -81,11 +79,16 @@ func (a *app) checkinsCmd(ctx context.Context, args []string) error {
 
 // scriptsCmd runs "scripts validate FILE.yaml" (several files may be given).
 func (a *app) scriptsCmd(args []string) error {
-	if len(args) < 2 || args[0] != "validate" {
-		return usageError{"usage: outreach scripts validate FILE.yaml"}
+	u, args, err := a.subcommand("scripts", args)
+	if err != nil {
+		return err
+	}
+	files, err := a.parse(u, nil, args)
+	if err != nil {
+		return err
 	}
 	failed := 0
-	for _, path := range args[1:] {
+	for _, path := range files {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("error reading %s: %w", path, err)
@@ -100,7 +103,7 @@ func (a *app) scriptsCmd(args []string) error {
 			filepath.Base(path), s.ID, len(s.Questions), s.Languages, s.Schedule)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d scripts have problems (listed above)", failed, len(args)-1)
+		return fmt.Errorf("%d of %d scripts have problems (listed above)", failed, len(files))
 	}
 	return nil
 }

@@ -29,6 +29,9 @@ type Config struct {
 	Location    *time.Location
 	Quiet       practice.QuietHours
 	Channel     string // "twilio" or "simulator"
+	// ChannelSet says OUTREACH_CHANNEL was given rather than defaulted: the commands that send
+	// refuse a simulator nobody chose.
+	ChannelSet  bool
 	Twilio      TwilioConfig
 	Rates       billing.Rates
 	FeeSchedule billing.FeeSchedule
@@ -152,6 +155,7 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		def = channelTwilio
 	}
 	c.Channel = e.get("OUTREACH_CHANNEL", def)
+	c.ChannelSet = e.get("OUTREACH_CHANNEL", "") != ""
 	switch c.Channel {
 	case channelTwilio:
 		validateTwilio(e, c.Twilio)

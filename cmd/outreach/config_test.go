@@ -32,6 +32,34 @@ func TestLoadConfigDefaults(t *testing.T) {
 
 const sid = "AC0123456789abcdef0123456789abcdef"
 
+// The channel defaults as before, but only an OUTREACH_CHANNEL given counts as chosen.
+func TestLoadConfigChannelChosen(t *testing.T) {
+	twilio := map[string]string{"TWILIO_ACCOUNT_SID": sid, "TWILIO_AUTH_TOKEN": "abc", "TWILIO_FROM_NUMBER": "+15550001111"}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		channel string
+		set     bool
+	}{
+		{"nothing", nil, channelSimulator, false},
+		{"empty", map[string]string{"OUTREACH_CHANNEL": " "}, channelSimulator, false},
+		{"simulator", map[string]string{"OUTREACH_CHANNEL": "simulator"}, channelSimulator, true},
+		{"twilio settings", twilio, channelTwilio, false},
+		{"simulator despite twilio settings", map[string]string{"TWILIO_ACCOUNT_SID": sid, "OUTREACH_CHANNEL": "simulator"}, channelSimulator, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(envFrom(tt.env), readFiles(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Channel != tt.channel || c.ChannelSet != tt.set {
+				t.Errorf("channel %q, set %v; want %q, %v", c.Channel, c.ChannelSet, tt.channel, tt.set)
+			}
+		})
+	}
+}
+
 func TestLoadConfigTwilio(t *testing.T) {
 	c, err := LoadConfig(envFrom(map[string]string{
 		"TWILIO_ACCOUNT_SID": sid, "TWILIO_AUTH_TOKEN_FILE": "/run/secrets/token",

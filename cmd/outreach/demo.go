@@ -47,7 +47,7 @@ var demoPatients = []demoPatient{
 // demo runs a tour that needs nothing set up: its own database with demo staff and patients,
 // the simulator (whose patients answer), quiet hours off, and the server.
 func (a *app) demo(ctx context.Context, args []string) error {
-	if err := noArgs("demo", args); err != nil {
+	if _, err := a.parse(demoUsage, nil, args); err != nil {
 		return err
 	}
 	conn, err := db.ReplaceDatabase(a.cfg.DatabaseURL, demoDatabase)
@@ -58,7 +58,7 @@ func (a *app) demo(ctx context.Context, args []string) error {
 		return fmt.Errorf("error resetting the demo database: %w", err)
 	}
 	a.cfg.DatabaseURL = conn
-	a.cfg.Channel = channelSimulator
+	a.cfg.Channel, a.cfg.ChannelSet = channelSimulator, true
 	a.cfg.Quiet = practice.QuietHours{}
 	if len(a.cfg.OnCall) == 0 {
 		a.cfg.OnCall = []string{"RN-DEMO"} // the demo nurse is paged about urgent items

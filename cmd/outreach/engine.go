@@ -64,6 +64,26 @@ func (a *app) loadScripts() (scripts.Library, error) {
 	return lib, nil
 }
 
+// errNoChannel is why serve and checkins run refuse to start when no channel was chosen.
+var errNoChannel = errors.New("no channel to reach patients: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, and " +
+	"TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID to send through Twilio; " +
+	"or set OUTREACH_CHANNEL=simulator to send nothing (tests and demonstrations)")
+
+// checkChannel is called by every command that sends. It refuses the simulator unless it was
+// chosen explicitly, so that real patients are never "texted" by it unnoticed, and says on
+// every start in simulation that nothing reaches anyone.
+func (a *app) checkChannel() error {
+	if a.cfg.Channel != channelSimulator {
+		return nil
+	}
+	if !a.cfg.ChannelSet {
+		return errNoChannel
+	}
+	a.log.Warn("simulation: OUTREACH_CHANNEL=simulator, no text or call reaches a patient", "channel", channelSimulator)
+	fmt.Fprintln(a.stderr, "outreach: SIMULATION (OUTREACH_CHANNEL=simulator): no text or call reaches any patient")
+	return nil
+}
+
 // channel returns the configured way of sending: Twilio, or the simulator.
 func (a *app) channel(ctx context.Context, hooks simulator.Hooks) outreach.Channel {
 	if a.cfg.Channel == channelTwilio {

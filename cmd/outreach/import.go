@@ -17,10 +17,14 @@ import (
 )
 
 func (a *app) importFile(ctx context.Context, args []string) error {
-	if len(args) != 2 {
-		return usageError{"import needs a kind (patients, staff, services, time) and a file"}
+	u, args, err := a.subcommand("import", args)
+	if err != nil {
+		return err
 	}
-	kind, path := args[0], args[1]
+	if args, err = a.parse(u, nil, args); err != nil {
+		return err
+	}
+	kind, path := strings.TrimPrefix(u.name, "import "), args[0]
 	var r io.Reader = a.stdin
 	if path != "-" {
 		f, err := os.Open(path)
@@ -32,12 +36,7 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 	} else {
 		path = "stdin"
 	}
-	switch kind {
-	case "patients", "staff", "services", "time":
-	default:
-		return usageError{fmt.Sprintf("unknown import kind %q (patients, staff, services, time)", kind)}
-	}
-	d, err := a.openMigrated(ctx, audit.ActorCLI)
+	d, err := a.openCurrent(ctx, audit.ActorCLI)
 	if err != nil {
 		return err
 	}

@@ -11,42 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // zones for minimal containers without /usr/share/zoneinfo
 )
-
-const usage = `usage: outreach COMMAND [ARGS]
-
-commands:
-  serve                          HTTP server, cron scheduler and dispatcher (migrates first)
-  demo                           a tour with no setup: demo database, simulated patients, the server
-  migrate                        apply pending migrations and exit
-  import patients|staff|services|time FILE.csv
-                                 import a CSV file (- reads standard input)
-  billing report --month YYYY-MM [--format json|csv|text]
-                                 the month's billing report (a closed month's snapshot)
-  billing close --month YYYY-MM  store the month's report as an immutable snapshot
-  billing worklist [--month YYYY-MM] [--within MINUTES]
-                                 patients close to their next threshold, most valuable first
-  time history ENTRY_ID          an entry's versions: the original, amendments, a void
-  time export --month YYYY-MM    the month's entries with every audit element, as CSV
-  time conflicts --month YYYY-MM overlapping entries of one staff member
-  checkins run [--at RFC3339]    one scheduling pass and dispatch until nothing is due, then exit;
-                                 --at pins the clock used for "due" and quiet hours
-  scripts validate FILE.yaml     check a check-in script and print what is wrong
-  staff token STAFF_ID           print a new API token for that staff member
-  healthcheck                    ask the local server's /healthz (for container health checks)
-  bench [--patients N] [--phases dispatch,inbound,claims,billing] …
-                                 a load run in a scratch database against a local fake Twilio
-
-Configuration comes from the environment; see the README.`
-
-// usageError is a mistake in the command line; it exits with status 2.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,8 +22,9 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "outreach: "+errorText(err))
-		if errors.As(err, new(usageError)) {
-			fmt.Fprintln(os.Stderr, usage)
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(os.Stderr, ue.hint())
 			os.Exit(2)
 		}
 		os.Exit(1)
@@ -69,29 +38,46 @@ type app struct {
 	now    func() time.Time
 	stdin  io.Reader
 	stdout io.Writer
+	stderr io.Writer
 }
 
+// run runs the command line args. A command's --help succeeds without reading the
+// configuration, so that it works before anything is set up.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
-		return usageError{"no command given"}
+		return usageError{msg: "no command given"}
 	}
-	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stdout, usage)
+	switch args[0] {
+	case "-h", "-help", "--help":
+		printOverview(stdout)
 		return nil
+	case "help":
+		if len(args) == 1 {
+			printOverview(stdout)
+			return nil
+		}
+		args = append(args[1:], "--help")
 	}
-	cfg, err := LoadConfig(getenv, os.ReadFile)
-	if err != nil {
-		return err
-	}
-	a := &app{cfg: cfg, log: newLogger(cfg, stderr), now: time.Now, stdin: stdin, stdout: stdout}
-	if cfg.CPUProfile != "" {
-		stop, err := startCPUProfile(cfg.CPUProfile)
+	a := &app{now: time.Now, stdin: stdin, stdout: stdout, stderr: stderr}
+	if !wantsHelp(args) {
+		cfg, err := LoadConfig(getenv, os.ReadFile)
 		if err != nil {
 			return err
 		}
-		defer stop()
+		a.cfg, a.log = cfg, newLogger(cfg, stderr)
+		if cfg.CPUProfile != "" {
+			stop, err := startCPUProfile(cfg.CPUProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 	}
-	return a.command(ctx, args[0], args[1:])
+	err := a.command(ctx, args[0], args[1:])
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
 }
 
 // command runs one command.
@@ -120,7 +106,7 @@ func (a *app) command(ctx context.Context, cmd string, rest []string) error {
 	case "bench":
 		return a.bench(ctx, rest)
 	default:
-		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+		return usageError{msg: fmt.Sprintf("unknown command %q", cmd)}
 	}
 }
 
@@ -146,12 +132,4 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
-// noArgs fails when a command that takes no arguments got some.
-func noArgs(cmd string, args []string) error {
-	if len(args) > 0 {
-		return usageError{fmt.Sprintf("%s takes no arguments, got %q", cmd, strings.Join(args, " "))}
-	}
-	return nil
 }

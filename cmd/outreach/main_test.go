@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
+
+	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/dbtest"
 )
 
@@ -75,18 +80,149 @@ func TestImportCommands(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `bad.csv:2: phone "555-1234" is not a phone number`) {
 		t.Fatalf("bad import error = %v", err)
 	}
-	if _, _, err := runCmd(t, ctx, env, "import", "pets", bad); err == nil || !strings.Contains(err.Error(), `unknown import kind "pets"`) {
-		t.Errorf("unknown kind error = %v", err)
-	}
 }
 
 func TestMigrateCommand(t *testing.T) {
+	ctx := context.Background()
 	conn := dbtest.Empty(t)
-	if _, _, err := runCmd(t, context.Background(), map[string]string{"DATABASE_URL": conn}, "migrate"); err != nil {
+	if _, _, err := runCmd(t, ctx, map[string]string{"DATABASE_URL": conn}, "migrate"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := runCmd(t, context.Background(), map[string]string{"DATABASE_URL": conn}, "migrate", "now"); err == nil {
+	if _, _, err := runCmd(t, ctx, map[string]string{"DATABASE_URL": conn}, "migrate", "now"); err == nil {
 		t.Error("migrate with an argument succeeded")
+	}
+	// migrate creates a database that does not exist yet.
+	name, err := db.DatabaseName(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing, err := db.ReplaceDatabase(conn, name+"_new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dropDatabase(t, name+"_new") })
+	if _, _, err := runCmd(t, ctx, map[string]string{"DATABASE_URL": missing}, "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCmd(t, ctx, map[string]string{"DATABASE_URL": missing}, "billing", "report", "--month", "2026-03"); err != nil {
+		t.Errorf("billing report after migrate: %v", err)
+	}
+}
+
+// Only migrate, serve and demo create or migrate a database: any other command refuses a
+// missing database (a mistyped name), one without the schema, or one whose schema is behind,
+// with one line naming the database and what to do; it creates and changes nothing.
+func TestCommandsRefuseMissingOrUnmigratedDatabase(t *testing.T) {
+	ctx := context.Background()
+	empty := dbtest.Empty(t)
+	emptyName, err := db.DatabaseName(empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missingName := emptyName + "_typo"
+	missing, err := db.ReplaceDatabase(empty, missingName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	behind, behindConn := dbtest.Fresh(t)
+	if _, err := behind.Exec(`DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)`); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := db.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	behindName, err := db.DatabaseName(behindConn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := writeFile(t, "staff.csv", "id,name,credential,role\nRN1,Rita,RN,clinical\n")
+	commands := [][]string{
+		{"billing", "report", "--month", "2026-03"},
+		{"billing", "close", "--month", "2026-03"},
+		{"billing", "worklist"},
+		{"import", "staff", file},
+		{"time", "export", "--month", "2026-03"},
+		{"time", "history", "1"},
+		{"staff", "token", "RN1"},
+		{"checkins", "run"},
+	}
+	states := []struct {
+		name, conn, want string
+	}{
+		{"missing", missing, fmt.Sprintf(`database %q does not exist: check DATABASE_URL, or create it with 'outreach migrate'`, missingName)},
+		{"empty", empty, fmt.Sprintf(`database %q has no outreach schema: check DATABASE_URL, or set it up with 'outreach migrate'`, emptyName)},
+		{"behind", behindConn, fmt.Sprintf(`database %q is at schema version %d and this binary needs %d: run 'outreach migrate'`, behindName, len(ms)-1, len(ms))},
+	}
+	for _, st := range states {
+		for _, args := range commands {
+			t.Run(st.name+" "+strings.Join(args, " "), func(t *testing.T) {
+				env := map[string]string{"DATABASE_URL": st.conn, "OUTREACH_CHANNEL": "simulator"}
+				out, _, err := runCmd(t, ctx, env, args...)
+				if err == nil || err.Error() != st.want {
+					t.Errorf("error = %v, want %q (output %q)", err, st.want, out)
+				}
+			})
+		}
+	}
+	var created bool
+	if err := dbtest.DB(t).Get(&created, `SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)`, missingName); err != nil || created {
+		t.Errorf("the mistyped database exists afterwards (%v)", err)
+	}
+	d, err := db.Open(ctx, empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var tables int
+	if err := d.Get(&tables, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`); err != nil || tables != 0 {
+		t.Errorf("the empty database has %d tables afterwards (%v)", tables, err)
+	}
+}
+
+// dropDatabase drops a database a test made on the test server.
+func dropDatabase(t *testing.T, name string) {
+	if _, err := dbtest.DB(t).Exec(`DROP DATABASE IF EXISTS ` + pq.QuoteIdentifier(name) + ` WITH (FORCE)`); err != nil {
+		t.Errorf("error dropping %s: %v", name, err)
+	}
+}
+
+// serve and checkins run send: without Twilio settings they refuse to start rather than fall
+// back on the simulator, before touching the database; with OUTREACH_CHANNEL=simulator they
+// run and say so, in the log and on standard error.
+func TestSendingCommandsNeedAChannel(t *testing.T) {
+	ctx := context.Background()
+	conn := dbtest.Empty(t)
+	for _, args := range [][]string{{"serve"}, {"checkins", "run"}} {
+		env := map[string]string{"DATABASE_URL": conn, "OUTREACH_LISTEN": "127.0.0.1:0"}
+		_, _, err := runCmd(t, ctx, env, args...)
+		if !errors.Is(err, errNoChannel) {
+			t.Errorf("%s without a channel: error = %v, want a refusal", args, err)
+		}
+		for _, name := range []string{"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID", "OUTREACH_CHANNEL=simulator"} {
+			if err != nil && !strings.Contains(err.Error(), name) {
+				t.Errorf("%s: error %q does not name %s", args, err, name)
+			}
+		}
+	}
+	d, err := db.Open(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if st, err := db.CheckSchema(ctx, d); err != nil || st.Applied != 0 {
+		t.Errorf("the refused commands migrated the database: %+v, %v", st, err)
+	}
+
+	_, fresh := dbtest.Fresh(t)
+	env := map[string]string{"DATABASE_URL": fresh, "OUTREACH_CHANNEL": "simulator", "OUTREACH_LOG_FORMAT": "text"}
+	out, stderr, err := runCmd(t, ctx, env, "checkins", "run")
+	if err != nil || !strings.Contains(out, "check-ins: 0 started") {
+		t.Fatalf("checkins run with the simulator: %q, %v", out, err)
+	}
+	if !strings.Contains(stderr, "outreach: SIMULATION (OUTREACH_CHANNEL=simulator): no text or call reaches any patient\n") ||
+		!strings.Contains(stderr, "level=WARN msg=\"simulation: OUTREACH_CHANNEL=simulator, no text or call reaches a patient\"") {
+		t.Errorf("stderr does not say it is a simulation:\n%s", stderr)
 	}
 }
 
@@ -101,7 +237,10 @@ func TestServeAnswersAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := runCmd(t, ctx, map[string]string{"DATABASE_URL": conn, "OUTREACH_LISTEN": addr}, "serve")
+		_, stderr, err := runCmd(t, ctx, map[string]string{"DATABASE_URL": conn, "OUTREACH_LISTEN": addr, "OUTREACH_CHANNEL": "simulator"}, "serve")
+		if !strings.Contains(stderr, "SIMULATION") {
+			t.Errorf("serve in simulation does not say so:\n%s", stderr)
+		}
 		done <- err
 	}()
 	var resp *http.Response
@@ -145,19 +284,9 @@ func TestServeRefusesNewerSchema(t *testing.T) {
 	if _, err := d.Exec(`INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (999, 'future', 'x', now())`); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := runCmd(t, context.Background(), map[string]string{"DATABASE_URL": conn, "OUTREACH_LISTEN": "127.0.0.1:0"}, "serve")
+	_, _, err := runCmd(t, context.Background(), map[string]string{"DATABASE_URL": conn, "OUTREACH_LISTEN": "127.0.0.1:0", "OUTREACH_CHANNEL": "simulator"}, "serve")
 	if err == nil || !strings.Contains(err.Error(), "newer than this binary") {
 		t.Errorf("serve error = %v, want a refusal", err)
-	}
-}
-
-func TestUsage(t *testing.T) {
-	if _, _, err := runCmd(t, context.Background(), nil, "frobnicate"); err == nil || !strings.Contains(err.Error(), "unknown command") {
-		t.Errorf("error = %v", err)
-	}
-	out, _, err := runCmd(t, context.Background(), nil, "help")
-	if err != nil || !strings.Contains(out, "usage: outreach") {
-		t.Errorf("help = %q, %v", out, err)
 	}
 }
 

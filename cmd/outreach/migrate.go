@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -12,7 +13,7 @@ import (
 )
 
 func (a *app) migrate(ctx context.Context, args []string) error {
-	if err := noArgs("migrate", args); err != nil {
+	if _, err := a.parse(migrateUsage, nil, args); err != nil {
 		return err
 	}
 	d, err := a.openMigrated(ctx, audit.ActorCLI)
@@ -22,9 +23,13 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 	return d.Close()
 }
 
-// openMigrated opens the database, applies pending migrations and stores the practice settings.
-// A database whose schema is newer than this binary is refused.
+// openMigrated creates the database when it is missing, applies pending migrations and stores
+// the practice settings: for migrate, serve, demo and bench only. A database whose schema is
+// newer than this binary is refused.
 func (a *app) openMigrated(ctx context.Context, actor audit.Actor) (*sqlx.DB, error) {
+	if err := db.CreateIfMissing(ctx, a.cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
 	d, err := db.Open(ctx, a.cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -36,6 +41,41 @@ func (a *app) openMigrated(ctx context.Context, actor audit.Actor) (*sqlx.DB, er
 	}
 	st, _ := db.CheckSchema(ctx, d)
 	a.log.Info("database schema ready", "applied", applied, "version", st.Applied)
+	return a.withPractice(ctx, d, actor)
+}
+
+// openCurrent opens the database for every other command: it must exist and be migrated to
+// exactly this binary's schema, so that a mistyped DATABASE_URL fails rather than reads or
+// fills an empty database.
+func (a *app) openCurrent(ctx context.Context, actor audit.Actor) (*sqlx.DB, error) {
+	name, err := db.DatabaseName(a.cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, a.cfg.DatabaseURL)
+	if errors.Is(err, db.ErrNoDatabase) {
+		return nil, fmt.Errorf("database %q does not exist: check DATABASE_URL, or create it with 'outreach migrate'", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := db.CheckSchema(ctx, d)
+	switch {
+	case err != nil:
+		d.Close()
+		return nil, fmt.Errorf("database %q: %w", name, err)
+	case st.Applied == 0:
+		d.Close()
+		return nil, fmt.Errorf("database %q has no outreach schema: check DATABASE_URL, or set it up with 'outreach migrate'", name)
+	case !st.Current():
+		d.Close()
+		return nil, fmt.Errorf("database %q is at schema version %d and this binary needs %d: run 'outreach migrate'", name, st.Applied, st.Known)
+	}
+	return a.withPractice(ctx, d, actor)
+}
+
+// withPractice stores the practice settings of the configuration in d, closing d on failure.
+func (a *app) withPractice(ctx context.Context, d *sqlx.DB, actor audit.Actor) (*sqlx.DB, error) {
 	if err := practice.Ensure(ctx, d, a.cfg.practiceSettings(), actor, a.now()); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("error storing practice settings: %w", err)

@@ -85,6 +85,9 @@ closing: {en: "Thank you."}
 		phones[i] = fmt.Sprintf("+1555400%04d", i)
 		fmt.Fprintf(&csv, "R%04d,%s,America/New_York,en,ccm,restart,1111111112,2025-01-01\n", i, phones[i])
 	}
+	if _, _, err := runCmd(t, ctx, env, "migrate"); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := runCmd(t, ctx, env, "import", "patients", writeFile(t, "p.csv", csv.String())); err != nil {
 		t.Fatal(err)
 	}

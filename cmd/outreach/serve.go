@@ -24,7 +24,7 @@ import (
 const shutdownGrace = 20 * time.Second
 
 func (a *app) serve(ctx context.Context, args []string) error {
-	if err := noArgs("serve", args); err != nil {
+	if _, err := a.parse(serveUsage, nil, args); err != nil {
 		return err
 	}
 	ln, d, err := a.listenAndOpen(ctx)
@@ -44,9 +44,12 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	return a.run(ctx, srv, ln, eng, rt)
 }
 
-// listenAndOpen takes the listen address and opens the migrated database: everything that can
-// fail is done before anything starts.
+// listenAndOpen checks the channel, takes the listen address and opens the migrated database:
+// everything that can fail is done before anything starts.
 func (a *app) listenAndOpen(ctx context.Context) (net.Listener, *sqlx.DB, error) {
+	if err := a.checkChannel(); err != nil {
+		return nil, nil, err
+	}
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("error listening on %s: %w", a.cfg.Listen, err)
@@ -103,7 +106,7 @@ func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *ou
 }
 
 func (a *app) healthcheck(ctx context.Context, args []string) error {
-	if err := noArgs("healthcheck", args); err != nil {
+	if _, err := a.parse(healthcheckUsage, nil, args); err != nil {
 		return err
 	}
 	_, port, _ := net.SplitHostPort(a.cfg.Listen)

@@ -3,47 +3,93 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
-const staffUsage = "usage: outreach staff token STAFF_ID | outreach staff password STAFF_ID [nurse|practitioner|manager|admin] (the password on standard input)"
-
 // staffCmd runs "staff token STAFF_ID" (print a new API token for that staff member) and
-// "staff password STAFF_ID [ACCESS]" (set the password read from standard input, and the access).
+// "staff password STAFF_ID [ACCESS]" (set the password, and the access).
 func (a *app) staffCmd(ctx context.Context, args []string) error {
-	if len(args) < 2 || (args[0] == "token" && len(args) != 2) || (args[0] == "password" && len(args) > 3) ||
-		(args[0] != "token" && args[0] != "password") {
-		return usageError{staffUsage}
+	u, args, err := a.subcommand("staff", args)
+	if err != nil {
+		return err
 	}
-	d, err := a.openMigrated(ctx, audit.ActorCLI)
+	if args, err = a.parse(u, nil, args); err != nil {
+		return err
+	}
+	access := ""
+	if u.name == "staff password" && len(args) == 2 {
+		access = args[1]
+		if !slices.Contains([]string{web.AccessNurse, web.AccessPractitioner, web.AccessManager, web.AccessAdmin}, access) {
+			return u.fail("access %q is not nurse, practitioner, manager or admin", access)
+		}
+	}
+	d, err := a.openCurrent(ctx, audit.ActorCLI)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	practice := int64(a.cfg.practiceSettings().ID)
-	if args[0] == "password" {
-		line, err := bufio.NewReader(a.stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return fmt.Errorf("reading the password from standard input: %w", err)
-		}
-		access := ""
-		if len(args) == 3 {
-			access = args[2]
-		}
-		if err := web.SetPassword(ctx, d, practice, args[1], strings.TrimRight(line, "\r\n"), access, audit.ActorCLI, a.now()); err != nil {
+	if u.name == "staff password" {
+		password, err := a.readPassword(args[0])
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "password set for %s\n", args[1])
+		if err := web.SetPassword(ctx, d, practice, args[0], password, access, audit.ActorCLI, a.now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "password set for %s\n", args[0])
 		return nil
 	}
-	token, err := web.NewToken(ctx, d, practice, args[1], audit.ActorCLI, a.now())
+	token, err := web.NewToken(ctx, d, practice, args[0], audit.ActorCLI, a.now())
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(a.stdout, token)
 	return nil
+}
+
+// readPassword reads a password from standard input. At a terminal it asks on standard error,
+// twice, without echo; otherwise it reads one line.
+func (a *app) readPassword(staff string) (string, error) {
+	in := bufio.NewReader(a.stdin)
+	f, isFile := a.stdin.(*os.File)
+	if !isFile {
+		return readLine(in)
+	}
+	restore, tty := echoOff(f)
+	if !tty {
+		return readLine(in)
+	}
+	defer restore()
+	fmt.Fprintf(a.stderr, "New password for %s (12 to 72 characters, not shown): ", staff)
+	first, err := readLine(in)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(a.stderr, "The same password again: ")
+	second, err := readLine(in)
+	if err != nil {
+		return "", err
+	}
+	if first != second {
+		return "", errors.New("the two passwords differ; nothing was changed")
+	}
+	return first, nil
+}
+
+// readLine reads one line, without its line ending.
+func readLine(r *bufio.Reader) (string, error) {
+	line, err := r.ReadString('\n')
+	if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
+		return "", fmt.Errorf("error reading the password from standard input: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }

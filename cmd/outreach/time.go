@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
-	"fmt"
-	"io"
 	"strconv"
+	"strings"
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/audit"
@@ -16,37 +14,30 @@ import (
 // timeCmd runs "time history ENTRY_ID", "time export --month YYYY-MM" and
 // "time conflicts --month YYYY-MM".
 func (a *app) timeCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError{"usage: outreach time history ENTRY_ID | export --month YYYY-MM | conflicts --month YYYY-MM"}
+	u, args, err := a.subcommand("time", args)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
+	sub := strings.TrimPrefix(u.name, "time ")
+	fs := u.flagSet()
+	var m *string
+	if sub != "history" {
+		m = fs.String("month", "", "the `YYYY-MM` month, in the practice's time zone")
+	}
+	rest, err := a.parse(u, fs, args)
+	if err != nil {
+		return err
+	}
 	var entry int64
 	var month billing.Month
-	switch sub {
-	case "history":
-		if len(args) != 2 {
-			return usageError{"usage: outreach time history ENTRY_ID"}
+	if sub == "history" {
+		if entry, err = strconv.ParseInt(rest[0], 10, 64); err != nil || entry <= 0 {
+			return u.fail("%q is not an entry id", rest[0])
 		}
-		n, err := strconv.ParseInt(args[1], 10, 64)
-		if err != nil || n <= 0 {
-			return usageError{fmt.Sprintf("time history: %q is not an entry id", args[1])}
-		}
-		entry = n
-	case "export", "conflicts":
-		fs := flag.NewFlagSet("time "+sub, flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		m := fs.String("month", "", "the month, YYYY-MM")
-		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
-			return usageError{fmt.Sprintf("usage: outreach time %s --month YYYY-MM", sub)}
-		}
-		var err error
-		if month, err = billing.ParseMonth(*m); err != nil {
-			return usageError{fmt.Sprintf("time %s --month: %v", sub, err)}
-		}
-	default:
-		return usageError{fmt.Sprintf("unknown time command %q (history, export, conflicts)", sub)}
+	} else if month, err = billing.ParseMonth(*m); err != nil {
+		return u.fail("--month: %v", err)
 	}
-	d, err := a.openMigrated(ctx, audit.ActorCLI)
+	d, err := a.openCurrent(ctx, audit.ActorCLI)
 	if err != nil {
 		return err
 	}

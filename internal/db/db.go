@@ -1,4 +1,4 @@
-// Package db opens the PostgreSQL database, creates it when missing, applies the embedded
+// Package db opens the PostgreSQL database, creates it when asked to, applies the embedded
 // migrations and runs use cases in transactions.
 package db
 
@@ -27,18 +27,18 @@ type Querier interface {
 // maxConns bounds each process's connections, well under a default server's 100.
 const maxConns = 20
 
-// Open connects to the database named in dsn, creating the database first when it does not
-// exist and the server allows it. dsn is a lib/pq URL or key=value string; an explicit sslmode
-// is always passed (see WithSSLMode).
+// ErrNoDatabase is returned by Open when the server has no database of the name given.
+var ErrNoDatabase = errors.New("database does not exist")
+
+// Open connects to the database named in dsn, which must exist (see CreateIfMissing); a missing
+// one is ErrNoDatabase. dsn is a lib/pq URL or key=value string; an explicit sslmode is always
+// passed (see WithSSLMode).
 func Open(ctx context.Context, dsn string) (*sqlx.DB, error) {
 	conn, err := WithSSLMode(dsn)
 	if err != nil {
 		return nil, err
 	}
 	if conn, err = withBinaryParameters(conn); err != nil {
-		return nil, err
-	}
-	if err := ensureDatabase(ctx, conn); err != nil {
 		return nil, err
 	}
 	connector, err := newCachingConnector(conn)
@@ -56,9 +56,19 @@ func Open(ctx context.Context, dsn string) (*sqlx.DB, error) {
 	d.SetConnMaxIdleTime(5 * time.Minute)
 	if err := d.PingContext(ctx); err != nil {
 		d.Close()
+		if missingDatabase(err) {
+			name, _ := DatabaseName(conn)
+			return nil, fmt.Errorf("error connecting to database %q: %w", name, ErrNoDatabase)
+		}
 		return nil, fmt.Errorf("error connecting to database: %w", err)
 	}
 	return d, nil
+}
+
+// missingDatabase reports whether err is the server's "database does not exist".
+func missingDatabase(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "3D000" // invalid_catalog_name
 }
 
 // WithSSLMode converts a lib/pq URL or key=value string to a normalised key=value form and makes sslmode explicit: kept when
@@ -142,10 +152,14 @@ func isLocalHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// ensureDatabase creates the database named in conn when it is missing. A server that refuses
-// (no CREATEDB right, no maintenance database) is not an error here: the real connection
+// CreateIfMissing creates the database named in dsn when it does not exist. A server that
+// refuses (no CREATEDB right, no maintenance database) is not an error here: the connection
 // that follows reports what is wrong.
-func ensureDatabase(ctx context.Context, conn string) error {
+func CreateIfMissing(ctx context.Context, dsn string) error {
+	conn, err := WithSSLMode(dsn)
+	if err != nil {
+		return err
+	}
 	name, err := DatabaseName(conn)
 	if err != nil {
 		return err
@@ -156,11 +170,11 @@ func ensureDatabase(ctx context.Context, conn string) error {
 	}
 	err = probe.PingContext(ctx)
 	probe.Close()
-	var pqErr *pq.Error
-	if err == nil || !errors.As(err, &pqErr) || pqErr.Code != "3D000" { // invalid_catalog_name
+	if err == nil || !missingDatabase(err) {
 		return nil
 	}
 	err = maintenance(ctx, conn, "CREATE DATABASE "+pq.QuoteIdentifier(name))
+	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && (pqErr.Code == "42P04" || pqErr.Code == "23505") { // created meanwhile
 		return nil
 	}

@@ -46,7 +46,9 @@ func TestWithSSLModeHidesPassword(t *testing.T) {
 	}
 }
 
-func TestOpenCreatesMissingDatabase(t *testing.T) {
+// Open refuses a database that does not exist; CreateIfMissing makes it, and leaves an
+// existing one alone.
+func TestOpenRefusesMissingDatabaseCreateIfMissingMakesIt(t *testing.T) {
 	ctx := context.Background()
 	conn := dbtest.Empty(t)
 	name, err := db.DatabaseName(conn)
@@ -57,9 +59,20 @@ func TestOpenCreatesMissingDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if d, err := db.Open(ctx, missing); !errors.Is(err, db.ErrNoDatabase) || !strings.Contains(err.Error(), name+"_new") {
+		if d != nil {
+			d.Close()
+		}
+		t.Fatalf("Open on a missing database = %v, want ErrNoDatabase naming it", err)
+	}
+	for range 2 {
+		if err := db.CreateIfMissing(ctx, missing); err != nil {
+			t.Fatalf("CreateIfMissing: %v", err)
+		}
+	}
 	d, err := db.Open(ctx, missing)
 	if err != nil {
-		t.Fatalf("Open on a missing database: %v", err)
+		t.Fatalf("Open after CreateIfMissing: %v", err)
 	}
 	defer func() {
 		d.Close()

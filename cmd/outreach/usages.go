@@ -1,0 +1,117 @@
+package main
+
+import "slices"
+
+// The command lines, in the order the overview lists them. Each command's flags are defined
+// where it runs; its --help lists them with what is written here.
+
+var serveUsage = cmdUsage{name: "serve", summary: "HTTP server, cron scheduler and dispatcher (migrates first)", about: `
+Serves the care team's pages, the JSON API, the Twilio webhooks, /healthz, /readyz and /metrics
+on OUTREACH_LISTEN, starts the check-ins that fall due every minute, and sends the outbox.
+It creates the database named in DATABASE_URL when it is missing and applies pending migrations
+first. It needs a channel: Twilio (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, and TWILIO_FROM_NUMBER
+or TWILIO_MESSAGING_SERVICE_SID), or OUTREACH_CHANNEL=simulator to send nothing.
+SIGTERM or Ctrl-C stops it gracefully.`}
+
+var demoUsage = cmdUsage{name: "demo", summary: "a tour with no setup: demo database, simulated patients, the server", about: `
+Recreates its own database outreach_demo on the server of DATABASE_URL (never the database named
+there), imports demo staff and simulated patients, starts their check-ins at once and serves as
+'serve' does, with the simulator in place of Twilio: nothing leaves this machine.`}
+
+var migrateUsage = cmdUsage{name: "migrate", summary: "create the database if missing, apply pending migrations, exit", about: `
+Creates the database named in DATABASE_URL when it is missing (and the server allows it), then
+applies the pending migrations and exits. Every command but serve and demo needs a database
+migrated this way. Several processes may migrate at once: each migration is applied once.`}
+
+var importAbout = `
+Reads a CSV file (UTF-8, a header row, columns in any order; - reads standard input) into the
+database named in DATABASE_URL. The whole file is stored in one transaction or nothing is; every
+problem is reported with its line and column.
+`
+
+var importUsages = []cmdUsage{
+	{name: "import patients", args: "FILE.csv", min: 1, max: 1, summary: "add or update patients (by id)", about: importAbout + `
+Rows are upserted by id. Columns: id (required), first_name, last_name, phone, timezone,
+language, channel, chronic_conditions, billing_npi, programs, ccm_track, consent_at,
+consent_method, consent_documented, consent_npi, consent_revoked_at, initiating_visit_on,
+care_plan_on, script, active. The README describes each.`},
+	{name: "import staff", args: "FILE.csv", min: 1, max: 1, summary: "add or update staff members (by id)", about: importAbout + `
+Rows are upserted by id. Columns: id (required), name, credential, role, npi, phone, email.`},
+	{name: "import services", args: "FILE.csv", min: 1, max: 1, summary: "other services billed for a patient in a month", about: importAbout + `
+Columns: patient, code (CPT/HCPCS), date, npi. A service already stored is not stored twice.`},
+	{name: "import time", args: "FILE.csv", min: 1, max: 1, summary: "append staff time entries", about: importAbout + `
+Columns: patients (;-separated for a shared activity), staff, program, started_at, ended_at or
+minutes, activity, note, mdm, interactive, changed. The same file imported twice is refused.`},
+}
+
+var billingUsages = []cmdUsage{
+	{name: "billing report", flags: "--month YYYY-MM [--format json|csv|text]", summary: "the month's billing report (a closed month's snapshot)", about: `
+The month's billing report in the practice's time zone: one row per patient and program with
+the counted time, the status, the codes and amounts, the reasons and the next code within reach.
+A closed month shows its stored snapshot.`},
+	{name: "billing close", flags: "--month YYYY-MM", summary: "store the month's report as an immutable snapshot", about: `
+Stores the month's report as an immutable snapshot and prints it as text; only once, and only
+after the month ended.`},
+	{name: "billing worklist", flags: "[--month YYYY-MM] [--within MINUTES]", summary: "patients close to their next threshold, most valuable first", about: `
+Patients within reach of their next code while the month has days left, most valuable first,
+as JSON.`},
+}
+
+var timeUsages = []cmdUsage{
+	{name: "time history", args: "ENTRY_ID", min: 1, max: 1, summary: "an entry's versions: the original, amendments, a void", about: `
+Prints a time entry's versions as JSON: the original, its amendments and a void, each with who,
+when and why.`},
+	{name: "time export", flags: "--month YYYY-MM", summary: "the month's entries with every audit element, as CSV", about: `
+Prints the month's time entries as CSV with every element an auditor asks for: staff and
+credential at the time, instants with the zone, activity, note, each patient's share,
+amendments and voids.`},
+	{name: "time conflicts", flags: "--month YYYY-MM", summary: "overlapping entries of one staff member", about: `
+Prints, as JSON, the month's entries of one staff member that overlap: their overlapping time
+counts for neither until one is amended.`},
+}
+
+var checkinsRunUsage = cmdUsage{name: "checkins run", flags: "[--at RFC3339]", summary: "one scheduling pass and dispatch until nothing is due", about: `
+One scheduling pass (due check-ins, reminders, expiry) and dispatch passes until nothing more is
+due, then prints what was done and exits. It sends through the channel serve would use, and
+likewise refuses to start without one (Twilio, or OUTREACH_CHANNEL=simulator).`}
+
+var scriptsValidateUsage = cmdUsage{name: "scripts validate", args: "FILE.yaml...", min: 1, max: -1, summary: "check check-in scripts and print what is wrong", about: `
+Checks check-in script files and prints every problem with its line, or a summary of each valid
+script; exits 1 when any file has a problem. Needs no database.`}
+
+var staffUsages = []cmdUsage{
+	{name: "staff token", args: "STAFF_ID", min: 1, max: 1, summary: "print a new API token for that staff member", about: `
+Prints a new API token for the staff member (for Authorization: Bearer TOKEN). Only its digest is
+stored; keep it safe.`},
+	{name: "staff password", args: "STAFF_ID [nurse|practitioner|manager|admin]", min: 1, max: 2, summary: "set a staff member's password for the pages", about: `
+Sets the staff member's password for the pages (12 to 72 characters) and, when given, their
+access. At a terminal it asks for the password twice without showing it; otherwise it reads one
+line from standard input. The staff member's open sessions end.`},
+}
+
+var healthcheckUsage = cmdUsage{name: "healthcheck", summary: "ask the local server's /healthz (for container health checks)", about: `
+Asks the server on this machine (the port of OUTREACH_LISTEN) for /healthz; exits 0 when it
+answers 200. Made for container health checks.`}
+
+var benchUsage = cmdUsage{name: "bench", flags: "[--patients N] [--phases dispatch,inbound,claims,billing] ...", summary: "a load run in a scratch database against a local fake Twilio", about: `
+A load run to size a machine: it drops and recreates a scratch database on the server of
+DATABASE_URL (only one it made itself), starts a fake Twilio, runs the engine's own commands in
+child processes against them and prints what it measured.`}
+
+// commands lists every command line, in the overview's order.
+var commands = slices.Concat(
+	[]cmdUsage{serveUsage, demoUsage, migrateUsage},
+	importUsages, billingUsages, timeUsages,
+	[]cmdUsage{checkinsRunUsage, scriptsValidateUsage}, staffUsages,
+	[]cmdUsage{healthcheckUsage, benchUsage},
+)
+
+// groupAbout says what each group of commands is for, in the group's --help.
+var groupAbout = map[string]string{
+	"import":   "Imports a CSV file of patients, staff, services or time entries.",
+	"billing":  "The monthly billing report, its close, and the worklist of patients near a code.",
+	"time":     "Staff time entries: an entry's history, the month's audit export, overlaps.",
+	"checkins": "Runs the check-ins from the command line.",
+	"scripts":  "Check-in scripts.",
+	"staff":    "Staff credentials: API tokens and passwords for the pages.",
+}
