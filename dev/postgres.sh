@@ -1,5 +1,5 @@
-# Sourced by dev/test and dev/run: makes sure a PostgreSQL server answers and exports
-# PG_BASE_URL (postgres://user@host:port) for it.
+# Sourced by dev/test and dev/run: installs what they need with apt-get, and makes sure a
+# PostgreSQL server answers and exports PG_BASE_URL (postgres://user@host:port) for it.
 #
 # Order: a server named by TEST_DATABASE_URL or DATABASE_URL is used as it is; else one that
 # answers on localhost:5432 with the postgres user; else a cluster of our own is started with
@@ -8,25 +8,62 @@
 
 die() { echo "dev: $*" >&2; exit 1; }
 
+# apt-get's and dpkg's output goes to this file; the terminal gets one line per package.
+DEV_APT_LOG=${DEV_APT_LOG:-$PWD/.data/apt.log}
+
 as_root() {
-	if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo -n "$@"
+	else
+		echo "dev: $1 needs root: run as root, or install sudo" >&2
+		return 1
+	fi
 }
 
-# apt_install PACKAGE: install a Debian package.
+# DEV_WANTED holds the packages want found missing: PACKAGE WHY PACKAGE WHY ...
+DEV_WANTED=()
+
+# want PACKAGE WHY CHECK...: PACKAGE is to be installed unless the command CHECK succeeds.
+want() {
+	local pkg=$1 why=$2
+	shift 2
+	"$@" >/dev/null 2>&1 || DEV_WANTED+=("$pkg" "$why")
+}
+
+# install_wanted: installs what want found missing.
+install_wanted() {
+	[ ${#DEV_WANTED[@]} -eq 0 ] || apt_install "${DEV_WANTED[@]}"
+	DEV_WANTED=()
+}
+
+# apt_install PACKAGE WHY [PACKAGE WHY]...: installs Debian packages in one apt-get run, saying
+# on one line each what is installed and why. apt-get's own output goes to DEV_APT_LOG; when it
+# fails, the log's end is shown.
 apt_install() {
-	command -v apt-get >/dev/null 2>&1 || die "$1 is needed and there is no apt-get to install it"
-	echo "dev: installing $1" >&2
+	local pkgs=()
+	command -v apt-get >/dev/null 2>&1 || die "$1 ($2) is needed and there is no apt-get to install it"
+	mkdir -p "$(dirname "$DEV_APT_LOG")" || die "cannot make the directory of $DEV_APT_LOG"
+	while [ $# -ge 2 ]; do
+		echo "dev: installing $1 ($2)…" >&2
+		pkgs+=("$1")
+		shift 2
+	done
+	echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) installing ${pkgs[*]}" >>"$DEV_APT_LOG"
 	if [ -z "${DEV_APT_UPDATED:-}" ]; then
-		as_root apt-get update -qq >&2 || die "apt-get update failed (run as root or with sudo)"
+		as_root apt-get update >>"$DEV_APT_LOG" 2>&1 || apt_failed "apt-get update"
 		DEV_APT_UPDATED=1
 	fi
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >&2 \
-		|| die "apt-get install $1 failed"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}" \
+		>>"$DEV_APT_LOG" 2>&1 </dev/null || apt_failed "apt-get install ${pkgs[*]}"
+	echo "dev: installed; apt-get's output is in $DEV_APT_LOG" >&2
 }
 
-# ensure_pkg COMMAND PACKAGE: install PACKAGE when COMMAND is missing.
-ensure_pkg() {
-	command -v "$1" >/dev/null 2>&1 || apt_install "$2"
+apt_failed() {
+	echo "dev: $1 failed; the end of its output:" >&2
+	tail -n 20 "$DEV_APT_LOG" | sed 's/^/    /' >&2
+	die "the whole output is in $DEV_APT_LOG"
 }
 
 pg_bin() {
@@ -58,7 +95,7 @@ ensure_postgres() {
 		echo "dev: using the PostgreSQL server on localhost:5432" >&2
 		return 0
 	fi
-	bin=$(pg_bin) || { apt_install postgresql; bin=$(pg_bin) || die "no initdb after installing postgresql"; }
+	bin=$(pg_bin) || { apt_install postgresql "the database server"; bin=$(pg_bin) || die "no initdb after installing postgresql"; }
 	# The Debian package may start its own cluster on 5432; use it if it answers now.
 	if local_server_answers; then
 		PG_BASE_URL="postgres://postgres@127.0.0.1:5432"
