@@ -110,7 +110,9 @@ ensure_postgres() {
 		chmod 700 "$dir"
 		run_pg="su postgres -s /bin/sh -c"
 	fi
-	pg() { if [ -n "$run_pg" ]; then $run_pg "$*"; else sh -c "$*"; fi; }
+	# From the cluster's directory: the server's programs cannot return to one the postgres user
+	# may not enter (such as root's home).
+	pg() { (cd "$dir" && if [ -n "$run_pg" ]; then $run_pg "$*"; else sh -c "$*"; fi); }
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		pg "'$bin/initdb' -D '$dir/data' -A trust -U postgres -E UTF8 --no-sync" >/dev/null || die "initdb failed"
 	fi
