@@ -109,6 +109,17 @@ ensure_postgres() {
 		chown -R postgres "$dir"
 		chmod 700 "$dir"
 		run_pg="su postgres -s /bin/sh -c"
+		if ! (cd / && $run_pg "test -w '$dir'") 2>/dev/null; then
+			# The server runs as postgres, which cannot reach a directory under root's home: a
+			# kept cluster goes where it can.
+			rmdir "$dir" 2>/dev/null || true
+			keep=$dir
+			dir=/var/lib/outreach-dev/$(printf %s "$keep" | sha256sum | cut -c1-12)
+			mkdir -p "$dir"
+			chown -R postgres "$dir"
+			chmod 700 "$dir"
+			echo "dev: the postgres user cannot reach $keep; the cluster is kept in $dir" >&2
+		fi
 	fi
 	# From the cluster's directory: the server's programs cannot return to one the postgres user
 	# may not enter (such as root's home).
