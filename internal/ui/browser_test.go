@@ -39,27 +39,40 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// tab is a browser tab a test drives: each step fails the test with its name.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// step runs actions, failing the test with the step's name.
+func (b tab) step(name string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// text returns the text of the element sel finds.
+func (b tab) text(sel string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Text(css(sel)))
+	if err != nil {
+		b.t.Fatalf("reading %s: %v", sel, err)
+	}
+	return v
+}
+
+func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
 // TestBrowserWorksAnUrgentItem logs in, finds the urgent item at the top of the queue, claims
 // it, resolves it, records the proposed time and finds it on the patient's page, in a real
 // browser; with -screenshot it saves the queue's picture for the README.
 func TestBrowserWorksAnUrgentItem(t *testing.T) {
 	s := newSite(t)
 	ctx := browser(t)
-	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
-		}
-		return v
-	}
+	b := tab{t, ctx}
+	step, text := b.step, b.text
 	step("log in", chromedp.Navigate(s.srv.URL+"/"), chromedp.WaitVisible(css("#staff")),
 		chromedp.SendKeys(css("#staff"), "RN1"), chromedp.SendKeys(css("#password"), password),
 		chromedp.Submit(css("#password")), chromedp.WaitVisible(css("#queue table")))

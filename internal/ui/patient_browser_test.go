@@ -24,21 +24,8 @@ func TestBrowserManagerStopsOutreach(t *testing.T) {
 		}
 	}
 	ctx := browser(t)
-	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
-		}
-		return v
-	}
+	b := tab{t, ctx}
+	step, text := b.step, b.text
 	step("log in", chromedp.Navigate(s.srv.URL+"/login?next=/patients/P1"), chromedp.WaitVisible(css("#staff")),
 		chromedp.SendKeys(css("#staff"), "MG1"), chromedp.SendKeys(css("#password"), password),
 		chromedp.Submit(css("#password")), chromedp.WaitVisible(css("#outreach")))
