@@ -42,11 +42,14 @@ type Queue struct {
 	Lease    time.Duration
 }
 
-// View is an item as staff see it. A claim whose lease ran out shows as open.
+// View is an item as staff see it. A claim whose lease ran out shows as open. An item about a
+// text from a number that matches no patient has no patient, and its Number.
 type View struct {
 	ID             int64      `db:"id" json:"id"`
-	Patient        string     `db:"patient" json:"patient"`
+	Patient        *string    `db:"patient" json:"patient"`
 	PatientName    string     `db:"patient_name" json:"patient_name"`
+	Number         *string    `db:"number" json:"number,omitempty"`
+	Unread         bool       `db:"unread" json:"unread"` // a text on it nobody has read yet
 	Severity       Severity   `db:"severity" json:"severity"`
 	Reason         string     `db:"reason" json:"reason"`
 	Source         Source     `db:"source" json:"source"`
@@ -82,7 +85,8 @@ const liveStatus = `CASE WHEN e.status = 'claimed' AND e.claim_expires_at <= $2 
 
 // viewColumns and viewJoins read a View.
 const viewColumns = `
-SELECT e.id, p.ext_id AS patient, btrim(p.first_name || ' ' || p.last_name) AS patient_name, e.severity, e.reason,
+SELECT e.id, p.ext_id AS patient, coalesce(btrim(p.first_name || ' ' || p.last_name), '') AS patient_name,
+	CASE WHEN e.patient_id IS NULL THEN e.phone END AS number, e.unread_since IS NOT NULL AS unread, e.severity, e.reason,
 	e.source, ` + liveStatus + ` AS status, e.firings, e.created_at, e.due_at,
 	CASE WHEN ` + liveStatus + ` = 'claimed' THEN s.ext_id END AS claimed_by,
 	CASE WHEN ` + liveStatus + ` = 'claimed' THEN e.claim_expires_at END AS claim_expires_at, e.outcome, e.resolved_at,
@@ -90,7 +94,7 @@ SELECT e.id, p.ext_id AS patient, btrim(p.first_name || ' ' || p.last_name) AS p
 
 const viewJoins = `
 FROM escalations e
-JOIN patients p ON p.practice_id = e.practice_id AND p.id = e.patient_id
+LEFT JOIN patients p ON p.practice_id = e.practice_id AND p.id = e.patient_id
 LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.claimed_by
 LEFT JOIN staff r ON r.practice_id = e.practice_id AND r.id = e.resolved_by`
 
@@ -120,18 +124,20 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]View, error) {
 // the question and the answer as read; and how to reach the patient.
 type Detail struct {
 	View
-	Phone   *string         `db:"phone" json:"phone"`   // the patient's, E.164
+	Phone   *string         `db:"phone" json:"phone"`   // the patient's, or the number's, E.164
 	Script  *string         `db:"script" json:"script"` // the check-in's script, when a check-in raised it
 	Note    string          `db:"note" json:"note"`
 	Firings json.RawMessage `db:"details" json:"firings"`
 }
 
-const selectItem = viewColumns + `, p.phone, c.script_id AS script, e.note, e.details` + viewJoins + `
+const selectItem = viewColumns + `, coalesce(p.phone, e.phone) AS phone, c.script_id AS script, e.note, e.details` + viewJoins + `
 LEFT JOIN checkins c ON c.practice_id = e.practice_id AND c.id = e.checkin_id
 WHERE e.practice_id = $1 AND e.id = $3`
 
+const markRead = `UPDATE escalations SET unread_since = NULL WHERE practice_id = $1 AND id = $2 AND unread_since IS NOT NULL`
+
 // Get returns one item with its firings; reading it, a part of a patient's record, is written
-// to the audit log as the staff member's.
+// to the audit log as the staff member's, and the texts on it count as read.
 func (q *Queue) Get(ctx context.Context, id, staff int64) (Detail, error) {
 	var d Detail
 	err := db.WithTx(ctx, q.DB, func(tx *sqlx.Tx) error {
@@ -140,6 +146,11 @@ func (q *Queue) Get(ctx context.Context, id, staff int64) (Detail, error) {
 				return ErrNotFound
 			}
 			return err
+		}
+		if d.Unread {
+			if _, err := tx.ExecContext(ctx, markRead, q.Practice, id); err != nil {
+				return err
+			}
 		}
 		return q.audit(ctx, tx, staff, id, "escalation.read", nil, q.now())
 	})
@@ -276,9 +287,9 @@ WHERE e.practice_id = $1 AND e.id = $2 AND (e.status = 'open'
 // own live claim began, the patient and their programs, the resolver's id.
 const selectWork = `
 SELECT CASE WHEN e.status = 'claimed' AND e.claimed_by = $3 AND e.claim_expires_at > $4 THEN e.claimed_at END AS since,
-	e.reason, p.ext_id AS patient, p.programs, s.ext_id AS staff
+	e.reason, p.ext_id AS patient, coalesce(p.programs, '{}') AS programs, s.ext_id AS staff
 FROM escalations e
-JOIN patients p ON p.practice_id = e.practice_id AND p.id = e.patient_id
+LEFT JOIN patients p ON p.practice_id = e.practice_id AND p.id = e.patient_id
 JOIN staff s ON s.practice_id = e.practice_id AND s.id = $3
 WHERE e.practice_id = $1 AND e.id = $2
 FOR UPDATE OF e`
@@ -313,25 +324,25 @@ var outcomeWork = map[string]struct {
 	"no_action_needed": {"data_review", false},
 }
 
-// Resolve closes an item with an outcome and a note, and proposes the time entry of the work.
-// ErrClaimed when someone else holds it or it is already resolved; ErrInvalid for an unknown
-// outcome or an overlong note.
-func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note string) (Proposal, error) {
+// Resolve closes an item with an outcome and a note, and proposes the time entry of the work
+// (none for an item with no patient: no patient's time can be counted). ErrClaimed when someone
+// else holds it or it is already resolved; ErrInvalid for an unknown outcome or an overlong note.
+func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note string) (*Proposal, error) {
 	work, ok := outcomeWork[outcome]
 	if !ok {
-		return Proposal{}, fmt.Errorf("%w: outcome %q is not one of %s", ErrInvalid, outcome, strings.Join(Outcomes, ", "))
+		return nil, fmt.Errorf("%w: outcome %q is not one of %s", ErrInvalid, outcome, strings.Join(Outcomes, ", "))
 	}
 	note = strings.TrimSpace(note)
 	if len([]rune(note)) > maxNote {
-		return Proposal{}, fmt.Errorf("%w: the note is longer than %d characters", ErrInvalid, maxNote)
+		return nil, fmt.Errorf("%w: the note is longer than %d characters", ErrInvalid, maxNote)
 	}
 	now := q.now()
-	var p Proposal
+	var p *Proposal
 	err := db.WithTx(ctx, q.DB, func(tx *sqlx.Tx) error {
 		var w struct {
 			Since    *time.Time     `db:"since"`
 			Reason   string         `db:"reason"`
-			Patient  string         `db:"patient"`
+			Patient  *string        `db:"patient"`
 			Programs pq.StringArray `db:"programs"`
 			Staff    string         `db:"staff"`
 		}
@@ -352,13 +363,15 @@ func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note stri
 		if w.Since != nil {
 			start = *w.Since
 		}
-		p = Proposal{Patients: []string{w.Patient}, Staff: w.Staff, Program: program(w.Programs), StartedAt: start,
-			EndedAt: now, Seconds: int(now.Sub(start) / time.Second), Activity: work.activity, Interactive: work.interactive,
-			Note: strings.TrimSpace(fmt.Sprintf("Escalation #%d (%s): %s. %s", id, w.Reason, strings.ReplaceAll(outcome, "_", " "), note))}
+		if w.Patient != nil {
+			p = &Proposal{Patients: []string{*w.Patient}, Staff: w.Staff, Program: program(w.Programs), StartedAt: start,
+				EndedAt: now, Seconds: int(now.Sub(start) / time.Second), Activity: work.activity, Interactive: work.interactive,
+				Note: strings.TrimSpace(fmt.Sprintf("Escalation #%d (%s): %s. %s", id, w.Reason, strings.ReplaceAll(outcome, "_", " "), note))}
+		}
 		return q.audit(ctx, tx, staff, id, "escalation.resolve", map[string]any{"outcome": outcome}, now)
 	})
 	if err != nil {
-		return Proposal{}, fmt.Errorf("error resolving escalation %d: %w", id, err)
+		return nil, fmt.Errorf("error resolving escalation %d: %w", id, err)
 	}
 	return p, nil
 }

@@ -89,7 +89,7 @@ func (c Conversation) Reply(text string) Step {
 	emergency := scripts.Emergency(text)
 	if emergency {
 		st.Raise = append(st.Raise, Raised{Severity: scripts.Urgent, Reason: "Emergency words in a reply", Source: "emergency",
-			Question: c.Current, Value: text})
+			Question: c.Current})
 		st.Send = append(st.Send, Outgoing{Kind: "safety", Body: scripts.EmergencyMessage.In(c.Lang), Urgent: true})
 	}
 	idx, q := c.find(c.Current)

@@ -94,9 +94,6 @@ func TestConversationEmergency(t *testing.T) {
 	if st.Send[0].Kind != "safety" || !st.Send[0].Urgent || !strings.Contains(st.Send[0].Body, "911") {
 		t.Errorf("first message = %+v, want the 911 safety message", st.Send[0])
 	}
-	if st.Raise[0].Value != "my chest hurts" {
-		t.Errorf("the urgent item carries %q, want the patient's words", st.Raise[0].Value)
-	}
 }
 
 // After an urgent reply the check-in goes to a human: the safety message and nothing more.

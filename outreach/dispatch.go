@@ -70,7 +70,8 @@ type CallCounts struct {
 	Cancelled int // the patient opted out or may no longer be contacted, or the check-in ended
 }
 
-// candidate is a queued message with what the claim decision needs.
+// candidate is a queued message with what the claim decision needs. A reply to a number no
+// patient has has Patient 0 and the practice's zone.
 type candidate struct {
 	ID        int64     `db:"id"`
 	Patient   int64     `db:"patient_id"`
@@ -90,8 +91,9 @@ type candidate struct {
 // selectCandidates claims a batch of due messages, with what decides their fate; $4 is the
 // practice's consent exemption.
 const selectCandidates = `
-SELECT m.id, m.patient_id, m.checkin_id, m.kind, m.phone, m.body, m.immediate, m.attempts, m.created_at,
-	p.opted_out_at IS NOT NULL AS opted_out, ` + contactableEach + ` AS contactable, p.timezone
+SELECT m.id, coalesce(m.patient_id, 0) AS patient_id, m.checkin_id, m.kind, m.phone, m.body, m.immediate, m.attempts,
+	m.created_at, coalesce(p.opted_out_at IS NOT NULL, false) AS opted_out,
+	coalesce(` + contactableEach + `, false) AS contactable, coalesce(p.timezone, $5) AS timezone
 FROM (
 	SELECT id, practice_id, patient_id, checkin_id, kind, phone, body, immediate, attempts, created_at, next_attempt_at
 	FROM messages
@@ -99,7 +101,7 @@ FROM (
 	ORDER BY immediate DESC, next_attempt_at
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
-) m JOIN patients p ON p.practice_id = m.practice_id AND p.id = m.patient_id
+) m LEFT JOIN patients p ON p.practice_id = m.practice_id AND p.id = m.patient_id
 CROSS JOIN (SELECT $4::boolean AS exempt) x` + consentsOf + `
 ORDER BY m.immediate DESC, m.next_attempt_at`
 
@@ -236,7 +238,7 @@ func (e *Engine) heldUntil(zone string, now time.Time) (time.Time, bool, error) 
 }
 
 // claim takes a batch of due messages in one transaction: messages for patients who opted out
-// are cancelled, and so are check-in messages for patients who may no longer be contacted
+// are cancelled (but the one confirming the opt-out), and so are check-in messages for patients who may no longer be contacted
 // (made inactive, consent revoked), with their check-ins; messages older than MaxAge expire,
 // scheduled messages in the patient's quiet hours wait for the window, and the rest are
 // leased for sending. It counts what it did in res,
@@ -247,14 +249,15 @@ func (e *Engine) claim(ctx context.Context, res *DispatchResult, mu *sync.Mutex)
 	err = db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
 		claimed = claimed[:0]
 		var cands []candidate
-		if err := tx.SelectContext(ctx, &cands, selectCandidates, now, e.pid(), max(1, e.Send.Batch), e.exempt()); err != nil {
+		if err := tx.SelectContext(ctx, &cands, selectCandidates, now, e.pid(), max(1, e.Send.Batch), e.exempt(),
+			e.Practice.Location.String()); err != nil {
 			return err
 		}
 		var cancel, expire, send, deferIDs, ended []int64
 		var deferAt []time.Time
 		for _, c := range cands {
 			switch {
-			case c.OptedOut:
+			case c.OptedOut && c.Kind != "confirmation":
 				cancel = append(cancel, c.ID)
 			case !c.Contactable && unasked(c.Kind):
 				cancel = append(cancel, c.ID)
@@ -554,6 +557,9 @@ UPDATE checkins SET channel = 'voice' WHERE practice_id = $1 AND id = $2 AND sta
 // (opt out), invalid (a routine item so staff fix it), not a mobile (the patient moves to voice
 // and their open check-in is called at once).
 func (e *Engine) actOnCode(ctx context.Context, tx *sqlx.Tx, patient int64, phone string, checkin *int64, code int, now time.Time) error {
+	if patient == 0 {
+		return nil // a reply to a number no patient has: nothing of a patient's to change
+	}
 	switch code {
 	case CodeUnsubscribed:
 		_, err := e.optOut(ctx, tx, phone, "carrier", now)

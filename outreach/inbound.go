@@ -31,7 +31,7 @@ type Handled string
 // Outcomes of Receive.
 const (
 	HandledDuplicate Handled = "duplicate"      // seen before: nothing done
-	HandledUnknown   Handled = "unknown_sender" // no patient has the number: nothing stored
+	HandledUnknown   Handled = "unknown_sender" // no patient has the number: kept, and an item raised
 	HandledStop      Handled = "stop"
 	HandledStart     Handled = "start"
 	HandledHelp      Handled = "help"
@@ -43,16 +43,18 @@ const (
 const maxBody = 1600
 
 // sender is a patient who has the number a text came from, with their open check-in, if any;
-// both are locked.
+// both are locked. A text from a number no patient has is stored with no patient, and comes
+// back as a sender with ID 0.
 type sender struct {
-	Phone    string  `db:"phone"`
-	ID       int64   `db:"id"`
-	Language string  `db:"language"`
-	OptedOut bool    `db:"opted_out"`
-	Source   *string `db:"opt_out_source"`
-	Checkin  *int64  `db:"checkin_id"`
-	Open     openCheckin
-	Stored   bool `db:"stored"` // the text was new and is stored; false for a redelivery
+	Phone      string  `db:"phone"`
+	ID         int64   `db:"id"`
+	Language   string  `db:"language"`
+	OptedOut   bool    `db:"opted_out"`
+	Source     *string `db:"opt_out_source"`
+	Checkin    *int64  `db:"checkin_id"`
+	Open       openCheckin
+	Stored     bool `db:"stored"`      // the text was new and is stored; false for a redelivery
+	AfterStaff bool `db:"after_staff"` // the last text the patient got was written by staff
 }
 
 // receiveTexts locks every patient with the number of a text of the batch (one family may
@@ -83,17 +85,22 @@ WITH batch AS (
 	INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status, twilio_sid,
 		created_at, updated_at)
 	SELECT $1, k.patient_id, k.checkin_id, 'in', 'reply', b.phone, b.body, 'received', NULLIF(b.sid, ''), $5, $5
-	FROM batch b JOIN pick k ON k.phone = b.phone
+	FROM batch b LEFT JOIN pick k ON k.phone = b.phone
+	WHERE b.phone <> ''
 	ORDER BY b.n
 	ON CONFLICT (twilio_sid) WHERE twilio_sid IS NOT NULL DO NOTHING
-	RETURNING phone
+	RETURNING phone, patient_id
 )
 SELECT s.phone, s.id, s.language, s.opted_out, s.opt_out_source, o.id AS checkin_id,
 	coalesce(o.script_id, '') AS "open.script_id", coalesce(o.language, '') AS "open.language",
 	o.question_id AS "open.question_id", coalesce(o.reasks, 0) AS "open.reasks",
-	s.phone IN (SELECT phone FROM stored) AS stored
+	s.phone IN (SELECT phone FROM stored) AS stored,
+	coalesce((SELECT m.kind = 'staff' FROM messages m WHERE m.practice_id = $1 AND m.patient_id = s.id
+		AND m.direction = 'out' ORDER BY m.created_at DESC, m.id DESC LIMIT 1), false) AS after_staff
 FROM senders s LEFT JOIN open o ON o.patient_id = s.id
-ORDER BY s.phone, s.id`
+UNION ALL
+SELECT phone, 0, 'en', false, NULL, NULL, '', '', NULL, 0, true, false FROM stored WHERE patient_id IS NULL
+ORDER BY 1, 2`
 
 // Receive handles a text from a patient: duplicates are dropped, carrier keywords come first
 // (STOP, START, HELP), then the patient's open check-in takes the reply; anything else goes to
@@ -148,12 +155,21 @@ func (e *Engine) receiveTogether(ctx context.Context, batch []*delivery) error {
 		var replies []pendingReply
 		for i, d := range batch {
 			from, body := byPhone[d.in.From], bodies[i]
-			if len(from) == 0 {
-				d.out = HandledUnknown
+			switch {
+			case len(from) == 0 && ident.E164(d.in.From):
+				d.out = HandledDuplicate // from a number no patient has, and stored before
 				continue
-			}
-			if !from[0].Stored {
+			case len(from) == 0:
+				d.out = HandledUnknown // no number to keep it under: not stored
+				continue
+			case !from[0].Stored:
 				d.out = HandledDuplicate
+				continue
+			case from[0].ID == 0:
+				d.out = HandledUnknown
+				if err := e.fromUnknown(ctx, tx, d.in.From, body, now); err != nil {
+					return err
+				}
 				continue
 			}
 			p := from[0]
@@ -176,7 +192,7 @@ func (e *Engine) receiveTogether(ctx context.Context, batch []*delivery) error {
 				if !p.OptedOut {
 					err = e.queue(ctx, tx, p.ID, p.Checkin, d.in.From, Outgoing{Kind: "notice", Body: e.helpText(p.Language)}, now)
 				}
-			case p.Checkin != nil && !p.OptedOut:
+			case p.Checkin != nil && !p.OptedOut && !p.AfterStaff:
 				d.out = HandledAnswer
 				if s := e.script(p.Open.Script); s != nil && p.Open.Question != nil {
 					replies = append(replies, pendingReply{patient: p.ID, checkin: *p.Checkin, open: p.Open, script: s, body: body, textTo: d.in.From})
@@ -228,10 +244,10 @@ func (e *Engine) helpText(lang string) string {
 const queueOne = `
 INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status, immediate,
 	next_attempt_at, created_at, updated_at)
-VALUES ($1, $2, $3, 'out', $4, $5, $6, 'queued', true, $7, $7, $7)`
+VALUES ($1, NULLIF($2, 0), $3, 'out', $4, $5, $6, 'queued', true, $7, $7, $7)`
 
-// queue puts a reply to the patient in the outbox, ahead of scheduled messages and whatever the
-// hour: the patient just wrote to us.
+// queue puts a reply to the patient (0: to a number no patient has) in the outbox, ahead of
+// scheduled messages and whatever the hour: they just wrote to us.
 func (e *Engine) queue(ctx context.Context, tx *sqlx.Tx, patient int64, checkin *int64, phone string, m Outgoing, now time.Time) error {
 	_, err := tx.ExecContext(ctx, queueOne, e.pid(), patient, checkin, m.Kind, phone, m.Body, now)
 	return err
@@ -382,7 +398,7 @@ func (e *Engine) replyAll(ctx context.Context, tx *sqlx.Tx, rs []pendingReply, n
 		for _, it := range st.Raise {
 			raised, err := escalation.Raise(ctx, tx, escalation.Item{PracticeID: e.pid(), PatientID: r.patient, CheckinID: &r.checkin,
 				Severity: escalation.Severity(it.Severity), Reason: it.Reason, Source: escalation.Source(it.Source),
-				Question: it.Question, Answer: it.Value}, e.Due, now, e.Practice.Location)
+				Question: it.Question, Answer: it.Value, Text: r.body}, e.Due, now, e.Practice.Location)
 			if err != nil {
 				return nil, err
 			}
@@ -449,17 +465,28 @@ func (rec *stepRecords) add(r pendingReply, st Step) {
 	}
 }
 
+// recentNotice tells whether a patient ($2), or a number no patient has ($3), was sent an
+// acknowledgement since $4.
 const recentNotice = `
-SELECT EXISTS (SELECT 1 FROM messages WHERE practice_id = $1 AND patient_id = $2 AND direction = 'out'
-	AND kind = 'notice' AND created_at > $3)`
+SELECT EXISTS (SELECT 1 FROM messages WHERE practice_id = $1
+	AND CASE WHEN $2::bigint > 0 THEN patient_id = $2 ELSE patient_id IS NULL AND phone = $3 END
+	AND direction = 'out' AND kind = 'notice' AND created_at > $4)`
 
-// message handles a text outside any check-in: emergency words get the safety message and an
-// urgent item; anything else a routine item so that a human reads it, and (once a day) a short
-// acknowledgement.
+// acknowledged reports whether an acknowledgement went to the patient or number in the last day.
+func (e *Engine) acknowledged(ctx context.Context, tx *sqlx.Tx, patient int64, phone string, now time.Time) (bool, error) {
+	var acked bool
+	err := tx.GetContext(ctx, &acked, recentNotice, e.pid(), patient, phone, now.Add(-24*time.Hour))
+	return acked, err
+}
+
+// message handles a text outside any check-in, or a reply to a text staff wrote: it joins the
+// patient's conversation and lands on their open item, or opens one, so that a human reads it.
+// Emergency words get the safety message and an urgent item; other texts an acknowledgement
+// (once a day), unless the patient is answering staff, who read it anyway.
 func (e *Engine) message(ctx context.Context, tx *sqlx.Tx, p sender, phone, body string, now time.Time) error {
 	lang := scripts.Language(p.Language)
 	it := escalation.Item{PracticeID: e.pid(), PatientID: p.ID, Severity: escalation.Routine,
-		Source: escalation.SourceMessage, Reason: "Message from the patient outside a check-in", Answer: body}
+		Source: escalation.SourceMessage, Reason: "Message from the patient outside a check-in", Text: body}
 	var reply *Outgoing
 	switch {
 	case scripts.Emergency(body):
@@ -467,25 +494,80 @@ func (e *Engine) message(ctx context.Context, tx *sqlx.Tx, p sender, phone, body
 		reply = &Outgoing{Kind: "safety", Body: scripts.EmergencyMessage.In(lang)}
 	case p.OptedOut:
 		it.Reason = "Message from a patient who opted out of texts"
-	default:
-		var acked bool
-		if err := tx.GetContext(ctx, &acked, recentNotice, e.pid(), p.ID, now.Add(-24*time.Hour)); err != nil {
+	case !p.AfterStaff:
+		acked, err := e.acknowledged(ctx, tx, p.ID, phone, now)
+		if err != nil {
 			return err
 		}
 		if !acked {
 			reply = &Outgoing{Kind: "notice", Body: ackText.In(lang)}
 		}
 	}
-	raised, err := escalation.Raise(ctx, tx, it, e.Due, now, e.Practice.Location)
-	if err != nil {
+	if err := e.raise(ctx, tx, it, now); err != nil {
 		return err
 	}
-	e.Log.Info("escalation raised", "escalation", raised.ID, "new", raised.Created, "severity", it.Severity,
-		"source", it.Source, "patient", p.ID)
 	if reply != nil && !p.OptedOut {
 		return e.queue(ctx, tx, p.ID, nil, phone, *reply, now)
 	}
 	return nil
+}
+
+// fromUnknown handles a text from a number that matches no patient: it is kept (stored with no
+// patient) and a human reads it on an item of that number. HELP is answered, emergency words
+// get the safety message and an urgent item, STOP and START are left to the carrier; anything
+// else gets an acknowledgement once a day. Not knowing the sender's language, replies are in
+// English and Spanish.
+func (e *Engine) fromUnknown(ctx context.Context, tx *sqlx.Tx, phone, body string, now time.Time) error {
+	it := escalation.Item{PracticeID: e.pid(), Phone: phone, Severity: escalation.Routine,
+		Source: escalation.SourceMessage, Reason: "Message from a number that matches no patient", Text: body}
+	var reply *Outgoing
+	switch kw := ClassifyKeyword(body); {
+	case kw == KeywordStop || kw == KeywordStart:
+		return nil
+	case kw == KeywordHelp:
+		return e.queue(ctx, tx, 0, nil, phone, Outgoing{Kind: "notice",
+			Body: e.helpText(string(scripts.English)) + "\n" + e.helpText(string(scripts.Spanish))}, now)
+	case scripts.Emergency(body):
+		it.Severity, it.Source = escalation.Urgent, escalation.SourceEmergency
+		it.Reason = "Emergency words from a number that matches no patient"
+		reply = &Outgoing{Kind: "safety", Body: bilingual(scripts.EmergencyMessage)}
+	default:
+		acked, err := e.acknowledged(ctx, tx, 0, phone, now)
+		if err != nil {
+			return err
+		}
+		if !acked {
+			reply = &Outgoing{Kind: "notice", Body: bilingual(ackText)}
+		}
+	}
+	if err := e.raise(ctx, tx, it, now); err != nil {
+		return err
+	}
+	if reply != nil {
+		return e.queue(ctx, tx, 0, nil, phone, *reply, now)
+	}
+	return nil
+}
+
+// raise puts a text's item in the queue: an emergency on an urgent item of its own, any other
+// text on the open item of the patient (or number), or a new one.
+func (e *Engine) raise(ctx context.Context, tx *sqlx.Tx, it escalation.Item, now time.Time) error {
+	add := escalation.AddText
+	if it.Source == escalation.SourceEmergency {
+		add = escalation.Raise
+	}
+	raised, err := add(ctx, tx, it, e.Due, now, e.Practice.Location)
+	if err != nil {
+		return err
+	}
+	e.Log.Info("escalation raised", "escalation", raised.ID, "new", raised.Created, "severity", it.Severity,
+		"source", it.Source, "patient", it.PatientID)
+	return nil
+}
+
+// bilingual is a text in English, then in Spanish.
+func bilingual(t scripts.Text) string {
+	return t.In(scripts.English) + "\n" + t.In(scripts.Spanish)
 }
 
 var ackText = scripts.Text{

@@ -2,6 +2,7 @@ package outreach_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -126,7 +127,7 @@ func TestConversationInSpanishWithEmergency(t *testing.T) {
 	if s := r.str("SELECT raw FROM checkin_answers WHERE question_id = 'new_symptoms'"); s != "sí, tengo dolor de pecho" {
 		t.Errorf("the patient's words kept as %q", s)
 	}
-	if s := r.str("SELECT details->0->>'answer' FROM escalations WHERE source = 'emergency'"); s != "sí, tengo dolor de pecho" {
+	if s := r.str("SELECT details->0->>'text' FROM escalations WHERE source = 'emergency'"); s != "sí, tengo dolor de pecho" {
 		t.Errorf("the urgent item carries %q, want the patient's words", s)
 	}
 	r.clock.Add(30 * time.Hour)
@@ -251,16 +252,16 @@ func TestHelpAnswersWithThePractice(t *testing.T) {
 func TestMessagesOutsideACheckin(t *testing.T) {
 	r := newRig(t, time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC), practice.QuietHours{}, "")
 	r.patients("M1 +15550900004 America/New_York en -")
-	if h := r.receive("+15550900009", "who is this"); h != outreach.HandledUnknown {
-		t.Errorf("unknown number = %s", h)
-	}
-	if n := r.count("SELECT count(*) FROM messages"); n != 0 {
-		t.Errorf("stored %d messages from an unknown number", n)
-	}
 	r.receive("+15550900004", "Can someone call me about my refill?")
 	r.receive("+15550900004", "Thanks")
 	if n := r.count("SELECT firings FROM escalations WHERE source = 'message'"); n != 2 {
 		t.Errorf("firings = %d, want one item fired twice", n)
+	}
+	if s := r.str("SELECT details->1->>'text' FROM escalations WHERE source = 'message'"); s != "Thanks" {
+		t.Errorf("the second firing's words = %q", s)
+	}
+	if n := r.count("SELECT count(*) FROM escalations WHERE unread_since IS NOT NULL"); n != 1 {
+		t.Errorf("unread items = %d, want the patient's item", n)
 	}
 	if n := r.count("SELECT count(*) FROM messages WHERE kind = 'notice'"); n != 1 {
 		t.Errorf("acknowledgements = %d, want 1 a day", n)
@@ -268,6 +269,58 @@ func TestMessagesOutsideACheckin(t *testing.T) {
 	r.receive("+15550900004", "I think I'm having a heart attack")
 	if n := r.count("SELECT count(*) FROM escalations WHERE severity = 'urgent' AND source = 'emergency'"); n != 1 {
 		t.Errorf("urgent items = %d", n)
+	}
+	if s := r.str("SELECT details->0->>'text' FROM escalations WHERE source = 'emergency'"); s != "I think I'm having a heart attack" {
+		t.Errorf("the urgent item's words = %q", s)
+	}
+}
+
+// A text from a number that matches no patient is kept and read by a human: an item of that
+// number, urgent with the safety reply for emergency words; HELP is answered; nothing is dropped.
+func TestTextsFromUnknownNumbers(t *testing.T) {
+	r := newRig(t, time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC), practice.QuietHours{}, "")
+	r.patients("M1 +15550900004 America/New_York en -")
+	const caregiver, stranger = "+15550900009", "+15550900010"
+	if h := r.receive(caregiver, "who is this"); h != outreach.HandledUnknown {
+		t.Errorf("unknown number = %s", h)
+	}
+	r.receive(caregiver, "my mother got your text")
+	if h := r.receive(stranger, "I have chest pain and can't breathe"); h != outreach.HandledUnknown {
+		t.Errorf("emergency from an unknown number = %s", h)
+	}
+	r.receive(stranger, "HELP")
+	r.dispatch()
+	if n := r.count("SELECT count(*) FROM messages WHERE direction = 'in' AND patient_id IS NULL"); n != 4 {
+		t.Errorf("stored %d texts from unknown numbers, want 4", n)
+	}
+	var items []string
+	if err := r.db.Select(&items, `SELECT severity || ' ' || phone || ' ' || firings || ' ' || (unread_since IS NOT NULL)
+		FROM escalations WHERE patient_id IS NULL ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(items, "; "); got != "routine "+caregiver+" 2 true; urgent "+stranger+" 1 true" {
+		t.Errorf("items of unknown numbers: %s", got)
+	}
+	if s := r.str("SELECT details->0->>'text' FROM escalations WHERE phone = $1", stranger); s != "I have chest pain and can't breathe" {
+		t.Errorf("the urgent item's words = %q", s)
+	}
+	sent := map[string][]string{}
+	for _, m := range r.ch.sends() {
+		sent[m.To] = append(sent[m.To], m.Kind+": "+m.Body)
+	}
+	slices.Sort(sent[stranger])
+	if got := sent[caregiver]; len(got) != 1 || !strings.HasPrefix(got[0], "notice: Thank you") {
+		t.Errorf("sent to the caregiver: %q, want one acknowledgement", got)
+	}
+	if got := sent[stranger]; len(got) != 2 || !strings.Contains(got[0], "STOP") || !strings.Contains(got[1], "911") {
+		t.Errorf("sent to the stranger: %q, want the HELP answer and the safety message", got)
+	}
+	// The same text delivered again is a duplicate, not a second item firing.
+	if h := r.receiveSID("SMagain", caregiver, "again"); h != outreach.HandledUnknown {
+		t.Errorf("first delivery = %s", h)
+	}
+	if h := r.receiveSID("SMagain", caregiver, "again"); h != outreach.HandledDuplicate {
+		t.Errorf("redelivery = %s", h)
 	}
 }
 

@@ -34,7 +34,7 @@ WHERE practice_id = $5 AND direction = 'out'
 	AND CASE WHEN $6::bigint > 0 THEN id = $6 ELSE twilio_sid = $2 END
 	AND (twilio_sid IS NULL OR $2 = '' OR twilio_sid = $2)
 	AND message_status_rank(status) < message_status_rank($1)
-RETURNING id, patient_id, phone, checkin_id`
+RETURNING id, coalesce(patient_id, 0) AS patient_id, phone, checkin_id`
 
 // UpdateStatus applies a delivery report. It reports whether the message changed; unknown
 // status words and stale reports change nothing. Failures that say something about the

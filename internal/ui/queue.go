@@ -66,6 +66,7 @@ type firing struct {
 	Source       string    `json:"source"`
 	Question     string    `json:"question"`
 	Answer       string    `json:"answer"`
+	Text         string    `json:"text"`
 	QuestionText string    `json:"-"`
 }
 
@@ -163,10 +164,7 @@ func (p *Pages) itemAction(w http.ResponseWriter, r *http.Request) {
 		case "release":
 			err = p.Queue.Release(r.Context(), id, who.StaffID)
 		default:
-			var pr escalation.Proposal
-			if pr, err = p.Queue.Resolve(r.Context(), id, who.StaffID, r.PostFormValue("outcome"), r.PostFormValue("note")); err == nil {
-				proposal = &pr
-			}
+			proposal, err = p.Queue.Resolve(r.Context(), id, who.StaffID, r.PostFormValue("outcome"), r.PostFormValue("note"))
 		}
 	case "time":
 		err = p.recordTime(r, who)
