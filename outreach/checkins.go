@@ -139,15 +139,8 @@ func (e *Engine) CheckinsHandler(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, http.StatusUnauthorized, "authentication required")
 		return
 	}
-	ext := r.PathValue("id")
-	var patient int64
-	err := e.DB.GetContext(r.Context(), &patient, selectPatientID, e.pid(), ext)
-	if db.IsNoRows(err) {
-		web.Fail(w, e.Log, web.Errorf(web.ErrNotFound, "no patient %q", ext))
-		return
-	}
-	if err != nil {
-		web.Fail(w, e.Log, fmt.Errorf("error finding patient: %w", err))
+	patient, ok := e.patientOf(w, r)
+	if !ok {
 		return
 	}
 	list, err := e.Checkins(r.Context(), e.DB, patient, 100)

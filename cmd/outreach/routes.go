@@ -27,6 +27,9 @@ func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("POST /webhooks/twilio/status", signed(http.HandlerFunc(eng.StatusWebhook)))
 	srv.Handle("POST /webhooks/twilio/voice/", signed(twilio.VoiceHandler(eng, a.cfg.PublicURL, a.log)))
 	srv.Handle("GET /api/v1/patients/{id}/checkins", api(eng.CheckinsHandler))
+	srv.Handle("GET /api/v1/patients/{id}/messages", api(eng.MessagesHandler))
+	srv.Handle("POST /api/v1/patients/{id}/messages", api(eng.SendMessageHandler))
+	srv.Handle("POST /api/v1/escalations/{id}/attach", api(eng.AttachHandler))
 	srv.Handle("GET /api/v1/audit", web.RequireToken(d, web.RequireAccess(
 		web.AuditHandler(d, int64(a.cfg.practiceSettings().ID), a.now, a.log), web.AccessManager, web.AccessAdmin)))
 

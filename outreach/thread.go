@@ -1,0 +1,178 @@
+package outreach
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/web"
+)
+
+// Party is whom a conversation is with: a patient, or a number that matches no patient.
+type Party struct {
+	Patient int64  // the patient's internal id; 0 for a number no patient has
+	Phone   string // the number, when there is no patient
+}
+
+// MessageView is one text of a conversation as the care team reads it: in or out, automated or
+// written by a staff member (Staff, their own id).
+type MessageView struct {
+	ID        int64     `db:"id" json:"id"`
+	Direction string    `db:"direction" json:"direction"`
+	Kind      string    `db:"kind" json:"kind"`
+	Body      string    `db:"body" json:"body"`
+	Status    string    `db:"status" json:"status"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	Staff     *string   `db:"staff" json:"staff"`
+}
+
+// threadColumns reads MessageViews; it is completed with the party and the order.
+const threadColumns = `
+SELECT m.id, m.direction, m.kind, m.body, m.status, m.created_at, s.ext_id AS staff
+FROM messages m LEFT JOIN staff s ON s.practice_id = m.practice_id AND s.id = m.staff_id
+`
+
+var (
+	selectPatientThread = threadColumns + `WHERE m.practice_id = $1 AND m.patient_id = $2
+ORDER BY m.created_at DESC, m.id DESC LIMIT $3`
+	selectNumberThread = threadColumns + `WHERE m.practice_id = $1 AND m.patient_id IS NULL AND m.phone = $2
+ORDER BY m.created_at DESC, m.id DESC LIMIT $3`
+)
+
+// MaxThread is the most texts a conversation is read with at once.
+const MaxThread = 500
+
+// Thread returns the newest texts of a conversation, newest first, at most limit. Reading it is
+// a read of the patient's record: the caller audits it.
+func (e *Engine) Thread(ctx context.Context, q db.Querier, with Party, limit int) ([]MessageView, error) {
+	out := []MessageView{}
+	var err error
+	if with.Patient > 0 {
+		err = q.SelectContext(ctx, &out, selectPatientThread, e.pid(), with.Patient, limit)
+	} else {
+		err = q.SelectContext(ctx, &out, selectNumberThread, e.pid(), with.Phone, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error reading a conversation: %w", err)
+	}
+	return out, nil
+}
+
+// MaxStaffText is the longest text staff may write: what a provider delivers as one message.
+const MaxStaffText = maxBody
+
+// lockRecipient locks the patient a staff text goes to, so that an opt-out and the text do not
+// cross, and says whether they may be written to and whether they wrote in the last hour.
+const lockRecipient = `
+SELECT p.phone, p.opted_out_at IS NOT NULL AS opted_out,
+	EXISTS (SELECT 1 FROM messages m WHERE m.practice_id = p.practice_id AND m.patient_id = p.id
+		AND m.direction = 'in' AND m.created_at > $3) AS wrote
+FROM patients p WHERE p.practice_id = $1 AND p.id = $2
+FOR NO KEY UPDATE`
+
+const numberWrote = `
+SELECT EXISTS (SELECT 1 FROM messages m WHERE m.practice_id = $1 AND m.patient_id IS NULL AND m.phone = $2
+	AND m.direction = 'in' AND m.created_at > $3)`
+
+const insertStaffText = `
+INSERT INTO messages (practice_id, patient_id, direction, kind, phone, body, status, immediate, staff_id,
+	next_attempt_at, created_at, updated_at)
+VALUES ($1, NULLIF($2, 0), 'out', 'staff', $3, $4, 'queued', $5, $6, $7, $7, $7)
+RETURNING id, direction, kind, body, status, created_at`
+
+// conversing is how recently a patient must have written for a staff text to go at once,
+// whatever the hour: within it, they are in a conversation.
+const conversing = time.Hour
+
+// SendStaffText queues a text a staff member wrote, in the outbox like every other text (sent
+// once, its delivery tracked). It goes at once when the patient wrote within the last hour;
+// otherwise it waits for the end of the patient's quiet hours. A patient who opted out is not
+// written to (web.ErrConflict); an empty or overlong text is web.ErrInvalid.
+func (e *Engine) SendStaffText(ctx context.Context, to Party, who web.Identity, body string) (MessageView, error) {
+	body = strings.TrimSpace(body)
+	switch n := utf8.RuneCountInString(body); {
+	case n == 0:
+		return MessageView{}, web.Errorf(web.ErrInvalid, "body is empty: write the text to send")
+	case n > MaxStaffText:
+		return MessageView{}, web.Errorf(web.ErrInvalid, "body is %d characters long; a text has at most %d", n, MaxStaffText)
+	}
+	now := e.now()
+	var m MessageView
+	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		phone, wrote := to.Phone, false
+		if to.Patient > 0 {
+			var p struct {
+				Phone    *string `db:"phone"`
+				OptedOut bool    `db:"opted_out"`
+				Wrote    bool    `db:"wrote"`
+			}
+			err := tx.GetContext(ctx, &p, lockRecipient, e.pid(), to.Patient, now.Add(-conversing))
+			switch {
+			case db.IsNoRows(err):
+				return web.Errorf(web.ErrNotFound, "no such patient")
+			case err != nil:
+				return err
+			case p.OptedOut:
+				return web.Errorf(web.ErrConflict, "the patient opted out of texts: nothing was sent")
+			case p.Phone == nil:
+				return web.Errorf(web.ErrConflict, "the patient has no phone number on file: nothing was sent")
+			}
+			phone, wrote = *p.Phone, p.Wrote
+		} else if err := tx.GetContext(ctx, &wrote, numberWrote, e.pid(), phone, now.Add(-conversing)); err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &m, insertStaffText, e.pid(), to.Patient, phone, body, wrote, who.StaffID, now); err != nil {
+			return err
+		}
+		m.Staff = &who.Staff
+		entity, id := "message", strconv.FormatInt(m.ID, 10)
+		if to.Patient > 0 {
+			entity, id = "patient", strconv.FormatInt(to.Patient, 10)
+		}
+		return audit.Record(ctx, tx, audit.Event{PracticeID: e.pid(), At: now, Actor: who.Actor(),
+			Action: entity + ".message", Entity: entity, EntityID: id, Detail: map[string]any{"message": m.ID, "at_once": wrote}})
+	})
+	if err != nil {
+		return MessageView{}, fmt.Errorf("error sending a staff text: %w", err)
+	}
+	e.Log.Info("staff text queued", "message", m.ID, "patient", to.Patient, "staff", who.StaffID)
+	return m, nil
+}
+
+const movesNumberTexts = `
+UPDATE messages SET patient_id = $2 WHERE practice_id = $1 AND patient_id IS NULL AND phone = $3`
+
+// AttachNumber gives an item about a number that matched no patient to a patient (by their own
+// id), with the number's texts, which join the patient's conversation. It returns the item that
+// holds the firings now (another open item of the patient's, when they merge).
+func (e *Engine) AttachNumber(ctx context.Context, item int64, patientExt string, staff int64) (int64, error) {
+	var holder int64
+	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		var patient int64
+		err := tx.GetContext(ctx, &patient, selectPatientID, e.pid(), patientExt)
+		if db.IsNoRows(err) {
+			return web.Errorf(web.ErrInvalid, "no patient %q", patientExt)
+		}
+		if err != nil {
+			return err
+		}
+		var phone string
+		if holder, phone, err = escalation.AttachPatient(ctx, tx, e.pid(), item, patient, staff, e.now()); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, movesNumberTexts, e.pid(), patient, phone)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("error attaching item %d to a patient: %w", item, err)
+	}
+	return holder, nil
+}
