@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/outreach-engine/outreach/escalation"
@@ -31,5 +32,41 @@ func TestGroupByPatient(t *testing.T) {
 	}
 	if len(groupByPatient(nil)) != 0 {
 		t.Error("groups of nothing")
+	}
+}
+
+func TestIDPart(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"P1", "P1"},
+		{"DEMO-03", "DEMO-03"},
+		{"MRN:7.2", "MRN_3a7_2e2"},
+		{"MRN_7.2", "MRN_5f7_2e2"},
+		{"a_3a", "a_5f3a"},
+		{"é\x01", "_c3_a9_01"},
+	} {
+		if got := idPart(tt.in); got != tt.want {
+			t.Errorf("idPart(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// Every patient id, as the schema allows them, gives a part of its own that needs no escape
+	// in a CSS selector.
+	ids := []string{"A", "a", "A.1", "A:1", "A_1", "A-1", "A_2e1", "A_3a1", "A_5f1", "A._", "A_.", "A::", "A__3a"}
+	parts := map[string]string{}
+	for _, id := range ids {
+		p := idPart(id)
+		if strings.Trim(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+			t.Errorf("idPart(%q) = %q, which a selector must escape", id, p)
+		}
+		if other, ok := parts[p]; ok {
+			t.Errorf("idPart(%q) = idPart(%q) = %q", id, other, p)
+		}
+		parts[p] = id
+	}
+}
+
+func TestLinkID(t *testing.T) {
+	open, resolved := itemGroup{Patient: "MRN:7.2"}, itemGroup{Patient: "MRN:7.2", Resolved: true}
+	if open.LinkID() != "patient-MRN_3a7_2e2" || resolved.LinkID() != "resolved-patient-MRN_3a7_2e2" {
+		t.Errorf("link ids %q and %q", open.LinkID(), resolved.LinkID())
 	}
 }
