@@ -124,17 +124,29 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]View, error) {
 // the question and the answer as read; and how to reach the patient.
 type Detail struct {
 	View
-	Phone   *string         `db:"phone" json:"phone"`   // the patient's, or the number's, E.164
-	Script  *string         `db:"script" json:"script"` // the check-in's script, when a check-in raised it
-	Note    string          `db:"note" json:"note"`
-	Firings json.RawMessage `db:"details" json:"firings"`
+	PatientID *int64          `db:"patient_id" json:"-"`  // the patient's internal id
+	Phone     *string         `db:"phone" json:"phone"`   // the patient's, or the number's, E.164
+	Script    *string         `db:"script" json:"script"` // the check-in's script, when a check-in raised it
+	Note      string          `db:"note" json:"note"`
+	Firings   json.RawMessage `db:"details" json:"firings"`
 }
 
-const selectItem = viewColumns + `, coalesce(p.phone, e.phone) AS phone, c.script_id AS script, e.note, e.details` + viewJoins + `
+const selectItem = viewColumns + `, e.patient_id, coalesce(p.phone, e.phone) AS phone, c.script_id AS script, e.note, e.details` + viewJoins + `
 LEFT JOIN checkins c ON c.practice_id = e.practice_id AND c.id = e.checkin_id
 WHERE e.practice_id = $1 AND e.id = $3`
 
 const markRead = `UPDATE escalations SET unread_since = NULL WHERE practice_id = $1 AND id = $2 AND unread_since IS NOT NULL`
+
+// Party is whom the item is about: the patient, or the number that matches no patient.
+func (d Detail) Party() (patient int64, phone string) {
+	if d.PatientID != nil {
+		return *d.PatientID, ""
+	}
+	if d.Phone != nil {
+		return 0, *d.Phone
+	}
+	return 0, ""
+}
 
 // Get returns one item with its firings; reading it, a part of a patient's record, is written
 // to the audit log as the staff member's, and the texts on it count as read.

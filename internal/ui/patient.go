@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/web"
@@ -36,6 +37,7 @@ type patientData struct {
 	Activities   []string
 	Now          time.Time      // the form's default start
 	Timer        *timelog.Timer // the staff member's running timer, for any patient
+	Thread       threadData     // the patient's texts both ways
 }
 
 func (p *Pages) patient(r *http.Request) (patientData, error) {
@@ -71,6 +73,9 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 		d.Programs = []string{"ccm"}
 	}
 	if d.Checkins, err = p.Engine.Checkins(r.Context(), p.DB, prof.ID, 12); err != nil {
+		return d, err
+	}
+	if d.Thread, err = p.thread(r, outreach.Party{Patient: prof.ID}, "/patients/"+url.PathEscape(prof.Ext)+"/message", true); err != nil {
 		return d, err
 	}
 	now := p.Queue.Clock().In(p.Location)
@@ -201,6 +206,28 @@ func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.patientFailed(w, r, err)
+}
+
+// patientMessage sends a text written on the patient's page.
+func (p *Pages) patientMessage(w http.ResponseWriter, r *http.Request) {
+	ext := r.PathValue("id")
+	prof, err := outreach.LoadProfile(r.Context(), p.DB, p.Practice, ext)
+	if db.IsNoRows(err) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		http.Error(w, p.message(err), web.StatusOf(err))
+		return
+	}
+	forbidden := func() error {
+		if !escalation.CanWork(me(r)) {
+			return web.Errorf(web.ErrForbidden, "only clinical staff and practitioners write to patients")
+		}
+		return nil
+	}
+	base := "/patients/" + url.PathEscape(ext)
+	p.sendText(w, r, outreach.Party{Patient: prof.ID}, base+"/message", base+"#thread", forbidden)
 }
 
 // patientTimer starts a timer for the patient, or stops the running one and records its time.

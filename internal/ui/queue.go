@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/scripts"
 	"github.com/outreach-engine/outreach/timelog"
 )
@@ -81,6 +83,7 @@ type itemData struct {
 	Outcomes []string
 	Proposal *escalation.Proposal
 	Programs []string
+	Thread   threadData
 }
 
 func (p *Pages) item(r *http.Request, id int64) (itemData, error) {
@@ -98,6 +101,13 @@ func (p *Pages) item(r *http.Request, id int64) (itemData, error) {
 	}
 	for i, f := range d.Firings {
 		d.Firings[i].QuestionText = p.questionText(item.Script, f.Question)
+	}
+	reply := ""
+	if item.Status != "resolved" {
+		reply = fmt.Sprintf("/items/%d/message", id)
+	}
+	if d.Thread, err = p.thread(r, party(item), reply, false); err != nil {
+		return d, err
 	}
 	if r.URL.Query().Get("recorded") != "" {
 		d.Notice = "The time was recorded."
@@ -117,6 +127,70 @@ func (p *Pages) questionText(script *string, question string) string {
 		}
 	}
 	return question
+}
+
+// party is whom an item's conversation is with.
+func party(item escalation.Detail) outreach.Party {
+	patient, phone := item.Party()
+	return outreach.Party{Patient: patient, Phone: phone}
+}
+
+// itemMessage sends a text written on an item's page. Writing from an item is working it: the
+// claim (taken, or renewed) starts the time its resolution proposes.
+func (p *Pages) itemMessage(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	id, err := itemID(r)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if !escalation.CanWork(who) {
+		http.Error(w, "only clinical staff and practitioners write to patients", http.StatusForbidden)
+		return
+	}
+	item, err := p.Queue.Get(r.Context(), id, who.StaffID)
+	if err != nil {
+		http.Error(w, p.message(err), web.StatusOf(err))
+		return
+	}
+	claim := func() error {
+		if item.Status == "resolved" {
+			return web.Errorf(web.ErrConflict, "item #%d is resolved: write from the patient's page", id)
+		}
+		_, err := p.Queue.Claim(r.Context(), id, who.StaffID)
+		return err
+	}
+	p.sendText(w, r, party(item), fmt.Sprintf("/items/%d/message", id), fmt.Sprintf("/items/%d", id), claim)
+}
+
+// itemAttach gives an item about a number that matched no patient to a patient, with the
+// number's texts, and shows the item that holds them now.
+func (p *Pages) itemAttach(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	id, err := itemID(r)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if !escalation.CanWork(who) && !who.Allowed(web.AccessManager, web.AccessAdmin) {
+		err = web.Errorf(web.ErrForbidden, "only the care team and managers attach items to patients")
+	}
+	var holder int64
+	if err == nil {
+		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+		holder, err = p.Engine.AttachNumber(r.Context(), id, strings.TrimSpace(r.PostFormValue("patient")), who.StaffID)
+	}
+	if err == nil {
+		http.Redirect(w, r, fmt.Sprintf("/items/%d", holder), http.StatusSeeOther)
+		return
+	}
+	d, derr := p.item(r, id)
+	if derr != nil {
+		p.render(w, web.StatusOf(derr), "queue", queueData{page: page{Title: "Queue", Me: who, Error: p.message(derr)}})
+		return
+	}
+	d.Error = p.message(err)
+	p.render(w, web.StatusOf(err), "item", d)
 }
 
 func itemID(r *http.Request) (int64, error) {
