@@ -31,17 +31,21 @@ type demoPatient struct {
 	id, first, last, phone, zone, lang, channel string
 	replies                                     []string // on a call: key presses or words, the menu's "1" first
 	role                                        string   // what the newcomer should see
+	asks                                        string   // texted after the check-in: a question for the care team
+	answers                                     []string // replies to what the care team writes
 }
 
 var demoPatients = []demoPatient{
-	{"DEMO-01", "Alice", "Hart", "+15555550101", "America/New_York", "en", "sms", []string{"8", "no", "1", "no"}, "answers everything, all fine"},
-	{"DEMO-02", "Beatriz", "Luna", "+15555550102", "America/Chicago", "es", "sms", []string{"7", "sí", "tengo más tos y me siento peor", "olvidé algunas", "sí"}, "answers in Spanish: routine items"},
-	{"DEMO-03", "Carl", "Stone", "+15555550103", "America/Denver", "en", "sms", []string{"2", "yes", "I fell yesterday and I feel dizzy", "3", "yes"}, "concerning answers: high items"},
-	{"DEMO-04", "Dolores", "Rey", "+15555550104", "America/Los_Angeles", "es", "sms", []string{"3", "sí, me duele el pecho"}, "emergency words: urgent item, told to call 911"},
-	{"DEMO-05", "Ed", "Quill", "+15555550105", "America/New_York", "en", "sms", nil, "stays silent: reminder, then expiry"},
-	{"DEMO-06", "Fay", "Moss", "+15555550106", "America/New_York", "en", "sms", []string{"STOP"}, "texts STOP: opted out, never texted again"},
-	{"DEMO-07", "Gus", "Pike", "+15555550107", "America/Phoenix", "en", "sms", []string{"banana", "??", "dunno", "no", "yes, all", "no"}, "unreadable replies: re-asked twice, then a human"},
-	{"DEMO-08", "Hal", "Ortiz", "+15555550108", "America/New_York", "en", "voice", []string{"1", "6", "", "yes", "my ankles have more swelling", "1", "no"}, "landline: a phone call, keypad and speech, one silence re-asked"},
+	{"DEMO-01", "Alice", "Hart", "+15555550101", "America/New_York", "en", "sms", []string{"8", "no", "1", "no"},
+		"answers everything, all fine; then asks a question: answer her from the item", "One more thing: can I take ibuprofen for my knee with my blood pressure pills?",
+		[]string{"Thank you! I'll take acetaminophen instead.", "Will do, thanks again."}},
+	{"DEMO-02", "Beatriz", "Luna", "+15555550102", "America/Chicago", "es", "sms", []string{"7", "sí", "tengo más tos y me siento peor", "olvidé algunas", "sí"}, "answers in Spanish: routine items", "", nil},
+	{"DEMO-03", "Carl", "Stone", "+15555550103", "America/Denver", "en", "sms", []string{"2", "yes", "I fell yesterday and I feel dizzy", "3", "yes"}, "concerning answers: high items", "", nil},
+	{"DEMO-04", "Dolores", "Rey", "+15555550104", "America/Los_Angeles", "es", "sms", []string{"3", "sí, me duele el pecho"}, "emergency words: urgent item, told to call 911", "", nil},
+	{"DEMO-05", "Ed", "Quill", "+15555550105", "America/New_York", "en", "sms", nil, "stays silent: reminder, then expiry", "", nil},
+	{"DEMO-06", "Fay", "Moss", "+15555550106", "America/New_York", "en", "sms", []string{"STOP"}, "texts STOP: opted out, never texted again", "", nil},
+	{"DEMO-07", "Gus", "Pike", "+15555550107", "America/Phoenix", "en", "sms", []string{"banana", "??", "dunno", "no", "yes, all", "no"}, "unreadable replies: re-asked twice, then a human", "", nil},
+	{"DEMO-08", "Hal", "Ortiz", "+15555550108", "America/New_York", "en", "voice", []string{"1", "6", "", "yes", "my ankles have more swelling", "1", "no"}, "landline: a phone call, keypad and speech, one silence re-asked", "", nil},
 }
 
 // demo runs a tour that needs nothing set up: its own database with demo staff and patients,
@@ -109,7 +113,7 @@ func (a *app) demo(ctx context.Context, args []string) error {
 		},
 	})
 	for _, p := range demoPatients {
-		sim.AddPatient(p.phone, simulator.Patient{Replies: p.replies})
+		sim.AddPatient(p.phone, simulator.Patient{Replies: p.replies, Asks: p.asks, Answers: p.answers})
 	}
 	eng = a.engine(d, lib, sim)
 
@@ -169,6 +173,8 @@ func (a *app) printDemo(token string) {
 	fmt.Fprintf(&b, "\nWatch the log below, then ask the API (token of the demo nurse RN-DEMO):\n")
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-03/checkins\n", token, base)
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-08/checkins   # the phone call\n", token, base)
+	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-01/messages   # her question, after her check-in\n", token, base)
+	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' -d '{\"body\": \"Please take acetaminophen instead.\"}' %s/api/v1/patients/DEMO-01/messages   # answer her\n", token, base)
 	fmt.Fprintf(&b, "  curl -s %s/metrics | grep ^outreach\n", base)
 	fmt.Fprintf(&b, "Database: %s (recreated on each run). Stop with Ctrl-C.\n\n", demoDatabase)
 	fmt.Fprint(a.stdout, b.String())

@@ -26,6 +26,11 @@ import (
 type Patient struct {
 	Replies []string
 	Machine bool // calls reach an answering machine
+	// Asks is a text the patient sends of their own accord once their check-in is over (its
+	// closing message came): a question for the care team.
+	Asks string
+	// Answers are the patient's replies, in turn, to the texts the care team writes them.
+	Answers []string
 }
 
 // Hooks connect the simulator to the engine; either may be nil.
@@ -89,12 +94,9 @@ func (c *Channel) SendSMS(ctx context.Context, m outreach.SMS) (string, error) {
 		return "", &outreach.SendError{Failure: outreach.Retry, Err: err}
 	}
 	sid := fmt.Sprintf("SMsim%030d", c.seq.Add(1))
-	var reply string
 	c.mu.Lock()
 	c.sent = append(c.sent, Sent{SMS: m, SID: sid, At: time.Now()})
-	if p := c.patients[m.To]; p != nil && len(p.Replies) > 0 && (m.Kind == "question" || m.Kind == "reask") {
-		reply, p.Replies = p.Replies[0], p.Replies[1:]
-	}
+	reply := c.patients[m.To].reply(m.Kind)
 	c.mu.Unlock()
 	c.log.Info("simulated sms", "sid", sid, "kind", m.Kind, "chars", len(m.Body))
 	if id, err := strconv.ParseInt(callbackParam(m.StatusCallback, "message"), 10, 64); err == nil && c.hooks.Delivered != nil {
@@ -105,6 +107,32 @@ func (c *Channel) SendSMS(ctx context.Context, m outreach.SMS) (string, error) {
 		go c.later(c.delay(), func(ctx context.Context) { c.hooks.Replied(ctx, in) })
 	}
 	return sid, nil
+}
+
+// reply is what the patient texts back to a message of a kind, if anything, and takes it from
+// what they have left to say. A nil patient says nothing.
+func (p *Patient) reply(kind string) string {
+	var next *[]string
+	switch {
+	case p == nil:
+		return ""
+	case kind == "question" || kind == "reask":
+		next = &p.Replies
+	case kind == "staff":
+		next = &p.Answers
+	case kind == "closing" && p.Asks != "":
+		asks := p.Asks
+		p.Asks = ""
+		return asks
+	default:
+		return ""
+	}
+	if len(*next) == 0 {
+		return ""
+	}
+	r := (*next)[0]
+	*next = (*next)[1:]
+	return r
 }
 
 // StartCall accepts the call and returns a made-up id; after a few seconds the simulated

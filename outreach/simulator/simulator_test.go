@@ -137,3 +137,29 @@ func TestSimulatedCalls(t *testing.T) {
 		t.Errorf("calls = %d", n)
 	}
 }
+
+// After their check-in a patient may text a question of their own, and answers what the care
+// team writes back.
+func TestSimulatedPatientAsksAndAnswersStaff(t *testing.T) {
+	tests := []struct {
+		kinds []string
+		want  []string
+	}{
+		{[]string{"question", "closing", "staff", "staff", "closing"}, []string{"8", "Can I take ibuprofen?", "Thank you!", "", ""}},
+		{[]string{"staff", "notice", "safety", "reminder"}, []string{"Thank you!", "", "", ""}},
+	}
+	for _, tc := range tests {
+		p := &Patient{Replies: []string{"8"}, Asks: "Can I take ibuprofen?", Answers: []string{"Thank you!"}}
+		var got []string
+		for _, k := range tc.kinds {
+			got = append(got, p.reply(k))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("replies to %v = %q, want %q", tc.kinds, got, tc.want)
+		}
+	}
+	var none *Patient
+	if got := none.reply("question"); got != "" {
+		t.Errorf("a number with no simulated patient replied %q", got)
+	}
+}
