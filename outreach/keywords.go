@@ -22,10 +22,8 @@ var keywords = map[string]Keyword{
 	"stop": KeywordStop, "stopall": KeywordStop, "unsubscribe": KeywordStop, "cancel": KeywordStop,
 	"end": KeywordStop, "quit": KeywordStop, "revoke": KeywordStop, "optout": KeywordStop,
 	"opt out": KeywordStop, "opt-out": KeywordStop, "stop all": KeywordStop,
-	// Plain requests to stop, in English and Spanish: carriers do not act on them, the engine does.
-	"stop texting": KeywordStop, "stop texting me": KeywordStop, "please stop": KeywordStop,
-	"stop please": KeywordStop, "no more texts": KeywordStop, "parar": KeywordStop, "alto": KeywordStop,
-	"baja": KeywordStop, "cancelar": KeywordStop, "no mas mensajes": KeywordStop, "no más mensajes": KeywordStop,
+	// The Spanish words for STOP, CANCEL and UNSUBSCRIBE, as bilingual programs take them.
+	"parar": KeywordStop, "alto": KeywordStop, "baja": KeywordStop, "cancelar": KeywordStop,
 	"start": KeywordStart, "unstop": KeywordStart,
 	"help": KeywordHelp, "info": KeywordHelp, "ayuda": KeywordHelp,
 	"yes": KeywordYes,
@@ -33,7 +31,8 @@ var keywords = map[string]Keyword{
 
 // ClassifyKeyword reads a reply as a carrier keyword: the whole message, in any case, with
 // surrounding spaces and punctuation ("Stop.", " STOP!!", "stop 🛑"). A keyword inside a sentence
-// ("please don't stop my meds") is not one.
+// ("please don't stop my meds") is not one; plain-language requests ("stop texting me") are
+// ClassifyOptOut's.
 func ClassifyKeyword(body string) Keyword {
 	s := strings.TrimFunc(body, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	s = strings.Join(strings.Fields(strings.ToLower(s)), " ")

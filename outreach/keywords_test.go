@@ -10,7 +10,7 @@ func TestClassifyKeyword(t *testing.T) {
 		{"STOP", KeywordStop}, {"stop", KeywordStop}, {"Stop.", KeywordStop}, {"  STOP!! ", KeywordStop},
 		{"stop 🛑", KeywordStop}, {"StopAll", KeywordStop}, {"STOP ALL", KeywordStop}, {"unsubscribe", KeywordStop},
 		{"Cancel", KeywordStop}, {"END", KeywordStop}, {"quit!", KeywordStop}, {"REVOKE", KeywordStop},
-		{"optout", KeywordStop}, {"Opt-Out", KeywordStop}, {"Stop texting me.", KeywordStop}, {"PARAR", KeywordStop}, {"no más mensajes", KeywordStop}, {"Ayuda", KeywordHelp}, {"opt out", KeywordStop},
+		{"optout", KeywordStop}, {"Opt-Out", KeywordStop}, {"PARAR", KeywordStop}, {"Baja", KeywordStop}, {"Ayuda", KeywordHelp}, {"opt out", KeywordStop},
 		{"START", KeywordStart}, {"unstop", KeywordStart}, {"Start.", KeywordStart},
 		{"HELP", KeywordHelp}, {"help?", KeywordHelp}, {"Info", KeywordHelp},
 		{"YES", KeywordYes}, {"yes!", KeywordYes},
