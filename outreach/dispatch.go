@@ -562,7 +562,7 @@ func (e *Engine) actOnCode(ctx context.Context, tx *sqlx.Tx, patient int64, phon
 	}
 	switch code {
 	case CodeUnsubscribed:
-		_, err := e.optOut(ctx, tx, phone, "carrier", now)
+		_, err := e.optOut(ctx, tx, phone, "carrier", "provider_code", audit.ActorSystem, now)
 		return err
 	case CodeInvalidTo:
 		it := escalation.Item{Severity: escalation.Routine, Source: escalation.SourceInvalidNumber,

@@ -15,6 +15,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/ident"
+	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/scripts"
 )
 
@@ -180,10 +181,25 @@ func (e *Engine) receiveTogether(ctx context.Context, batch []*delivery) error {
 				}
 			}
 			var err error
-			switch kw := ClassifyKeyword(body); {
+			// A plain request to stop opts out; a doubtful one (or one with emergency words, which
+			// come first) goes to a human, and the text goes on to the check-in, if it is in one.
+			kw, intent, emergency := ClassifyKeyword(body), ClassifyOptOut(body), scripts.Emergency(body)
+			asked := kw == NoKeyword && intent == OptOutClear && !emergency
+			doubt := kw == NoKeyword && !p.OptedOut && (intent == OptOutDoubtful || intent == OptOutClear && emergency)
+			if doubt {
+				if err := e.possibleOptOut(ctx, tx, p.ID, body, now); err != nil {
+					return err
+				}
+			}
+			switch {
 			case kw == KeywordStop:
 				d.out = HandledStop
-				_, err = e.optOut(ctx, tx, d.in.From, "sms", now)
+				_, err = e.optOut(ctx, tx, d.in.From, "sms", "keyword", audit.ActorSystem, now)
+			case asked:
+				d.out = HandledStop
+				err = e.optOutAsked(ctx, tx, p, d.in.From, now)
+			case doubt && !emergency && (p.Checkin == nil || p.AfterStaff):
+				d.out = HandledMessage // kept on the possible opt-out's item
 			case kw == KeywordStart || (kw == KeywordYes && p.OptedOut):
 				d.out = HandledStart
 				err = e.optIn(ctx, tx, d.in.From, now)
@@ -271,8 +287,9 @@ UPDATE messages SET status = 'cancelled', updated_at = $1
 WHERE practice_id = $2 AND patient_id = ANY ($3::bigint[]) AND status = 'queued' AND direction = 'out'`
 
 // optOut stops all texts and calls to a number: every patient with it is opted out, their open
-// check-ins, queued messages and queued calls are cancelled. It returns how many patients it opted out.
-func (e *Engine) optOut(ctx context.Context, tx *sqlx.Tx, phone, source string, now time.Time) (int, error) {
+// check-ins, queued messages and queued calls are cancelled. how says how they asked (keyword,
+// plain_language, …) for the audit log. It returns how many patients it opted out.
+func (e *Engine) optOut(ctx context.Context, tx *sqlx.Tx, phone, source, how string, actor audit.Actor, now time.Time) (int, error) {
 	var ids []int64
 	if err := tx.SelectContext(ctx, &ids, markOptedOut, now, source, e.pid(), phone); err != nil {
 		return 0, fmt.Errorf("error opting out: %w", err)
@@ -284,14 +301,81 @@ func (e *Engine) optOut(ctx context.Context, tx *sqlx.Tx, phone, source string, 
 		return 0, fmt.Errorf("error cancelling check-ins after an opt-out: %w", err)
 	}
 	for _, id := range ids {
-		if err := audit.Record(ctx, tx, audit.Event{PracticeID: e.pid(), At: now, Actor: audit.ActorSystem,
+		if err := audit.Record(ctx, tx, audit.Event{PracticeID: e.pid(), At: now, Actor: actor,
 			Action: "patient.opt_out", Entity: "patient", EntityID: strconv.FormatInt(id, 10),
-			Detail: map[string]any{"source": source}}); err != nil {
+			Detail: map[string]any{"source": source, "how": how}}); err != nil {
 			return 0, err
 		}
 	}
 	e.Log.Info("patients opted out of texts", "patients", ids, "source", source)
 	return len(ids), nil
+}
+
+// optOutAsked opts a patient's number out on a request in plain words ("don't text me anymore"),
+// which carriers do not act on, and confirms it with one text that goes though they opted out.
+func (e *Engine) optOutAsked(ctx context.Context, tx *sqlx.Tx, p sender, phone string, now time.Time) error {
+	n, err := e.optOut(ctx, tx, phone, "sms", "plain_language", audit.ActorSystem, now)
+	if err != nil || n == 0 {
+		return err
+	}
+	return e.queue(ctx, tx, p.ID, nil, phone, Outgoing{Kind: "confirmation", Body: e.optOutText(p.Language)}, now)
+}
+
+const selectOptOutOf = `SELECT phone, language FROM patients WHERE practice_id = $1 AND id = $2 AND opted_out_at IS NULL`
+
+// RecordOptOut records a request to stop the texts that a staff member took (on the phone, in
+// person, or in a text a human read as one): the patient's number is opted out as by STOP,
+// audited as the staff member's, and confirmed with one text. web.ErrConflict when the patient
+// has already opted out or has no phone.
+func (e *Engine) RecordOptOut(ctx context.Context, patient int64, who web.Identity) error {
+	now := e.now()
+	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		var p struct {
+			Phone    *string `db:"phone"`
+			Language string  `db:"language"`
+		}
+		err := tx.GetContext(ctx, &p, selectOptOutOf, e.pid(), patient)
+		switch {
+		case db.IsNoRows(err):
+			return web.Errorf(web.ErrConflict, "the patient has already opted out, or is unknown")
+		case err != nil:
+			return err
+		case p.Phone == nil:
+			return web.Errorf(web.ErrConflict, "the patient has no phone number on file")
+		}
+		if _, err := e.optOut(ctx, tx, *p.Phone, "staff", "recorded_by_staff", who.Actor(), now); err != nil {
+			return err
+		}
+		return e.queue(ctx, tx, patient, nil, *p.Phone, Outgoing{Kind: "confirmation", Body: e.optOutText(p.Language)}, now)
+	})
+	if err != nil {
+		return fmt.Errorf("error recording an opt-out: %w", err)
+	}
+	return nil
+}
+
+// optOutText confirms an opt-out: no more texts, and how to get them again.
+func (e *Engine) optOutText(lang string) string {
+	name := e.Contact.Name
+	if name == "" {
+		name = "your care team"
+	}
+	if lang == string(scripts.Spanish) {
+		return "No recibirá más mensajes de " + name + ". Responda START para recibirlos de nuevo."
+	}
+	return "You will get no more texts from " + name + ". Reply START to get them again."
+}
+
+// possibleOptOutDays is how many business days a human has to decide on a text that may ask
+// to stop the texts.
+const possibleOptOutDays = 10
+
+// possibleOptOut raises the item on which a human decides whether a text asked to stop the
+// texts (then records the opt-out on the patient's page) or not.
+func (e *Engine) possibleOptOut(ctx context.Context, tx *sqlx.Tx, patient int64, body string, now time.Time) error {
+	return e.raise(ctx, tx, escalation.Item{PracticeID: e.pid(), PatientID: patient, Severity: escalation.Routine,
+		Source: escalation.SourceOptOutRequest, Reason: "Possible request to stop the texts: decide and record it",
+		Text: body, DueAt: escalation.BusinessDaysAfter(now, possibleOptOutDays, e.Practice.Location)}, now)
 }
 
 // clearOptOut lifts the opt-outs the patient or the carrier made; an opt-out staff recorded
@@ -549,12 +633,13 @@ func (e *Engine) fromUnknown(ctx context.Context, tx *sqlx.Tx, phone, body strin
 	return nil
 }
 
-// raise puts a text's item in the queue: an emergency on an urgent item of its own, any other
-// text on the open item of the patient (or number), or a new one.
+// raise puts a text's item in the queue: a message on the open item of the patient (or
+// number), or a new one; anything else (emergency words, a possible opt-out) on an item of its
+// own reason.
 func (e *Engine) raise(ctx context.Context, tx *sqlx.Tx, it escalation.Item, now time.Time) error {
-	add := escalation.AddText
-	if it.Source == escalation.SourceEmergency {
-		add = escalation.Raise
+	add := escalation.Raise
+	if it.Source == escalation.SourceMessage {
+		add = escalation.AddText
 	}
 	raised, err := add(ctx, tx, it, e.Due, now, e.Practice.Location)
 	if err != nil {

@@ -366,3 +366,63 @@ func TestReminderAndExpiry(t *testing.T) {
 		t.Errorf("a late reply = %s, want a message for a human", h)
 	}
 }
+
+// A request in plain words to stop the texts opts out, with one confirmation text; words that
+// only look like one do not; a doubtful one goes to a human, and the reply goes on.
+func TestPlainLanguageOptOut(t *testing.T) {
+	const stays, leaves, unsure, outside = "+15550920001", "+15550920002", "+15550920003", "+15550920004"
+	r := monthly(t, "P1 "+stays+" America/New_York en -", "P2 "+leaves+" America/New_York es -",
+		"P3 "+unsure+" America/New_York en -", "P4 "+outside+" America/New_York en -")
+	r.receive(stays, "4")
+	r.receive(stays, "yes")
+	if h := r.receive(stays, "I stopped my metformin last week"); h != outreach.HandledAnswer {
+		t.Errorf("a symptom report with 'stopped' = %s, want an answer", h)
+	}
+	if h := r.receive(leaves, "Por favor ya no me manden mensajes 🙏"); h != outreach.HandledStop {
+		t.Errorf("a request to stop in Spanish = %s", h)
+	}
+	if h := r.receive(unsure, "who is this? stop"); h != outreach.HandledAnswer {
+		t.Errorf("a doubtful reply inside a check-in = %s, want it read as an answer too", h)
+	}
+	if _, err := r.db.Exec(`UPDATE checkins SET status = 'completed', ended_at = now(), question_id = NULL
+		WHERE patient_id = $1`, r.id("P4")); err != nil {
+		t.Fatal(err)
+	}
+	if h := r.receive(outside, "why do you keep texting me"); h != outreach.HandledMessage {
+		t.Errorf("a doubtful text outside a check-in = %s", h)
+	}
+	r.dispatch()
+	var opted []string
+	if err := r.db.Select(&opted, `SELECT ext_id || ' ' || opt_out_source FROM patients WHERE opted_out_at IS NOT NULL ORDER BY ext_id`); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(opted, ", "); got != "P2 sms" {
+		t.Errorf("opted out: %s, want P2 only", got)
+	}
+	if s := r.str(`SELECT detail->>'how' FROM audit_log WHERE action = 'patient.opt_out'`); s != "plain_language" {
+		t.Errorf("the opt-out is audited as %q", s)
+	}
+	var confirmations []string
+	for _, m := range r.ch.sends() {
+		if m.Kind == "confirmation" {
+			confirmations = append(confirmations, m.To+": "+m.Body)
+		}
+	}
+	if len(confirmations) != 1 || !strings.HasPrefix(confirmations[0], leaves+": No recibirá más mensajes") {
+		t.Errorf("confirmations sent: %q, want one, in Spanish, to P2", confirmations)
+	}
+	if s := r.str(`SELECT status FROM checkins WHERE patient_id = $1`, r.id("P2")); s != "cancelled" {
+		t.Errorf("P2's check-in is %s, want cancelled", s)
+	}
+	var items []string
+	if err := r.db.Select(&items, `SELECT p.ext_id || ' ' || e.severity || ' ' || (e.due_at - e.created_at > interval '13 days')
+		FROM escalations e JOIN patients p ON p.id = e.patient_id WHERE e.source = 'opt_out_request' ORDER BY p.ext_id`); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(items, ", "); got != "P3 routine true, P4 routine true" {
+		t.Errorf("possible opt-out items: %s, want P3's and P4's, due in 10 business days", got)
+	}
+	if n := r.count(`SELECT count(*) FROM escalations WHERE source = 'message'`); n != 0 {
+		t.Errorf("%d message items, want the doubtful text on its own item only", n)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/outreach/ivr"
 	"github.com/outreach-engine/outreach/scripts"
@@ -198,7 +199,7 @@ func (e *Engine) nurseRequested(ctx context.Context, tx *sqlx.Tx, c callState, l
 // optOutByVoice records a spoken or keyed STOP: like a texted one, it stops texts and calls to
 // the number.
 func (e *Engine) optOutByVoice(ctx context.Context, tx *sqlx.Tx, c callState, lang scripts.Language, now time.Time) (ivr.Turn, error) {
-	if _, err := e.optOut(ctx, tx, c.Phone, "voice", now); err != nil {
+	if _, err := e.optOut(ctx, tx, c.Phone, "voice", "keypad_or_speech", audit.ActorSystem, now); err != nil {
 		return ivr.Turn{}, err
 	}
 	return ivr.Turn{Lang: lang, Say: []string{ivr.OptOutAck.In(lang)}}, nil

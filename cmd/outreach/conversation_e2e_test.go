@@ -224,8 +224,12 @@ func TestConversationEndToEnd(t *testing.T) {
 		t.Errorf("the caregiver's text and its answer did not join C1's conversation: %v", thread)
 	}
 
-	// A patient who opted out is not written to.
-	r.text(convPatient, "STOP")
+	// A request in plain words opts out, with one confirmation through Twilio; then the patient
+	// is not written to.
+	r.text(convPatient, "Please don't text me anymore.")
+	if conf := r.waitSent(1); conf[0].Get("To") != convPatient || !strings.Contains(conf[0].Get("Body"), "no more texts") {
+		t.Errorf("confirmation = %v", conf[0])
+	}
 	if code, body := r.nurse.do("POST", "/api/v1/patients/C1/messages", reply); code != http.StatusConflict {
 		t.Errorf("text to an opted-out patient: %d %s, want 409", code, body)
 	}

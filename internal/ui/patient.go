@@ -30,6 +30,7 @@ type patientData struct {
 	Exemption    string       // the practice's consent exemption, when it is what allows contact
 	Reasons      []string     // why the patient is not contacted, in plain words
 	CanSetActive bool         // managers and admins may make the patient inactive or active again
+	CanOptOut    bool         // the care team and managers record an opt-out the patient asked for
 	Checkins     []outreach.CheckinView
 	Entries      []timelog.Entry
 	Totals       map[string]int64 // seconds this month, by program
@@ -68,6 +69,7 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 		}
 	}
 	d.CanSetActive = who.Allowed(web.AccessManager, web.AccessAdmin)
+	d.CanOptOut = prof.OptedOutAt == nil && prof.Phone != nil && (escalation.CanWork(who) || d.CanSetActive)
 	d.Programs = append([]string(nil), prof.Programs...)
 	if len(d.Programs) == 0 {
 		d.Programs = []string{"ccm"}
@@ -104,6 +106,8 @@ func (p *Pages) patientPage(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Query().Get("recorded") != "":
 		d.Notice = "The time was recorded."
+	case r.URL.Query().Get("opted_out") != "":
+		d.Notice = "The opt-out is recorded: no more texts or calls; one text confirms it to the patient."
 	case r.URL.Query().Get("active") == "0":
 		d.Notice = "The patient is inactive: nothing more is sent to them, and what was queued is cancelled."
 	case r.URL.Query().Get("active") == "1":
@@ -118,7 +122,7 @@ func reasonText(r outreach.Reason, loc *time.Location) string {
 	case outreach.ReasonNoPhone:
 		return "No phone number on file."
 	case outreach.ReasonOptedOut:
-		how := map[string]string{"sms": "by texting STOP", "voice": "on a check-in call", "carrier": "(the carrier reported the number unsubscribed)",
+		how := map[string]string{"sms": "by text (STOP, or a request in their words)", "voice": "on a check-in call", "carrier": "(the carrier reported the number unsubscribed)",
 			"staff": "(recorded by staff)"}[r.Source]
 		if how == "" {
 			how = "(" + r.Source + ")"
@@ -203,6 +207,31 @@ func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
 	}()
 	if err == nil {
 		http.Redirect(w, r, "/patients/"+url.PathEscape(ext)+"?recorded=1", http.StatusSeeOther)
+		return
+	}
+	p.patientFailed(w, r, err)
+}
+
+// patientOptOut records an opt-out the patient asked for in a way the engine could not read
+// as one (a call, a visit, a text a human decided on).
+func (p *Pages) patientOptOut(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	ext := r.PathValue("id")
+	err := func() error {
+		if !escalation.CanWork(who) && !who.Allowed(web.AccessManager, web.AccessAdmin) {
+			return web.Errorf(web.ErrForbidden, "only the care team and managers record opt-outs")
+		}
+		prof, err := outreach.LoadProfile(r.Context(), p.DB, p.Practice, ext)
+		if db.IsNoRows(err) {
+			return web.Errorf(web.ErrNotFound, "no patient %q", ext)
+		}
+		if err != nil {
+			return err
+		}
+		return p.Engine.RecordOptOut(r.Context(), prof.ID, who)
+	}()
+	if err == nil {
+		http.Redirect(w, r, "/patients/"+url.PathEscape(ext)+"?opted_out=1", http.StatusSeeOther)
 		return
 	}
 	p.patientFailed(w, r, err)

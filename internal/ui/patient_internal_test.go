@@ -39,7 +39,7 @@ func TestReasonText(t *testing.T) {
 		want string
 	}{
 		{outreach.Reason{Code: outreach.ReasonNoPhone}, "No phone number on file."},
-		{outreach.Reason{Code: outreach.ReasonOptedOut, At: at, Source: "sms"}, "Opted out by texting STOP on Jul 4 12:30 EDT."},
+		{outreach.Reason{Code: outreach.ReasonOptedOut, At: at, Source: "sms"}, "Opted out by text (STOP, or a request in their words) on Jul 4 12:30 EDT."},
 		{outreach.Reason{Code: outreach.ReasonOptedOut, At: at, Source: "voice"}, "Opted out on a check-in call on Jul 4 12:30 EDT."},
 		{outreach.Reason{Code: outreach.ReasonOptedOut, At: at, Source: "carrier"}, "Opted out (the carrier reported the number unsubscribed) on Jul 4 12:30 EDT."},
 		{outreach.Reason{Code: outreach.ReasonOptedOut, At: at, Source: "staff"}, "Opted out (recorded by staff) on Jul 4 12:30 EDT."},

@@ -32,7 +32,7 @@ func TestPatientPageSaysWhoIsContacted(t *testing.T) {
 		SELECT 1, id, '2025-01-10T15:00:00Z', '1111111112', true, '2025-07-04T16:30:00Z', $1, $1 FROM patients`, s.now)
 	exec(`UPDATE patients SET opted_out_at = '2025-12-01T15:04:00Z', opt_out_source = 'sms', programs = '{rpm}', active = false`)
 	_, _, body = s.do(c, "GET", "/patients/P1", nil, "")
-	for _, want := range []string{"Opted out by texting STOP on Dec 1 10:04 EST.", "Inactive: all outreach is stopped.",
+	for _, want := range []string{"Opted out by text (STOP, or a request in their words) on Dec 1 10:04 EST.", "Inactive: all outreach is stopped.",
 		"Consent revoked on Jul 4 12:30 EDT.", "Not in CCM and no check-in script of their own.",
 		"given Jan 10 10:00 EST, <strong>revoked Jul 4 12:30 EDT</strong>"} {
 		if !strings.Contains(body, want) {

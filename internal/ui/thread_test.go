@@ -141,3 +141,40 @@ func readAll(t *testing.T, resp *http.Response) string {
 	}
 	return string(b)
 }
+
+// The care team records an opt-out the patient asked for by phone: no more texts, one
+// confirmation queued, the page says so and no longer offers it.
+func TestRecordOptOutFromThePatientPage(t *testing.T) {
+	s := newSite(t)
+	c := s.client()
+	s.login(c, "RN1")
+	if _, _, body := s.do(c, "GET", "/patients/P1", nil, ""); !strings.Contains(body, `action="/patients/P1/opt-out"`) {
+		t.Fatal("the patient's page does not offer to record an opt-out")
+	}
+	fd := s.client()
+	s.login(fd, "FD1")
+	if code, _, _ := s.do(fd, "POST", "/patients/P1/opt-out", nil, s.srv.URL); code != http.StatusForbidden {
+		t.Errorf("front desk: %d, want 403", code)
+	}
+	if code, loc, _ := s.do(c, "POST", "/patients/P1/opt-out", nil, s.srv.URL); code != http.StatusSeeOther || loc != "/patients/P1?opted_out=1" {
+		t.Fatalf("record: %d %q", code, loc)
+	}
+	var source, actor string
+	var confirmations int
+	if err := s.db.QueryRow(`SELECT opt_out_source FROM patients WHERE ext_id = 'P1'`).Scan(&source); err != nil || source != "staff" {
+		t.Errorf("opt-out source %q, %v", source, err)
+	}
+	if err := s.db.QueryRow(`SELECT actor FROM audit_log WHERE action = 'patient.opt_out'`).Scan(&actor); err != nil || !strings.HasPrefix(actor, "staff:") {
+		t.Errorf("opt-out audited as %q, %v", actor, err)
+	}
+	if err := s.db.Get(&confirmations, `SELECT count(*) FROM messages WHERE kind = 'confirmation' AND status = 'queued'`); err != nil || confirmations != 1 {
+		t.Errorf("confirmations queued: %d, %v", confirmations, err)
+	}
+	_, _, body := s.do(c, "GET", "/patients/P1?opted_out=1", nil, "")
+	if !strings.Contains(body, "The opt-out is recorded") || strings.Contains(body, `action="/patients/P1/opt-out"`) {
+		t.Errorf("after the opt-out the page still offers it, or does not say it is recorded")
+	}
+	if code, _, _ := s.do(c, "POST", "/patients/P1/opt-out", nil, s.srv.URL); code != http.StatusConflict {
+		t.Errorf("a second opt-out: %d, want 409", code)
+	}
+}

@@ -88,6 +88,7 @@ func (p *Pages) Handler() http.Handler {
 	mux.Handle("GET /billing.csv", auth(p.billingCSV))
 	mux.Handle("POST /patients/{id}/time", auth(p.patientTime))
 	mux.Handle("POST /patients/{id}/message", auth(p.patientMessage))
+	mux.Handle("POST /patients/{id}/opt-out", auth(p.patientOptOut))
 	mux.Handle("POST /patients/{id}/timer/{action}", auth(p.patientTimer))
 	mux.Handle("POST /patients/{id}/active", auth(web.RequireAccess(http.HandlerFunc(p.patientActive), web.AccessManager, web.AccessAdmin).ServeHTTP))
 	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
