@@ -1,16 +1,12 @@
 package ui_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-
-	"github.com/outreach-engine/outreach/escalation"
 )
 
 // TestBrowserRepliesFromAnItem: a nurse using only the keyboard opens an item with the patient's
@@ -18,23 +14,9 @@ import (
 // page reloading, and the focus stays on the Send button.
 func TestBrowserRepliesFromAnItem(t *testing.T) {
 	s := newSite(t)
-	var patient int64
-	if err := s.db.Get(&patient, `SELECT id FROM patients WHERE ext_id = 'P1'`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.db.Exec(`INSERT INTO messages (practice_id, patient_id, direction, kind, phone, body, status, created_at, updated_at)
-		VALUES (1, $1, 'in', 'reply', '+15551110006', 'Is it fine to skip a dose today?', 'received', $2, $2)`, patient, s.clock()); err != nil {
-		t.Fatal(err)
-	}
-	ny, _ := time.LoadLocation("America/New_York")
-	r, err := escalation.AddText(context.Background(), s.db, escalation.Item{PracticeID: 1, PatientID: patient,
-		Severity: escalation.Routine, Source: escalation.SourceMessage, Reason: "Message from the patient outside a check-in",
-		Text: "Is it fine to skip a dose today?"}, escalation.DefaultDueTimes, s.clock(), ny)
-	if err != nil {
-		t.Fatal(err)
-	}
+	item := s.patientText("Is it fine to skip a dose today?")
 	b := tab{t, browser(t)}
-	b.step("log in with the keyboard", chromedp.Navigate(s.srv.URL+fmt.Sprintf("/login?next=/items/%d", r.ID)),
+	b.step("log in with the keyboard", chromedp.Navigate(s.srv.URL+fmt.Sprintf("/login?next=/items/%d", item)),
 		chromedp.WaitVisible(css("#staff")), chromedp.KeyEvent("RN1"+kb.Tab+password+kb.Enter),
 		chromedp.WaitVisible(css("#reply-body")))
 	if got := b.text("#thread ol"); !strings.Contains(got, "Is it fine to skip a dose today?") {

@@ -17,23 +17,7 @@ import (
 // writer and goes to the outbox; htmx gets the thread alone back.
 func TestItemConversation(t *testing.T) {
 	s := newSite(t)
-	ctx := context.Background()
-	ny, _ := time.LoadLocation("America/New_York")
-	var patient int64
-	if err := s.db.Get(&patient, `SELECT id FROM patients WHERE ext_id = 'P1'`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.db.Exec(`INSERT INTO messages (practice_id, patient_id, direction, kind, phone, body, status, created_at, updated_at)
-		VALUES (1, $1, 'in', 'reply', '+15551110006', 'Can I take ibuprofen?', 'received', $2, $2)`, patient, s.clock()); err != nil {
-		t.Fatal(err)
-	}
-	r, err := escalation.AddText(ctx, s.db, escalation.Item{PracticeID: 1, PatientID: patient, Severity: escalation.Routine,
-		Source: escalation.SourceMessage, Reason: "Message from the patient outside a check-in", Text: "Can I take ibuprofen?"},
-		escalation.DefaultDueTimes, s.clock(), ny)
-	if err != nil {
-		t.Fatal(err)
-	}
-	item := fmt.Sprintf("/items/%d", r.ID)
+	item := fmt.Sprintf("/items/%d", s.patientText("Can I take ibuprofen?"))
 	c := s.client()
 	s.login(c, "RN1")
 	_, _, body := s.do(c, "GET", "/", nil, "")
@@ -62,7 +46,7 @@ func TestItemConversation(t *testing.T) {
 		t.Errorf("htmx reply: %d\n%s", resp.StatusCode, frag)
 	}
 	var claimedBy, status string
-	if err := s.db.QueryRow(`SELECT s.ext_id, e.status FROM escalations e JOIN staff s ON s.id = e.claimed_by WHERE e.id = $1`, r.ID).Scan(&claimedBy, &status); err != nil || claimedBy != "RN1" || status != "claimed" {
+	if err := s.db.QueryRow(`SELECT s.ext_id, e.status FROM escalations e JOIN staff s ON s.id = e.claimed_by WHERE '/items/' || e.id = $1`, item).Scan(&claimedBy, &status); err != nil || claimedBy != "RN1" || status != "claimed" {
 		t.Errorf("after the reply the item is %s by %s (%v), want claimed by RN1", status, claimedBy, err)
 	}
 	var queued int
@@ -90,6 +74,28 @@ func TestItemConversation(t *testing.T) {
 	if code, loc, _ := s.do(c, "POST", "/patients/P1/message", url.Values{"body": {"One more thing."}}, s.srv.URL); code != http.StatusSeeOther || loc != "/patients/P1#thread" {
 		t.Errorf("reply from the patient's page: %d %q", code, loc)
 	}
+}
+
+// patientText stores a text from P1 outside a check-in and puts it on P1's item, as the engine
+// does; it returns the item.
+func (s *site) patientText(body string) int64 {
+	s.t.Helper()
+	var patient int64
+	if err := s.db.Get(&patient, `SELECT id FROM patients WHERE ext_id = 'P1'`); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`INSERT INTO messages (practice_id, patient_id, direction, kind, phone, body, status, created_at, updated_at)
+		VALUES (1, $1, 'in', 'reply', '+15551110006', $2, 'received', $3, $3)`, patient, body, s.clock()); err != nil {
+		s.t.Fatal(err)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	r, err := escalation.AddText(context.Background(), s.db, escalation.Item{PracticeID: 1, PatientID: patient,
+		Severity: escalation.Routine, Source: escalation.SourceMessage, Reason: "Message from the patient outside a check-in",
+		Text: body}, escalation.DefaultDueTimes, s.clock(), ny)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return r.ID
 }
 
 // An item about a number that matches no patient is attached to the patient it is about, with
