@@ -137,10 +137,7 @@ func (s *Service) Amend(ctx context.Context, actor audit.Actor, id EntryID, p Pa
 		if err != nil {
 			return err
 		}
-		if newID, err = s.insert(ctx, tx, e, SourceManual, amendment{supersedes: &id, reason: &reason}, actor, now); err != nil {
-			return err
-		}
-		ws, err = s.warnings(ctx, tx, e, newID, false)
+		newID, ws, err = s.store(ctx, tx, e, SourceManual, amendment{supersedes: &id, reason: &reason}, actor, now)
 		return err
 	})
 	if err != nil {
@@ -174,10 +171,7 @@ func (s *Service) Void(ctx context.Context, actor audit.Actor, id EntryID, reaso
 		e, _ := r.resolve(old.draft())
 		// The void keeps the voided entry's facts, including its role at the time.
 		e.role, e.credential, e.npi = old.StaffRole, old.StaffCredential, old.StaffNPI
-		if newID, err = s.insert(ctx, tx, e, old.Source, amendment{supersedes: &id, voided: true, reason: &reason}, actor, now); err != nil {
-			return err
-		}
-		ws, err = s.warnings(ctx, tx, e, newID, true)
+		newID, ws, err = s.store(ctx, tx, e, old.Source, amendment{supersedes: &id, voided: true, reason: &reason}, actor, now)
 		return err
 	})
 	if err != nil {

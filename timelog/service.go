@@ -217,6 +217,17 @@ func mergeDetail(d map[string]any, k string, v any) map[string]any {
 	return out
 }
 
+// store inserts an entry and works out its warnings, in the caller's transaction, so that an
+// entry is never stored behind an error answer.
+func (s *Service) store(ctx context.Context, tx *sqlx.Tx, e resolved, src Source, am amendment, actor audit.Actor, now time.Time) (EntryID, []Warning, error) {
+	id, err := s.insert(ctx, tx, e, src, am, actor, now)
+	if err != nil {
+		return 0, nil, err
+	}
+	ws, err := s.warnings(ctx, tx, e, id, am.voided)
+	return id, ws, err
+}
+
 // Record stores a new entry, with warnings when it overlaps another current entry of the same
 // staff member or falls in a closed billing month.
 func (s *Service) Record(ctx context.Context, actor audit.Actor, d Draft, src Source) (Entry, error) {
@@ -236,10 +247,7 @@ func (s *Service) Record(ctx context.Context, actor audit.Actor, d Draft, src So
 		} else if dup != 0 {
 			return web.Errorf(web.ErrConflict, "the same entry is already stored as entry %d", dup)
 		}
-		if id, err = s.insert(ctx, tx, e, src, amendment{}, actor, now); err != nil {
-			return err
-		}
-		ws, err = s.warnings(ctx, tx, e, id, false)
+		id, ws, err = s.store(ctx, tx, e, src, amendment{}, actor, now)
 		return err
 	})
 	if err != nil {

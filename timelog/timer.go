@@ -157,10 +157,7 @@ func (s *Service) StopTimer(ctx context.Context, actor audit.Actor, actorStaff s
 		if err != nil {
 			return err
 		}
-		if entryID, err = s.insert(ctx, tx, e, SourceTimer, amendment{}, actor, now); err != nil {
-			return err
-		}
-		if ws, err = s.warnings(ctx, tx, e, entryID, false); err != nil {
+		if entryID, ws, err = s.store(ctx, tx, e, SourceTimer, amendment{}, actor, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, stopTimer, int64(s.Practice), int64(id), now, int64(entryID)); err != nil {
