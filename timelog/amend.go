@@ -9,7 +9,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/web"
 )
@@ -104,10 +103,11 @@ func same(a, b Draft) bool {
 		a.Note == b.Note && a.Changed == b.Changed && a.MDM == b.MDM && a.Interactive == b.Interactive
 }
 
-// Amend records a corrected version of a current entry: the patch applied to it, with the
-// reason. The original stays stored and is marked superseded. An amendment that changes
-// nothing is refused. The amendment carries warnings as a recorded entry does.
-func (s *Service) Amend(ctx context.Context, actor audit.Actor, id EntryID, p Patch, reason string) (Entry, error) {
+// Amend records a corrected version of a current entry that c may amend (see Permit): the
+// patch applied to it, with the reason. The original stays stored and is marked superseded. An
+// amendment that changes nothing is refused. The amendment carries warnings as a recorded
+// entry does.
+func (s *Service) Amend(ctx context.Context, c Caller, id EntryID, p Patch, reason string) (Entry, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return Entry{}, &InvalidError{[]*FieldError{fieldErr("reason", "reason is empty: say why the entry is amended")}}
@@ -116,11 +116,15 @@ func (s *Service) Amend(ctx context.Context, actor audit.Actor, id EntryID, p Pa
 	var newID EntryID
 	var ws []Warning
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if err := s.lockCurrent(ctx, tx, id, "amend"); err != nil {
-			return err
-		}
+		// An entry's staff member never changes: who may amend it is known before the lock.
 		cur, err := s.get(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		if err := MayActFor(c, VerbAmend, cur.Staff); err != nil {
+			return fmt.Errorf("time entry %d: %w", id, err)
+		}
+		if err := s.lockCurrent(ctx, tx, id, "amend"); err != nil {
 			return err
 		}
 		d, errs := p.Apply(cur.draft())
@@ -133,11 +137,12 @@ func (s *Service) Amend(ctx context.Context, actor audit.Actor, id EntryID, p Pa
 		if same(d, cur.draft()) {
 			return web.Errorf(web.ErrInvalid, "the amendment changes nothing in time entry %d: give the fields that change", id)
 		}
-		e, err := s.resolveOne(ctx, tx, d)
+		before := cur.attribution()
+		e, err := s.resolveOne(ctx, tx, c, VerbAmend, d, &before)
 		if err != nil {
-			return err
+			return fmt.Errorf("time entry %d: %w", id, err)
 		}
-		newID, ws, err = s.store(ctx, tx, e, SourceManual, amendment{supersedes: &id, reason: &reason}, actor, now)
+		newID, ws, err = s.store(ctx, tx, e, SourceManual, amendment{supersedes: &id, reason: &reason}, c.Actor, now)
 		return err
 	})
 	if err != nil {
@@ -146,9 +151,10 @@ func (s *Service) Amend(ctx context.Context, actor audit.Actor, id EntryID, p Pa
 	return s.recorded(ctx, newID, ws)
 }
 
-// Void withdraws a current entry, with the reason: it stays stored and counts for nothing. A
-// void in a closed billing month carries a warning: the closed report still counts the entry.
-func (s *Service) Void(ctx context.Context, actor audit.Actor, id EntryID, reason string) (Entry, error) {
+// Void withdraws a current entry that c may void (see Permit), with the reason: it stays
+// stored and counts for nothing. A void in a closed billing month carries a warning: the
+// closed report still counts the entry.
+func (s *Service) Void(ctx context.Context, c Caller, id EntryID, reason string) (Entry, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return Entry{}, &InvalidError{[]*FieldError{fieldErr("reason", "reason is empty: say why the entry is voided")}}
@@ -157,11 +163,14 @@ func (s *Service) Void(ctx context.Context, actor audit.Actor, id EntryID, reaso
 	var newID EntryID
 	var ws []Warning
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if err := s.lockCurrent(ctx, tx, id, "void"); err != nil {
-			return err
-		}
 		old, err := s.get(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		if err := Permit(c, Act{Verb: VerbVoid, Entry: old.attribution()}); err != nil {
+			return fmt.Errorf("time entry %d: %w", id, err)
+		}
+		if err := s.lockCurrent(ctx, tx, id, "void"); err != nil {
 			return err
 		}
 		r, err := newResolver(ctx, tx, int64(s.Practice), []Draft{old.draft()})
@@ -171,7 +180,7 @@ func (s *Service) Void(ctx context.Context, actor audit.Actor, id EntryID, reaso
 		e, _ := r.resolve(old.draft())
 		// The void keeps the voided entry's facts, including its role at the time.
 		e.role, e.credential, e.npi = old.StaffRole, old.StaffCredential, old.StaffNPI
-		newID, ws, err = s.store(ctx, tx, e, old.Source, amendment{supersedes: &id, voided: true, reason: &reason}, actor, now)
+		newID, ws, err = s.store(ctx, tx, e, old.Source, amendment{supersedes: &id, voided: true, reason: &reason}, c.Actor, now)
 		return err
 	})
 	if err != nil {

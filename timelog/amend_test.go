@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/timelog"
 )
@@ -48,11 +47,11 @@ func TestAmendOnlyWhatChanges(t *testing.T) {
 			if p.EndedAt != nil {
 				p.EndedAt = ptr(p.EndedAt.AddDate(0, 0, i))
 			}
-			e, err := s.Record(ctx, audit.ActorCLI, d, timelog.SourceManual)
+			e, err := s.Record(ctx, timelog.CLI, d, timelog.SourceManual)
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, err := s.Amend(ctx, audit.ActorCLI, e.ID, p, "correction")
+			a, err := s.Amend(ctx, timelog.CLI, e.ID, p, "correction")
 			if tt.err != nil {
 				if !errors.Is(err, tt.err) || !strings.Contains(err.Error(), tt.msg) {
 					t.Errorf("error = %v, want %q", err, tt.msg)
@@ -75,19 +74,19 @@ func TestAmendOnlyWhatChanges(t *testing.T) {
 func TestVoidAndAmendSayWhyNot(t *testing.T) {
 	ctx := context.Background()
 	s, _ := setup(t)
-	e, err := s.Record(ctx, audit.ActorCLI, draft("P1", 20), timelog.SourceManual)
+	e, err := s.Record(ctx, timelog.CLI, draft("P1", 20), timelog.SourceManual)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := s.Void(ctx, audit.ActorCLI, e.ID, "wrong patient")
+	v, err := s.Void(ctx, timelog.CLI, e.ID, "wrong patient")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := s.Record(ctx, audit.ActorCLI, draft("P2", 20), timelog.SourceManual)
+	f, err := s.Record(ctx, timelog.CLI, draft("P2", 20), timelog.SourceManual)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := s.Amend(ctx, audit.ActorCLI, f.ID, timelog.Patch{Minutes: ptr[int64](30)}, "call ran long")
+	g, err := s.Amend(ctx, timelog.CLI, f.ID, timelog.Patch{Minutes: ptr[int64](30)}, "call ran long")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,25 +96,25 @@ func TestVoidAndAmendSayWhyNot(t *testing.T) {
 		do   func() error
 		want string
 	}{
-		{"void twice", func() error { _, err := s.Void(ctx, audit.ActorCLI, e.ID, "again"); return err },
+		{"void twice", func() error { _, err := s.Void(ctx, timelog.CLI, e.ID, "again"); return err },
 			fmt.Sprintf("time entry %d is already voided: entry %d voided it on %s", e.ID, v.ID, when)},
-		{"void the void", func() error { _, err := s.Void(ctx, audit.ActorCLI, v.ID, "again"); return err },
+		{"void the void", func() error { _, err := s.Void(ctx, timelog.CLI, v.ID, "again"); return err },
 			fmt.Sprintf("time entry %d is itself a void: it voided entry %d on %s", v.ID, e.ID, when)},
 		{"amend a voided entry", func() error {
-			_, err := s.Amend(ctx, audit.ActorCLI, e.ID, timelog.Patch{Minutes: ptr[int64](5)}, "fix")
+			_, err := s.Amend(ctx, timelog.CLI, e.ID, timelog.Patch{Minutes: ptr[int64](5)}, "fix")
 			return err
 		}, fmt.Sprintf("time entry %d was voided and cannot be amended (entry %d voided it on %s); record a new entry instead", e.ID, v.ID, when)},
 		{"amend a void", func() error {
-			_, err := s.Amend(ctx, audit.ActorCLI, v.ID, timelog.Patch{Minutes: ptr[int64](5)}, "fix")
+			_, err := s.Amend(ctx, timelog.CLI, v.ID, timelog.Patch{Minutes: ptr[int64](5)}, "fix")
 			return err
 		}, fmt.Sprintf("time entry %d is a void (of entry %d, on %s) and cannot be amended; record a new entry instead", v.ID, e.ID, when)},
 		{"amend an amended entry", func() error {
-			_, err := s.Amend(ctx, audit.ActorCLI, f.ID, timelog.Patch{Minutes: ptr[int64](5)}, "fix")
+			_, err := s.Amend(ctx, timelog.CLI, f.ID, timelog.Patch{Minutes: ptr[int64](5)}, "fix")
 			return err
 		}, fmt.Sprintf("time entry %d was already amended by entry %d on %s: amend that one", f.ID, g.ID, when)},
-		{"void an amended entry", func() error { _, err := s.Void(ctx, audit.ActorCLI, f.ID, "dup"); return err },
+		{"void an amended entry", func() error { _, err := s.Void(ctx, timelog.CLI, f.ID, "dup"); return err },
 			fmt.Sprintf("time entry %d was already amended by entry %d on %s: void that one", f.ID, g.ID, when)},
-		{"void a missing entry", func() error { _, err := s.Void(ctx, audit.ActorCLI, 999999, "dup"); return err },
+		{"void a missing entry", func() error { _, err := s.Void(ctx, timelog.CLI, 999999, "dup"); return err },
 			"time entry 999999 not found"},
 	}
 	for _, tt := range tests {
@@ -133,13 +132,13 @@ func TestVoidAndAmendSayWhyNot(t *testing.T) {
 func TestInstantsInPracticeZone(t *testing.T) {
 	ctx := context.Background()
 	s, _ := setup(t)
-	a, err := s.Record(ctx, audit.ActorCLI, draft("P1", 30), timelog.SourceManual)
+	a, err := s.Record(ctx, timelog.CLI, draft("P1", 30), timelog.SourceManual)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := draft("P2", 30)
 	b.StartedAt, b.EndedAt = at("2026-03-02T15:10:00Z"), at("2026-03-02T15:40:00Z")
-	if _, err := s.Record(ctx, audit.ActorCLI, b, timelog.SourceManual); err != nil {
+	if _, err := s.Record(ctx, timelog.CLI, b, timelog.SourceManual); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Get(ctx, a.ID)
@@ -158,7 +157,7 @@ func TestInstantsInPracticeZone(t *testing.T) {
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("conflicts = %+v, %v", cs, err)
 	}
-	tm, err := s.StartTimer(ctx, timelog.TimerStart{Staff: "MD1", Patients: []string{"P1"}, Program: timelog.ProgramCCM})
+	tm, err := s.StartTimer(ctx, as(t, s, "MD1"), timelog.TimerStart{Patients: []string{"P1"}, Program: timelog.ProgramCCM})
 	if err != nil {
 		t.Fatal(err)
 	}

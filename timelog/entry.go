@@ -183,7 +183,8 @@ type Entry struct {
 	Voided          bool      `json:"voided"`
 	AmendReason     *string   `json:"amend_reason"`
 	SupersededBy    *EntryID  `json:"superseded_by"`
-	CreatedBy       string    `json:"created_by"`
+	CreatedBy       string    `json:"created_by"`      // who recorded this version: a staff id, or cli
+	CreatedByName   string    `json:"created_by_name"` // their name
 	CreatedAt       time.Time `json:"created_at"`
 	// Warnings says what to know about the entry as it was recorded (overlaps, a closed
 	// month); only the call that records it fills them.

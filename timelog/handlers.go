@@ -137,7 +137,7 @@ func (h *Handlers) Create(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, h.Log, err)
 		return
 	}
-	e, err := h.Svc.Record(r.Context(), id.Actor(), d, SourceManual)
+	e, err := h.Svc.Record(r.Context(), CallerOf(id), d, SourceManual)
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return
@@ -159,7 +159,7 @@ func (h *Handlers) Amend(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, h.Log, err)
 		return
 	}
-	e, err := h.Svc.Amend(r.Context(), id.Actor(), entry, b.patch(), b.Reason)
+	e, err := h.Svc.Amend(r.Context(), CallerOf(id), entry, b.patch(), b.Reason)
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return
@@ -182,7 +182,7 @@ func (h *Handlers) Void(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, h.Log, err)
 		return
 	}
-	e, err := h.Svc.Void(r.Context(), id.Actor(), entry, b.Reason)
+	e, err := h.Svc.Void(r.Context(), CallerOf(id), entry, b.Reason)
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return
@@ -264,7 +264,7 @@ func (h *Handlers) StartTimer(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, h.Log, err)
 		return
 	}
-	t, err := h.Svc.StartTimer(r.Context(), TimerStart{Staff: id.Staff, Patients: b.Patients, Program: b.Program, Activity: b.Activity})
+	t, err := h.Svc.StartTimer(r.Context(), CallerOf(id), TimerStart{Patients: b.Patients, Program: b.Program, Activity: b.Activity})
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return
@@ -285,7 +285,7 @@ func (h *Handlers) StopTimer(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, h.Log, err)
 		return
 	}
-	e, err := h.Svc.StopTimer(r.Context(), id.Actor(), id.Staff, TimerID(n), b)
+	e, err := h.Svc.StopTimer(r.Context(), CallerOf(id), TimerID(n), b)
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return

@@ -11,7 +11,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/imports"
@@ -37,12 +36,12 @@ type importRow struct {
 	draft      Draft
 }
 
-// ImportFile appends the entries of a time CSV file in one transaction: a file with any error
-// stores nothing. The same file imported twice is refused, and so is a row that repeats an
+// ImportFile appends the entries of a time CSV file that c imports (CLI at the command line;
+// see Permit) in one transaction: a file with any error or refusal stores nothing. The same file imported twice is refused, and so is a row that repeats an
 // entry already stored (same staff, instants, program and patients), so that no minute is
 // counted twice. An entry that overlaps another current entry of the same staff member (stored,
 // or on another line), or falls in a closed billing month, is stored with a warning.
-func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, actor audit.Actor) (Import, error) {
+func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, c Caller) (Import, error) {
 	content, err := io.ReadAll(r)
 	if err != nil {
 		return Import{}, fmt.Errorf("error reading %s: %w", name, err)
@@ -79,9 +78,14 @@ func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, acto
 		firstLine := map[string]int{}
 		for _, row := range rows {
 			e, fes := rv.resolve(row.draft)
-			errs.AddAll(fieldErrors(name, row, fes))
-			if len(fes) > 0 {
+			err := permitted(c, VerbImport, e, nil, fes)
+			var ie *InvalidError
+			switch {
+			case errors.As(err, &ie):
+				errs.AddAll(fieldErrors(name, row, ie.Errs))
 				continue
+			case err != nil:
+				return fmt.Errorf("%s:%d: %w", name, row.line, err)
 			}
 			key := fmt.Sprint(e.staffID, e.StartedAt.UnixNano(), e.EndedAt.UnixNano(), e.Program, e.patientIDs)
 			if first, dup := firstLine[key]; dup {
@@ -107,14 +111,14 @@ func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, acto
 			return err
 		}
 		for _, e := range resolvedRows {
-			if _, err := s.insert(ctx, tx, e, SourceImport, amendment{}, actor, now); err != nil {
+			if _, err := s.insert(ctx, tx, e, SourceImport, amendment{}, c.Actor, now); err != nil {
 				return err
 			}
 			res.Seconds += int64(e.EndedAt.Sub(e.StartedAt) / time.Second)
 		}
 		_, err = imports.Record(ctx, tx, imports.File{
 			PracticeID: int64(s.Practice), Kind: imports.Time, Name: name, Content: content,
-			Rows: res.Rows, Actor: actor, At: now, Counts: map[string]int{"seconds": int(res.Seconds)},
+			Rows: res.Rows, Actor: c.Actor, At: now, Counts: map[string]int{"seconds": int(res.Seconds)},
 		})
 		return err
 	})

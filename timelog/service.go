@@ -2,6 +2,7 @@ package timelog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -123,9 +124,6 @@ func (r *resolver) resolve(d Draft) (resolved, []*FieldError) {
 		errs = append(errs, fieldErr("staff", "staff %q is not a known staff id", d.Staff))
 	} else {
 		out.staffID, out.role, out.credential, out.npi = s.ID, s.Role, s.Credential, s.NPI
-		if d.MDM != "none" && s.Role != "practitioner" {
-			errs = append(errs, fieldErr("mdm", "mdm %q is documented by a practitioner; staff %q is %s", d.MDM, d.Staff, s.Role))
-		}
 	}
 	for _, ext := range d.Patients {
 		p, ok := r.patients[ext]
@@ -142,15 +140,42 @@ func (r *resolver) resolve(d Draft) (resolved, []*FieldError) {
 	return out, errs
 }
 
-// resolveOne resolves a single draft, returning its field errors as an InvalidError.
-func (s *Service) resolveOne(ctx context.Context, q db.Querier, d Draft) (resolved, error) {
+// attribution is whose time the resolved draft records, with its MDM.
+func (e resolved) attribution() Attribution {
+	return Attribution{Staff: e.Staff, Role: e.role, MDM: e.MDM}
+}
+
+// permitted applies the rule to a resolved draft (verb, and an amended entry's current
+// version), adding its field errors to those of the draft; a refusal comes first. A draft
+// whose staff member is unknown has nothing to apply the rule to.
+func permitted(c Caller, verb Verb, e resolved, before *Attribution, errs []*FieldError) error {
+	if e.staffID != 0 {
+		err := Permit(c, Act{Verb: verb, Entry: e.attribution(), Before: before})
+		var ie *InvalidError
+		switch {
+		case errors.As(err, &ie):
+			errs = append(errs, ie.Errs...)
+		case err != nil:
+			return err
+		}
+	}
+	if len(errs) > 0 {
+		return &InvalidError{errs}
+	}
+	return nil
+}
+
+// resolveOne resolves a single draft that c records (verb; before is an amended entry's
+// current version), returning a refusal of the rule, or the draft's field errors as an
+// InvalidError.
+func (s *Service) resolveOne(ctx context.Context, q db.Querier, c Caller, verb Verb, d Draft, before *Attribution) (resolved, error) {
 	r, err := newResolver(ctx, q, int64(s.Practice), []Draft{d})
 	if err != nil {
 		return resolved{}, err
 	}
 	e, errs := r.resolve(d)
-	if len(errs) > 0 {
-		return resolved{}, &InvalidError{errs}
+	if err := permitted(c, verb, e, before, errs); err != nil {
+		return resolved{}, err
 	}
 	return e, nil
 }
@@ -228,9 +253,10 @@ func (s *Service) store(ctx context.Context, tx *sqlx.Tx, e resolved, src Source
 	return id, ws, err
 }
 
-// Record stores a new entry, with warnings when it overlaps another current entry of the same
-// staff member or falls in a closed billing month.
-func (s *Service) Record(ctx context.Context, actor audit.Actor, d Draft, src Source) (Entry, error) {
+// Record stores a new entry that c records (see Permit for who may record what), with warnings
+// when it overlaps another current entry of the same staff member or falls in a closed billing
+// month.
+func (s *Service) Record(ctx context.Context, c Caller, d Draft, src Source) (Entry, error) {
 	now := s.Now()
 	if errs := d.Normalize(now); len(errs) > 0 {
 		return Entry{}, &InvalidError{errs}
@@ -238,7 +264,7 @@ func (s *Service) Record(ctx context.Context, actor audit.Actor, d Draft, src So
 	var id EntryID
 	var ws []Warning
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		e, err := s.resolveOne(ctx, tx, d)
+		e, err := s.resolveOne(ctx, tx, c, VerbRecord, d, nil)
 		if err != nil {
 			return err
 		}
@@ -247,7 +273,7 @@ func (s *Service) Record(ctx context.Context, actor audit.Actor, d Draft, src So
 		} else if dup != 0 {
 			return web.Errorf(web.ErrConflict, "the same entry is already stored as entry %d", dup)
 		}
-		id, ws, err = s.store(ctx, tx, e, src, amendment{}, actor, now)
+		id, ws, err = s.store(ctx, tx, e, src, amendment{}, c.Actor, now)
 		return err
 	})
 	if err != nil {
@@ -286,17 +312,22 @@ func (s *Service) duplicateOf(ctx context.Context, q db.Querier, e resolved) (En
 	return id, nil
 }
 
-// entryColumns selects an Entry; it is completed with a WHERE clause.
+// entryColumns selects an Entry; it is completed with a WHERE clause. created_by is stored as
+// the audit actor ("staff:<internal id>", "cli"): a staff member's is read as their own id and
+// name.
 const entryColumns = `
 SELECT e.id, e.staff_id, e.staff_role, e.staff_credential, e.staff_npi, e.program, e.started_at, e.ended_at,
 	e.activity, e.note, e.changed, e.mdm, e.interactive, e.source, e.supersedes, e.voided,
-	e.amend_reason, e.created_by, e.created_at, s.ext_id AS staff, s.name AS staff_name,
+	e.amend_reason, coalesce(c.ext_id, e.created_by) AS created_by, coalesce(c.name, '') AS created_by_name,
+	e.created_at, s.ext_id AS staff, s.name AS staff_name,
 	n.id AS superseded_by,
 	ARRAY(SELECT p.ext_id FROM time_entry_patients tp
 	      JOIN patients p ON p.practice_id = tp.practice_id AND p.id = tp.patient_id
 	      WHERE tp.practice_id = e.practice_id AND tp.entry_id = e.id ORDER BY p.ext_id) AS patients
 FROM time_entries e
 JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.staff_id
+LEFT JOIN staff c ON c.practice_id = e.practice_id
+	AND c.id = CASE WHEN e.created_by ~ '^staff:[0-9]{1,18}$' THEN substr(e.created_by, 7)::bigint END
 LEFT JOIN time_entries n ON n.practice_id = e.practice_id AND n.supersedes = e.id
 `
 
@@ -319,6 +350,7 @@ type entryRow struct {
 	Voided          bool           `db:"voided"`
 	AmendReason     *string        `db:"amend_reason"`
 	CreatedBy       string         `db:"created_by"`
+	CreatedByName   string         `db:"created_by_name"`
 	CreatedAt       time.Time      `db:"created_at"`
 	Staff           string         `db:"staff"`
 	StaffName       string         `db:"staff_name"`
@@ -335,8 +367,13 @@ func (r entryRow) entry(loc *time.Location) Entry {
 		Seconds: int64(r.EndedAt.Sub(r.StartedAt) / time.Second), Activity: r.Activity, Note: r.Note,
 		Changed: r.Changed, MDM: r.MDM, Interactive: r.Interactive, Source: r.Source,
 		Supersedes: r.Supersedes, Voided: r.Voided, AmendReason: r.AmendReason,
-		SupersededBy: r.SupersededBy, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.In(loc),
+		SupersededBy: r.SupersededBy, CreatedBy: r.CreatedBy, CreatedByName: r.CreatedByName, CreatedAt: r.CreatedAt.In(loc),
 	}
+}
+
+// attribution is whose time the entry records, with their role at the time, and its MDM.
+func (e Entry) attribution() Attribution {
+	return Attribution{Staff: e.Staff, Role: e.StaffRole, MDM: e.MDM}
 }
 
 // draft returns the entry's facts as a draft.

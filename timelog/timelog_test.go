@@ -65,6 +65,19 @@ func setup(t *testing.T) (*timelog.Service, *sqlx.DB) {
 	return &timelog.Service{DB: d, Practice: practice.Default, Location: newYork, Now: func() time.Time { return now }}, d
 }
 
+// as returns a staff member signed in, with their access level.
+func as(t *testing.T, s *timelog.Service, staff string) timelog.Caller {
+	t.Helper()
+	var row struct {
+		ID     int64  `db:"id"`
+		Access string `db:"access"`
+	}
+	if err := s.DB.Get(&row, `SELECT id, access FROM staff WHERE ext_id = $1`, staff); err != nil {
+		t.Fatal(err)
+	}
+	return timelog.Caller{Actor: audit.Staff(row.ID), Staff: staff, Access: row.Access}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func at(s string) time.Time {
@@ -84,7 +97,7 @@ func draft(patients string, minutes int) timelog.Draft {
 func TestRecordAmendVoidHistory(t *testing.T) {
 	ctx := context.Background()
 	s, d := setup(t)
-	actor := audit.Actor("staff:1")
+	actor := as(t, s, "RN1")
 	e, err := s.Record(ctx, actor, draft("P1", 20), timelog.SourceManual)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +162,7 @@ func TestRecordAmendVoidHistory(t *testing.T) {
 func TestConcurrentAmendmentsOneWins(t *testing.T) {
 	ctx := context.Background()
 	s, _ := setup(t)
-	e, err := s.Record(ctx, audit.ActorCLI, draft("P2", 20), timelog.SourceManual)
+	e, err := s.Record(ctx, timelog.CLI, draft("P2", 20), timelog.SourceManual)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +171,7 @@ func TestConcurrentAmendmentsOneWins(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = s.Amend(ctx, audit.ActorCLI, e.ID, timelog.Patch{Minutes: ptr(int64(21 + i))}, "fix")
+			_, errs[i] = s.Amend(ctx, timelog.CLI, e.ID, timelog.Patch{Minutes: ptr(int64(21 + i))}, "fix")
 		})
 	}
 	wg.Wait()
@@ -201,7 +214,7 @@ func TestRecordValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := draft("P1", 20)
 			tt.edit(&d)
-			_, err := s.Record(ctx, audit.ActorCLI, d, timelog.SourceManual)
+			_, err := s.Record(ctx, timelog.CLI, d, timelog.SourceManual)
 			var ie *timelog.InvalidError
 			if !errors.As(err, &ie) || !errors.Is(err, web.ErrInvalid) {
 				t.Fatalf("error = %v, want invalid", err)
@@ -215,7 +228,7 @@ func TestRecordValidation(t *testing.T) {
 	for _, p := range []timelog.Program{timelog.ProgramTCM, timelog.ProgramG0506} {
 		d := draft("P4", 15)
 		d.Program = p
-		if _, err := s.Record(ctx, audit.ActorCLI, d, timelog.SourceManual); err != nil {
+		if _, err := s.Record(ctx, timelog.CLI, d, timelog.SourceManual); err != nil {
 			t.Errorf("%s entry for a patient not enrolled: %v", p, err)
 		}
 	}
@@ -231,7 +244,7 @@ P1,RN1,rpm,2026-03-05T09:00:00-05:00,,25,data_review,reviewed readings,,true
 func TestImportTime(t *testing.T) {
 	ctx := context.Background()
 	s, _ := setup(t)
-	res, err := s.ImportFile(ctx, "time.csv", strings.NewReader(timeCSV), audit.ActorCLI)
+	res, err := s.ImportFile(ctx, "time.csv", strings.NewReader(timeCSV), timelog.CLI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,13 +252,13 @@ func TestImportTime(t *testing.T) {
 		t.Errorf("import = %+v", res)
 	}
 	// The same file again is refused whole.
-	_, err = s.ImportFile(ctx, "time.csv", strings.NewReader(timeCSV), audit.ActorCLI)
+	_, err = s.ImportFile(ctx, "time.csv", strings.NewReader(timeCSV), timelog.CLI)
 	if !errors.Is(err, web.ErrConflict) || !strings.Contains(err.Error(), "already imported") {
 		t.Errorf("re-import error = %v", err)
 	}
 	// A different file that repeats a stored entry is refused at that line.
 	again := "patients,staff,program,started_at,minutes\nP2,RN1,ccm,2026-03-10T10:00:00-04:00,5\nP1,RN1,ccm,2026-03-02T10:00:00-05:00,20\n"
-	_, err = s.ImportFile(ctx, "again.csv", strings.NewReader(again), audit.ActorCLI)
+	_, err = s.ImportFile(ctx, "again.csv", strings.NewReader(again), timelog.CLI)
 	if err == nil || !strings.HasPrefix(err.Error(), "again.csv:3: the same entry is already stored as entry") {
 		t.Errorf("repeated entry error = %v", err)
 	}
@@ -303,7 +316,7 @@ func TestImportTimeErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, d := setup(t)
-			_, err := s.ImportFile(ctx, "time.csv", strings.NewReader(tt.content), audit.ActorCLI)
+			_, err := s.ImportFile(ctx, "time.csv", strings.NewReader(tt.content), timelog.CLI)
 			var ces csvfile.Errors
 			var ce *csvfile.Error
 			switch {
@@ -330,28 +343,28 @@ func TestTimer(t *testing.T) {
 	s, _ := setup(t)
 	clock := now
 	s.Now = func() time.Time { return clock }
-	tm, err := s.StartTimer(ctx, timelog.TimerStart{Staff: "RN1", Patients: []string{"P1"}, Program: timelog.ProgramCCM, Activity: "patient_call"})
+	tm, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P1"}, Program: timelog.ProgramCCM, Activity: "patient_call"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.StartTimer(ctx, timelog.TimerStart{Staff: "RN1", Patients: []string{"P2"}, Program: timelog.ProgramCCM}); !errors.Is(err, web.ErrConflict) {
+	if _, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: timelog.ProgramCCM}); !errors.Is(err, web.ErrConflict) {
 		t.Errorf("second running timer: %v, want conflict", err)
 	}
 	clock = clock.Add(17*time.Minute + 30*time.Second)
-	if _, err := s.StopTimer(ctx, audit.ActorCLI, "MD1", tm.ID, timelog.TimerStop{}); !errors.Is(err, web.ErrForbidden) {
+	if _, err := s.StopTimer(ctx, as(t, s, "MD1"), tm.ID, timelog.TimerStop{}); !errors.Is(err, web.ErrForbidden) {
 		t.Errorf("stopping another's timer: %v, want forbidden", err)
 	}
-	e, err := s.StopTimer(ctx, audit.ActorCLI, "RN1", tm.ID, timelog.TimerStop{Note: "discussed meds", Changed: "medication_change"})
+	e, err := s.StopTimer(ctx, as(t, s, "RN1"), tm.ID, timelog.TimerStop{Note: "discussed meds", Changed: "medication_change"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e.Seconds != 1050 || e.Source != timelog.SourceTimer || e.Changed != "medication_change" || !e.StartedAt.Equal(now) {
 		t.Errorf("timer entry = %+v", e)
 	}
-	if _, err := s.StopTimer(ctx, audit.ActorCLI, "RN1", tm.ID, timelog.TimerStop{}); !errors.Is(err, web.ErrConflict) {
+	if _, err := s.StopTimer(ctx, as(t, s, "RN1"), tm.ID, timelog.TimerStop{}); !errors.Is(err, web.ErrConflict) {
 		t.Errorf("stopping twice: %v, want conflict", err)
 	}
-	if _, err := s.StartTimer(ctx, timelog.TimerStart{Staff: "RN1", Patients: []string{"P2"}, Program: timelog.ProgramCCM}); err != nil {
+	if _, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: timelog.ProgramCCM}); err != nil {
 		t.Errorf("a new timer after stopping: %v", err)
 	}
 }
@@ -393,7 +406,7 @@ func TestConflicts(t *testing.T) {
 	c.StartedAt, c.EndedAt = a.EndedAt.Add(20*time.Minute), a.EndedAt.Add(30*time.Minute) // after b: no overlap
 	var ids []timelog.EntryID
 	for _, d := range []timelog.Draft{a, b, c} {
-		e, err := s.Record(ctx, audit.ActorCLI, d, timelog.SourceManual)
+		e, err := s.Record(ctx, timelog.CLI, d, timelog.SourceManual)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -408,7 +421,7 @@ func TestConflicts(t *testing.T) {
 		t.Fatalf("conflicts = %+v", cs)
 	}
 	// Amending one entry so that it no longer overlaps settles the conflict.
-	if _, err := s.Amend(ctx, audit.ActorCLI, ids[1], timelog.Patch{StartedAt: &a.EndedAt, Minutes: ptr[int64](20)}, "started after the first call"); err != nil {
+	if _, err := s.Amend(ctx, timelog.CLI, ids[1], timelog.Patch{StartedAt: &a.EndedAt, Minutes: ptr[int64](20)}, "started after the first call"); err != nil {
 		t.Fatal(err)
 	}
 	if cs, err := s.Conflicts(ctx, month[0], month[1]); err != nil || len(cs) != 0 {

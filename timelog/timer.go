@@ -8,7 +8,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/web"
 )
@@ -30,7 +29,6 @@ type Timer struct {
 
 // TimerStart is what starting a timer needs.
 type TimerStart struct {
-	Staff    string   `json:"staff"`
 	Patients []string `json:"patients"`
 	Program  Program  `json:"program"`
 	Activity Activity `json:"activity"`
@@ -49,17 +47,22 @@ INSERT INTO timers (practice_id, staff_id, patient_ids, program, activity, start
 VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id`
 
-// StartTimer starts a timer for a staff member, who may have one running at a time.
-func (s *Service) StartTimer(ctx context.Context, st TimerStart) (Timer, error) {
+// StartTimer starts the caller's own timer (a timer times one's own work: nobody starts one for
+// someone else, and the command line has none); a staff member has one running at a time. What
+// the timer will record must be theirs to record (see Permit).
+func (s *Service) StartTimer(ctx context.Context, c Caller, st TimerStart) (Timer, error) {
+	if c.Staff == "" {
+		return Timer{}, web.Errorf(web.ErrForbidden, "a timer times a staff member's own work: %s has none", c.Actor)
+	}
 	now := s.Now().Truncate(time.Second)
-	d := Draft{Patients: st.Patients, Staff: st.Staff, Program: st.Program, Activity: st.Activity,
+	d := Draft{Patients: st.Patients, Staff: c.Staff, Program: st.Program, Activity: st.Activity,
 		StartedAt: now, EndedAt: now.Add(time.Second)}
 	if errs := d.Normalize(now); len(errs) > 0 {
 		return Timer{}, &InvalidError{errs}
 	}
 	var id TimerID
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		e, err := s.resolveOne(ctx, tx, d)
+		e, err := s.resolveOne(ctx, tx, c, VerbRecord, d, nil)
 		if err != nil {
 			return err
 		}
@@ -126,10 +129,9 @@ func (s *Service) Timer(ctx context.Context, id TimerID) (Timer, error) {
 const stopTimer = `
 UPDATE timers SET stopped_at = $3, entry_id = $4 WHERE practice_id = $1 AND id = $2`
 
-// StopTimer stops a running timer and records its time as an entry (source timer), with
-// warnings as Record gives. Only the staff member who started it may stop it (actorStaff is
-// their id).
-func (s *Service) StopTimer(ctx context.Context, actor audit.Actor, actorStaff string, id TimerID, st TimerStop) (Entry, error) {
+// StopTimer stops the caller's running timer and records its time as their entry (source
+// timer), with warnings as Record gives. Only the staff member who started it may stop it.
+func (s *Service) StopTimer(ctx context.Context, c Caller, id TimerID, st TimerStop) (Entry, error) {
 	now := s.Now().Truncate(time.Second)
 	var entryID EntryID
 	var ws []Warning
@@ -138,7 +140,7 @@ func (s *Service) StopTimer(ctx context.Context, actor audit.Actor, actorStaff s
 		if err != nil {
 			return err
 		}
-		if t.Staff != actorStaff {
+		if t.Staff != c.Staff {
 			return web.Errorf(web.ErrForbidden, "timer %d belongs to another staff member", id)
 		}
 		if t.StoppedAt != nil {
@@ -153,11 +155,11 @@ func (s *Service) StopTimer(ctx context.Context, actor audit.Actor, actorStaff s
 		if errs := d.Normalize(end); len(errs) > 0 {
 			return &InvalidError{errs}
 		}
-		e, err := s.resolveOne(ctx, tx, d)
+		e, err := s.resolveOne(ctx, tx, c, VerbRecord, d, nil)
 		if err != nil {
 			return err
 		}
-		if entryID, ws, err = s.store(ctx, tx, e, SourceTimer, amendment{}, actor, now); err != nil {
+		if entryID, ws, err = s.store(ctx, tx, e, SourceTimer, amendment{}, c.Actor, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, stopTimer, int64(s.Practice), int64(id), now, int64(entryID)); err != nil {

@@ -34,7 +34,7 @@ func closeMonth(t *testing.T, d *sqlx.DB, m time.Month) {
 func TestImportWarnings(t *testing.T) {
 	ctx := context.Background()
 	s, d := setup(t)
-	stored, err := s.Record(ctx, audit.ActorCLI, draft("P1", 20), timelog.SourceManual) // RN1, Mar 2 10:00–10:20 EST
+	stored, err := s.Record(ctx, timelog.CLI, draft("P1", 20), timelog.SourceManual) // RN1, Mar 2 10:00–10:20 EST
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ P1,RN1,ccm,2026-02-10T09:00:00-05:00,10
 P2,RN1,ccm,2026-03-01T00:00:00-05:00,10
 P3,RN1,ccm,2026-02-28T23:55:00-05:00,10
 `
-	res, err := s.ImportFile(ctx, "time.csv", strings.NewReader(file), audit.ActorCLI)
+	res, err := s.ImportFile(ctx, "time.csv", strings.NewReader(file), timelog.CLI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestRecordWarnings(t *testing.T) {
 	ctx := context.Background()
 	s, d := setup(t)
 	closeMonth(t, d, time.February)
-	first, err := s.Record(ctx, audit.ActorCLI, draft("P1", 30), timelog.SourceManual)
+	first, err := s.Record(ctx, timelog.CLI, draft("P1", 30), timelog.SourceManual)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestRecordWarnings(t *testing.T) {
 	}
 	over := draft("P2", 30)
 	over.StartedAt, over.EndedAt = over.StartedAt.Add(20*time.Minute), over.EndedAt.Add(20*time.Minute)
-	second, err := s.Record(ctx, audit.ActorCLI, over, timelog.SourceManual)
+	second, err := s.Record(ctx, timelog.CLI, over, timelog.SourceManual)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestRecordWarnings(t *testing.T) {
 		t.Errorf("overlapping entry warnings:\n%s", warningLines(second.Warnings))
 	}
 	// Amending the second to start when the first ends settles it; the first stays quiet.
-	moved, err := s.Amend(ctx, audit.ActorCLI, second.ID, timelog.Patch{StartedAt: &first.EndedAt, Minutes: ptr[int64](30)}, "started later")
+	moved, err := s.Amend(ctx, timelog.CLI, second.ID, timelog.Patch{StartedAt: &first.EndedAt, Minutes: ptr[int64](30)}, "started later")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestRecordWarnings(t *testing.T) {
 		t.Errorf("the amended entry has warnings: %s", warningLines(moved.Warnings))
 	}
 	// Amending the first onto the second's new time warns again.
-	back, err := s.Amend(ctx, audit.ActorCLI, first.ID, timelog.Patch{Minutes: ptr[int64](40)}, "call ran long")
+	back, err := s.Amend(ctx, timelog.CLI, first.ID, timelog.Patch{Minutes: ptr[int64](40)}, "call ran long")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,14 +122,14 @@ func TestRecordWarnings(t *testing.T) {
 	}
 	feb := draft("P3", 10)
 	feb.StartedAt, feb.EndedAt = at("2026-02-27T10:00:00-05:00"), at("2026-02-27T10:10:00-05:00")
-	late, err := s.Record(ctx, audit.ActorCLI, feb, timelog.SourceManual)
+	late, err := s.Record(ctx, timelog.CLI, feb, timelog.SourceManual)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(late.Warnings) != 1 || late.Warnings[0].Kind != timelog.WarnClosedMonth || late.Warnings[0].Month != "2026-02" {
 		t.Errorf("closed month warnings:\n%s", warningLines(late.Warnings))
 	}
-	void, err := s.Void(ctx, audit.ActorCLI, late.ID, "wrong month")
+	void, err := s.Void(ctx, timelog.CLI, late.ID, "wrong month")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,12 +138,12 @@ func TestRecordWarnings(t *testing.T) {
 	}
 	// A timer's entry over another entry of the same staff member.
 	s.Now = func() time.Time { return first.StartedAt.Add(5 * time.Minute) }
-	tm, err := s.StartTimer(ctx, timelog.TimerStart{Staff: "RN1", Patients: []string{"P2"}, Program: timelog.ProgramCCM})
+	tm, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: timelog.ProgramCCM})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Now = func() time.Time { return first.StartedAt.Add(10 * time.Minute) }
-	timed, err := s.StopTimer(ctx, audit.ActorCLI, "RN1", tm.ID, timelog.TimerStop{})
+	timed, err := s.StopTimer(ctx, as(t, s, "RN1"), tm.ID, timelog.TimerStop{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/imports"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/staff"
+	"github.com/outreach-engine/outreach/timelog"
 )
 
 func (a *app) importFile(ctx context.Context, args []string) error {
@@ -66,7 +67,7 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(a.stdout, "%s: %d rows: %d added, %d already known\n", path, res.Rows, res.Added, res.AlreadyKnown)
 	case "time":
-		res, err := a.timelog(d).ImportFile(ctx, path, r, audit.ActorCLI)
+		res, err := a.timelog(d).ImportFile(ctx, path, r, timelog.CLI)
 		if err != nil {
 			return err
 		}

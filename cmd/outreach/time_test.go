@@ -75,16 +75,20 @@ func TestResolvedProposalPostsBack(t *testing.T) {
 	}
 }
 
-// TestAmendAndVoidAPI amends with only what changes, and voids twice.
+// TestAmendAndVoidAPI amends with only what changes (the nurse, then a manager on her behalf;
+// a physician may not), and voids twice.
 func TestAmendAndVoidAPI(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 25, 16, 0, 0, 0, time.UTC)
 	base, d := serveRoutes(t, now, map[string]string{
-		"staff":    "id,name,credential,role,npi\nRN1,Rita,RN,clinical,\nMD1,Ada,MD,practitioner,1111111112\n",
+		"staff":    "id,name,credential,role,npi\nRN1,Rita,RN,clinical,\nMD1,Ada,MD,practitioner,1111111112\nMG1,Mia,,non_clinical,\n",
 		"patients": "id,programs\nP1,ccm\nP2,ccm\n",
 	})
+	if _, err := d.Exec(`UPDATE staff SET access = 'manager' WHERE ext_id = 'MG1'`); err != nil {
+		t.Fatal(err)
+	}
 	tokens := map[string]string{}
-	for _, s := range []string{"RN1", "MD1"} {
+	for _, s := range []string{"RN1", "MD1", "MG1"} {
 		tok, err := web.NewToken(ctx, d, 1, s, audit.ActorCLI, now)
 		if err != nil {
 			t.Fatal(err)
@@ -106,8 +110,10 @@ func TestAmendAndVoidAPI(t *testing.T) {
 	}{
 		{"RN1", entry(e.ID) + "/amend", `{"reason": "typo", "minutes": 25}`, 201,
 			[]string{`"seconds":1500`, `"note":"BP review"`, `"activity":"patient_call"`, fmt.Sprintf(`"supersedes":%d`, e.ID)}},
-		{"MD1", entry(e.ID+1) + "/amend", `{"reason": "fuller note", "note": "BP review, meds unchanged"}`, 201,
-			[]string{`"seconds":1500`, `"note":"BP review, meds unchanged"`, `"staff":"RN1"`, `"created_by":"staff:`}},
+		{"MD1", entry(e.ID+1) + "/amend", `{"reason": "fuller note", "note": "BP review, meds unchanged"}`, 403,
+			[]string{fmt.Sprintf(`time entry %d: MD1 may not amend RN1's time: only RN1, a manager or an admin may`, e.ID+1)}},
+		{"MG1", entry(e.ID+1) + "/amend", `{"reason": "fuller note", "note": "BP review, meds unchanged"}`, 201,
+			[]string{`"seconds":1500`, `"note":"BP review, meds unchanged"`, `"staff":"RN1"`, `"created_by":"MG1","created_by_name":"Mia"`}},
 		{"RN1", entry(e.ID+2) + "/amend", `{"reason": "again", "note": "BP review, meds unchanged"}`, 400,
 			[]string{fmt.Sprintf(`the amendment changes nothing in time entry %d`, e.ID+2)}},
 		{"RN1", entry(e.ID+2) + "/amend", `{"note": "x"}`, 400, []string{"reason is empty"}},

@@ -198,7 +198,7 @@ func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
 		if err != nil || minutes < 1 {
 			return web.Errorf(web.ErrInvalid, "minutes must be a whole number of at least 1")
 		}
-		_, err = p.Time.Record(r.Context(), who.Actor(), timelog.Draft{Patients: []string{ext}, Staff: who.Staff,
+		_, err = p.Time.Record(r.Context(), timelog.CallerOf(who), timelog.Draft{Patients: []string{ext}, Staff: who.Staff,
 			Program: timelog.Program(r.PostFormValue("program")), StartedAt: started,
 			EndedAt: started.Add(time.Duration(minutes) * time.Minute), Activity: timelog.Activity(r.PostFormValue("activity")),
 			Note: r.PostFormValue("note"), MDM: timelog.MDM(r.PostFormValue("mdm")),
@@ -267,7 +267,7 @@ func (p *Pages) patientTimer(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch r.PathValue("action") {
 	case "start":
-		_, err = p.Time.StartTimer(r.Context(), timelog.TimerStart{Staff: who.Staff, Patients: []string{ext},
+		_, err = p.Time.StartTimer(r.Context(), timelog.CallerOf(who), timelog.TimerStart{Patients: []string{ext},
 			Program: timelog.Program(r.PostFormValue("program")), Activity: timelog.Activity(r.PostFormValue("activity"))})
 	case "stop":
 		var t *timelog.Timer
@@ -275,7 +275,7 @@ func (p *Pages) patientTimer(w http.ResponseWriter, r *http.Request) {
 			err = web.Errorf(web.ErrConflict, "no timer is running")
 		}
 		if err == nil {
-			_, err = p.Time.StopTimer(r.Context(), who.Actor(), who.Staff, t.ID, timelog.TimerStop{Note: r.PostFormValue("note"),
+			_, err = p.Time.StopTimer(r.Context(), timelog.CallerOf(who), t.ID, timelog.TimerStop{Note: r.PostFormValue("note"),
 				MDM: timelog.MDM(r.PostFormValue("mdm")), Interactive: r.PostFormValue("interactive") == "true"})
 		}
 	default:

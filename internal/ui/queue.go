@@ -283,6 +283,6 @@ func (p *Pages) recordTime(r *http.Request, who web.Identity) error {
 		Program: timelog.Program(r.PostFormValue("program")), StartedAt: started, EndedAt: ended,
 		Activity: timelog.Activity(r.PostFormValue("activity")), Note: r.PostFormValue("note"),
 		MDM: timelog.MDM(r.PostFormValue("mdm")), Interactive: r.PostFormValue("interactive") == "true"}
-	_, err = p.Time.Record(r.Context(), who.Actor(), d, timelog.SourceEscalation)
+	_, err = p.Time.Record(r.Context(), timelog.CallerOf(who), d, timelog.SourceEscalation)
 	return err
 }
