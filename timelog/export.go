@@ -2,12 +2,13 @@ package timelog
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/outreach-engine/outreach/internal/csvfile"
 )
 
 // exportHeader lists the columns of an audit export.
@@ -15,7 +16,7 @@ var exportHeader = []string{
 	"entry_id", "status", "supersedes", "superseded_by", "amend_reason", "patients", "patient_seconds",
 	"staff", "staff_name", "credential", "role", "npi", "program", "date", "started_at", "ended_at",
 	"timezone", "seconds", "activity", "note", "changed", "mdm", "interactive", "source",
-	"created_by", "created_at",
+	"created_by", "created_by_name", "created_at",
 }
 
 // Status of an entry version in an export.
@@ -33,13 +34,15 @@ func (e Entry) status() string {
 // Export writes every version of the entries overlapping [from, to) as CSV, with every audit
 // element: who (id, name, credential, role, NPI at the time), when (instants in loc, with the
 // zone), what (program, activity, note, what changed, MDM), for shared activities each
-// patient's share, and the trail of amendments and voids with their reasons.
+// patient's share, the trail of amendments and voids with their reasons, and who recorded each
+// version (id and name: the staff member, or a manager on their behalf). No cell is written
+// that a spreadsheet would run as a formula.
 func (s *Service) Export(ctx context.Context, w io.Writer, from, to time.Time, loc *time.Location) error {
 	entries, err := s.List(ctx, ListFilter{From: from, To: to, AllVersion: true})
 	if err != nil {
 		return err
 	}
-	cw := csv.NewWriter(w)
+	cw := csvfile.NewWriter(w)
 	if err := cw.Write(exportHeader); err != nil {
 		return fmt.Errorf("error writing export: %w", err)
 	}
@@ -68,14 +71,13 @@ func (s *Service) Export(ctx context.Context, w io.Writer, from, to time.Time, l
 			e.Staff, e.StaffName, e.StaffCredential, e.StaffRole, opt(e.StaffNPI), string(e.Program),
 			start.Format(time.DateOnly), start.Format(time.RFC3339), end.Format(time.RFC3339), loc.String(),
 			strconv.FormatInt(e.Seconds, 10), string(e.Activity), e.Note, string(e.Changed), string(e.MDM),
-			strconv.FormatBool(e.Interactive), string(e.Source), e.CreatedBy, e.CreatedAt.In(loc).Format(time.RFC3339),
+			strconv.FormatBool(e.Interactive), string(e.Source), e.CreatedBy, e.CreatedByName, e.CreatedAt.In(loc).Format(time.RFC3339),
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("error writing export: %w", err)
 		}
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+	if err := cw.Flush(); err != nil {
 		return fmt.Errorf("error writing export: %w", err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package csvfile
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"slices"
@@ -215,5 +216,37 @@ func TestPhoneNPIAndZoneFields(t *testing.T) {
 				t.Errorf("= %q, %v, %v; want %q", v, ok, err, tt.want)
 			}
 		})
+	}
+}
+
+// A written cell that a spreadsheet would run as a formula is written as text.
+func TestWriterMakesFormulasInert(t *testing.T) {
+	tests := []struct{ cell, want string }{
+		{"=HYPERLINK(\"http://evil.example\",\"x\")", "'=HYPERLINK(\"http://evil.example\",\"x\")"},
+		{"+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1:A9)", "'@SUM(A1:A9)"},
+		{"\t=1", "'\t=1"},
+		{"\r=1", "'\r=1"},
+		{"BP review = fine", "BP review = fine"},
+		{"2026-03-02T10:00:00-05:00", "2026-03-02T10:00:00-05:00"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		w := NewWriter(&b)
+		if err := w.Write([]string{tt.cell, "next"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := csv.NewReader(strings.NewReader(b.String())).Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != tt.want {
+			t.Errorf("cell %q written as %q, want %q", tt.cell, got[0], tt.want)
+		}
 	}
 }
