@@ -53,35 +53,41 @@ func Record(ctx context.Context, q db.Querier, e Event) error {
 	return nil
 }
 
-// Entry is an audit log entry as read back. Records are stored by internal id; Staff and Record
-// give the ids people use: the acting staff member's, and the patient's or staff member's own
-// id (an item's number with its patient's).
+// Entry is an audit log entry as read back. Records are stored by internal id; Staff, StaffName
+// and Record give the ids and names people use: the acting staff member's own id and name, and
+// the patient's own id, the staff member's own id and name, or an item's number with its
+// patient's id.
 type Entry struct {
-	ID       int64           `db:"id" json:"id"`
-	At       time.Time       `db:"at" json:"at"`
-	Actor    string          `db:"actor" json:"actor"`
-	Staff    *string         `db:"staff" json:"staff"` // the acting staff member's own id
-	Action   string          `db:"action" json:"action"`
-	Entity   string          `db:"entity" json:"entity"`
-	EntityID string          `db:"entity_id" json:"entity_id"`
-	Record   string          `db:"record" json:"record"` // the record as people name it
-	Detail   json.RawMessage `db:"detail" json:"detail"`
+	ID        int64           `db:"id" json:"id"`
+	At        time.Time       `db:"at" json:"at"`
+	Actor     string          `db:"actor" json:"actor"`
+	Staff     *string         `db:"staff" json:"staff"`           // the acting staff member's own id
+	StaffName *string         `db:"staff_name" json:"staff_name"` // and their name
+	Action    string          `db:"action" json:"action"`
+	Entity    string          `db:"entity" json:"entity"`
+	EntityID  string          `db:"entity_id" json:"entity_id"`
+	Record    string          `db:"record" json:"record"` // the record as people name it
+	Detail    json.RawMessage `db:"detail" json:"detail"`
 }
 
-// Who is the actor as people name it: the staff member's own id, else cli or system.
+// Who is the actor as people name it: the staff member's own id and name ("RN1 (Rita
+// Nurse)"), else cli or system.
 func (e Entry) Who() string {
-	if e.Staff != nil {
+	switch {
+	case e.Staff == nil:
+		return e.Actor
+	case e.StaffName == nil || *e.StaffName == "":
 		return *e.Staff
 	}
-	return e.Actor
+	return *e.Staff + " (" + *e.StaffName + ")"
 }
 
 // readEntries reads entries with the ids people use; it is completed with a WHERE clause. The
-// joins read the patients', staff members' and items' own ids only.
+// joins read the patients' and items' own ids, and the staff members' own ids and names.
 const readEntries = `
-SELECT a.id, a.at, a.actor, s.ext_id AS staff, a.action, a.entity, a.entity_id,
+SELECT a.id, a.at, a.actor, s.ext_id AS staff, s.name AS staff_name, a.action, a.entity, a.entity_id,
 	CASE a.entity WHEN 'patient' THEN coalesce(p.ext_id, a.entity_id)
-		WHEN 'staff' THEN coalesce(t.ext_id, a.entity_id)
+		WHEN 'staff' THEN coalesce(t.ext_id || coalesce(' (' || nullif(t.name, '') || ')', ''), a.entity_id)
 		WHEN 'escalation' THEN '#' || a.entity_id || coalesce(' (' || ep.ext_id || ')', '')
 		ELSE a.entity_id END AS record,
 	a.detail

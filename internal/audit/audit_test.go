@@ -88,3 +88,49 @@ func TestListByPeoplesIDs(t *testing.T) {
 		})
 	}
 }
+
+// The log names people by their own id and name: who acted, and a staff member acted on.
+func TestListNamesPeople(t *testing.T) {
+	ctx := context.Background()
+	d, _ := dbtest.Fresh(t)
+	now := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
+	var nurse, doctor, desk int64
+	for _, q := range []struct {
+		sql string
+		id  *int64
+	}{
+		{`INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (1, 'America/New_York', $1, $1) RETURNING 0`, new(int64)},
+		{`INSERT INTO staff (practice_id, ext_id, name, role, created_at, updated_at) VALUES (1, 'RN1', 'Rita Nurse', 'clinical', $1, $1) RETURNING id`, &nurse},
+		{`INSERT INTO staff (practice_id, ext_id, name, role, created_at, updated_at) VALUES (1, 'MD1', 'Ada Doctor', 'practitioner', $1, $1) RETURNING id`, &doctor},
+		{`INSERT INTO staff (practice_id, ext_id, role, created_at, updated_at) VALUES (1, 'FD1', 'non_clinical', $1, $1) RETURNING id`, &desk},
+	} {
+		if err := d.Get(q.id, q.sql, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, e := range []audit.Event{
+		{Actor: audit.Staff(nurse), Action: "staff.update", Entity: "staff", EntityID: fmt.Sprint(doctor)},
+		{Actor: audit.Staff(desk), Action: "staff.update", Entity: "staff", EntityID: fmt.Sprint(nurse)},
+		{Actor: audit.ActorCLI, Action: "staff.update", Entity: "staff", EntityID: fmt.Sprint(desk)},
+	} {
+		e.PracticeID, e.At = 1, now.Add(time.Duration(i)*time.Second)
+		if err := audit.Record(ctx, d, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, err := audit.List(ctx, d, 1, audit.Filter{From: now.Add(-time.Hour), To: now.Add(time.Hour)}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(es) - 1; i >= 0; i-- {
+		got = append(got, es[i].Who()+" → "+es[i].Record)
+	}
+	want := "RN1 (Rita Nurse) → MD1 (Ada Doctor); FD1 → RN1 (Rita Nurse); cli → FD1"
+	if g := strings.Join(got, "; "); g != want {
+		t.Errorf("got  %s\nwant %s", g, want)
+	}
+	if es[2].StaffName == nil || *es[2].StaffName != "Rita Nurse" {
+		t.Errorf("staff_name of RN1's event = %v", es[2].StaffName)
+	}
+}

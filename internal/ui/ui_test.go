@@ -470,14 +470,17 @@ func TestPagesByAccess(t *testing.T) {
 	}
 }
 
-// The audit page filters and shows by the ids people use.
+// The audit page filters by the ids people use, and names who acted by id and name.
 func TestAuditPageByPeoplesIDs(t *testing.T) {
 	s := newSite(t)
+	if _, err := s.db.Exec(`UPDATE staff SET name = 'Ada Admin' WHERE ext_id = 'AD1'`); err != nil {
+		t.Fatal(err)
+	}
 	c := s.client()
 	s.login(c, "AD1")
 	s.do(c, "GET", "/patients/P1", nil, "") // an audited read, by AD1
 	_, _, body := s.do(c, "GET", "/audit?entity_id=P1&actor=AD1", nil, "")
-	if !strings.Contains(body, "<td>AD1</td><td>patient.read</td><td>patient P1</td>") {
+	if !strings.Contains(body, "<td>AD1 (Ada Admin)</td><td>patient.read</td><td>patient P1</td>") {
 		t.Errorf("the audit page does not show the read by AD1 of P1:\n%s", body)
 	}
 	if _, _, body = s.do(c, "GET", "/audit?actor=RN1", nil, ""); strings.Contains(body, "patient.read") {
