@@ -115,6 +115,14 @@ func Permit(c Caller, a Act) error {
 	return web.Errorf(web.ErrForbidden, "%s may not document medical decision-making for %s: only the practitioner documents or changes their own", who(c), e.Staff)
 }
 
+// RecordsOwnTime reports whether the rule lets a signed-in staff member record their own time
+// and run a timer: clinical staff and practitioners do, non-clinical staff do not. The pages
+// offer the time forms on it.
+func RecordsOwnTime(id web.Identity) bool {
+	own := Attribution{Staff: id.Staff, Role: id.Role, MDM: "none"}
+	return Permit(CallerOf(id), Act{Verb: VerbRecord, Entry: own}) == nil
+}
+
 // documentsMDM reports whether an act documents medical decision-making: a new entry with
 // MDM, an amendment that changes it, or one that gives an entry with MDM to someone else.
 func documentsMDM(a Act) bool {

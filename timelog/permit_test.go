@@ -125,6 +125,27 @@ func TestPermit(t *testing.T) {
 	}
 }
 
+// Clinical staff and practitioners record their own time, whatever their access; non-clinical
+// staff do not.
+func TestRecordsOwnTime(t *testing.T) {
+	for _, tt := range []struct {
+		role, access string
+		want         bool
+	}{
+		{"clinical", web.AccessNurse, true},
+		{"practitioner", web.AccessPractitioner, true},
+		{"clinical", web.AccessManager, true},
+		{"non_clinical", web.AccessNurse, false},
+		{"non_clinical", web.AccessManager, false},
+		{"non_clinical", web.AccessAdmin, false},
+	} {
+		id := web.Identity{StaffID: 7, Staff: "S7", Role: tt.role, Access: tt.access}
+		if got := timelog.RecordsOwnTime(id); got != tt.want {
+			t.Errorf("RecordsOwnTime(%s, %s) = %v, want %v", tt.role, tt.access, got, tt.want)
+		}
+	}
+}
+
 // A signed-in staff member acts under their internal id, own id and access.
 func TestCallerOf(t *testing.T) {
 	got := timelog.CallerOf(web.Identity{PracticeID: 1, StaffID: 5, Staff: "RN1", Role: "clinical", Access: web.AccessNurse})

@@ -38,6 +38,7 @@ type patientData struct {
 	Activities   []string
 	Now          time.Time      // the form's default start
 	Timer        *timelog.Timer // the staff member's running timer, for any patient
+	RecordsTime  bool           // the staff member records time (clinical staff and practitioners)
 	Thread       threadData     // the patient's texts both ways
 }
 
@@ -69,6 +70,7 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 		}
 	}
 	d.CanSetActive = who.Allowed(web.AccessManager, web.AccessAdmin)
+	d.RecordsTime = timelog.RecordsOwnTime(who)
 	d.CanOptOut = prof.OptedOutAt == nil && prof.Phone != nil && (escalation.CanWork(who) || d.CanSetActive)
 	d.Programs = append([]string(nil), prof.Programs...)
 	if len(d.Programs) == 0 {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPatientPageSaysWhoIsContacted: the page names the patient, links their phone for a
@@ -151,5 +152,50 @@ func TestPatientActiveToggle(t *testing.T) {
 	}
 	if code, _, _ := s.do(mgr, "POST", "/patients/P1/active", url.Values{"active": {"maybe"}, "reason": {"x"}}, s.srv.URL); code != http.StatusBadRequest {
 		t.Errorf("active=maybe: %d, want 400", code)
+	}
+}
+
+// TestTimeFormsByRole: the front desk is offered no time form or timer on a patient's page, and
+// a form posted all the same records nothing (403), nor does a timer; a nurse records hers.
+func TestTimeFormsByRole(t *testing.T) {
+	s := newSite(t)
+	ny, _ := time.LoadLocation("America/New_York")
+	start := s.clock().Add(-time.Hour).In(ny)
+	form := url.Values{"program": {"ccm"}, "started_date": {start.Format("2006-01-02")}, "started_time": {start.Format("15:04")},
+		"minutes": {"40"}, "activity": {"care_plan"}, "note": {"Reviewed the care plan."}}
+	for _, tt := range []struct {
+		who        string
+		forms      bool
+		time, tick int // the answers to a time form and to a timer's start
+	}{
+		{"FD1", false, http.StatusForbidden, http.StatusForbidden},
+		{"RN1", true, http.StatusSeeOther, http.StatusSeeOther},
+	} {
+		c := s.client()
+		s.login(c, tt.who)
+		_, _, page := s.do(c, "GET", "/patients/P1", nil, "")
+		if got := strings.Contains(page, `aria-label="Record time"`) && strings.Contains(page, `id="timer-start-button"`); got != tt.forms {
+			t.Errorf("%s is offered the time forms: %v, want %v", tt.who, got, tt.forms)
+		}
+		code, _, body := s.do(c, "POST", "/patients/P1/time", form, s.srv.URL)
+		if code != tt.time {
+			t.Errorf("%s posts time: %d, want %d\n%s", tt.who, code, tt.time, body)
+		}
+		if tt.time == http.StatusForbidden && !strings.Contains(body, "FD1 is non-clinical staff") {
+			t.Errorf("the refusal does not say why:\n%s", body)
+		}
+		if code, _, _ := s.do(c, "POST", "/patients/P1/timer/start", url.Values{"program": {"ccm"}, "activity": {"care_plan"}}, s.srv.URL); code != tt.tick {
+			t.Errorf("%s starts a timer: %d, want %d", tt.who, code, tt.tick)
+		}
+	}
+	var entries, timers []string
+	if err := s.db.Select(&entries, `SELECT s.ext_id FROM time_entries e JOIN staff s ON s.id = e.staff_id`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Select(&timers, `SELECT s.ext_id FROM timers t JOIN staff s ON s.id = t.staff_id`); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(entries, ",") != "RN1" || strings.Join(timers, ",") != "RN1" {
+		t.Errorf("entries of %v and timers of %v, want RN1's only", entries, timers)
 	}
 }
