@@ -14,7 +14,8 @@ import (
 type EntryID int64
 
 // Program is what the time is for. CCM, RPM, PCM and BHI need the patient's enrolment; TCM and
-// G0506 (care planning at CCM initiation) do not, and never count toward CCM.
+// G0506 (care planning at CCM initiation) do not, and never count toward CCM. Every program is
+// care-management time, which clinical staff and practitioners provide (see Permit).
 type Program string
 
 // Programs.

@@ -37,10 +37,11 @@ type importRow struct {
 }
 
 // ImportFile appends the entries of a time CSV file that c imports (CLI at the command line;
-// see Permit) in one transaction: a file with any error or refusal stores nothing. The same file imported twice is refused, and so is a row that repeats an
-// entry already stored (same staff, instants, program and patients), so that no minute is
-// counted twice. An entry that overlaps another current entry of the same staff member (stored,
-// or on another line), or falls in a closed billing month, is stored with a warning.
+// see Permit) in one transaction: a file with any error or refusal stores nothing. The same
+// file imported twice is refused, and so is a row that repeats an entry already stored (same
+// staff, instants, program and patients), so that no minute is counted twice. An entry that
+// overlaps another current entry of the same staff member (stored, or on another line), or
+// falls in a closed billing month, is stored with a warning.
 func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, c Caller) (Import, error) {
 	content, err := io.ReadAll(r)
 	if err != nil {
