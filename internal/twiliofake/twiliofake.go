@@ -1,7 +1,9 @@
 // Package twiliofake is a fake of Twilio's 2010 REST API for tests: enough of the Messages
 // resource for the twilio-go client to create and list messages, and of the Calls resource to
 // place calls, with scripted failures (Twilio's JSON errors, a proxy's HTML page, a hung answer, a
-// dropped connection) and a signer for webhooks as Twilio signs them.
+// dropped connection) and a signer for webhooks as Twilio signs them. As at Twilio, a created
+// message is "queued" with no date_sent until it leaves the queue ("sent", date_sent set), a
+// second later by default (SetSendAfter).
 //
 // A Server is safe for concurrent use.
 package twiliofake
@@ -95,13 +97,14 @@ type Server struct {
 	errorRate float64
 	errStatus int
 	errCode   int
+	sendAfter time.Duration // how long a created message stays queued; negative: until SetStatus
 	now       func() time.Time
 }
 
 // New starts a fake for the account accountSID, accepting HTTP basic auth with accountSID and
 // authToken only. Close it when done.
 func New(accountSID, authToken string) *Server {
-	s := &Server{sid: accountSID, token: authToken, closing: make(chan struct{}), now: time.Now}
+	s := &Server{sid: accountSID, token: authToken, closing: make(chan struct{}), sendAfter: time.Second, now: time.Now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", s.create)
 	mux.HandleFunc("GET /2010-04-01/Accounts/{sid}/Messages.json", s.list)
@@ -152,11 +155,49 @@ func (s *Server) Count() int {
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.leaveQueue()
 	return slices.Clone(s.messages)
 }
 
+// waiting reports whether a message in this status has not left Twilio yet: it has no DateSent.
+func waiting(status string) bool {
+	switch status {
+	case "queued", "accepted", "scheduled", "failed":
+		return true
+	}
+	return false
+}
+
+// leaveQueue sends, as Twilio does some time after creating them, the queued messages whose
+// time has come: their status becomes "sent" and DateSent is set. The caller holds s.mu.
+func (s *Server) leaveQueue() {
+	if s.sendAfter < 0 {
+		return
+	}
+	now := s.now()
+	for i := range s.messages {
+		m := &s.messages[i]
+		if m.Status != "queued" || !m.DateSent.IsZero() {
+			continue
+		}
+		if at := m.DateCreated.Add(s.sendAfter); !now.Before(at) {
+			m.Status, m.DateSent = "sent", at
+		}
+	}
+}
+
+// SetSendAfter sets how long a created message stays queued at the fake, with no DateSent,
+// before it is sent (one second by default); a negative d keeps messages queued until SetStatus,
+// as a backed-up sender does.
+func (s *Server) SetSendAfter(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendAfter = d
+}
+
 // Add stores a message as if it had been created earlier (DateCreated; now when zero) and returns
-// its sid. Status defaults to "delivered" and DateSent to DateCreated.
+// its sid. Status defaults to "delivered"; DateSent defaults to DateCreated, except for a
+// message that has not left Twilio (queued, accepted, scheduled or failed), which has none.
 func (s *Server) Add(m Message) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -166,7 +207,7 @@ func (s *Server) Add(m Message) string {
 	if m.Status == "" {
 		m.Status = "delivered"
 	}
-	if m.DateSent.IsZero() {
+	if m.DateSent.IsZero() && !waiting(m.Status) {
 		m.DateSent = m.DateCreated
 	}
 	if m.SID == "" {
@@ -177,14 +218,17 @@ func (s *Server) Add(m Message) string {
 	return m.SID
 }
 
-// SetStatus changes a held message's status, as its delivery would; it reports whether the
-// message exists.
+// SetStatus changes a held message's status, as its delivery would (a message that leaves the
+// queue gets its DateSent now); it reports whether the message exists.
 func (s *Server) SetStatus(sid, status string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.messages {
-		if s.messages[i].SID == sid {
-			s.messages[i].Status = status
+		if m := &s.messages[i]; m.SID == sid {
+			m.Status = status
+			if m.DateSent.IsZero() && !waiting(status) {
+				m.DateSent = s.now()
+			}
 			return true
 		}
 	}
@@ -304,7 +348,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	if a.kind == 0 || a.kind == answerHang {
 		s.n++
 		msg = Message{SID: fmt.Sprintf("SM%032x", s.n), To: req.To, From: req.From, MessagingServiceSid: req.MessagingServiceSid,
-			Body: req.Body, Status: "queued", DateCreated: req.Time, DateSent: req.Time}
+			Body: req.Body, Status: "queued", DateCreated: req.Time}
 		s.messages = append(s.messages, msg)
 		req.SID, req.Status = msg.SID, http.StatusCreated
 	} else if a.kind != answerDrop {
@@ -447,6 +491,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	s.mu.Lock()
+	s.leaveQueue()
 	var a answer
 	if len(s.lookups) > 0 {
 		a, s.lookups = s.lookups[0], s.lookups[1:]

@@ -109,6 +109,46 @@ func newServer(t *testing.T) *twiliofake.Server {
 	return s
 }
 
+// TestMessagesLeaveTheQueue: a created message is queued with no date_sent, as at Twilio, and is
+// sent (date_sent set) when its time comes; listing by number finds it in either state.
+func TestMessagesLeaveTheQueue(t *testing.T) {
+	s := newServer(t)
+	a := api(t, s, token)
+	at := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
+	now := at
+	s.SetClock(func() time.Time { return now })
+	s.SetSendAfter(30 * time.Second)
+	msg, err := send(a, "+15550002222", "Hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *msg.Status != "queued" || msg.DateSent != nil {
+		t.Errorf("created: status %q, date_sent %v; want queued and null", *msg.Status, msg.DateSent)
+	}
+	list := func(p *openapi.ListMessageParams) []openapi.ApiV2010Message {
+		t.Helper()
+		msgs, err := a.ListMessage(p.SetTo("+15550002222"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msgs
+	}
+	if got := list(&openapi.ListMessageParams{}); len(got) != 1 || *got[0].Status != "queued" || got[0].DateSent != nil {
+		t.Errorf("listed while queued: %+v", got)
+	}
+	if got := list((&openapi.ListMessageParams{}).SetDateSentAfter(at.Add(-time.Hour))); len(got) != 0 {
+		t.Errorf("a queued message matched a DateSent filter: %+v", got)
+	}
+	now = at.Add(30 * time.Second)
+	got := list((&openapi.ListMessageParams{}).SetDateSentAfter(at.Add(-time.Hour)))
+	if len(got) != 1 || *got[0].Status != "sent" || got[0].DateSent == nil || *got[0].DateSent != "Fri, 20 Nov 2026 15:00:30 +0000" {
+		t.Errorf("listed once sent: %+v", got)
+	}
+	if !s.SetStatus(*msg.Sid, "delivered") || s.Messages()[0].DateSent != at.Add(30*time.Second) {
+		t.Errorf("delivered: %+v", s.Messages())
+	}
+}
+
 func send(a *openapi.ApiService, to, body string) (*openapi.ApiV2010Message, error) {
 	p := &openapi.CreateMessageParams{}
 	return a.CreateMessage(p.SetTo(to).SetFrom("+15550001111").SetBody(body).SetStatusCallback("https://x.example/cb").SetValidityPeriod(600))
@@ -173,7 +213,8 @@ func TestListThroughTwilioGo(t *testing.T) {
 	}
 	s.Add(twiliofake.Message{To: "+15550009999", Body: "other", DateCreated: day})
 	s.Add(twiliofake.Message{To: "+15550002222", Body: "day before", DateCreated: day.AddDate(0, 0, -1)})
-	s.Add(twiliofake.Message{To: "+15550002222", Body: "queued", Status: "queued", DateCreated: day, DateSent: time.Time{}})
+	s.Add(twiliofake.Message{To: "+15550002222", Body: "queued", Status: "queued", DateCreated: day})
+	s.SetSendAfter(-1) // "queued" stays queued
 
 	// Pages of 2, through next_page_uri; the day of DateSent> counts, not its time.
 	p := &openapi.ListMessageParams{}
@@ -185,8 +226,8 @@ func TestListThroughTwilioGo(t *testing.T) {
 	for _, m := range msgs {
 		bodies = append(bodies, *m.Body)
 	}
-	// "queued" was added with a zero DateSent, which Add fills with DateCreated.
-	if got := strings.Join(bodies, ","); got != "m6,m5,m4,m3,m2,m1,queued,m0" {
+	// "queued" has no DateSent yet: no date filter matches it, as at Twilio.
+	if got := strings.Join(bodies, ","); got != "m6,m5,m4,m3,m2,m1,m0" {
 		t.Errorf("listed %s", got)
 	}
 	if *msgs[0].Status != "delivered" || *msgs[0].DateSent == "" {

@@ -219,6 +219,22 @@ func TestSettleATimedOutSend(t *testing.T) {
 	}
 }
 
+// TestSettleAQueuedSend: the answer was lost and the message still waits in Twilio's queue, with
+// no date_sent; the lookup finds it all the same, so it is not sent a second time.
+func TestSettleAQueuedSend(t *testing.T) {
+	f := newFake(t)
+	f.SetSendAfter(-1) // Twilio's queue is backed up: nothing leaves it during the test
+	ch := channel(t, f.URL(), 200*time.Millisecond)
+	since := time.Now()
+	f.Hang(5 * time.Second)
+	_, err := ch.SendSMS(context.Background(), outreach.SMS{To: to, Body: "Your weight today?"})
+	checkFailure(t, err, outreach.Ambiguous, 0, 0)
+	found, err := ch.FindSMS(context.Background(), to, "Your weight today?", since)
+	if err != nil || found == nil || found.SID != f.Messages()[0].SID || found.Status != "queued" {
+		t.Errorf("FindSMS = %+v, %v; want the queued message", found, err)
+	}
+}
+
 func TestVerify(t *testing.T) {
 	// Twilio's published example.
 	params := url.Values{"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+14158675309"}, "Digits": {"1234"},

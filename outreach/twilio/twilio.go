@@ -122,15 +122,18 @@ func (ch *Channel) create(ctx context.Context, what string, do func(*openapi.Api
 const (
 	// lookupSlack widens a lookup's window for clocks that disagree.
 	lookupSlack = time.Minute
-	// lookupLimit bounds how many of a number's recent messages a lookup reads.
+	// lookupLimit bounds how many of a number's newest messages a lookup reads: far more than a
+	// patient is sent between a send and its lookup.
 	lookupLimit = 200
 )
 
 // FindSMS looks for the message to `to` with exactly this body created since `since` (less a
-// minute of slack). Twilio filters by the day the message was sent (GMT) whatever time it is
-// given, so the time is checked here on date_created: an identical text sent yesterday (a daily
-// check-in) must not settle today's. Among several matches the earliest is the one a send at
-// `since` created. It returns nil when the provider has none.
+// minute of slack). It lists the number's newest messages with no date filter: Twilio's filters
+// are on date_sent, which stays null while a message waits in Twilio's queue, so a filtered
+// lookup misses a message accepted but not yet sent, and the text would go twice. The time is
+// checked here on date_created: an identical text sent yesterday (a daily check-in) must not
+// settle today's. Among several matches the earliest is the one a send at `since` created. It
+// returns nil when the provider has none.
 func (ch *Channel) FindSMS(ctx context.Context, to, body string, since time.Time) (*outreach.Found, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("lookup not started: %w", err)
@@ -139,7 +142,7 @@ func (ch *Channel) FindSMS(ctx context.Context, to, body string, since time.Time
 	defer cancel()
 	from := since.Add(-lookupSlack).UTC()
 	p := &openapi.ListMessageParams{}
-	p.SetTo(to).SetDateSentAfter(from).SetPageSize(100).SetLimit(lookupLimit)
+	p.SetTo(to).SetPageSize(100).SetLimit(lookupLimit)
 	msgs, err := ch.service(ctx, &attempt{}).ListMessage(p)
 	if err != nil {
 		return nil, fmt.Errorf("error listing messages at the provider: %w", scrub(err))
