@@ -12,29 +12,21 @@ import (
 	"unicode/utf8"
 
 	"github.com/outreach-engine/outreach/internal/db"
-)
-
-// Error kinds that domain packages wrap, so that handlers answer with the right status.
-var (
-	ErrInvalid   = errors.New("invalid input")  // 400
-	ErrForbidden = errors.New("forbidden")      // 403
-	ErrNotFound  = errors.New("not found")      // 404
-	ErrConflict  = errors.New("conflict")       // 409
-	ErrTooLarge  = errors.New("body too large") // 413
+	"github.com/outreach-engine/outreach/internal/errkind"
 )
 
 // StatusOf maps an error to its HTTP status: the one place where error kinds meet statuses.
 func StatusOf(err error) int {
 	switch {
-	case errors.Is(err, ErrInvalid), db.IsUnstorableText(err):
+	case errors.Is(err, errkind.ErrInvalid), db.IsUnstorableText(err):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrForbidden):
+	case errors.Is(err, errkind.ErrForbidden):
 		return http.StatusForbidden
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, errkind.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, errkind.ErrConflict):
 		return http.StatusConflict
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, errkind.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
 	default:
 		return http.StatusInternalServerError
@@ -66,12 +58,12 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return fmt.Errorf("the body is larger than %d bytes: %w", maxJSONBody, ErrTooLarge)
+		return fmt.Errorf("the body is larger than %d bytes: %w", maxJSONBody, errkind.ErrTooLarge)
 	case err != nil:
-		return fmt.Errorf("the body could not be read: %v: %w", err, ErrInvalid)
+		return fmt.Errorf("the body could not be read: %v: %w", err, errkind.ErrInvalid)
 	case !utf8.Valid(body):
 		// encoding/json would quietly replace the bytes; the sender should know.
-		return fmt.Errorf("the body is not valid UTF-8 (at byte %d): %w", validPrefix(body), ErrInvalid)
+		return fmt.Errorf("the body is not valid UTF-8 (at byte %d): %w", validPrefix(body), errkind.ErrInvalid)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -81,21 +73,21 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	switch {
 	case err == nil:
 		if dec.More() {
-			return fmt.Errorf("the body has data after its JSON value: %w", ErrInvalid)
+			return fmt.Errorf("the body has data after its JSON value: %w", errkind.ErrInvalid)
 		}
 		return nil
 	case errors.Is(err, io.EOF):
-		return fmt.Errorf("the body is empty; a JSON object is expected: %w", ErrInvalid)
+		return fmt.Errorf("the body is empty; a JSON object is expected: %w", errkind.ErrInvalid)
 	case errors.As(err, &syntax):
-		return fmt.Errorf("the body is not valid JSON (at byte %d): %w", syntax.Offset, ErrInvalid)
+		return fmt.Errorf("the body is not valid JSON (at byte %d): %w", syntax.Offset, errkind.ErrInvalid)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("the body is not valid JSON (it ends too soon): %w", ErrInvalid)
+		return fmt.Errorf("the body is not valid JSON (it ends too soon): %w", errkind.ErrInvalid)
 	case errors.As(err, &typ):
-		return fmt.Errorf("field %q must be %s, not %s: %w", typ.Field, typ.Type, typ.Value, ErrInvalid)
+		return fmt.Errorf("field %q must be %s, not %s: %w", typ.Field, typ.Type, typ.Value, errkind.ErrInvalid)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return fmt.Errorf("unknown field %s: %w", strings.TrimPrefix(err.Error(), "json: unknown field "), ErrInvalid)
+		return fmt.Errorf("unknown field %s: %w", strings.TrimPrefix(err.Error(), "json: unknown field "), errkind.ErrInvalid)
 	default:
-		return fmt.Errorf("the body could not be read: %v: %w", err, ErrInvalid)
+		return fmt.Errorf("the body could not be read: %v: %w", err, errkind.ErrInvalid)
 	}
 }
 
@@ -112,17 +104,16 @@ func validPrefix(b []byte) int {
 	return n
 }
 
-// kindError is an error of a kind whose message does not repeat the kind.
-type kindError struct {
-	kind error
-	err  error
-}
+// The error kinds, as errkind names them, for the handlers that still spell them web.ErrX.
+var (
+	ErrInvalid   = errkind.ErrInvalid
+	ErrForbidden = errkind.ErrForbidden
+	ErrNotFound  = errkind.ErrNotFound
+	ErrConflict  = errkind.ErrConflict
+	ErrTooLarge  = errkind.ErrTooLarge
+)
 
-func (e *kindError) Error() string   { return e.err.Error() }
-func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
-
-// Errorf returns an error of a kind (ErrInvalid, ErrNotFound, …) with a message of its own;
-// %w in format wraps as in fmt.Errorf.
+// Errorf is errkind.Errorf.
 func Errorf(kind error, format string, args ...any) error {
-	return &kindError{kind: kind, err: fmt.Errorf(format, args...)}
+	return errkind.Errorf(kind, format, args...)
 }
