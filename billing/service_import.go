@@ -1,9 +1,7 @@
 package billing
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,7 +15,6 @@ import (
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/internal/imports"
-	"github.com/outreach-engine/outreach/internal/practice"
 )
 
 var serviceSchema = csvfile.Schema{
@@ -42,66 +39,49 @@ type serviceRow struct {
 // npi) and stores them in one transaction: a file with any error stores nothing. A service
 // already stored (same patient, code, date and NPI) is not stored twice.
 func ImportServices(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt imports.Options) (ServiceImport, error) {
-	content, err := io.ReadAll(r)
-	if err != nil {
-		return ServiceImport{}, fmt.Errorf("error reading %s: %w", name, err)
-	}
-	f, err := csvfile.Read(name, bytes.NewReader(content), serviceSchema)
-	if err != nil {
-		return ServiceImport{}, err
-	}
-	rows, err := parseServices(f)
-	if err != nil {
-		return ServiceImport{}, err
-	}
-	res := ServiceImport{Rows: len(rows)}
-	err = db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
-		if err := practice.Ensure(ctx, tx, opt.Practice, opt.Actor, opt.Now); err != nil {
-			return err
-		}
-		ids, err := patientIDs(ctx, tx, int64(opt.Practice.ID), rows)
-		if err != nil {
-			return err
-		}
-		var errs csvfile.Collector
-		for _, s := range rows {
-			if _, ok := ids[s.patient]; !ok {
-				errs.Add(&csvfile.Error{File: name, Line: s.line, Column: "patient", Msg: fmt.Sprintf("patient %q is not a known patient id", s.patient)})
-			}
-		}
-		if err := errs.Err(); err != nil {
-			return err
-		}
-		for _, s := range rows {
-			var id int64
-			err := tx.GetContext(ctx, &id, insertService, int64(opt.Practice.ID), ids[s.patient], s.code, s.date, s.npi, opt.Now)
-			if db.IsNoRows(err) {
-				res.AlreadyKnown++
-				continue
-			}
+	var res ServiceImport
+	pid := int64(opt.Practice.ID)
+	rows, err := imports.Run(ctx, d, name, r, opt, imports.Job[serviceRow]{
+		Kind: imports.Services, Schema: serviceSchema, FirstFile: true, Parse: parseServices,
+		Store: func(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, rows []serviceRow) (map[string]int, error) {
+			ids, err := patientIDs(ctx, tx, pid, rows)
 			if err != nil {
-				return fmt.Errorf("error storing line %d: %w", s.line, err)
+				return nil, err
 			}
-			res.Added++
-			err = audit.Record(ctx, tx, audit.Event{PracticeID: int64(opt.Practice.ID), At: opt.Now, Actor: opt.Actor,
-				Action: "service.create", Entity: "patient", EntityID: fmt.Sprint(ids[s.patient]),
-				Detail: map[string]any{"service_id": id, "code": s.code, "source": "import"}})
-			if err != nil {
-				return err
+			var errs csvfile.Collector
+			for _, s := range rows {
+				if _, ok := ids[s.patient]; !ok {
+					errs.Add(&csvfile.Error{File: f.Name, Line: s.line, Column: "patient", Msg: fmt.Sprintf("patient %q is not a known patient id", s.patient)})
+				}
 			}
-		}
-		_, err = imports.Record(ctx, tx, imports.File{
-			PracticeID: int64(opt.Practice.ID), Kind: imports.Services, Name: name, Content: content,
-			Rows: res.Rows, Actor: opt.Actor, At: opt.Now, Counts: map[string]int{"added": res.Added},
-		})
-		return err
+			if err := errs.Err(); err != nil {
+				return nil, err
+			}
+			for _, s := range rows {
+				var id int64
+				err := tx.GetContext(ctx, &id, insertService, pid, ids[s.patient], s.code, s.date, s.npi, opt.Now)
+				if db.IsNoRows(err) {
+					res.AlreadyKnown++
+					continue
+				}
+				if err != nil {
+					return nil, fmt.Errorf("error storing line %d: %w", s.line, err)
+				}
+				res.Added++
+				err = audit.Record(ctx, tx, audit.Event{PracticeID: pid, At: opt.Now, Actor: opt.Actor,
+					Action: "service.create", Entity: "patient", EntityID: fmt.Sprint(ids[s.patient]),
+					Detail: map[string]any{"service_id": id, "code": s.code, "source": "import"}})
+				if err != nil {
+					return nil, err
+				}
+			}
+			return map[string]int{"added": res.Added}, nil
+		},
 	})
 	if err != nil {
-		if errors.As(err, new(csvfile.Errors)) {
-			return ServiceImport{}, err
-		}
-		return ServiceImport{}, fmt.Errorf("error importing %s: %w", name, err)
+		return ServiceImport{}, err
 	}
+	res.Rows = rows
 	return res, nil
 }
 

@@ -1,9 +1,7 @@
 package outreach
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -15,7 +13,6 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/csvfile"
-	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/internal/imports"
 	"github.com/outreach-engine/outreach/internal/practice"
@@ -88,57 +85,39 @@ type patientRow struct {
 // stored in E.164 form. A patient the file makes inactive has their open check-ins, queued
 // texts and queued calls cancelled in the same transaction.
 func ImportPatients(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt imports.Options) (PatientImport, error) {
-	content, err := io.ReadAll(r)
-	if err != nil {
-		return PatientImport{}, fmt.Errorf("error reading %s: %w", name, err)
-	}
-	f, err := csvfile.Read(name, bytes.NewReader(content), patientSchema)
-	if err != nil {
-		return PatientImport{}, err
-	}
-	rows, err := parsePatients(f, opt.Practice)
-	if err != nil {
-		return PatientImport{}, err
-	}
-	res := PatientImport{Rows: len(rows)}
-	err = db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
-		if err := practice.Ensure(ctx, tx, opt.Practice, opt.Actor, opt.Now); err != nil {
-			return err
-		}
-		if err := stagePatients(ctx, tx, rows); err != nil {
-			return err
-		}
-		changes, err := activeChanges(ctx, tx, f, int64(opt.Practice.ID))
-		if err != nil {
-			return err
-		}
-		if err := upsertPatients(ctx, tx, f, opt, &res); err != nil {
-			return err
-		}
-		if err := applyActive(ctx, tx, f, changes, opt, &res); err != nil {
-			return err
-		}
-		if err := checkConsents(ctx, tx, name, int64(opt.Practice.ID)); err != nil {
-			return err
-		}
-		if err := upsertConsents(ctx, tx, f, opt, &res); err != nil {
-			return err
-		}
-		_, err = imports.Record(ctx, tx, imports.File{
-			PracticeID: int64(opt.Practice.ID), Kind: imports.Patients, Name: name, Content: content,
-			Rows: res.Rows, Actor: opt.Actor, At: opt.Now,
-			Counts: map[string]int{"created": res.Created, "updated": res.Updated, "consents_added": res.ConsentsAdded,
-				"consents_changed": res.ConsentsChanged, "deactivated": res.Deactivated, "activated": res.Activated},
-		})
-		return err
+	var res PatientImport
+	pid := int64(opt.Practice.ID)
+	rows, err := imports.Run(ctx, d, name, r, opt, imports.Job[patientRow]{
+		Kind: imports.Patients, Schema: patientSchema, FirstFile: true,
+		Parse: func(f *csvfile.File) ([]patientRow, error) { return parsePatients(f, opt.Practice) },
+		Store: func(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, rows []patientRow) (map[string]int, error) {
+			if err := stagePatients(ctx, tx, rows); err != nil {
+				return nil, err
+			}
+			changes, err := activeChanges(ctx, tx, f, pid)
+			if err != nil {
+				return nil, err
+			}
+			if err := upsertPatients(ctx, tx, f, opt, &res); err != nil {
+				return nil, err
+			}
+			if err := applyActive(ctx, tx, f, changes, opt, &res); err != nil {
+				return nil, err
+			}
+			if err := checkConsents(ctx, tx, f.Name, pid); err != nil {
+				return nil, err
+			}
+			if err := upsertConsents(ctx, tx, f, opt, &res); err != nil {
+				return nil, err
+			}
+			return map[string]int{"created": res.Created, "updated": res.Updated, "consents_added": res.ConsentsAdded,
+				"consents_changed": res.ConsentsChanged, "deactivated": res.Deactivated, "activated": res.Activated}, nil
+		},
 	})
-	var rowErrs csvfile.Errors
-	if errors.As(err, &rowErrs) {
+	if err != nil {
 		return PatientImport{}, err
 	}
-	if err != nil {
-		return PatientImport{}, fmt.Errorf("error importing %s: %w", name, err)
-	}
+	res.Rows = rows
 	res.Unchanged = res.Rows - res.Created - res.Updated
 	if res.Created >= analyzeAfter {
 		// Inbound texts look patients up by phone from the first minute: plans made from the

@@ -1,7 +1,6 @@
 package staff
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/internal/imports"
-	"github.com/outreach-engine/outreach/internal/practice"
 )
 
 var schema = csvfile.Schema{
@@ -42,57 +40,44 @@ type row struct {
 // with any error stores nothing. A column absent from the file leaves that field as it is.
 // Phone numbers are read as people write them, national ones in the practice's country.
 func ImportFile(ctx context.Context, d *sqlx.DB, name string, r io.Reader, opt imports.Options) (Import, error) {
-	content, err := io.ReadAll(r)
-	if err != nil {
-		return Import{}, fmt.Errorf("error reading %s: %w", name, err)
-	}
-	f, err := csvfile.Read(name, bytes.NewReader(content), schema)
-	if err != nil {
-		return Import{}, err
-	}
-	rows, err := parse(f, opt.Practice.Country)
-	if err != nil {
-		return Import{}, err
-	}
-	res := Import{Rows: len(rows)}
-	q := upsertSQL(f)
-	err = db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
-		if err := practice.Ensure(ctx, tx, opt.Practice, opt.Actor, opt.Now); err != nil {
-			return err
-		}
-		for _, m := range rows {
-			var out struct {
-				ID       int64 `db:"id"`
-				Inserted bool  `db:"inserted"`
+	var res Import
+	pid := int64(opt.Practice.ID)
+	rows, err := imports.Run(ctx, d, name, r, opt, imports.Job[row]{
+		Kind: imports.Staff, Schema: schema, FirstFile: true,
+		Parse: func(f *csvfile.File) ([]row, error) { return parse(f, opt.Practice.Country) },
+		Store: func(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, rows []row) (map[string]int, error) {
+			q := upsertSQL(f)
+			for _, m := range rows {
+				var out struct {
+					ID       int64 `db:"id"`
+					Inserted bool  `db:"inserted"`
+				}
+				err := tx.GetContext(ctx, &out, q, pid, m.extID, m.name, m.credential, string(m.role), m.npi, m.phone, m.email, opt.Now)
+				if db.IsNoRows(err) {
+					continue // unchanged
+				}
+				if err != nil {
+					return nil, fmt.Errorf("error storing line %d: %w", m.line, err)
+				}
+				action := "staff.update"
+				if out.Inserted {
+					action, res.Created = "staff.create", res.Created+1
+				} else {
+					res.Updated++
+				}
+				err = audit.Record(ctx, tx, audit.Event{PracticeID: pid, At: opt.Now, Actor: opt.Actor,
+					Action: action, Entity: "staff", EntityID: fmt.Sprint(out.ID), Detail: map[string]any{"source": "import"}})
+				if err != nil {
+					return nil, err
+				}
 			}
-			err := tx.GetContext(ctx, &out, q, int64(opt.Practice.ID), m.extID, m.name, m.credential, string(m.role), m.npi, m.phone, m.email, opt.Now)
-			if db.IsNoRows(err) {
-				continue // unchanged
-			}
-			if err != nil {
-				return fmt.Errorf("error storing line %d: %w", m.line, err)
-			}
-			action := "staff.update"
-			if out.Inserted {
-				action, res.Created = "staff.create", res.Created+1
-			} else {
-				res.Updated++
-			}
-			err = audit.Record(ctx, tx, audit.Event{PracticeID: int64(opt.Practice.ID), At: opt.Now, Actor: opt.Actor,
-				Action: action, Entity: "staff", EntityID: fmt.Sprint(out.ID), Detail: map[string]any{"source": "import"}})
-			if err != nil {
-				return err
-			}
-		}
-		_, err := imports.Record(ctx, tx, imports.File{
-			PracticeID: int64(opt.Practice.ID), Kind: imports.Staff, Name: name, Content: content,
-			Rows: res.Rows, Actor: opt.Actor, At: opt.Now, Counts: map[string]int{"created": res.Created, "updated": res.Updated},
-		})
-		return err
+			return map[string]int{"created": res.Created, "updated": res.Updated}, nil
+		},
 	})
 	if err != nil {
-		return Import{}, fmt.Errorf("error importing %s: %w", name, err)
+		return Import{}, err
 	}
+	res.Rows = rows
 	res.Unchanged = res.Rows - res.Created - res.Updated
 	return res, nil
 }

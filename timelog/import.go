@@ -1,7 +1,6 @@
 package timelog
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,9 +11,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/internal/csvfile"
-	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/imports"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/internal/practice"
 )
 
 var importSchema = csvfile.Schema{
@@ -43,93 +41,82 @@ type importRow struct {
 // overlaps another current entry of the same staff member (stored, or on another line), or
 // falls in a closed billing month, is stored with a warning.
 func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, c Caller) (Import, error) {
-	content, err := io.ReadAll(r)
-	if err != nil {
-		return Import{}, fmt.Errorf("error reading %s: %w", name, err)
-	}
-	prev, seen, err := imports.Previous(ctx, s.DB, int64(s.Practice), imports.Time, content)
-	if err != nil {
-		return Import{}, err
-	}
-	if seen {
-		return Import{}, web.Errorf(web.ErrConflict, "%s: the same file was already imported on %s; nothing was stored", name, prev.Format(time.RFC3339))
-	}
-	f, err := csvfile.Read(name, bytes.NewReader(content), importSchema)
-	if err != nil {
-		return Import{}, err
-	}
+	var res Import
 	now := s.Now()
-	rows, err := parseTimeRows(f, now)
+	opt := imports.Options{Practice: practice.Settings{ID: s.Practice}, Actor: c.Actor, Now: now}
+	rows, err := imports.Run(ctx, s.DB, name, r, opt, imports.Job[importRow]{
+		Kind: imports.Time, Schema: importSchema, Once: true,
+		Parse: func(f *csvfile.File) ([]importRow, error) { return parseTimeRows(f, now) },
+		Store: func(ctx context.Context, tx *sqlx.Tx, _ *csvfile.File, rows []importRow) (map[string]int, error) {
+			if err := s.storeImport(ctx, tx, name, rows, c, now, &res); err != nil {
+				return nil, err
+			}
+			return map[string]int{"seconds": int(res.Seconds)}, nil
+		},
+	})
 	if err != nil {
 		return Import{}, err
 	}
-	res := Import{Rows: len(rows)}
-	err = db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		drafts := make([]Draft, len(rows))
-		for i, row := range rows {
-			drafts[i] = row.draft
+	res.Rows = rows
+	return res, nil
+}
+
+// storeImport checks the parsed rows of a time file against what is stored (who may import
+// them, repeats) and stores them with their warnings, in the import's transaction.
+func (s *Service) storeImport(ctx context.Context, tx *sqlx.Tx, name string, rows []importRow, c Caller, now time.Time, res *Import) error {
+	drafts := make([]Draft, len(rows))
+	for i, row := range rows {
+		drafts[i] = row.draft
+	}
+	rv, err := newResolver(ctx, tx, int64(s.Practice), drafts)
+	if err != nil {
+		return err
+	}
+	var errs csvfile.Collector
+	resolvedRows := make([]resolved, 0, len(rows))
+	spans := make([]span, 0, len(rows))
+	firstLine := map[string]int{}
+	for _, row := range rows {
+		e, fes := rv.resolve(row.draft)
+		err := permitted(c, VerbImport, e, nil, fes)
+		var ie *InvalidError
+		switch {
+		case errors.As(err, &ie):
+			errs.AddAll(fieldErrors(name, row, ie.Errs))
+			continue
+		case err != nil:
+			return fmt.Errorf("%s:%d: %w", name, row.line, err)
 		}
-		rv, err := newResolver(ctx, tx, int64(s.Practice), drafts)
+		key := fmt.Sprint(e.staffID, e.StartedAt.UnixNano(), e.EndedAt.UnixNano(), e.Program, e.patientIDs)
+		if first, dup := firstLine[key]; dup {
+			errs.Add(&csvfile.Error{File: name, Line: row.line, Column: "started_at", Msg: fmt.Sprintf("the same entry appears on line %d", first)})
+			continue
+		}
+		firstLine[key] = row.line
+		dupID, err := s.duplicateOf(ctx, tx, e)
 		if err != nil {
 			return err
 		}
-		var errs csvfile.Collector
-		resolvedRows := make([]resolved, 0, len(rows))
-		spans := make([]span, 0, len(rows))
-		firstLine := map[string]int{}
-		for _, row := range rows {
-			e, fes := rv.resolve(row.draft)
-			err := permitted(c, VerbImport, e, nil, fes)
-			var ie *InvalidError
-			switch {
-			case errors.As(err, &ie):
-				errs.AddAll(fieldErrors(name, row, ie.Errs))
-				continue
-			case err != nil:
-				return fmt.Errorf("%s:%d: %w", name, row.line, err)
-			}
-			key := fmt.Sprint(e.staffID, e.StartedAt.UnixNano(), e.EndedAt.UnixNano(), e.Program, e.patientIDs)
-			if first, dup := firstLine[key]; dup {
-				errs.Add(&csvfile.Error{File: name, Line: row.line, Column: "started_at", Msg: fmt.Sprintf("the same entry appears on line %d", first)})
-				continue
-			}
-			firstLine[key] = row.line
-			dupID, err := s.duplicateOf(ctx, tx, e)
-			if err != nil {
-				return err
-			}
-			if dupID != 0 {
-				errs.Add(&csvfile.Error{File: name, Line: row.line, Column: "started_at", Msg: fmt.Sprintf("the same entry is already stored as entry %d", dupID)})
-				continue
-			}
-			resolvedRows = append(resolvedRows, e)
-			spans = append(spans, span{line: row.line, staffID: e.staffID, staff: e.Staff, from: e.StartedAt, to: e.EndedAt})
+		if dupID != 0 {
+			errs.Add(&csvfile.Error{File: name, Line: row.line, Column: "started_at", Msg: fmt.Sprintf("the same entry is already stored as entry %d", dupID)})
+			continue
 		}
-		if err := errs.Err(); err != nil {
-			return err
-		}
-		if res.Warnings, err = s.fileWarnings(ctx, tx, name, spans); err != nil {
-			return err
-		}
-		for _, e := range resolvedRows {
-			if _, err := s.insert(ctx, tx, e, SourceImport, amendment{}, c.Actor, now); err != nil {
-				return err
-			}
-			res.Seconds += int64(e.EndedAt.Sub(e.StartedAt) / time.Second)
-		}
-		_, err = imports.Record(ctx, tx, imports.File{
-			PracticeID: int64(s.Practice), Kind: imports.Time, Name: name, Content: content,
-			Rows: res.Rows, Actor: c.Actor, At: now, Counts: map[string]int{"seconds": int(res.Seconds)},
-		})
-		return err
-	})
-	if err != nil {
-		if errors.As(err, new(csvfile.Errors)) {
-			return Import{}, err
-		}
-		return Import{}, fmt.Errorf("error importing %s: %w", name, err)
+		resolvedRows = append(resolvedRows, e)
+		spans = append(spans, span{line: row.line, staffID: e.staffID, staff: e.Staff, from: e.StartedAt, to: e.EndedAt})
 	}
-	return res, nil
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	if res.Warnings, err = s.fileWarnings(ctx, tx, name, spans); err != nil {
+		return err
+	}
+	for _, e := range resolvedRows {
+		if _, err := s.insert(ctx, tx, e, SourceImport, amendment{}, c.Actor, now); err != nil {
+			return err
+		}
+		res.Seconds += int64(e.EndedAt.Sub(e.StartedAt) / time.Second)
+	}
+	return nil
 }
 
 // fieldErrors turns a row's field errors into file errors, naming the column the value came
