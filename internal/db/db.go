@@ -198,8 +198,10 @@ func WithTxOptions(ctx context.Context, d *sqlx.DB, opts *sql.TxOptions, fn func
 	if err != nil {
 		return fmt.Errorf("error beginning transaction: %w", err)
 	}
+	// Deferred, so that a panic in fn ends the transaction too instead of leaving it open on a
+	// pooled connection; after a commit it does nothing.
+	defer func() { _ = tx.Rollback() }()
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {

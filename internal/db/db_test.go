@@ -204,6 +204,38 @@ func TestWithTxRollsBack(t *testing.T) {
 	}
 }
 
+// TestWithTxRollsBackOnPanic: a panic in the transaction's function ends the transaction, so
+// that its connection goes back to the pool with no transaction open and nothing kept.
+func TestWithTxRollsBackOnPanic(t *testing.T) {
+	ctx := context.Background()
+	d, _ := dbtest.Fresh(t)
+	d.SetMaxOpenConns(1) // the panicking transaction's connection is the next one used
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not reach the caller")
+			}
+		}()
+		_ = db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (8, 'UTC', now(), now())`); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	done := make(chan error, 1)
+	var n int
+	go func() { done <- d.GetContext(ctx, &n, `SELECT count(*) FROM practices WHERE id = 8`) }()
+	select {
+	case err := <-done:
+		if err != nil || n != 0 {
+			t.Errorf("practices after the panic: %d rows, %v; want 0", n, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pool's only connection is still held by the transaction that panicked")
+	}
+}
+
 func TestDatabaseRejectsBadValues(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
