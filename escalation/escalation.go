@@ -57,7 +57,7 @@ type DueTimes struct {
 	RoutineDays  int // business days
 }
 
-// DefaultDueTimes: urgent in 15 minutes, high in 4 hours, routine in 2 business days.
+// DefaultDueTimes are the due times unless configured: urgent in 15 minutes, high in 4 hours, routine in 2 business days.
 var DefaultDueTimes = DueTimes{Urgent: 15 * time.Minute, High: 4 * time.Hour, RoutineDays: 2}
 
 // Due returns when an item of a severity raised at now is due; business days are counted in loc.

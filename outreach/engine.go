@@ -45,7 +45,7 @@ type CallConfig struct {
 	RetryAfter time.Duration // between a call that did not reach the patient and the next one
 }
 
-// DefaultCallConfig: three calls, two hours apart (later when that falls in quiet hours).
+// DefaultCallConfig is the calling unless configured: three calls, two hours apart (later when that falls in quiet hours).
 var DefaultCallConfig = CallConfig{Attempts: 3, RetryAfter: 2 * time.Hour}
 
 // Engine runs check-ins: it schedules them, sends their messages and places their calls through

@@ -265,16 +265,20 @@ CREATE TEMP TABLE patient_stage (
 	consent_npi text, consent_revoked_at timestamptz, consent_revoked_on date
 ) ON COMMIT DROP`
 
+// copyPatientStage starts a COPY into the staging table; lib/pq streams the statement's Exec
+// calls as its rows.
+const copyPatientStage = `
+COPY patient_stage (line, ext_id, first_name, last_name, phone, timezone, language, channel,
+	chronic_conditions, billing_npi, programs, ccm_track, initiating_visit_on, care_plan_on, script_id,
+	active, consent_at, consent_on, consent_method, consent_documented, consent_npi,
+	consent_revoked_at, consent_revoked_on) FROM STDIN`
+
 // stagePatients copies the rows into a temporary table with COPY, the fast path for large files.
 func stagePatients(ctx context.Context, tx *sqlx.Tx, rows []patientRow) error {
 	if _, err := tx.ExecContext(ctx, createPatientStage); err != nil {
 		return fmt.Errorf("error creating staging table: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("patient_stage",
-		"line", "ext_id", "first_name", "last_name", "phone", "timezone", "language", "channel",
-		"chronic_conditions", "billing_npi", "programs", "ccm_track", "initiating_visit_on",
-		"care_plan_on", "script_id", "active", "consent_at", "consent_on", "consent_method",
-		"consent_documented", "consent_npi", "consent_revoked_at", "consent_revoked_on"))
+	stmt, err := tx.PrepareContext(ctx, copyPatientStage)
 	if err != nil {
 		return fmt.Errorf("error starting copy: %w", err)
 	}

@@ -37,19 +37,19 @@ func (p Program) NeedsEnrolment() bool { return p != ProgramTCM && p != ProgramG
 // Activity is what was done.
 type Activity string
 
-// Activities.
+// Activities are the kinds of work an entry may record.
 var Activities = []Activity{"care_plan", "medication_reconciliation", "patient_call", "caregiver_call", "coordination", "education", "data_review", "other"}
 
 // Change is what changed as a result of the work.
 type Change string
 
-// Changes.
+// Changes are what the work may have changed.
 var Changes = []Change{"no_change", "decision", "care_plan_update", "medication_change", "escalation", "referral"}
 
 // MDM is the level of medical decision-making the billing practitioner documented.
 type MDM string
 
-// MDM levels.
+// MDMs are the levels of medical decision-making, lowest first.
 var MDMs = []MDM{"none", "low", "moderate", "high"}
 
 // Source is how an entry was recorded.
