@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
@@ -15,35 +16,54 @@ type Handlers struct {
 	Log   *slog.Logger
 }
 
-// ReportHandler serves GET /api/v1/billing/report?month=YYYY-MM[&format=json|csv].
+// ReportHandler serves GET /api/v1/billing/report?month=YYYY-MM[&format=json|csv]. The read is
+// audited.
 func (h *Handlers) ReportHandler(w http.ResponseWriter, r *http.Request) {
 	m, err := ParseMonth(r.URL.Query().Get("month"))
 	if err != nil {
 		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "month: %v", err))
 		return
 	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "json"
+	}
+	if format != "json" && format != "csv" {
+		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "format %q is not json or csv", format))
+		return
+	}
 	rep, err := h.Store.Report(r.Context(), m)
+	if err == nil {
+		err = h.Store.AuditRead(r.Context(), actor(r), m, map[string]any{"view": "report", "format": format})
+	}
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return
 	}
-	switch r.URL.Query().Get("format") {
-	case "", "json":
+	if format == "json" {
 		web.WriteJSON(w, http.StatusOK, rep)
-	case "csv":
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="billing-%s.csv"`, m))
-		if err := WriteCSV(w, rep); err != nil {
-			h.Log.Error("writing report failed", "error", err)
-		}
-	default:
-		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "format %q is not json or csv", r.URL.Query().Get("format")))
+		return
 	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="billing-%s.csv"`, m))
+	w.Header().Set("Cache-Control", "no-store")
+	if err := WriteCSV(w, rep); err != nil {
+		h.Log.Error("writing report failed", "error", err)
+	}
+}
+
+// actor is the audit actor of an authenticated request.
+func actor(r *http.Request) audit.Actor {
+	id, ok := web.IdentityFrom(r.Context())
+	if !ok {
+		panic("billing: handler reached without authentication")
+	}
+	return id.Actor()
 }
 
 // WorklistHandler serves GET /api/v1/billing/worklist[?month=YYYY-MM][&within=MINUTES]: the
 // patients close to their next threshold, most valuable first. The month defaults to the
-// current one.
+// current one. The read is audited.
 func (h *Handlers) WorklistHandler(w http.ResponseWriter, r *http.Request) {
 	now := h.Store.Now()
 	m := MonthOf(now, h.Store.Location)
@@ -64,6 +84,9 @@ func (h *Handlers) WorklistHandler(w http.ResponseWriter, r *http.Request) {
 		within = n
 	}
 	rep, err := h.Store.Report(r.Context(), m)
+	if err == nil {
+		err = h.Store.AuditRead(r.Context(), actor(r), m, map[string]any{"view": "worklist", "within": within})
+	}
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return

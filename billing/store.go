@@ -350,3 +350,10 @@ func (s *Store) Close(ctx context.Context, actor audit.Actor, m Month) (MonthRep
 	}
 	return s.Report(ctx, m)
 }
+
+// AuditRead records that actor read the month's report in a view described by detail (the
+// view and format, never a patient's data).
+func (s *Store) AuditRead(ctx context.Context, actor audit.Actor, m Month, detail map[string]any) error {
+	return audit.Record(ctx, s.DB, audit.Event{PracticeID: int64(s.Practice), At: s.Now(), Actor: actor,
+		Action: "billing.read", Entity: "billing_month", EntityID: m.String(), Detail: detail})
+}

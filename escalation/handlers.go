@@ -46,13 +46,22 @@ func (h *Handlers) worker(w http.ResponseWriter, r *http.Request) (web.Identity,
 }
 
 // List serves GET /api/v1/escalations[?status=open|claimed|resolved][&severity=…][&claimed_by=STAFF_ID|me].
+// The read is audited.
 func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
+	ident, ok := web.IdentityFrom(r.Context())
+	if !ok {
+		web.WriteError(w, http.StatusUnauthorized, "authentication required")
+		return
+	}
 	q := r.URL.Query()
 	f := Filter{Status: q.Get("status"), Severity: Severity(q.Get("severity")), ClaimedBy: q.Get("claimed_by")}
-	if id, ok := web.IdentityFrom(r.Context()); ok && f.ClaimedBy == "me" {
-		f.ClaimedBy = id.Staff
+	if f.ClaimedBy == "me" {
+		f.ClaimedBy = ident.Staff
 	}
 	items, err := h.Queue.List(r.Context(), f)
+	if err == nil {
+		err = h.Queue.AuditList(r.Context(), ident.StaffID, f, "api")
+	}
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return

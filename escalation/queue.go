@@ -401,3 +401,20 @@ func (q *Queue) audit(ctx context.Context, tx *sqlx.Tx, staff, id int64, action 
 	return audit.Record(ctx, tx, audit.Event{PracticeID: q.Practice, At: now, Actor: audit.Staff(staff), Action: action,
 		Entity: "escalation", EntityID: strconv.FormatInt(id, 10), Detail: detail})
 }
+
+// RefreshPeriod is how often a list left open on a page is recorded in the audit log at most:
+// the page refreshes itself every few seconds, and one row per period says it stayed open.
+const RefreshPeriod = 5 * time.Minute
+
+// AuditList records that a staff member listed the queue with filter f, seen through view
+// ("api", "page" or "refresh"). A refresh is recorded once per RefreshPeriod for the same
+// staff member and filter. The log holds the filter only, never what the items say.
+func (q *Queue) AuditList(ctx context.Context, staff int64, f Filter, view string) error {
+	e := audit.Event{PracticeID: q.Practice, At: q.now(), Actor: audit.Staff(staff), Action: "queue.list", Entity: "queue",
+		Detail: map[string]any{"status": f.Status, "severity": string(f.Severity), "claimed_by": f.ClaimedBy, "view": view}}
+	if view == "refresh" {
+		_, err := audit.RecordUnlessRecent(ctx, q.DB, e, RefreshPeriod)
+		return err
+	}
+	return audit.Record(ctx, q.DB, e)
+}

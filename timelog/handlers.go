@@ -190,7 +190,8 @@ func (h *Handlers) Void(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusCreated, e)
 }
 
-// History lists an entry's versions: GET /api/v1/time-entries/{id}/history.
+// History lists an entry's versions: GET /api/v1/time-entries/{id}/history. The read is
+// audited.
 func (h *Handlers) History(w http.ResponseWriter, r *http.Request) {
 	entry, err := pathEntryID(r)
 	if err != nil {
@@ -198,6 +199,9 @@ func (h *Handlers) History(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hist, err := h.Svc.History(r.Context(), entry)
+	if err == nil {
+		err = h.Svc.AuditRead(r.Context(), identity(r).Actor(), "time_entry.history", "", entry, "", nil)
+	}
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return
@@ -206,6 +210,7 @@ func (h *Handlers) History(w http.ResponseWriter, r *http.Request) {
 }
 
 // List lists a month's entries: GET /api/v1/time-entries?month=YYYY-MM[&patient=ID][&versions=all].
+// The read is audited.
 func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
 	from, to, err := h.month(r)
 	if err != nil {
@@ -214,6 +219,10 @@ func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
 	}
 	f := ListFilter{From: from, To: to, Patient: r.URL.Query().Get("patient"), AllVersion: r.URL.Query().Get("versions") == "all"}
 	entries, err := h.Svc.List(r.Context(), f)
+	if err == nil {
+		err = h.Svc.AuditRead(r.Context(), identity(r).Actor(), "time_entry.list", r.URL.Query().Get("month"), 0, f.Patient,
+			map[string]any{"versions": map[bool]string{true: "all", false: "current"}[f.AllVersion], "rows": len(entries)})
+	}
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return
@@ -222,6 +231,7 @@ func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
 }
 
 // Conflicts lists a month's overlapping entries: GET /api/v1/time-entries/conflicts?month=YYYY-MM.
+// The read is audited.
 func (h *Handlers) Conflicts(w http.ResponseWriter, r *http.Request) {
 	from, to, err := h.month(r)
 	if err != nil {
@@ -229,6 +239,9 @@ func (h *Handlers) Conflicts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cs, err := h.Svc.Conflicts(r.Context(), from, to)
+	if err == nil {
+		err = h.Svc.AuditRead(r.Context(), identity(r).Actor(), "time_entry.conflicts", r.URL.Query().Get("month"), 0, "", nil)
+	}
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return
@@ -237,9 +250,12 @@ func (h *Handlers) Conflicts(w http.ResponseWriter, r *http.Request) {
 }
 
 // Export writes a month's entries with every audit element as CSV:
-// GET /api/v1/time-entries/export?month=YYYY-MM.
+// GET /api/v1/time-entries/export?month=YYYY-MM. The export is audited before it is written.
 func (h *Handlers) Export(w http.ResponseWriter, r *http.Request) {
 	from, to, err := h.month(r)
+	if err == nil {
+		err = h.Svc.AuditRead(r.Context(), identity(r).Actor(), "time_entry.export", r.URL.Query().Get("month"), 0, "", nil)
+	}
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return

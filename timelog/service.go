@@ -464,3 +464,35 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Entry, error) {
 	}
 	return out, nil
 }
+
+const selectPatientID = `SELECT id FROM patients WHERE practice_id = $1 AND ext_id = $2`
+
+// AuditRead records that actor read time entries: action is time_entry.list, .export,
+// .conflicts or .history; month is the month read (YYYY-MM), entry the entry whose history was
+// read, patient the practice's id of the patient a list was narrowed to. A list narrowed to a
+// patient is recorded against the patient's record (their internal id), so that it shows in
+// their audit trail; the log holds internal ids only.
+func (s *Service) AuditRead(ctx context.Context, actor audit.Actor, action, month string, entry EntryID, patient string, detail map[string]any) error {
+	e := audit.Event{PracticeID: int64(s.Practice), At: s.Now(), Actor: actor, Action: action,
+		Entity: "time_log", EntityID: month, Detail: detail}
+	if e.Detail == nil {
+		e.Detail = map[string]any{}
+	}
+	switch {
+	case entry != 0:
+		e.Entity, e.EntityID = "time_entry", fmt.Sprint(entry)
+	case patient != "":
+		var id int64
+		err := s.DB.GetContext(ctx, &id, selectPatientID, int64(s.Practice), patient)
+		switch {
+		case db.IsNoRows(err):
+			e.Detail["patient"] = "unknown"
+		case err != nil:
+			return fmt.Errorf("error finding the patient of a time entry list: %w", err)
+		default:
+			e.Entity, e.EntityID = "patient", fmt.Sprint(id)
+			e.Detail["month"] = month
+		}
+	}
+	return audit.Record(ctx, s.DB, e)
+}

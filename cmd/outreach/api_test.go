@@ -25,6 +25,17 @@ type apiClient struct {
 	t     *testing.T
 	base  string
 	token string
+	d     *sqlx.DB // the database served, when apiServer made it
+	conn  string   // and its connection string
+}
+
+// db returns the database the client's server serves.
+func (c apiClient) db(t *testing.T) *sqlx.DB {
+	t.Helper()
+	if c.d == nil {
+		t.Fatal("the client was not made by apiServer")
+	}
+	return c.d
 }
 
 func (c apiClient) do(method, path, body string) (int, string) {
@@ -49,7 +60,7 @@ func (c apiClient) do(method, path, body string) (int, string) {
 // pinned clock.
 func apiServer(t *testing.T, now time.Time) apiClient {
 	t.Helper()
-	base, d := serveRoutes(t, now, map[string]string{
+	base, d, conn := serveRoutesConn(t, now, map[string]string{
 		"staff":    "id,name,credential,role,npi\nRN1,Rita,RN,clinical,\nMD1,Ada,MD,practitioner,1111111112\n",
 		"patients": "id,chronic_conditions,programs,billing_npi,consent_at,initiating_visit_on,care_plan_on\nP1,I10;E11.9,ccm;rpm,1111111112,2026-01-15,2026-01-15,2026-01-15\nP2,I10;E11.9,ccm,1111111112,2026-01-15,2026-01-15,2026-01-15\n",
 	})
@@ -57,12 +68,19 @@ func apiServer(t *testing.T, now time.Time) apiClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return apiClient{t: t, base: base, token: token}
+	return apiClient{t: t, base: base, token: token, d: d, conn: conn}
 }
 
 // serveRoutes imports the files (by kind: staff, patients, …) into a fresh database and serves
 // every route of the engine on it at a pinned clock; it returns the base URL and the database.
 func serveRoutes(t *testing.T, now time.Time, files map[string]string) (string, *sqlx.DB) {
+	t.Helper()
+	base, d, _ := serveRoutesConn(t, now, files)
+	return base, d
+}
+
+// serveRoutesConn is serveRoutes that also returns the database's connection string.
+func serveRoutesConn(t *testing.T, now time.Time, files map[string]string) (string, *sqlx.DB, string) {
 	t.Helper()
 	ctx := context.Background()
 	_, conn := dbtest.Fresh(t)
@@ -92,7 +110,7 @@ func serveRoutes(t *testing.T, now time.Time, files map[string]string) (string, 
 	a.routes(srv, d, a.engine(d, lib, a.channel(ctx, simulator.Hooks{})))
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return hs.URL, d
+	return hs.URL, d, conn
 }
 
 func TestTimeEntriesAPI(t *testing.T) {

@@ -58,6 +58,9 @@ func (a *app) billingCmd(ctx context.Context, args []string) error {
 	store := a.billingStore(d)
 	if sub == "worklist" {
 		rep, err := store.Report(ctx, m)
+		if err == nil {
+			err = store.AuditRead(ctx, audit.ActorCLI, m, map[string]any{"view": "worklist", "within": within})
+		}
 		if err != nil {
 			return err
 		}
@@ -68,8 +71,8 @@ func (a *app) billingCmd(ctx context.Context, args []string) error {
 	var rep billing.MonthReport
 	if sub == "close" {
 		rep, err = store.Close(ctx, audit.ActorCLI, m)
-	} else {
-		rep, err = store.Report(ctx, m)
+	} else if rep, err = store.Report(ctx, m); err == nil {
+		err = store.AuditRead(ctx, audit.ActorCLI, m, map[string]any{"view": "report", "format": format})
 	}
 	if err != nil {
 		return err

@@ -95,6 +95,8 @@ func (a *app) command(ctx context.Context, cmd string, rest []string) error {
 		return a.staffCmd(ctx, rest)
 	case "time":
 		return a.timeCmd(ctx, rest)
+	case "audit":
+		return a.auditCmd(ctx, rest)
 	case "checkins":
 		return a.checkinsCmd(ctx, rest)
 	case "scripts":

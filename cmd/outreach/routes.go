@@ -32,6 +32,8 @@ func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("POST /api/v1/escalations/{id}/attach", api(eng.AttachHandler))
 	srv.Handle("GET /api/v1/audit", web.RequireToken(d, web.RequireAccess(
 		web.AuditHandler(d, int64(a.cfg.practiceSettings().ID), a.now, a.log), web.AccessManager, web.AccessAdmin)))
+	srv.Handle("GET /api/v1/audit/export", web.RequireToken(d, web.RequireAccess(
+		web.AuditExportHandler(d, int64(a.cfg.practiceSettings().ID), a.cfg.Location, a.now, a.log), web.AccessManager, web.AccessAdmin)))
 
 	queue := &escalation.Queue{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now}
 	qh := &escalation.Handlers{Queue: queue, Log: a.log}

@@ -49,6 +49,9 @@ func (a *app) timeCmd(ctx context.Context, args []string) error {
 	switch sub {
 	case "history":
 		h, err := svc.History(ctx, timelog.EntryID(entry))
+		if err == nil {
+			err = svc.AuditRead(ctx, audit.ActorCLI, "time_entry.history", "", timelog.EntryID(entry), "", nil)
+		}
 		if err != nil {
 			return err
 		}
@@ -58,6 +61,9 @@ func (a *app) timeCmd(ctx context.Context, args []string) error {
 		}{a.cfg.Location.String(), h})
 	case "conflicts":
 		cs, err := svc.Conflicts(ctx, from, to)
+		if err == nil {
+			err = svc.AuditRead(ctx, audit.ActorCLI, "time_entry.conflicts", month.String(), 0, "", nil)
+		}
 		if err != nil {
 			return err
 		}
@@ -67,6 +73,9 @@ func (a *app) timeCmd(ctx context.Context, args []string) error {
 			Conflicts []timelog.Conflict `json:"conflicts"`
 		}{month.String(), a.cfg.Location.String(), cs})
 	default:
+		if err := svc.AuditRead(ctx, audit.ActorCLI, "time_entry.export", month.String(), 0, "", nil); err != nil {
+			return err
+		}
 		return svc.Export(ctx, a.stdout, from, to, a.cfg.Location)
 	}
 }

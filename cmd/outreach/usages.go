@@ -70,6 +70,14 @@ Prints, as JSON, the month's entries of one staff member that overlap: their ove
 counts for neither until one is amended.`},
 }
 
+var auditUsages = []cmdUsage{
+	{name: "audit export", flags: "--from YYYY-MM-DD --to YYYY-MM-DD [--out FILE]", summary: "the audit log of those days as JSON lines", about: `
+Writes every audit event of the days from --from to --to (both included, in the practice's time
+zone), oldest first, one JSON object a line: id, at, actor, staff, staff_name, action, entity,
+entity_id, record, detail. The export is itself recorded in the audit log. Standard output, or
+--out FILE (created with mode 0600; an existing file is refused).`},
+}
+
 var checkinsRunUsage = cmdUsage{name: "checkins run", flags: "[--at RFC3339]", summary: "one scheduling pass and dispatch until nothing is due", about: `
 One scheduling pass (due check-ins, reminders, expiry) and dispatch passes until nothing more is
 due, then prints what was done and exits. It sends through the channel serve would use, and
@@ -101,7 +109,7 @@ child processes against them and prints what it measured.`}
 // commands lists every command line, in the overview's order.
 var commands = slices.Concat(
 	[]cmdUsage{serveUsage, demoUsage, migrateUsage},
-	importUsages, billingUsages, timeUsages,
+	importUsages, billingUsages, timeUsages, auditUsages,
 	[]cmdUsage{checkinsRunUsage, scriptsValidateUsage}, staffUsages,
 	[]cmdUsage{healthcheckUsage, benchUsage},
 )
@@ -111,6 +119,7 @@ var groupAbout = map[string]string{
 	"import":   "Imports a CSV file of patients, staff, services or time entries.",
 	"billing":  "The monthly billing report, its close, and the worklist of patients near a code.",
 	"time":     "Staff time entries: an entry's history, the month's audit export, overlaps.",
+	"audit":    "The audit log: who did what to which record, and when.",
 	"checkins": "Runs the check-ins from the command line.",
 	"scripts":  "Check-in scripts.",
 	"staff":    "Staff credentials: API tokens and passwords for the pages.",

@@ -137,3 +137,35 @@ func List(ctx context.Context, q db.Querier, practiceID int64, f Filter, limit i
 	}
 	return out, nil
 }
+
+// insertUnlessRecent appends an event unless the actor recorded the same action with the same
+// detail since $8.
+const insertUnlessRecent = `
+INSERT INTO audit_log (practice_id, at, actor, action, entity, entity_id, detail)
+SELECT $1, $2, $3, $4, $5, $6, $7
+WHERE NOT EXISTS (SELECT 1 FROM audit_log
+	WHERE practice_id = $1 AND at > $8 AND at <= $2 AND actor = $3 AND action = $4
+		AND entity = $5 AND entity_id = $6 AND detail = $7::jsonb)`
+
+// RecordUnlessRecent is Record for a view that refreshes itself every few seconds: the event is
+// appended unless the same actor recorded the same event (action, record and detail) within
+// the last period, so that a page left open leaves a row every period rather than one a refresh.
+// It reports whether it appended the event.
+func RecordUnlessRecent(ctx context.Context, q db.Querier, e Event, period time.Duration) (bool, error) {
+	detail := []byte("{}")
+	if len(e.Detail) > 0 {
+		var err error
+		if detail, err = json.Marshal(e.Detail); err != nil {
+			return false, fmt.Errorf("error encoding audit detail: %w", err)
+		}
+	}
+	res, err := q.ExecContext(ctx, insertUnlessRecent, e.PracticeID, e.At, string(e.Actor), e.Action, e.Entity, e.EntityID, string(detail), e.At.Add(-period))
+	if err != nil {
+		return false, fmt.Errorf("error recording audit event %s: %w", e.Action, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("error recording audit event %s: %w", e.Action, err)
+	}
+	return n == 1, nil
+}

@@ -22,7 +22,7 @@ func (p *Pages) auditPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := p.Queue.Clock()
 	d := auditData{page: page{Title: "Audit log", Me: who}, Entity: q.Get("entity"), EntityID: q.Get("entity_id"), Actor: q.Get("actor"),
-		Entities: []string{"patient", "escalation", "staff", "api_token", "billing_month", "import", "practice", "audit_log"}}
+		Entities: []string{"patient", "escalation", "queue", "staff", "api_token", "billing_month", "time_log", "time_entry", "import", "practice", "audit_log"}}
 	var err error
 	d.Entries, err = audit.List(r.Context(), p.DB, p.Practice, audit.Filter{From: now.AddDate(0, 0, -7), To: now.Add(time.Minute),
 		Entity: d.Entity, EntityID: d.EntityID, Actor: d.Actor}, 500)

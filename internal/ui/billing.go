@@ -33,6 +33,9 @@ func (p *Pages) billingPage(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		d.Report, err = p.Billing.Report(r.Context(), m)
 	}
+	if err == nil {
+		err = p.Billing.AuditRead(r.Context(), d.Me.Actor(), m, map[string]any{"view": "page"})
+	}
 	if err != nil {
 		d.Error = p.message(err)
 		p.render(w, web.StatusOf(err), "billing", d)
@@ -48,6 +51,9 @@ func (p *Pages) billingCSV(w http.ResponseWriter, r *http.Request) {
 	var rep billing.MonthReport
 	if err == nil {
 		rep, err = p.Billing.Report(r.Context(), m)
+	}
+	if err == nil {
+		err = p.Billing.AuditRead(r.Context(), me(r).Actor(), m, map[string]any{"view": "page", "format": "csv"})
 	}
 	if err != nil {
 		http.Error(w, p.message(err), web.StatusOf(err))

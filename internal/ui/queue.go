@@ -27,7 +27,8 @@ type queueData struct {
 	Severities []string
 }
 
-func (p *Pages) queue(r *http.Request) (queueData, error) {
+// queue reads the queue for the page or its refresh (view), and audits the read.
+func (p *Pages) queue(r *http.Request, view string) (queueData, error) {
 	q := r.URL.Query()
 	f := escalation.Filter{Status: q.Get("status"), Severity: escalation.Severity(q.Get("severity")), ClaimedBy: q.Get("claimed_by")}
 	mine := f.ClaimedBy == "me"
@@ -35,6 +36,9 @@ func (p *Pages) queue(r *http.Request) (queueData, error) {
 		f.ClaimedBy = me(r).Staff
 	}
 	items, err := p.Queue.List(r.Context(), f)
+	if err == nil {
+		err = p.Queue.AuditList(r.Context(), me(r).StaffID, f, view)
+	}
 	return queueData{page: page{Title: "Queue", Me: me(r)}, Filter: f, Groups: groupByPatient(items),
 		Query:      url.Values{"status": {f.Status}, "severity": {string(f.Severity)}, "claimed_by": {q.Get("claimed_by")}}.Encode(),
 		Mine:       mine,
@@ -43,7 +47,7 @@ func (p *Pages) queue(r *http.Request) (queueData, error) {
 }
 
 func (p *Pages) queuePage(w http.ResponseWriter, r *http.Request) {
-	d, err := p.queue(r)
+	d, err := p.queue(r, "page")
 	if err != nil {
 		d.Error = p.message(err)
 		p.render(w, web.StatusOf(err), "queue", d)
@@ -54,7 +58,7 @@ func (p *Pages) queuePage(w http.ResponseWriter, r *http.Request) {
 
 // queueTable is the table alone, which the queue page refreshes every few seconds.
 func (p *Pages) queueTable(w http.ResponseWriter, r *http.Request) {
-	d, err := p.queue(r)
+	d, err := p.queue(r, "refresh")
 	if err != nil {
 		http.Error(w, p.message(err), web.StatusOf(err))
 		return

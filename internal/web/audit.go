@@ -47,3 +47,55 @@ func AuditHandler(d *sqlx.DB, practice int64, clock func() time.Time, log *slog.
 		WriteJSON(w, http.StatusOK, entries)
 	}
 }
+
+// exportWriteWindow is how long an audit export may take to write the next lines: the deadline
+// moves on as lines go out, so that a long export is not cut by the server's write timeout
+// while a stalled reader still is.
+const exportWriteWindow = 30 * time.Second
+
+// AuditExportHandler serves GET /api/v1/audit/export?from=YYYY-MM-DD&to=YYYY-MM-DD: every audit
+// event of those days (both included, in the practice's zone loc), oldest first, as JSON lines
+// (application/x-ndjson), streamed. The export is itself audited, before the first line. The
+// route is for managers and admins.
+func AuditExportHandler(d *sqlx.DB, practice int64, loc *time.Location, clock func() time.Time, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := IdentityFrom(r.Context())
+		if !ok {
+			WriteError(w, http.StatusUnauthorized, "authentication required")
+			return
+		}
+		q := r.URL.Query()
+		from, to, err := audit.DayRange(q.Get("from"), q.Get("to"), loc)
+		if err != nil {
+			Fail(w, log, Errorf(ErrInvalid, "%w", err))
+			return
+		}
+		if err := audit.Record(r.Context(), d, audit.Event{PracticeID: practice, At: clock(), Actor: id.Actor(),
+			Action: "audit_log.export", Entity: "audit_log",
+			Detail: map[string]any{"from": q.Get("from"), "to": q.Get("to")}}); err != nil {
+			Fail(w, log, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set("Content-Disposition", `attachment; filename="audit-`+from.Format(time.DateOnly)+`-`+to.AddDate(0, 0, -1).Format(time.DateOnly)+`.jsonl"`)
+		w.Header().Set("Cache-Control", "no-store")
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Now().Add(exportWriteWindow))
+		n, err := audit.Export(r.Context(), d, practice, from, to, w, func(n int) {
+			if n%1000 == 0 {
+				_ = rc.Flush()
+				_ = rc.SetWriteDeadline(time.Now().Add(exportWriteWindow))
+			}
+		})
+		if err != nil && n == 0 {
+			w.Header().Del("Content-Disposition")
+			Fail(w, log, err)
+			return
+		}
+		if err != nil {
+			// The status is sent: the reader sees a body cut short, without its last newline.
+			log.Error("audit export failed", "lines", n, "error", err)
+			panic(http.ErrAbortHandler)
+		}
+	}
+}
