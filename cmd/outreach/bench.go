@@ -115,6 +115,7 @@ func (a *app) bench(ctx context.Context, args []string) error {
 		return fmt.Errorf("error resetting the bench database: %w", err)
 	}
 	a.cfg.DatabaseURL = conn
+	a.cfg.DatabaseRole = "" // the scratch database is the bench's own: it changes its tables as their owner
 	d, err := a.openMigrated(ctx, audit.ActorCLI)
 	if err != nil {
 		return err

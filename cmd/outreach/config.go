@@ -15,6 +15,7 @@ import (
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/dbrole"
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/internal/tz"
@@ -24,11 +25,14 @@ import (
 // Config is the whole configuration, read from the environment once at start.
 type Config struct {
 	DatabaseURL string
-	Listen      string
-	PublicURL   *url.URL
-	Location    *time.Location
-	Quiet       practice.QuietHours
-	Channel     string // "twilio" or "simulator"
+	// DatabaseRole is the database role every command but the migrations acts as; empty: the
+	// user of DatabaseURL.
+	DatabaseRole string
+	Listen       string
+	PublicURL    *url.URL
+	Location     *time.Location
+	Quiet        practice.QuietHours
+	Channel      string // "twilio" or "simulator"
 	// ChannelSet says OUTREACH_CHANNEL was given rather than defaulted: the commands that send
 	// refuse a simulator nobody chose.
 	ChannelSet  bool
@@ -118,6 +122,13 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	if c.DatabaseURL != "" {
 		if _, err := db.WithSSLMode(c.DatabaseURL); err != nil {
 			e.fail("DATABASE_URL: %v", err)
+		}
+	}
+
+	c.DatabaseRole = e.get("OUTREACH_DATABASE_ROLE", "")
+	if c.DatabaseRole != "" {
+		if err := dbrole.Check(c.DatabaseRole); err != nil {
+			e.fail("OUTREACH_DATABASE_ROLE: %v", err)
 		}
 	}
 

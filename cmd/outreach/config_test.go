@@ -102,6 +102,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad database url", map[string]string{"DATABASE_URL": "postgres://u:secretpw@host:port/x"}, nil, "DATABASE_URL"},
 		{"api url", map[string]string{"TWILIO_API_URL": "localhost:9999"}, nil, "TWILIO_API_URL"},
 		{"log level", map[string]string{"OUTREACH_LOG_LEVEL": "loud"}, nil, "OUTREACH_LOG_LEVEL"},
+		{"database role", map[string]string{"OUTREACH_DATABASE_ROLE": `app"; DROP TABLE audit_log; --`}, nil, "OUTREACH_DATABASE_ROLE"},
+		{"database role reserved", map[string]string{"OUTREACH_DATABASE_ROLE": "pg_write_all_data"}, nil, "OUTREACH_DATABASE_ROLE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

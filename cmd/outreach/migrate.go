@@ -9,6 +9,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/dbrole"
 	"github.com/outreach-engine/outreach/internal/practice"
 )
 
@@ -25,7 +26,8 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 
 // openMigrated creates the database when it is missing, applies pending migrations and stores
 // the practice settings: for migrate, serve, demo and bench only. A database whose schema is
-// newer than this binary is refused.
+// newer than this binary is refused. With OUTREACH_DATABASE_ROLE, the role's rights are granted
+// after the migrations, and the database returned acts as the role.
 func (a *app) openMigrated(ctx context.Context, actor audit.Actor) (*sqlx.DB, error) {
 	if err := db.CreateIfMissing(ctx, a.cfg.DatabaseURL); err != nil {
 		return nil, err
@@ -41,18 +43,49 @@ func (a *app) openMigrated(ctx context.Context, actor audit.Actor) (*sqlx.DB, er
 	}
 	st, _ := db.CheckSchema(ctx, d)
 	a.log.Info("database schema ready", "applied", applied, "version", st.Applied)
+	if role := a.cfg.DatabaseRole; role != "" {
+		err := dbrole.Grant(ctx, d, role)
+		d.Close()
+		if err != nil {
+			return nil, err
+		}
+		a.log.Info("database role granted its rights", "role", role)
+		if d, err = a.openAsRole(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return a.withPractice(ctx, d, actor)
+}
+
+// openAsRole opens the database of DATABASE_URL with every connection acting as
+// OUTREACH_DATABASE_ROLE.
+func (a *app) openAsRole(ctx context.Context) (*sqlx.DB, error) {
+	conn, err := dbrole.Conn(a.cfg.DatabaseURL, a.cfg.DatabaseRole)
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("error connecting as role %s (run 'outreach migrate' with OUTREACH_DATABASE_ROLE set to grant it): %w", a.cfg.DatabaseRole, err)
+	}
+	return d, nil
 }
 
 // openCurrent opens the database for every other command: it must exist and be migrated to
 // exactly this binary's schema, so that a mistyped DATABASE_URL fails rather than reads or
-// fills an empty database.
+// fills an empty database. With OUTREACH_DATABASE_ROLE, it acts as the role.
 func (a *app) openCurrent(ctx context.Context, actor audit.Actor) (*sqlx.DB, error) {
 	name, err := db.DatabaseName(a.cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	d, err := db.Open(ctx, a.cfg.DatabaseURL)
+	conn := a.cfg.DatabaseURL
+	if a.cfg.DatabaseRole != "" {
+		if conn, err = dbrole.Conn(conn, a.cfg.DatabaseRole); err != nil {
+			return nil, err
+		}
+	}
+	d, err := db.Open(ctx, conn)
 	if errors.Is(err, db.ErrNoDatabase) {
 		return nil, fmt.Errorf("database %q does not exist: check DATABASE_URL, or create it with 'outreach migrate'", name)
 	}
