@@ -82,9 +82,18 @@ func serveRoutes(t *testing.T, now time.Time, files map[string]string) (string, 
 // serveRoutesConn is serveRoutes that also returns the database's connection string.
 func serveRoutesConn(t *testing.T, now time.Time, files map[string]string) (string, *sqlx.DB, string) {
 	t.Helper()
+	return serveRoutesEnv(t, now, files, nil)
+}
+
+// serveRoutesEnv is serveRoutesConn with more of the environment set.
+func serveRoutesEnv(t *testing.T, now time.Time, files, more map[string]string) (string, *sqlx.DB, string) {
+	t.Helper()
 	ctx := context.Background()
 	_, conn := dbtest.Fresh(t)
 	env := map[string]string{"DATABASE_URL": conn}
+	for k, v := range more {
+		env[k] = v
+	}
 	for _, kind := range []string{"staff", "patients"} {
 		if content, ok := files[kind]; ok {
 			if _, _, err := runCmd(t, ctx, env, "import", kind, writeFile(t, kind+".csv", content)); err != nil {

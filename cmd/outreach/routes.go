@@ -18,8 +18,20 @@ func (a *app) timelog(d *sqlx.DB) *timelog.Service {
 	return &timelog.Service{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location, Now: a.now}
 }
 
+// securedRoutes registers routes with the security headers set on their every answer.
+type securedRoutes struct {
+	server  *web.Server
+	headers web.Headers
+}
+
+// Handle registers h for the pattern, behind the headers.
+func (s securedRoutes) Handle(pattern string, h http.Handler) {
+	s.server.Handle(pattern, s.headers.Wrap(h))
+}
+
 // routes lists every route of the API and the webhooks, in one place.
-func (a *app) routes(srv *web.Server, d *sqlx.DB, eng *outreach.Engine) {
+func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
+	srv := securedRoutes{server: server, headers: web.Headers{HTTPS: a.cfg.PublicURL != nil && a.cfg.PublicURL.Scheme == "https"}}
 	api := func(h http.HandlerFunc) http.Handler { return web.RequireToken(d, h) }
 	signed := twilio.Verify(a.cfg.Twilio.AuthToken, a.cfg.PublicURL)
 
