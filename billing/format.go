@@ -1,22 +1,23 @@
 package billing
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/outreach-engine/outreach/internal/csvfile"
 )
 
 // csvHeader lists the columns of a report as CSV.
 var csvHeader = []string{"patient", "program", "billing_npi", "seconds", "minutes", "status", "codes", "amount", "reasons", "next_code", "next_minutes"}
 
 // WriteCSV writes the report's rows as CSV: codes as CODExUNITS separated by ';', amounts in
-// dollars.
+// dollars. No cell is written that a spreadsheet would run as a formula; numbers stay numbers.
 func WriteCSV(w io.Writer, rep MonthReport) error {
-	cw := csv.NewWriter(w)
+	cw := csvfile.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return fmt.Errorf("error writing report: %w", err)
 	}
@@ -32,8 +33,10 @@ func WriteCSV(w io.Writer, rep MonthReport) error {
 			return fmt.Errorf("error writing report: %w", err)
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	if err := cw.Flush(); err != nil {
+		return fmt.Errorf("error writing report: %w", err)
+	}
+	return nil
 }
 
 // WriteText writes the report for a person: a line per row, then totals per code and status.

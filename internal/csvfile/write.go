@@ -4,13 +4,15 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
 // Writer writes CSV that people open in a spreadsheet. A cell that a spreadsheet would read as
 // a formula (it starts with =, +, -, @, a tab or a carriage return) is written with a leading
 // apostrophe, so that a note or a name typed as "=HYPERLINK(…)" shows as the text it is and
-// never runs.
+// never runs. A plain number ("-12", "+3.50") is a number to a spreadsheet, not a formula: it is
+// written as it is, so that numeric columns stay numeric.
 type Writer struct{ w *csv.Writer }
 
 // NewWriter returns a Writer to w.
@@ -39,8 +41,11 @@ func (w *Writer) Flush() error {
 
 // inert returns a cell that no spreadsheet reads as a formula.
 func inert(cell string) string {
-	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) && !number.MatchString(cell) {
 		return "'" + cell
 	}
 	return cell
 }
+
+// number is a plain decimal number, signed or not.
+var number = regexp.MustCompile(`^[-+]?[0-9]+(\.[0-9]+)?$`)
