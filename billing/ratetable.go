@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/ident"
+	"github.com/outreach-engine/outreach/internal/web"
 )
 
 //go:embed rates/*.csv
@@ -35,11 +38,12 @@ type Rate struct {
 // Rates is a rate table keyed by year and code.
 type Rates map[int]map[Code]Rate
 
-// Amount returns what a code pays in a year under a fee schedule.
+// Amount returns what a code pays in a year under a fee schedule. A code the table lacks for
+// the year is an error of kind web.ErrInvalid: the month asked for cannot be priced.
 func (r Rates) Amount(year int, code Code, fs FeeSchedule) (int64, error) {
 	rate, ok := r[year][code]
 	if !ok {
-		return 0, fmt.Errorf("no %d rate for code %s in the rate table", year, code)
+		return 0, web.Errorf(web.ErrInvalid, "no %d rate for code %s in the rate table", year, code)
 	}
 	if fs == QP {
 		return rate.QPCents, nil
@@ -50,6 +54,26 @@ func (r Rates) Amount(year int, code Code, fs FeeSchedule) (int64, error) {
 var rateSchema = csvfile.Schema{
 	Columns:  []string{"year", "code", "non_qp_cents", "qp_cents", "note"},
 	Required: []string{"year", "code", "non_qp_cents", "qp_cents"},
+}
+
+// Covers returns an error of kind web.ErrInvalid, saying which years the table has, when it
+// has no rates for the month's year.
+func (r Rates) Covers(m Month) error {
+	if len(r[m.Year]) > 0 {
+		return nil
+	}
+	years := make([]string, 0, len(r))
+	for y, codes := range r {
+		if len(codes) > 0 {
+			years = append(years, strconv.Itoa(y))
+		}
+	}
+	slices.Sort(years)
+	have := "no year"
+	if len(years) > 0 {
+		have = strings.Join(years, ", ")
+	}
+	return web.Errorf(web.ErrInvalid, "month %s is outside the rate table, which has rates for %s (a practice adds a year with OUTREACH_RATES_FILE)", m, have)
 }
 
 // LoadRates reads a rate table from CSV (year, code, non_qp_cents, qp_cents[, note]), such as a

@@ -129,6 +129,9 @@ func (s *Store) facts(ctx context.Context, q db.Querier, m Month) (Input, map[in
 
 // compute computes the month's report, streaming the entries from q one staff member at a time.
 func (s *Store) compute(ctx context.Context, q db.Querier, m Month) (Report, error) {
+	if err := s.Rates.Covers(m); err != nil {
+		return Report{}, err
+	}
 	in, extIDs, err := s.facts(ctx, q, m)
 	if err != nil {
 		return Report{}, err
