@@ -1,7 +1,10 @@
 package ui_test
 
 import (
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,5 +54,42 @@ func TestPageReadsAreAudited(t *testing.T) {
 	s.do(c, "GET", "/queue/table?status=open", nil, "")
 	if got := count("queue.list", "", `{"view": "refresh"}`); got != 2 {
 		t.Errorf("a refresh after the period: %d rows, want 2", got)
+	}
+}
+
+// A page that needs an access the staff member lacks answers 403 with a page of its own (a
+// title, a heading that says so, what access it needs, a link back), not the API's JSON.
+func TestForbiddenPagesAreHTML(t *testing.T) {
+	s := newSite(t)
+	c := s.client()
+	s.login(c, "RN1")
+	for _, tt := range []struct{ method, path, need string }{
+		{"GET", "/staff", "needs admin access"},
+		{"GET", "/audit", "needs manager or admin access"},
+		{"POST", "/staff/FD1/access", "needs admin access"},
+		{"POST", "/patients/P1/active", "needs manager or admin access"},
+	} {
+		req, _ := http.NewRequest(tt.method, s.srv.URL+tt.path, strings.NewReader(url.Values{"access": {"admin"}, "active": {"false"}, "reason": {"x"}}.Encode()))
+		if tt.method == "POST" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", s.srv.URL)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		page := string(body)
+		if resp.StatusCode != http.StatusForbidden || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+			!strings.Contains(page, "<title>Not allowed · Outreach</title>") || !strings.Contains(page, "<h1>Not allowed</h1>") ||
+			!strings.Contains(page, tt.need+"; yours is nurse.") || !strings.Contains(page, `<a href="/">Back to the queue</a>`) {
+			t.Errorf("%s %s: %d %s\n%s", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), page)
+		}
+	}
+	var access string
+	if err := s.db.Get(&access, `SELECT access FROM staff WHERE ext_id = 'FD1'`); err != nil || access != "nurse" {
+		t.Errorf("FD1's access is %q (%v): the refused change went through", access, err)
 	}
 }

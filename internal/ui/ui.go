@@ -81,16 +81,16 @@ func (p *Pages) Handler() http.Handler {
 	mux.Handle("POST /items/{id}/{action}", auth(p.itemAction))
 	mux.Handle("GET /patients/{id}", auth(p.patientPage))
 	mux.Handle("GET /billing", auth(p.billingPage))
-	admin := func(h http.HandlerFunc) http.Handler { return auth(web.RequireAccess(h, web.AccessAdmin).ServeHTTP) }
+	admin := func(h http.HandlerFunc) http.Handler { return auth(p.requireAccess(h, web.AccessAdmin)) }
 	mux.Handle("GET /staff", admin(p.staffPage))
-	mux.Handle("GET /audit", auth(web.RequireAccess(http.HandlerFunc(p.auditPage), web.AccessManager, web.AccessAdmin).ServeHTTP))
+	mux.Handle("GET /audit", auth(p.requireAccess(p.auditPage, web.AccessManager, web.AccessAdmin)))
 	mux.Handle("POST /staff/{id}/{change}", admin(p.staffChange))
 	mux.Handle("GET /billing.csv", auth(p.billingCSV))
 	mux.Handle("POST /patients/{id}/time", auth(p.patientTime))
 	mux.Handle("POST /patients/{id}/message", auth(p.patientMessage))
 	mux.Handle("POST /patients/{id}/opt-out", auth(p.patientOptOut))
 	mux.Handle("POST /patients/{id}/timer/{action}", auth(p.patientTimer))
-	mux.Handle("POST /patients/{id}/active", auth(web.RequireAccess(http.HandlerFunc(p.patientActive), web.AccessManager, web.AccessAdmin).ServeHTTP))
+	mux.Handle("POST /patients/{id}/active", auth(p.requireAccess(p.patientActive, web.AccessManager, web.AccessAdmin)))
 	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
 }
 
