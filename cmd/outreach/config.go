@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -19,6 +21,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/internal/tz"
+	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 )
 
@@ -50,6 +53,9 @@ type Config struct {
 	// ConsentExemption documents why patients without consent on file are contacted; empty:
 	// outreach needs consent in force.
 	ConsentExemption string
+	SessionIdle      time.Duration  // a session ends this long after its person's last action
+	TrustedProxies   []netip.Prefix // reverse proxies whose ProxyHeader names the client
+	ProxyHeader      string         // the header they write the client's address into
 }
 
 // TwilioConfig holds the Twilio account and sender.
@@ -73,6 +79,7 @@ var (
 	accountSID    = regexp.MustCompile(`^AC[0-9A-Za-z]{32}$`)
 	serviceSID    = regexp.MustCompile(`^MG[0-9A-Za-z]{32}$`)
 	lettersDigits = regexp.MustCompile(`^[0-9A-Za-z]+$`)
+	headerName    = regexp.MustCompile(`^[0-9A-Za-z-]{1,64}$`)
 )
 
 // env reads variables, with the *_FILE variant for secrets.
@@ -238,6 +245,18 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	c.ConsentExemption = e.get("OUTREACH_CONSENT_EXEMPTION", "")
 	if n := len([]rune(c.ConsentExemption)); n > 500 {
 		e.fail("OUTREACH_CONSENT_EXEMPTION is %d characters long; say why in at most 500", n)
+	}
+
+	idle := e.get("OUTREACH_SESSION_IDLE", "30m")
+	if c.SessionIdle, err = time.ParseDuration(idle); err != nil || c.SessionIdle < time.Minute || c.SessionIdle > 12*time.Hour {
+		e.fail("OUTREACH_SESSION_IDLE %q is not a duration from 1m to 12h, like 30m", idle)
+	}
+	if c.TrustedProxies, err = web.ParseProxies(e.get("OUTREACH_TRUSTED_PROXIES", "")); err != nil {
+		e.fail("OUTREACH_TRUSTED_PROXIES: %v", err)
+	}
+	c.ProxyHeader = http.CanonicalHeaderKey(e.get("OUTREACH_PROXY_HEADER", "X-Forwarded-For"))
+	if !headerName.MatchString(c.ProxyHeader) {
+		e.fail("OUTREACH_PROXY_HEADER %q is not a header name like X-Forwarded-For or X-Real-Ip", c.ProxyHeader)
 	}
 
 	if len(e.errs) > 0 {

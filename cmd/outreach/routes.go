@@ -29,10 +29,17 @@ func (s securedRoutes) Handle(pattern string, h http.Handler) {
 	s.server.Handle(pattern, s.headers.Wrap(h))
 }
 
+// accounts returns the care team's logins and sessions as configured.
+func (a *app) accounts(d *sqlx.DB) *web.Accounts {
+	return &web.Accounts{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now,
+		Secure: a.cfg.PublicURL != nil && a.cfg.PublicURL.Scheme == "https", Idle: a.cfg.SessionIdle,
+		Proxies: web.Proxies{Trusted: a.cfg.TrustedProxies, Header: a.cfg.ProxyHeader}}
+}
+
 // routes lists every route of the API and the webhooks, in one place.
 func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv := securedRoutes{server: server, headers: web.Headers{HTTPS: a.cfg.PublicURL != nil && a.cfg.PublicURL.Scheme == "https"}}
-	api := func(h http.HandlerFunc) http.Handler { return web.RequireToken(d, h) }
+	api := func(h http.HandlerFunc) http.Handler { return web.RequireToken(d, a.now, h) }
 	signed := twilio.Verify(a.cfg.Twilio.AuthToken, a.cfg.PublicURL)
 
 	srv.Handle("POST /webhooks/twilio/sms", signed(http.HandlerFunc(eng.SMSWebhook)))
@@ -42,9 +49,9 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("GET /api/v1/patients/{id}/messages", api(eng.MessagesHandler))
 	srv.Handle("POST /api/v1/patients/{id}/messages", api(eng.SendMessageHandler))
 	srv.Handle("POST /api/v1/escalations/{id}/attach", api(eng.AttachHandler))
-	srv.Handle("GET /api/v1/audit", web.RequireToken(d, web.RequireAccess(
+	srv.Handle("GET /api/v1/audit", web.RequireToken(d, a.now, web.RequireAccess(
 		web.AuditHandler(d, int64(a.cfg.practiceSettings().ID), a.now, a.log), web.AccessManager, web.AccessAdmin)))
-	srv.Handle("GET /api/v1/audit/export", web.RequireToken(d, web.RequireAccess(
+	srv.Handle("GET /api/v1/audit/export", web.RequireToken(d, a.now, web.RequireAccess(
 		web.AuditExportHandler(d, int64(a.cfg.practiceSettings().ID), a.cfg.Location, a.now, a.log), web.AccessManager, web.AccessAdmin)))
 
 	queue := &escalation.Queue{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now}
@@ -53,7 +60,7 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("GET /api/v1/escalations/{id}", api(qh.Get))
 	srv.Handle("POST /api/v1/escalations/{id}/claim", api(qh.Claim))
 	srv.Handle("POST /api/v1/escalations/{id}/release", api(qh.Release))
-	srv.Handle("POST /api/v1/escalations/{id}/reassign", web.RequireToken(d,
+	srv.Handle("POST /api/v1/escalations/{id}/reassign", web.RequireToken(d, a.now,
 		web.RequireAccess(http.HandlerFunc(qh.Reassign), web.AccessManager, web.AccessAdmin)))
 	srv.Handle("POST /api/v1/escalations/{id}/resolve", api(qh.Resolve))
 
@@ -74,8 +81,7 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 
 	pages := &ui.Pages{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Queue: queue, Engine: eng,
 		Time: a.timelog(d), Billing: a.billingStore(d), Location: a.cfg.Location, Log: a.log,
-		Accounts: &web.Accounts{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now,
-			Secure: a.cfg.PublicURL != nil && a.cfg.PublicURL.Scheme == "https"}}
+		Accounts: a.accounts(d)}
 	srv.Handle("/", pages.Handler())
 
 	srv.Handle("/api/", api(func(w http.ResponseWriter, r *http.Request) {

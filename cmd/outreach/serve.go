@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -92,6 +93,10 @@ func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *ou
 	a.log.Info("serving", "public_url", a.cfg.PublicURL.String(), "channel", a.cfg.Channel,
 		"timezone", a.cfg.Location.String(), "quiet_hours", a.cfg.Quiet.String(), "scripts", eng.Scripts.IDs())
 	c := startCron(ctx, eng, a.notifier(eng), rt, a.log)
+	acc := a.accounts(eng.DB)
+	if _, err := c.AddFunc("*/10 * * * *", func() { purgeAccounts(ctx, acc, a.log) }); err != nil {
+		panic(err) // a constant spec
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -103,6 +108,19 @@ func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *ou
 	wg.Wait()
 	a.log.Info("stopped")
 	return err
+}
+
+// purgeAccounts deletes the sessions that have ended and the login counts nobody added to
+// for a day; every replica may run it, the deletes are the same.
+func purgeAccounts(ctx context.Context, acc *web.Accounts, log *slog.Logger) {
+	sessions, counts, err := acc.Purge(ctx)
+	if err != nil {
+		log.Error("purging sessions and login counts failed", "err", err)
+		return
+	}
+	if sessions+counts > 0 {
+		log.Info("purged", "sessions", sessions, "login_counts", counts)
+	}
 }
 
 func (a *app) healthcheck(ctx context.Context, args []string) error {

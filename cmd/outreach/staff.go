@@ -8,20 +8,36 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
-// staffCmd runs "staff token STAFF_ID" (print a new API token for that staff member) and
-// "staff password STAFF_ID [ACCESS]" (set the password, and the access).
+// staffCmd runs "staff token STAFF_ID [--ttl DURATION]" (print a new API token for that staff
+// member), "staff revoke STAFF_ID" (revoke their tokens and sessions) and "staff password
+// STAFF_ID [ACCESS]" (set the password, and the access).
 func (a *app) staffCmd(ctx context.Context, args []string) error {
 	u, args, err := a.subcommand("staff", args)
 	if err != nil {
 		return err
 	}
-	if args, err = a.parse(u, nil, args); err != nil {
+	fs := u.flagSet()
+	ttl := web.DefaultTokenTTL
+	if u.name == "staff token" {
+		fs.Func("ttl", "how long the token lasts, a `DURATION` like 720h or 30d (default 90d, at most 366d)", func(v string) error {
+			d, err := parseTTL(v)
+			ttl = d
+			return err
+		})
+		// The staff id may come before the flag, as CONTRACT writes it.
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			args = append(slices.Clone(args[1:]), args[0])
+		}
+	}
+	if args, err = a.parse(u, fs, args); err != nil {
 		return err
 	}
 	access := ""
@@ -37,7 +53,8 @@ func (a *app) staffCmd(ctx context.Context, args []string) error {
 	}
 	defer d.Close()
 	practice := int64(a.cfg.practiceSettings().ID)
-	if u.name == "staff password" {
+	switch u.name {
+	case "staff password":
 		password, err := a.readPassword(args[0])
 		if err != nil {
 			return err
@@ -47,13 +64,42 @@ func (a *app) staffCmd(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(a.stdout, "password set for %s\n", args[0])
 		return nil
+	case "staff revoke":
+		tokens, sessions, err := web.Revoke(ctx, d, practice, args[0], audit.ActorCLI, a.now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "revoked %d API tokens and ended %d sessions of %s\n", tokens, sessions, args[0])
+		return nil
 	}
-	token, err := web.NewToken(ctx, d, practice, args[0], audit.ActorCLI, a.now())
+	token, err := web.NewTokenTTL(ctx, d, practice, args[0], ttl, audit.ActorCLI, a.now())
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(a.stdout, token)
 	return nil
+}
+
+// parseTTL reads a token's lifetime: a Go duration ("720h") or whole days ("30d"), from one
+// minute to 366 days.
+func parseTTL(v string) (time.Duration, error) {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration like 720h or 30d", v)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, fmt.Errorf("%q is not a duration like 720h or 30d", v)
+		}
+	}
+	if d < time.Minute || d > 366*24*time.Hour {
+		return 0, fmt.Errorf("%q is not from 1m to 366d", v)
+	}
+	return d, nil
 }
 
 // readPassword reads a password from standard input. At a terminal it asks on standard error,

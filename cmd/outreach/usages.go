@@ -88,13 +88,17 @@ Checks check-in script files and prints every problem with its line, or a summar
 script; exits 1 when any file has a problem. Needs no database.`}
 
 var staffUsages = []cmdUsage{
-	{name: "staff token", args: "STAFF_ID", min: 1, max: 1, summary: "print a new API token for that staff member", about: `
+	{name: "staff token", flags: "[--ttl DURATION]", args: "STAFF_ID", min: 1, max: 1, summary: "print a new API token for that staff member", about: `
 Prints a new API token for the staff member (for Authorization: Bearer TOKEN). Only its digest is
-stored; keep it safe.`},
+stored; keep it safe. It expires after --ttl (90 days unless given); an expired token is
+refused. Disabling the account, a new password and 'staff revoke' revoke it.`},
+	{name: "staff revoke", args: "STAFF_ID", min: 1, max: 1, summary: "revoke every API token and session of that staff member", about: `
+Revokes every API token of the staff member and ends their sessions on the pages, at once; the
+audit log records it. New tokens can be made with 'staff token'.`},
 	{name: "staff password", args: "STAFF_ID [nurse|practitioner|manager|admin]", min: 1, max: 2, summary: "set a staff member's password for the pages", about: `
 Sets the staff member's password for the pages (12 to 72 characters) and, when given, their
 access. At a terminal it asks for the password twice without showing it; otherwise it reads one
-line from standard input. The staff member's open sessions end.`},
+line from standard input. The staff member's open sessions end and their API tokens are revoked.`},
 }
 
 var healthcheckUsage = cmdUsage{name: "healthcheck", summary: "ask the local server's /healthz (for container health checks)", about: `
@@ -122,5 +126,5 @@ var groupAbout = map[string]string{
 	"audit":    "The audit log: who did what to which record, and when.",
 	"checkins": "Runs the check-ins from the command line.",
 	"scripts":  "Check-in scripts.",
-	"staff":    "Staff credentials: API tokens and passwords for the pages.",
+	"staff":    "Staff credentials: API tokens, their revocation and passwords for the pages.",
 }

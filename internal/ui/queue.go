@@ -197,6 +197,26 @@ func (p *Pages) itemAttach(w http.ResponseWriter, r *http.Request) {
 	p.render(w, web.StatusOf(err), "item", d)
 }
 
+// itemRenew renews the person's claim on an item: the item's page sends it every few minutes
+// while it is open, as polling (see Handler).
+func (p *Pages) itemRenew(w http.ResponseWriter, r *http.Request) {
+	who := me(r)
+	id, err := itemID(r)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if !escalation.CanWork(who) {
+		http.Error(w, "only clinical staff and practitioners work escalation items", http.StatusForbidden)
+		return
+	}
+	if _, err := p.Queue.Claim(r.Context(), id, who.StaffID); err != nil {
+		http.Error(w, p.message(err), web.StatusOf(err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func itemID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {

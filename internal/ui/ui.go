@@ -9,9 +9,12 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -74,7 +77,11 @@ func (p *Pages) Handler() http.Handler {
 	auth := func(h http.HandlerFunc) http.Handler { return p.Accounts.RequireSession(h, "/login") }
 	mux.Handle("POST /logout", auth(p.logout))
 	mux.Handle("GET /{$}", auth(p.queuePage))
-	mux.Handle("GET /queue/table", auth(p.queueTable))
+	// The queue's refresh and a claim's renewal are sent by the pages on a timer: they need a
+	// session but are not a person's action, so they do not keep an idle session alive.
+	poll := func(h http.HandlerFunc) http.Handler { return p.Accounts.RequireSessionPolling(h, "/login") }
+	mux.Handle("GET /queue/table", poll(p.queueTable))
+	mux.Handle("POST /items/{id}/renew", poll(p.itemRenew))
 	mux.Handle("GET /items/{id}", auth(p.itemPage))
 	mux.Handle("POST /items/{id}/message", auth(p.itemMessage))
 	mux.Handle("POST /items/{id}/attach", auth(p.itemAttach))
@@ -119,12 +126,35 @@ func me(r *http.Request) web.Identity {
 	return id
 }
 
-// localPath keeps a post-login destination on this site.
+// localPath keeps a post-login destination on this site: a path of this site and its query,
+// else "/". Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+// "/\t/evil.example" or "/\evil.example" would take the person to another site; such
+// characters, raw or percent-encoded, are refused anywhere in the destination, as is anything
+// with a scheme or a host or a path starting with "//".
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || unsafeInURL(next) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || unsafeInURL(u.Path) {
+		return "/"
+	}
+	if q, err := url.QueryUnescape(u.RawQuery); err != nil || unsafeInURL(q) {
 		return "/"
 	}
 	return next
+}
+
+// unsafeInURL reports whether s holds a backslash, a control character or a character that
+// is not printable.
+func unsafeInURL(s string) bool {
+	for _, r := range s {
+		if r == '\\' || r == utf8.RuneError || unicode.IsControl(r) || !unicode.IsPrint(r) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -137,16 +167,19 @@ func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	next := localPath(r.PostFormValue("next"))
-	addr := r.RemoteAddr
-	if host, _, ok := strings.Cut(addr, ":"); ok && !strings.Contains(host, "[") {
-		addr = host
-	}
-	token, id, err := p.Accounts.Login(r.Context(), strings.TrimSpace(r.PostFormValue("staff")), r.PostFormValue("password"), addr)
+	token, id, err := p.Accounts.Login(r.Context(), strings.TrimSpace(r.PostFormValue("staff")), r.PostFormValue("password"), p.Accounts.ClientAddr(r))
 	if err != nil {
 		status := http.StatusUnauthorized
+		var retry *web.RetryError
 		switch {
-		case errors.Is(err, web.ErrTooManyAttempts):
+		case errors.As(err, &retry):
+			// No staff id in the log: people type their password into the wrong field.
+			p.Log.Warn("login refused", "reason", retry.Err.Error(), "retry_after", retry.Seconds())
+			w.Header().Set("Retry-After", strconv.Itoa(retry.Seconds()))
 			status = http.StatusTooManyRequests
+			if errors.Is(err, web.ErrLoginBusy) {
+				status = http.StatusServiceUnavailable
+			}
 		case !errors.Is(err, web.ErrBadLogin):
 			p.Log.Error("login failed", "error", err)
 			status, err = http.StatusServiceUnavailable, errors.New("the service is unavailable; try again")

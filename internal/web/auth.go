@@ -2,15 +2,15 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
@@ -76,21 +76,35 @@ func tokenDigest(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// DefaultTokenTTL is how long an API token lasts unless its creator says otherwise.
+const DefaultTokenTTL = 90 * 24 * time.Hour
+
+// tokenUseEvery is how often a token's last use is written: at most once a minute.
+const tokenUseEvery = time.Minute
+
 const insertToken = `
-INSERT INTO api_tokens (practice_id, staff_id, token_sha256, created_at, created_by)
-SELECT practice_id, id, $3, $4, $5 FROM staff WHERE practice_id = $1 AND ext_id = $2
+INSERT INTO api_tokens (practice_id, staff_id, token_sha256, created_at, created_by, expires_at)
+SELECT practice_id, id, $3, $4, $5, $6 FROM staff WHERE practice_id = $1 AND ext_id = $2
 RETURNING id`
 
-// NewToken creates an API token for a staff member (the practice's own id) and returns it; only
-// its digest is stored, so it cannot be shown again.
+// NewToken creates an API token for a staff member (the practice's own id) that expires after
+// DefaultTokenTTL, and returns it; only its digest is stored, so it cannot be shown again.
 func NewToken(ctx context.Context, q db.Querier, practiceID int64, staff string, actor audit.Actor, now time.Time) (string, error) {
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("error making token: %w", err)
+	return NewTokenTTL(ctx, q, practiceID, staff, DefaultTokenTTL, actor, now)
+}
+
+// NewTokenTTL is NewToken with the token's lifetime.
+func NewTokenTTL(ctx context.Context, q db.Querier, practiceID int64, staff string, ttl time.Duration, actor audit.Actor, now time.Time) (string, error) {
+	if ttl <= 0 {
+		return "", Errorf(ErrInvalid, "a token's lifetime must be positive, not %v", ttl)
 	}
-	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	token, err := randomToken(tokenPrefix)
+	if err != nil {
+		return "", err
+	}
+	expires := now.Add(ttl)
 	var id int64
-	err := q.GetContext(ctx, &id, insertToken, practiceID, staff, tokenDigest(token), now, string(actor))
+	err = q.GetContext(ctx, &id, insertToken, practiceID, staff, tokenDigest(token), now, string(actor), expires)
 	if db.IsNoRows(err) {
 		return "", fmt.Errorf("staff %q: %w", staff, ErrNotFound)
 	}
@@ -98,19 +112,65 @@ func NewToken(ctx context.Context, q db.Querier, practiceID int64, staff string,
 		return "", fmt.Errorf("error storing token: %w", err)
 	}
 	err = audit.Record(ctx, q, audit.Event{PracticeID: practiceID, At: now, Actor: actor, Action: "api_token.create",
-		Entity: "api_token", EntityID: fmt.Sprint(id)})
+		Entity: "api_token", EntityID: fmt.Sprint(id), Detail: map[string]any{"expires_at": expires.UTC().Format(time.RFC3339)}})
 	return token, err
 }
 
+// revokeCredentials revokes every API token of a staff member (by internal id) and ends their
+// sessions, within q's transaction; it returns how many of each.
+func revokeCredentials(ctx context.Context, q db.Querier, practiceID, staffID int64, now time.Time) (tokens, sessions int64, err error) {
+	res, err := q.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE practice_id = $1 AND staff_id = $2 AND revoked_at IS NULL`,
+		practiceID, staffID, now)
+	if err != nil {
+		return 0, 0, fmt.Errorf("error revoking API tokens: %w", err)
+	}
+	tokens, _ = res.RowsAffected()
+	res, err = q.ExecContext(ctx, `DELETE FROM sessions WHERE practice_id = $1 AND staff_id = $2`, practiceID, staffID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("error ending sessions: %w", err)
+	}
+	sessions, _ = res.RowsAffected()
+	return tokens, sessions, nil
+}
+
+// Revoke revokes every API token of a staff member (the practice's own id) and ends their
+// sessions, and writes it to the audit log; it returns how many of each.
+func Revoke(ctx context.Context, d *sqlx.DB, practiceID int64, staff string, actor audit.Actor, now time.Time) (tokens, sessions int64, err error) {
+	err = db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
+		var id int64
+		err := tx.GetContext(ctx, &id, `SELECT id FROM staff WHERE practice_id = $1 AND ext_id = $2`, practiceID, staff)
+		if db.IsNoRows(err) {
+			return Errorf(ErrNotFound, "no staff member %q", staff)
+		}
+		if err != nil {
+			return fmt.Errorf("error reading staff member: %w", err)
+		}
+		if tokens, sessions, err = revokeCredentials(ctx, tx, practiceID, id, now); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{PracticeID: practiceID, At: now, Actor: actor, Action: "staff.revoke",
+			Entity: "staff", EntityID: fmt.Sprint(id), Detail: map[string]any{"tokens_revoked": tokens, "sessions_ended": sessions}})
+	})
+	return tokens, sessions, err
+}
+
+// selectTokenIdentity finds a token that is neither revoked nor expired; a token made before
+// tokens had an expiry lasts DefaultTokenTTL from its creation ($3).
 const selectTokenIdentity = `
-SELECT s.practice_id, s.id, s.ext_id, s.role, s.access
+SELECT s.practice_id, s.id, s.ext_id, s.role, s.access, t.id AS token_id, t.last_used_at
 FROM api_tokens t
 JOIN staff s ON s.practice_id = t.practice_id AND s.id = t.staff_id
-WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND s.disabled_at IS NULL`
+WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND s.disabled_at IS NULL
+	AND COALESCE(t.expires_at, t.created_at + make_interval(secs => $3)) > $2`
 
-// RequireToken lets through only requests with a valid "Authorization: Bearer TOKEN" header,
-// carrying the token's staff identity; others get 401.
-func RequireToken(q db.Querier, next http.Handler) http.Handler {
+const touchToken = `
+UPDATE api_tokens SET last_used_at = $3
+WHERE practice_id = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < $4)`
+
+// RequireToken lets through only requests with a valid "Authorization: Bearer TOKEN" header
+// (not revoked, not expired at clock's time), carrying the token's staff identity; others get
+// 401. It records the token's last use, at most once a minute.
+func RequireToken(q db.Querier, clock func() time.Time, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		token = strings.TrimSpace(token)
@@ -119,17 +179,25 @@ func RequireToken(q db.Querier, next http.Handler) http.Handler {
 			WriteError(w, http.StatusUnauthorized, "missing or malformed API token (Authorization: Bearer TOKEN)")
 			return
 		}
-		var id Identity
-		err := q.GetContext(r.Context(), &id, selectTokenIdentity, tokenDigest(token))
+		now := clock()
+		var row struct {
+			Identity
+			TokenID  int64      `db:"token_id"`
+			LastUsed *time.Time `db:"last_used_at"`
+		}
+		err := q.GetContext(r.Context(), &row, selectTokenIdentity, tokenDigest(token), now, DefaultTokenTTL.Seconds())
 		if db.IsNoRows(err) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="outreach", error="invalid_token"`)
-			WriteError(w, http.StatusUnauthorized, "invalid or revoked API token")
+			WriteError(w, http.StatusUnauthorized, "invalid, expired or revoked API token")
 			return
+		}
+		if err == nil && (row.LastUsed == nil || row.LastUsed.Before(now.Add(-tokenUseEvery))) {
+			_, err = q.ExecContext(r.Context(), touchToken, row.PracticeID, row.TokenID, now, now.Add(-tokenUseEvery))
 		}
 		if err != nil {
 			WriteError(w, http.StatusServiceUnavailable, "database unavailable")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
+		next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), row.Identity)))
 	})
 }

@@ -42,7 +42,7 @@ func TestTokens(t *testing.T) {
 		t.Error("the token itself is stored")
 	}
 
-	h := web.RequireToken(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := web.RequireToken(d, func() time.Time { return now }, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := web.IdentityFrom(r.Context())
 		web.WriteJSON(w, 200, map[string]string{"staff": id.Staff, "role": id.Role})
 	}))
@@ -55,7 +55,7 @@ func TestTokens(t *testing.T) {
 		{"lower-case scheme", "bearer " + token, 200, `"role":"clinical"`},
 		{"missing", "", 401, "missing or malformed"},
 		{"basic auth", "Basic dXNlcjpwYXNz", 401, "missing or malformed"},
-		{"wrong token", "Bearer otk_wrong", 401, "invalid or revoked"},
+		{"wrong token", "Bearer otk_wrong", 401, "invalid, expired or revoked"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -29,19 +30,6 @@ const SessionTTL = 12 * time.Hour
 // MinPassword is the shortest password accepted.
 const MinPassword = 12
 
-// Login limits: this many failures for one staff id, or from one address, within the window
-// lock further attempts until the window has passed.
-const (
-	loginFailures = 5
-	loginWindow   = 15 * time.Minute
-)
-
-// Errors of logging in.
-var (
-	ErrBadLogin        = errors.New("unknown staff id or wrong password")
-	ErrTooManyAttempts = errors.New("too many failed logins: wait 15 minutes")
-)
-
 // bcryptCost is the work factor of stored passwords.
 const bcryptCost = 12
 
@@ -55,7 +43,7 @@ WHERE practice_id = $1 AND ext_id = $2
 RETURNING id`
 
 // SetPassword stores a staff member's password (bcrypt) and, when access is not empty, their
-// access level; their open sessions end.
+// access level; their open sessions end and their API tokens are revoked.
 func SetPassword(ctx context.Context, d *sqlx.DB, practiceID int64, staff, password, access string, actor audit.Actor, now time.Time) error {
 	if n := len([]rune(password)); n < MinPassword || len(password) > 72 {
 		return Errorf(ErrInvalid, "a password needs %d to 72 characters (this one has %d)", MinPassword, n)
@@ -76,13 +64,21 @@ func SetPassword(ctx context.Context, d *sqlx.DB, practiceID int64, staff, passw
 		if err != nil {
 			return fmt.Errorf("error storing password: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE practice_id = $1 AND staff_id = $2`, practiceID, id); err != nil {
+		tokens, sessions, err := revokeCredentials(ctx, tx, practiceID, id, now)
+		if err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{PracticeID: practiceID, At: now, Actor: actor, Action: "staff.password",
-			Entity: "staff", EntityID: fmt.Sprint(id), Detail: map[string]any{"access": access}})
+			Entity: "staff", EntityID: fmt.Sprint(id), Detail: map[string]any{"access": access, "tokens_revoked": tokens, "sessions_ended": sessions}})
 	})
 }
+
+// DefaultIdleTimeout is how long a session lasts without an action of its person.
+const DefaultIdleTimeout = 30 * time.Minute
+
+// touchEvery is how often a session's last action is written: at most once a minute, not on
+// every request.
+const touchEvery = time.Minute
 
 // Accounts logs staff in and out of browser sessions.
 type Accounts struct {
@@ -90,39 +86,119 @@ type Accounts struct {
 	Practice int64
 	Clock    func() time.Time
 	Secure   bool // cookies only over HTTPS (the public URL is https)
+	// Idle ends a session this long after its person's last action; 0: DefaultIdleTimeout.
+	Idle time.Duration
+	// Proxies are the reverse proxies trusted to name the client's address.
+	Proxies Proxies
+	// PasswordChecks bounds the password (bcrypt) checks that run at once, so that a burst of
+	// logins cannot take every CPU from the webhooks; 0: GOMAXPROCS, at most 4.
+	PasswordChecks int
+	// SlotWait is how long a login waits for a password check to start before it is answered
+	// "busy"; 0: two seconds.
+	SlotWait time.Duration
 
-	mu       sync.Mutex
-	failures map[string][]time.Time // by "staff:ID" and "ip:ADDR"
+	once    sync.Once
+	slots   chan struct{}
+	compare func(hash, password []byte) error // bcrypt's, or a test's
 }
+
+func (a *Accounts) init() {
+	a.once.Do(func() {
+		n := a.PasswordChecks
+		if n <= 0 {
+			n = min(runtime.GOMAXPROCS(0), 4)
+		}
+		a.slots = make(chan struct{}, n)
+		if a.compare == nil {
+			a.compare = bcrypt.CompareHashAndPassword
+		}
+	})
+}
+
+func (a *Accounts) idle() time.Duration {
+	if a.Idle > 0 {
+		return a.Idle
+	}
+	return DefaultIdleTimeout
+}
+
+// ClientAddr is the address a request's login attempts are counted on.
+func (a *Accounts) ClientAddr(r *http.Request) string { return a.Proxies.ClientAddr(r) }
+
+// acquire takes a password check slot, waiting at most SlotWait; release gives it back.
+func (a *Accounts) acquire(ctx context.Context) bool {
+	wait := a.SlotWait
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
+	select {
+	case a.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case a.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (a *Accounts) release() { <-a.slots }
 
 const selectLogin = `
 SELECT practice_id, id, ext_id, role, access, COALESCE(password_hash, '') AS password_hash
 FROM staff WHERE practice_id = $1 AND ext_id = $2 AND disabled_at IS NULL`
 
 const insertSession = `
-INSERT INTO sessions (token_sha256, practice_id, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`
+INSERT INTO sessions (token_sha256, practice_id, staff_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $4)`
 
-// Login checks a staff id and password and opens a session; it returns the session token.
+// Login checks a staff id and password, from the client address addr, and opens a session; it
+// returns the session token. The attempt is counted before the password is checked (see
+// countAttempt): an account or address that is locked gets a *RetryError wrapping
+// ErrTooManyAttempts, and a login that finds every password check slot taken gets one
+// wrapping ErrLoginBusy. A failed attempt and a lock it causes are written to the audit log,
+// under the staff member when the id is theirs.
 func (a *Accounts) Login(ctx context.Context, staff, password, addr string) (string, Identity, error) {
+	a.init()
 	now := a.Clock()
-	keys := []string{"staff:" + strings.ToLower(staff), "ip:" + addr}
-	if a.locked(keys, now) {
-		return "", Identity{}, ErrTooManyAttempts
+	if staff == "" {
+		return "", Identity{}, ErrBadLogin
+	}
+	lim := limiter{db: a.DB, practice: a.Practice}
+	keys := attemptKeys(staff, addr)
+	locked, err := lim.count(ctx, keys, now)
+	if err != nil {
+		return "", Identity{}, err
 	}
 	var row struct {
 		Identity
 		Hash string `db:"password_hash"`
 	}
-	err := a.DB.GetContext(ctx, &row, selectLogin, a.Practice, staff)
+	err = a.DB.GetContext(ctx, &row, selectLogin, a.Practice, staff)
 	if err != nil && !db.IsNoRows(err) {
-		return "", Identity{}, fmt.Errorf("error reading staff account: %w", err)
+		return "", Identity{}, errors.Join(fmt.Errorf("error reading staff account: %w", err), lim.uncount(ctx, keys))
+	}
+	if !a.acquire(ctx) {
+		if err := lim.uncount(ctx, keys); err != nil {
+			return "", Identity{}, err
+		}
+		return "", Identity{}, &RetryError{Err: ErrLoginBusy, After: time.Second}
 	}
 	hash := []byte(row.Hash)
 	if row.Hash == "" {
 		hash = dummyHash
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || row.Hash == "" {
-		a.fail(keys, now)
+	bad := a.compare(hash, []byte(password)) != nil || row.Hash == ""
+	a.release()
+	if bad {
+		if err := a.recordFailure(ctx, row.StaffID, addr, locked, now); err != nil {
+			return "", Identity{}, err
+		}
 		return "", Identity{}, ErrBadLogin
 	}
 	token, err := randomToken("oss_")
@@ -139,8 +215,34 @@ func (a *Accounts) Login(ctx context.Context, staff, password, addr string) (str
 	if err != nil {
 		return "", Identity{}, fmt.Errorf("error opening session: %w", err)
 	}
-	a.clear(keys[:1])
+	// The account's count is cleared; the address keeps its failures but not this success.
+	if err := errors.Join(lim.clear(ctx, keys[len(keys)-1]), lim.uncount(ctx, keys[:len(keys)-1])); err != nil {
+		return "", Identity{}, err
+	}
 	return token, row.Identity, nil
+}
+
+// recordFailure writes a failed login to the audit log (never the password, nor a staff id
+// that is nobody's: people type passwords into the wrong field), and a lock it caused.
+func (a *Accounts) recordFailure(ctx context.Context, staffID int64, addr string, locked []string, now time.Time) error {
+	actor, entityID := audit.ActorSystem, ""
+	if staffID != 0 {
+		actor, entityID = audit.Staff(staffID), fmt.Sprint(staffID)
+	}
+	return db.WithTx(ctx, a.DB, func(tx *sqlx.Tx) error {
+		if err := audit.Record(ctx, tx, audit.Event{PracticeID: a.Practice, At: now, Actor: actor, Action: "staff.login_failed",
+			Entity: "staff", EntityID: entityID, Detail: map[string]any{"addr": addr}}); err != nil {
+			return err
+		}
+		for _, k := range locked {
+			kind, _, _ := strings.Cut(k, ":")
+			if err := audit.Record(ctx, tx, audit.Event{PracticeID: a.Practice, At: now, Actor: actor, Action: "staff.login_locked",
+				Entity: "staff", EntityID: entityID, Detail: map[string]any{"addr": addr, "by": kind}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func randomToken(prefix string) (string, error) {
@@ -151,70 +253,29 @@ func randomToken(prefix string) (string, error) {
 	return prefix + base64.RawURLEncoding.EncodeToString(raw), nil
 }
 
-func (a *Accounts) locked(keys []string, now time.Time) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.failures == nil {
-		a.failures = map[string][]time.Time{}
-	}
-	for _, k := range keys {
-		recent := a.failures[k][:0]
-		for _, t := range a.failures[k] {
-			if now.Sub(t) < loginWindow {
-				recent = append(recent, t)
-			}
-		}
-		if len(recent) == 0 {
-			delete(a.failures, k)
-			continue
-		}
-		a.failures[k] = recent
-		if len(recent) >= loginFailures {
-			return true
-		}
-	}
-	return false
-}
-
-func (a *Accounts) fail(keys []string, now time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, k := range keys {
-		a.failures[k] = append(a.failures[k], now)
-	}
-	// Failures from many addresses must not grow the map without bound: past a size, the keys
-	// whose failures are all older than the window go.
-	if len(a.failures) > maxFailureKeys {
-		for k, ts := range a.failures {
-			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= loginWindow {
-				delete(a.failures, k)
-			}
-		}
-	}
-}
-
-// maxFailureKeys is how many staff ids and addresses the login limiter tracks before it drops
-// the stale ones.
-const maxFailureKeys = 10000
-
-func (a *Accounts) clear(keys []string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, k := range keys {
-		delete(a.failures, k)
-	}
-}
-
 // SetCookie gives the browser its session cookie: HttpOnly, SameSite=Lax, Secure over HTTPS.
 func (a *Accounts) SetCookie(w http.ResponseWriter, token string) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: a.Secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(SessionTTL / time.Second)})
 }
 
-// Logout ends the request's session and clears the cookie.
+// Logout ends the request's session, writes it to the audit log and clears the cookie.
 func (a *Accounts) Logout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(SessionCookie); err == nil {
-		if _, err := a.DB.ExecContext(r.Context(), `DELETE FROM sessions WHERE token_sha256 = $1`, tokenDigest(c.Value)); err != nil {
+		ctx := r.Context()
+		err := db.WithTx(ctx, a.DB, func(tx *sqlx.Tx) error {
+			var staffID int64
+			err := tx.GetContext(ctx, &staffID, `DELETE FROM sessions WHERE token_sha256 = $1 RETURNING staff_id`, tokenDigest(c.Value))
+			if db.IsNoRows(err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			return audit.Record(ctx, tx, audit.Event{PracticeID: a.Practice, At: a.Clock(), Actor: audit.Staff(staffID),
+				Action: "staff.logout", Entity: "staff", EntityID: fmt.Sprint(staffID)})
+		})
+		if err != nil {
 			return fmt.Errorf("error ending session: %w", err)
 		}
 	}
@@ -224,20 +285,41 @@ func (a *Accounts) Logout(w http.ResponseWriter, r *http.Request) error {
 }
 
 const selectSessionIdentity = `
-SELECT s.practice_id, s.id, s.ext_id, s.role, s.access
+SELECT s.practice_id, s.id, s.ext_id, s.role, s.access, COALESCE(x.last_seen_at, x.created_at) AS last_seen
 FROM sessions x JOIN staff s ON s.practice_id = x.practice_id AND s.id = x.staff_id
-WHERE x.token_sha256 = $1 AND x.expires_at > $2 AND s.disabled_at IS NULL`
+WHERE x.token_sha256 = $1 AND x.expires_at > $2 AND COALESCE(x.last_seen_at, x.created_at) > $3 AND s.disabled_at IS NULL`
 
-// RequireSession lets through only requests with a live session, carrying its identity. A page
-// request without one is sent to loginPath; anything else gets 401.
+const touchSession = `
+UPDATE sessions SET last_seen_at = $2 WHERE token_sha256 = $1 AND COALESCE(last_seen_at, created_at) < $3`
+
+// RequireSession lets through only requests with a live session, carrying its identity, and
+// counts the request as its person's action. A page request without a live session (none, or
+// one idle for longer than Idle) is sent to loginPath; anything else gets 401, and an htmx
+// request is told to load loginPath.
 func (a *Accounts) RequireSession(next http.Handler, loginPath string) http.Handler {
+	return a.requireSession(next, loginPath, true)
+}
+
+// RequireSessionPolling is RequireSession for the requests a page sends by itself on a timer
+// (a table's refresh, a claim's renewal). They need a live session but are not its person's
+// action: a page left open on an unattended screen must still end its session when the idle
+// timeout passes. The route decides this, not a request header, so nothing the browser sends
+// can make a person's action count as polling or polling count as an action.
+func (a *Accounts) RequireSessionPolling(next http.Handler, loginPath string) http.Handler {
+	return a.requireSession(next, loginPath, false)
+}
+
+func (a *Accounts) requireSession(next http.Handler, loginPath string, action bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.identity(r)
+		id, err := a.identity(r, action)
 		if err != nil {
 			if errors.Is(err, ErrBadLogin) {
 				if r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
 					http.Redirect(w, r, loginPath+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 					return
+				}
+				if r.Header.Get("HX-Request") != "" {
+					w.Header().Set("HX-Redirect", loginPath)
 				}
 				WriteError(w, http.StatusUnauthorized, "log in first")
 				return
@@ -249,18 +331,48 @@ func (a *Accounts) RequireSession(next http.Handler, loginPath string) http.Hand
 	})
 }
 
-func (a *Accounts) identity(r *http.Request) (Identity, error) {
+func (a *Accounts) identity(r *http.Request, action bool) (Identity, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || !strings.HasPrefix(c.Value, "oss_") {
 		return Identity{}, ErrBadLogin
 	}
-	var id Identity
-	err = a.DB.GetContext(r.Context(), &id, selectSessionIdentity, tokenDigest(c.Value), a.Clock())
+	now := a.Clock()
+	var row struct {
+		Identity
+		LastSeen time.Time `db:"last_seen"`
+	}
+	digest := tokenDigest(c.Value)
+	err = a.DB.GetContext(r.Context(), &row, selectSessionIdentity, digest, now, now.Add(-a.idle()))
 	if db.IsNoRows(err) {
 		return Identity{}, ErrBadLogin
 	}
 	if err != nil {
 		return Identity{}, err
 	}
-	return id, nil
+	if action && row.LastSeen.Before(now.Add(-touchEvery)) {
+		if _, err := a.DB.ExecContext(r.Context(), touchSession, digest, now, now.Add(-touchEvery)); err != nil {
+			return Identity{}, fmt.Errorf("error recording the session's last action: %w", err)
+		}
+	}
+	return row.Identity, nil
+}
+
+// Purge deletes the sessions that have ended (expired, or idle for longer than Idle) and the
+// login counts nobody has added to for a day, unless they still hold a lock. It returns how
+// many of each it deleted.
+func (a *Accounts) Purge(ctx context.Context) (sessions, counts int64, err error) {
+	now := a.Clock()
+	res, err := a.DB.ExecContext(ctx, `DELETE FROM sessions WHERE practice_id = $1 AND (expires_at <= $2 OR COALESCE(last_seen_at, created_at) <= $3)`,
+		a.Practice, now, now.Add(-a.idle()))
+	if err != nil {
+		return 0, 0, fmt.Errorf("error purging ended sessions: %w", err)
+	}
+	sessions, _ = res.RowsAffected()
+	res, err = a.DB.ExecContext(ctx, `DELETE FROM login_failures WHERE practice_id = $1 AND updated_at < $2 AND (locked_until IS NULL OR locked_until < $3)`,
+		a.Practice, now.Add(-limiterRetention), now)
+	if err != nil {
+		return sessions, 0, fmt.Errorf("error purging old login counts: %w", err)
+	}
+	counts, _ = res.RowsAffected()
+	return sessions, counts, nil
 }

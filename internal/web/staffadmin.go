@@ -46,8 +46,9 @@ WHERE practice_id = $1 AND ext_id = $2
 RETURNING id`
 
 // ChangeAccount sets a staff member's access (when access is not empty) or disables or enables
-// the account (change "disable" or "enable"); a disabled account's sessions and tokens stop
-// working at once. An admin cannot lock themselves out.
+// the account (change "disable" or "enable"); disabling ends the account's sessions and revokes
+// its API tokens, so that enabling it again brings none of them back. An admin cannot lock
+// themselves out.
 func ChangeAccount(ctx context.Context, d *sqlx.DB, by Identity, staff, access, change string, now time.Time) error {
 	if access != "" && !slices.Contains(Levels, access) {
 		return Errorf(ErrInvalid, "access %q is not one of nurse, practitioner, manager, admin", access)
@@ -67,12 +68,15 @@ func ChangeAccount(ctx context.Context, d *sqlx.DB, by Identity, staff, access, 
 		if err != nil {
 			return err
 		}
+		detail := map[string]any{"access": access, "change": change}
 		if change == "disable" {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE practice_id = $1 AND staff_id = $2`, by.PracticeID, id); err != nil {
+			tokens, sessions, err := revokeCredentials(ctx, tx, by.PracticeID, id, now)
+			if err != nil {
 				return err
 			}
+			detail["tokens_revoked"], detail["sessions_ended"] = tokens, sessions
 		}
 		return audit.Record(ctx, tx, audit.Event{PracticeID: by.PracticeID, At: now, Actor: by.Actor(), Action: "staff.account",
-			Entity: "staff", EntityID: fmt.Sprint(id), Detail: map[string]any{"access": access, "change": change}})
+			Entity: "staff", EntityID: fmt.Sprint(id), Detail: detail})
 	})
 }
