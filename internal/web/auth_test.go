@@ -116,3 +116,110 @@ func TestDecodeJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenExpiryAndRevocation: before, a token lived until someone edited the database: it
+// outlived its expiry, a new password and a disabled account that was enabled again. Now it
+// expires, is revoked with the account's sessions, and records its last use once a minute.
+func TestTokenExpiryAndRevocation(t *testing.T) {
+	ctx := context.Background()
+	d, _ := dbtest.Fresh(t)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, q := range []string{
+		`INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (1, 'UTC', $1, $1)`,
+		`INSERT INTO staff (practice_id, ext_id, role, access, created_at, updated_at) VALUES (1, 'RN1', 'clinical', 'nurse', $1, $1), (1, 'AD1', 'non_clinical', 'admin', $1, $1)`,
+	} {
+		if _, err := d.Exec(q, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock := now
+	h := web.RequireToken(d, func() time.Time { return clock }, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	call := func(token string) int {
+		req := httptest.NewRequest("GET", "/api/v1/x", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	lastUsed := func(token string) *time.Time {
+		var at *time.Time
+		if err := d.Get(&at, `SELECT last_used_at FROM api_tokens ORDER BY id DESC LIMIT 1`); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+
+	short, err := web.NewTokenTTL(ctx, d, 1, "RN1", time.Hour, audit.ActorCLI, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := call(short); got != http.StatusNoContent {
+		t.Fatalf("a fresh token: %d", got)
+	}
+	if at := lastUsed(short); at == nil || !at.Equal(now) {
+		t.Errorf("last use %v, want %v", at, now)
+	}
+	clock = now.Add(30 * time.Second)
+	call(short)
+	if at := lastUsed(short); !at.Equal(now) {
+		t.Errorf("last use written again within a minute: %v", at)
+	}
+	clock = now.Add(2 * time.Minute)
+	call(short)
+	if at := lastUsed(short); !at.Equal(clock) {
+		t.Errorf("last use %v, want %v", at, clock)
+	}
+	clock = now.Add(time.Hour)
+	if got := call(short); got != http.StatusUnauthorized {
+		t.Errorf("an expired token: %d, want 401", got)
+	}
+	if _, err := web.NewTokenTTL(ctx, d, 1, "RN1", 0, audit.ActorCLI, now); !errors.Is(err, web.ErrInvalid) {
+		t.Errorf("a token that lasts no time: %v", err)
+	}
+	// A token made before tokens had an expiry lasts the default from its creation.
+	old, _ := web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
+	d.Exec(`UPDATE api_tokens SET expires_at = NULL WHERE id = (SELECT max(id) FROM api_tokens)`)
+	clock = now.Add(web.DefaultTokenTTL - time.Minute)
+	if got := call(old); got != http.StatusNoContent {
+		t.Errorf("an old token within the default lifetime: %d", got)
+	}
+	clock = now.Add(web.DefaultTokenTTL)
+	if got := call(old); got != http.StatusUnauthorized {
+		t.Errorf("an old token past the default lifetime: %d", got)
+	}
+
+	// Revoking, disabling and a new password each end the tokens for good.
+	clock = now
+	token, _ := web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
+	if tokens, _, err := web.Revoke(ctx, d, 1, "RN1", audit.ActorCLI, now); err != nil || tokens != 3 || call(token) != http.StatusUnauthorized {
+		t.Errorf("revoke: %d tokens, %v, token answers %d", tokens, err, call(token))
+	}
+	if _, _, err := web.Revoke(ctx, d, 1, "NOBODY", audit.ActorCLI, now); !errors.Is(err, web.ErrNotFound) {
+		t.Errorf("revoke for nobody: %v", err)
+	}
+	admin := web.Identity{PracticeID: 1, StaffID: 2, Staff: "AD1", Access: web.AccessAdmin}
+	token, _ = web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
+	if err := web.ChangeAccount(ctx, d, admin, "RN1", "", "disable", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := web.ChangeAccount(ctx, d, admin, "RN1", "", "enable", now); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(token); got != http.StatusUnauthorized {
+		t.Errorf("a token of an account disabled and enabled again: %d, want 401", got)
+	}
+	token, _ = web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
+	if err := web.SetPassword(ctx, d, 1, "RN1", "a brand new password", "", audit.ActorCLI, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(token); got != http.StatusUnauthorized {
+		t.Errorf("a token after a new password: %d, want 401", got)
+	}
+	var audited int
+	d.Get(&audited, `SELECT count(*) FROM audit_log WHERE action = 'staff.revoke'`)
+	if audited != 1 {
+		t.Errorf("%d revocations in the audit log, want 1", audited)
+	}
+}

@@ -64,15 +64,15 @@ func (e *RetryError) Seconds() int { return max(1, int(math.Ceil(e.After.Seconds
 // left as it is and not returned: the attempt may be checked only when every key came back.
 const countAttempt = `
 INSERT INTO login_failures AS f (practice_id, key, failures, window_start, locked_until, updated_at)
-SELECT $1, k.key, 1, $2, NULL, $2 FROM unnest($3::text[]) WITH ORDINALITY AS k(key, n) ORDER BY k.n
+SELECT $1::bigint, k.key, 1, $2::timestamptz, NULL::timestamptz, $2::timestamptz FROM unnest($3::text[]) WITH ORDINALITY AS k(key, n) ORDER BY k.n
 ON CONFLICT (practice_id, key) DO UPDATE SET
-	failures = CASE WHEN greatest(f.updated_at, f.locked_until) <= $2 - make_interval(secs => $6) THEN 1 ELSE f.failures + 1 END,
-	window_start = CASE WHEN greatest(f.updated_at, f.locked_until) <= $2 - make_interval(secs => $6) THEN $2 ELSE f.window_start END,
+	failures = CASE WHEN greatest(f.updated_at, f.locked_until) <= $2 - make_interval(secs => $6::float8) THEN 1 ELSE f.failures + 1 END,
+	window_start = CASE WHEN greatest(f.updated_at, f.locked_until) <= $2 - make_interval(secs => $6::float8) THEN $2 ELSE f.window_start END,
 	locked_until = CASE
-		WHEN greatest(f.updated_at, f.locked_until) <= $2 - make_interval(secs => $6) THEN NULL
-		WHEN f.failures + 1 >= CASE WHEN f.key LIKE 'addr:%' THEN $5 ELSE $4 END
-		THEN $2 + make_interval(secs => least($8, $7 * power(2, least(20,
-			f.failures + 1 - CASE WHEN f.key LIKE 'addr:%' THEN $5 ELSE $4 END))))
+		WHEN greatest(f.updated_at, f.locked_until) <= $2 - make_interval(secs => $6::float8) THEN NULL
+		WHEN f.failures + 1 >= CASE WHEN f.key LIKE 'addr:%' THEN $5::int ELSE $4::int END
+		THEN $2 + make_interval(secs => least($8::float8, $7::float8 * power(2, least(20,
+			f.failures + 1 - CASE WHEN f.key LIKE 'addr:%' THEN $5::int ELSE $4::int END))))
 		END,
 	updated_at = $2
 WHERE f.locked_until IS NULL OR f.locked_until <= $2
@@ -83,7 +83,7 @@ RETURNING f.key, f.locked_until`
 // lock the attempt itself set goes with it.
 const uncountAttempt = `
 UPDATE login_failures SET failures = greatest(failures - 1, 0),
-	locked_until = CASE WHEN failures - 1 < CASE WHEN key LIKE 'addr:%' THEN $4 ELSE $3 END THEN NULL ELSE locked_until END
+	locked_until = CASE WHEN failures - 1 < CASE WHEN key LIKE 'addr:%' THEN $4::int ELSE $3::int END THEN NULL ELSE locked_until END
 WHERE practice_id = $1 AND key = ANY($2::text[])`
 
 // limiter counts login attempts in PostgreSQL, so that every replica sees the same counts and a
