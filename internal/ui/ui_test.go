@@ -163,19 +163,112 @@ func TestLoginAndSessions(t *testing.T) {
 	if code, _, _ := s.do(c, "GET", "/", nil, ""); code != http.StatusSeeOther {
 		t.Errorf("the session lived on after logout: %d", code)
 	}
-	// Five wrong passwords lock the staff id, even for the right one, for 15 minutes.
+	// Five wrong passwords lock the staff id, even for the right one, and say for how long;
+	// another staff member logs in from the same address meanwhile.
 	for i := range 5 {
 		if code, _, body := s.do(s.client(), "POST", "/login", url.Values{"staff": {"RN1"}, "password": {"wrong password " + fmt.Sprint(i)}}, s.srv.URL); code != http.StatusUnauthorized || !strings.Contains(body, "wrong password") {
 			t.Fatalf("wrong password %d: %d", i, code)
 		}
 	}
-	if code, _, _ := s.do(s.client(), "POST", "/login", url.Values{"staff": {"RN1"}, "password": {password}}, s.srv.URL); code != http.StatusTooManyRequests {
-		t.Errorf("after 5 failures: %d, want 429", code)
+	req, _ := http.NewRequest("POST", s.srv.URL+"/login", strings.NewReader(url.Values{"staff": {"RN1"}, "password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := s.client().Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "60" {
+		t.Errorf("after 5 failures: %d, Retry-After %q; want 429 and 60", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	s.login(s.client(), "FD1")
 	s.mu.Lock()
 	s.now = s.now.Add(16 * time.Minute)
 	s.mu.Unlock()
 	s.login(s.client(), "RN1")
+	var events []string
+	if err := s.db.Select(&events, `SELECT action || ' ' || actor FROM audit_log WHERE action LIKE 'staff.log%' ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	want := "staff.login staff:1,staff.logout staff:1,staff.login_failed staff:1,staff.login_failed staff:1,staff.login_failed staff:1," +
+		"staff.login_failed staff:1,staff.login_failed staff:1,staff.login_locked staff:1,staff.login staff:2,staff.login staff:1"
+	if got := strings.Join(events, ","); got != want {
+		t.Errorf("audit log:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestLoginNextStaysOnSite: before, /login?next=/%09/evil.example/x sent a clinician who typed
+// the right password to http://evil.example/x (browsers drop the tab). Now any destination
+// that is not a path of this site becomes "/".
+func TestLoginNextStaysOnSite(t *testing.T) {
+	s := newSite(t)
+	for _, next := range []string{"/%09/evil.example/x", "/%5Cevil.example", "//evil.example", "https://evil.example/", "/%0a/evil.example"} {
+		code, _, body := s.do(s.client(), "GET", "/login?next="+next, nil, "")
+		if code != http.StatusOK || !strings.Contains(body, `name="next" value="/"`) {
+			t.Errorf("login page for next=%s: %d, the form does not go to /", next, code)
+		}
+	}
+	for _, next := range []string{"/\t/evil.example/x", "/\\evil.example/x", "/%2F/evil.example"} {
+		code, loc, _ := s.do(s.client(), "POST", "/login", url.Values{"staff": {"RN1"}, "password": {password}, "next": {next}}, s.srv.URL)
+		if code != http.StatusSeeOther || loc != "/" {
+			t.Errorf("login with next %q: %d %q, want /", next, code, loc)
+		}
+	}
+	code, loc, _ := s.do(s.client(), "POST", "/login", url.Values{"staff": {"RN1"}, "password": {password}, "next": {"/items/1?x=1"}}, s.srv.URL)
+	if code != http.StatusSeeOther || loc != "/items/1?x=1" {
+		t.Errorf("login with a page of the site: %d %q", code, loc)
+	}
+}
+
+// TestPollingIsNotActivity: the queue's refresh and the claim's renewal, sent by the pages every
+// few seconds or minutes, do not keep a session alive; 30 minutes after the person's last
+// action the session is over and htmx is sent to the login page.
+func TestPollingIsNotActivity(t *testing.T) {
+	s := newSite(t)
+	c := s.client()
+	s.login(c, "RN1")
+	claim := fmt.Sprintf("/items/%d/claim", s.urgent)
+	renew := fmt.Sprintf("/items/%d/renew", s.urgent)
+	if code, _, _ := s.do(c, "POST", claim, nil, s.srv.URL); code != http.StatusSeeOther {
+		t.Fatalf("claim: %d", code)
+	}
+	if code, _, body := s.do(c, "GET", fmt.Sprintf("/items/%d", s.urgent), nil, ""); code != http.StatusOK || !strings.Contains(body, `hx-post="`+renew+`"`) {
+		t.Fatalf("the item's page does not renew the claim through %s: %d", renew, code)
+	}
+	poll := func(method, path string) (int, string) {
+		req, _ := http.NewRequest(method, s.srv.URL+path, nil)
+		req.Header.Set("HX-Request", "true")
+		if method == "POST" {
+			req.Header.Set("Origin", s.srv.URL)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("HX-Redirect")
+	}
+	advance := func(d time.Duration) {
+		s.mu.Lock()
+		s.now = s.now.Add(d)
+		s.mu.Unlock()
+	}
+	for range 5 {
+		advance(5 * time.Minute)
+		if code, _ := poll("GET", "/queue/table"); code != http.StatusOK {
+			t.Fatalf("queue refresh: %d", code)
+		}
+		if code, _ := poll("POST", renew); code != http.StatusNoContent {
+			t.Fatalf("claim renewal: %d", code)
+		}
+	}
+	advance(5*time.Minute + time.Second)
+	if code, redirect := poll("GET", "/queue/table"); code != http.StatusUnauthorized || redirect != "/login" {
+		t.Errorf("queue refresh 30 minutes after the last action: %d %q, want 401 and /login", code, redirect)
+	}
+	if code, loc, _ := s.do(c, "GET", "/", nil, ""); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/login") {
+		t.Errorf("the queue page after 30 idle minutes: %d %q, want the login page", code, loc)
+	}
 }
 
 // The queue gathers a patient's items under their name; an item's page names the patient, gives
