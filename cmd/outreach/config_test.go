@@ -150,3 +150,30 @@ func TestQuietHoursWrapMidnight(t *testing.T) {
 		}
 	}
 }
+
+// The session idle timeout and the trusted proxies: defaults, values, and mistakes named.
+func TestLoadConfigSessionsAndProxies(t *testing.T) {
+	c, err := LoadConfig(envFrom(nil), readFiles(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SessionIdle != 30*time.Minute || len(c.TrustedProxies) != 0 || c.ProxyHeader != "X-Forwarded-For" {
+		t.Errorf("defaults: idle %v, proxies %v, header %q", c.SessionIdle, c.TrustedProxies, c.ProxyHeader)
+	}
+	c, err = LoadConfig(envFrom(map[string]string{"OUTREACH_SESSION_IDLE": "15m",
+		"OUTREACH_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7", "OUTREACH_PROXY_HEADER": "x-real-ip"}), readFiles(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SessionIdle != 15*time.Minute || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.0.2.7/32" || c.ProxyHeader != "X-Real-Ip" {
+		t.Errorf("idle %v, proxies %v, header %q", c.SessionIdle, c.TrustedProxies, c.ProxyHeader)
+	}
+	_, err = LoadConfig(envFrom(map[string]string{"OUTREACH_SESSION_IDLE": "30", "OUTREACH_TRUSTED_PROXIES": "proxy.local",
+		"OUTREACH_PROXY_HEADER": "X Forwarded"}), readFiles(nil))
+	for _, want := range []string{`OUTREACH_SESSION_IDLE "30" is not a duration`, `OUTREACH_TRUSTED_PROXIES: "proxy.local" is not an address`,
+		`OUTREACH_PROXY_HEADER "X Forwarded" is not a header name`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want %q", err, want)
+		}
+	}
+}

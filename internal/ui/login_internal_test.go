@@ -16,17 +16,17 @@ func TestLocalPath(t *testing.T) {
 		{"//evil.example/x", "/"},
 		{"/\\evil.example/x", "/"},
 		{"\\\\evil.example/x", "/"},
-		{"/\t/evil.example/x", "/"},   // the query's %09, decoded
-		{"/%09/evil.example/x", "/"},  // the same, still encoded
-		{"/\n/evil.example/x", "/"},   // a newline, dropped by browsers too
-		{"/\r\n/evil.example", "/"},   //
-		{"/%0a/evil.example", "/"},    //
-		{"/%5Cevil.example", "/"},     // an encoded backslash
-		{"/%2F/evil.example", "/"},    // an encoded slash making "//"
-		{"/%2f%2fevil.example", "/"},  //
-		{"/ok?x=\\evil", "/"},         // a backslash in the query
-		{"/ok?x=%5C", "/"},            //
-		{"/ok?x=%zz", "/"},            // bad escapes
+		{"/\t/evil.example/x", "/"},  // the query's %09, decoded
+		{"/%09/evil.example/x", "/"}, // the same, still encoded
+		{"/\n/evil.example/x", "/"},  // a newline, dropped by browsers too
+		{"/\r\n/evil.example", "/"},  //
+		{"/%0a/evil.example", "/"},   //
+		{"/%5Cevil.example", "/"},    // an encoded backslash
+		{"/%2F/evil.example", "/"},   // an encoded slash making "//"
+		{"/%2f%2fevil.example", "/"}, //
+		{"/ok?x=\\evil", "/"},        // a backslash in the query
+		{"/ok?x=%5C", "/"},           //
+		{"/ok?x=%zz", "/"},           // bad escapes
 		{"https://evil.example/x", "/"},
 		{"http:evil.example", "/"},
 		{"javascript:alert(1)", "/"},
