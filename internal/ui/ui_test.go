@@ -546,6 +546,7 @@ func TestPagesByAccess(t *testing.T) {
 		{"GET", "/audit", want{"none": 303, "RN1": 403, "FD1": 403, "MG1": 200, "AD1": 200}},
 		{"GET", "/staff", want{"none": 303, "RN1": 403, "FD1": 403, "MG1": 403, "AD1": 200}},
 		{"POST", item + "/claim", want{"none": 401, "FD1": 403, "MG1": 403, "AD1": 403, "RN1": 303}},
+		{"POST", item + "/renew", want{"none": 401, "FD1": 403, "MG1": 403, "AD1": 403, "RN1": 204}},
 		{"POST", item + "/release", want{"none": 401, "FD1": 403, "RN1": 303}},
 		{"POST", "/staff/FD1/access", want{"none": 401, "RN1": 403, "FD1": 403, "MG1": 403}},
 		{"POST", "/logout", want{"none": 401}},

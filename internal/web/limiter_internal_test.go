@@ -312,7 +312,7 @@ func TestPurge(t *testing.T) {
 	}
 	a.Login(ctx, "RN2", "wrong", "192.0.2.1")
 	c.Add(25 * time.Hour)
-	if _, _, err := a.Login(ctx, "RN2", testPassword, "192.0.2.2"); err != nil {
+	if _, _, err := a.Login(ctx, "RN1", testPassword, "192.0.2.2"); err != nil {
 		t.Fatal(err)
 	}
 	sessions, counts, err := a.Purge(ctx)
@@ -322,6 +322,6 @@ func TestPurge(t *testing.T) {
 	var live int
 	d.Get(&live, `SELECT count(*) FROM sessions`)
 	if live != 1 {
-		t.Errorf("%d sessions left, want RN2's", live)
+		t.Errorf("%d sessions left, want RN1's new one", live)
 	}
 }
