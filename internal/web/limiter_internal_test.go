@@ -185,6 +185,12 @@ func TestCountsSurviveRestart(t *testing.T) {
 	if _, _, err := restarted.Login(ctx, "RN1", testPassword, "192.0.2.2"); !errors.Is(err, ErrTooManyAttempts) {
 		t.Errorf("after a restart: %v, want the account still locked", err)
 	}
+	// Ids the database cannot store are refused as wrong, not as an outage.
+	for _, id := range []string{"RN\x00", "RN\xff"} {
+		if _, _, err := restarted.Login(ctx, id, testPassword, "192.0.2.2"); !errors.Is(err, ErrBadLogin) {
+			t.Errorf("login as %q: %v", id, err)
+		}
+	}
 }
 
 // TestPasswordChecksAreBounded: before, 60 logins at once ran 60 bcrypt checks on every CPU

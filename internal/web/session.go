@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
@@ -166,8 +167,8 @@ INSERT INTO sessions (token_sha256, practice_id, staff_id, created_at, expires_a
 func (a *Accounts) Login(ctx context.Context, staff, password, addr string) (string, Identity, error) {
 	a.init()
 	now := a.Clock()
-	if staff == "" {
-		return "", Identity{}, ErrBadLogin
+	if staff == "" || !utf8.ValidString(staff) || strings.ContainsRune(staff, 0) {
+		return "", Identity{}, ErrBadLogin // no account has such an id, and the database cannot store it
 	}
 	lim := limiter{db: a.DB, practice: a.Practice}
 	keys := attemptKeys(staff, addr)
