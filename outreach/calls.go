@@ -2,7 +2,6 @@ package outreach
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -17,26 +16,17 @@ import (
 
 // callCandidate is a queued call with what the claim decision needs.
 type callCandidate struct {
-	ID       int64  `db:"id"`
-	Patient  int64  `db:"patient_id"`
-	Checkin  int64  `db:"checkin_id"`
-	Attempt  int    `db:"attempt"`
-	Phone    string `db:"phone"`
-	Tries    int    `db:"tries"`
-	OptedOut bool   `db:"opted_out"`
-	// Contactable: the patient may be called (see Reachability).
-	Contactable bool      `db:"contactable"`
-	Open        bool      `db:"open"`
-	Zone        string    `db:"timezone"`
-	Created     time.Time `db:"created_at"`
+	due
+	Checkin int64 `db:"checkin_id"`
+	Attempt int   `db:"attempt"`
+	Open    bool  `db:"open"`
 }
 
-// selectCallCandidates claims a batch of due calls, with what decides their fate; $4 is the
-// practice's consent exemption.
-const selectCallCandidates = `
+// selectCalls claims a batch of due calls (see outbox.selectDue); every patient has a zone.
+const selectCalls = `
 SELECT k.id, k.patient_id, k.checkin_id, k.attempt, k.phone, k.tries, k.created_at,
-	p.opted_out_at IS NOT NULL AS opted_out, ` + contactableEach + ` AS contactable, p.timezone,
-	ch.status = 'open' AS open
+	p.opted_out_at IS NOT NULL AS opted_out, ` + contactableEach + ` AS contactable,
+	coalesce(p.timezone, $5) AS timezone, ch.status = 'open' AS open
 FROM (
 	SELECT id, practice_id, patient_id, checkin_id, attempt, phone, tries, created_at, next_attempt_at
 	FROM calls
@@ -49,112 +39,32 @@ JOIN checkins ch ON ch.practice_id = k.practice_id AND ch.id = k.checkin_id
 CROSS JOIN (SELECT $4::boolean AS exempt) x` + consentsOf + `
 ORDER BY k.next_attempt_at`
 
-const claimCalls = `
-UPDATE calls SET status = 'sending', tries = tries + 1, lease_until = $1, updated_at = $2
+// decide cancels calls for patients who opted out or whose check-in ended, calls older than
+// MaxAge, and calls for patients who may no longer be contacted (made inactive, consent
+// revoked), with their check-ins; the rest wait for the end of the patient's quiet hours.
+func (c callCandidate) decide(now time.Time) (fate, *int64) {
+	if c.OptedOut || !c.Contactable || !c.Open || now.Sub(c.Created) > MaxAge {
+		if !c.Contactable && c.Open {
+			return fateCancel, &c.Checkin
+		}
+		return fateCancel, nil
+	}
+	return fateLease, nil
+}
+
+const closeCalls = `
+UPDATE calls SET status = $1, lease_until = NULL, ended_at = $2, updated_at = $2
 WHERE practice_id = $3 AND id = ANY ($4::bigint[])`
 
-const cancelCalls = `
-UPDATE calls SET status = 'cancelled', lease_until = NULL, ended_at = $1, updated_at = $1
-WHERE practice_id = $2 AND id = ANY ($3::bigint[])`
-
-const deferCalls = `
-UPDATE calls SET next_attempt_at = u.at, updated_at = $1
-FROM unnest($3::bigint[], $4::timestamptz[]) AS u (id, at)
-WHERE calls.practice_id = $2 AND calls.id = u.id`
-
-// expireCallLeases turns claims whose holder vanished into unknown: the call may have been
-// placed, so it waits for its status report rather than ringing the patient twice.
-const expireCallLeases = `
-UPDATE calls SET status = 'unknown', lease_until = NULL, updated_at = $1
-WHERE status = 'sending' AND lease_until < $1`
-
-// dispatchCalls places the calls that are due, as Dispatch sends messages: calls for patients
-// who opted out or whose check-in ended are cancelled, and so are calls for patients who may
-// no longer be contacted (made inactive, consent revoked), with their check-ins; calls in the
-// patient's quiet hours wait for the window, and the rest are leased and placed, paced with
-// the messages.
-func (e *Engine) dispatchCalls(ctx context.Context, res *DispatchResult) error {
-	now := e.now()
-	if _, err := e.DB.ExecContext(ctx, expireCallLeases, now); err != nil {
-		return fmt.Errorf("error expiring call claims: %w", err)
-	}
-	if err := e.settleCalls(ctx); err != nil {
-		return err
-	}
-	var claimed []callCandidate
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
-		claimed = claimed[:0]
-		var cands []callCandidate
-		if err := tx.SelectContext(ctx, &cands, selectCallCandidates, now, e.pid(), max(1, e.Send.Batch), e.exempt()); err != nil {
-			return err
-		}
-		var cancel, place, deferIDs, ended []int64
-		var deferAt []time.Time
-		for _, c := range cands {
-			if c.OptedOut || !c.Contactable || !c.Open || now.Sub(c.Created) > MaxAge {
-				cancel = append(cancel, c.ID)
-				if !c.Contactable && c.Open {
-					ended = append(ended, c.Checkin)
-				}
-				continue
-			}
-			opens, held, err := e.heldUntil(c.Zone, now)
-			if err != nil {
-				return err
-			}
-			if held {
-				deferIDs, deferAt = append(deferIDs, c.ID), append(deferAt, opens)
-				continue
-			}
-			place = append(place, c.ID)
-			claimed = append(claimed, c)
-		}
-		if len(cancel) > 0 {
-			if _, err := tx.ExecContext(ctx, cancelCalls, now, e.pid(), pq.Array(cancel)); err != nil {
-				return err
-			}
-		}
-		if len(ended) > 0 {
-			if _, err := tx.ExecContext(ctx, cancelCheckins, now, e.pid(), pq.Array(ended)); err != nil {
-				return err
-			}
-			e.Log.Info("check-ins cancelled: the patient may no longer be contacted", "checkins", ended)
-		}
-		if len(deferIDs) > 0 {
-			if _, err := tx.ExecContext(ctx, deferCalls, now, e.pid(), pq.Array(deferIDs), pq.Array(deferAt)); err != nil {
-				return err
-			}
-		}
-		if len(place) > 0 {
-			if _, err := tx.ExecContext(ctx, claimCalls, now.Add(e.Send.Lease), now, e.pid(), pq.Array(place)); err != nil {
-				return err
-			}
-		}
-		res.Calls.Cancelled, res.Calls.Deferred = len(cancel), len(deferIDs)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("error claiming calls: %w", err)
-	}
-	var errs []error
-	for _, c := range claimed {
-		outcome, err := e.place(ctx, c)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		switch outcome {
-		case "placed":
-			res.Calls.Placed++
-		case "retry":
-			res.Calls.Retrying++
-		case "failed":
-			res.Calls.Failed++
-		case "unknown":
-			res.Calls.Unknown++
-		}
-	}
-	return errors.Join(errs...)
+// calls is the outbox of calls: one batch a pass, placed one at a time, paced with the texts.
+var calls = &outbox[callCandidate]{
+	noun: "call", table: "calls", tries: "tries", tryKey: "try",
+	selectDue: selectCalls,
+	close:     closeCalls,
+	batches:   1,
+	deliver:   (*Engine).startCall,
+	refused:   "call not placed",
+	fail:      (*Engine).failCall,
 }
 
 // VoiceURL is where the provider asks what an answered call says.
@@ -172,64 +82,40 @@ func (e *Engine) callbackURL(id int64, path ...string) string {
 	return u.String()
 }
 
+// startCall asks the channel to place a call.
+func (e *Engine) startCall(ctx context.Context, c callCandidate) (string, error) {
+	return e.Channel.StartCall(ctx, Call{To: c.Phone, URL: e.VoiceURL(c.ID), StatusCallback: e.CallStatusCallback(c.ID)})
+}
+
 const markPlaced = `
 UPDATE calls SET twilio_sid = $1, placed_at = COALESCE(placed_at, $2), lease_until = NULL, updated_at = $2,
 	status = CASE WHEN call_status_rank(status) < call_status_rank('initiated') THEN 'initiated' ELSE status END
 WHERE practice_id = $3 AND id = $4`
 
-const requeueCall = `
-UPDATE calls SET status = 'queued', next_attempt_at = $1, lease_until = NULL, error_code = $2, updated_at = $3
-WHERE practice_id = $4 AND id = $5 AND status IN ('sending', 'unknown')`
+const touchCheckin = `
+UPDATE checkins SET last_sent_at = GREATEST(last_sent_at, $1) WHERE practice_id = $2 AND id = $3 AND status = 'open'`
 
-const markCallUnknown = `
-UPDATE calls SET status = 'unknown', lease_until = NULL, updated_at = $1
-WHERE practice_id = $2 AND id = $3 AND status = 'sending'`
-
-// place asks the channel to place one claimed call and records the outcome: "placed", "retry",
-// "failed" or "unknown".
-func (e *Engine) place(ctx context.Context, c callCandidate) (string, error) {
-	if err := e.pace.wait(ctx); err != nil {
-		_, dbErr := e.DB.ExecContext(context.WithoutCancel(ctx), requeueCall, e.now(), nil, e.now(), e.pid(), c.ID)
-		return "", errors.Join(err, dbErr)
-	}
-	sid, err := e.Channel.StartCall(ctx, Call{To: c.Phone, URL: e.VoiceURL(c.ID), StatusCallback: e.CallStatusCallback(c.ID)})
-	ctx = context.WithoutCancel(ctx)
-	now := e.now()
-	if err == nil {
-		err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
-			if _, err := tx.ExecContext(ctx, markPlaced, sid, now, e.pid(), c.ID); err != nil {
-				return err
-			}
-			// The check-in's expiry counts from its latest call.
-			_, err := tx.ExecContext(ctx, touchCheckin, now, e.pid(), c.Checkin)
+// recordPlaced records a call the provider placed.
+func (e *Engine) recordPlaced(ctx context.Context, c callCandidate, sid string, now time.Time) error {
+	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, markPlaced, sid, now, e.pid(), c.ID); err != nil {
 			return err
-		})
-		if err != nil {
-			return "", fmt.Errorf("error recording placed call %d: %w", c.ID, err)
 		}
-		e.Log.Info("call placed", "call", c.ID, "checkin", c.Checkin, "attempt", c.Attempt)
-		return "placed", nil
+		// The check-in's expiry counts from its latest call.
+		_, err := tx.ExecContext(ctx, touchCheckin, now, e.pid(), c.Checkin)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("error recording placed call %d: %w", c.ID, err)
 	}
-	se := AsSendError(err)
-	e.Log.Warn("call not placed", "call", c.ID, "failure", se.Failure, "code", se.Code, "try", c.Tries+1)
-	switch {
-	case se.Failure == Retry && c.Tries+1 < e.Send.MaxAttempts:
-		at := now.Add(backoff(c.Tries+1, se.RetryAfter))
-		if _, err := e.DB.ExecContext(ctx, requeueCall, at, nullCode(se.Code), now, e.pid(), c.ID); err != nil {
-			return "", fmt.Errorf("error requeueing call %d: %w", c.ID, err)
-		}
-		return "retry", nil
-	case se.Failure == Ambiguous:
-		if _, err := e.DB.ExecContext(ctx, markCallUnknown, now, e.pid(), c.ID); err != nil {
-			return "", fmt.Errorf("error marking call %d unknown: %w", c.ID, err)
-		}
-		return "unknown", nil
-	default:
-		if _, err := e.UpdateCallStatus(ctx, CallReport{Call: c.ID, Status: "failed", ErrorCode: se.Code}); err != nil {
-			return "", err
-		}
-		return "failed", nil
-	}
+	e.Log.Info("call placed", "call", c.ID, "checkin", c.Checkin, "attempt", c.Attempt)
+	return nil
+}
+
+// failCall records a call the provider refused for good as one that did not reach the patient.
+func (e *Engine) failCall(ctx context.Context, c callCandidate, code int, _ time.Time) error {
+	_, err := e.UpdateCallStatus(ctx, CallReport{Call: c.ID, Status: "failed", ErrorCode: code})
+	return err
 }
 
 // selectStaleCalls finds calls in doubt (placed or not, we could not tell) whose status report

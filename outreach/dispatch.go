@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/url"
 	"slices"
 	"strconv"
@@ -70,28 +69,19 @@ type CallCounts struct {
 	Cancelled int // the patient opted out or may no longer be contacted, or the check-in ended
 }
 
-// candidate is a queued message with what the claim decision needs. A reply to a number no
+// textCandidate is a queued text with what the claim decision needs. A reply to a number no
 // patient has has Patient 0 and the practice's zone.
-type candidate struct {
-	ID        int64     `db:"id"`
-	Patient   int64     `db:"patient_id"`
-	Checkin   *int64    `db:"checkin_id"`
-	Kind      string    `db:"kind"`
-	Phone     string    `db:"phone"`
-	Body      string    `db:"body"`
-	Immediate bool      `db:"immediate"`
-	Attempts  int       `db:"attempts"`
-	Created   time.Time `db:"created_at"`
-	OptedOut  bool      `db:"opted_out"`
-	// Contactable: the patient may be sent what they did not ask for (see Reachability).
-	Contactable bool   `db:"contactable"`
-	Zone        string `db:"timezone"`
+type textCandidate struct {
+	due
+	Checkin   *int64 `db:"checkin_id"`
+	Kind      string `db:"kind"`
+	Body      string `db:"body"`
+	Immediate bool   `db:"immediate"`
 }
 
-// selectCandidates claims a batch of due messages, with what decides their fate; $4 is the
-// practice's consent exemption.
-const selectCandidates = `
-SELECT m.id, coalesce(m.patient_id, 0) AS patient_id, m.checkin_id, m.kind, m.phone, m.body, m.immediate, m.attempts,
+// selectTexts claims a batch of due texts (see outbox.selectDue).
+const selectTexts = `
+SELECT m.id, coalesce(m.patient_id, 0) AS patient_id, m.checkin_id, m.kind, m.phone, m.body, m.immediate, m.attempts AS tries,
 	m.created_at, coalesce(p.opted_out_at IS NOT NULL, false) AS opted_out,
 	coalesce(` + contactableEach + `, false) AS contactable, coalesce(p.timezone, $5) AS timezone
 FROM (
@@ -117,210 +107,79 @@ func unasked(kind string) bool {
 	return false
 }
 
-// cancelCheckins ends open check-ins whose patient may no longer be contacted: their queued
-// texts and calls are cancelled as their turn comes.
-const cancelCheckins = `
-UPDATE checkins SET status = 'cancelled', ended_at = $1, question_id = NULL
-WHERE practice_id = $2 AND id = ANY ($3::bigint[]) AND status = 'open'`
+// decide cancels a text for a patient who opted out (but the one confirming the opt-out), and
+// the outreach of a patient who may no longer be contacted (made inactive, consent revoked),
+// with its check-in; it expires a text older than MaxAge. A text the patient waits for goes at
+// once; the others wait for the end of the patient's quiet hours.
+func (m textCandidate) decide(now time.Time) (fate, *int64) {
+	switch {
+	case m.OptedOut && m.Kind != "confirmation":
+		return fateCancel, nil
+	case !m.Contactable && unasked(m.Kind):
+		return fateCancel, m.Checkin
+	case now.Sub(m.Created) > MaxAge:
+		return fateExpire, nil
+	case m.Immediate:
+		return fateNow, nil
+	}
+	return fateLease, nil
+}
 
-const claimMessages = `
-UPDATE messages SET status = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2
-WHERE practice_id = $3 AND id = ANY ($4::bigint[])`
-
-const closeMessages = `
+const closeTexts = `
 UPDATE messages SET status = $1, updated_at = $2, lease_until = NULL
 WHERE practice_id = $3 AND id = ANY ($4::bigint[])`
 
-const deferMessages = `
-UPDATE messages SET next_attempt_at = u.at, updated_at = $1
-FROM unnest($3::bigint[], $4::timestamptz[]) AS u (id, at)
-WHERE messages.practice_id = $2 AND messages.id = u.id`
+// texts is the outbox of texts.
+var texts = &outbox[textCandidate]{
+	noun: "message", table: "messages", tries: "attempts", tryKey: "attempt",
+	selectDue: selectTexts,
+	close:     closeTexts,
+	// A pass over a large outbox still ends and lets the other work of the loop (unknown
+	// sends, calls) have its turn.
+	batches: 20,
+	workers: true,
+	deliver: (*Engine).sendText,
+	refused: "send failed",
+	fail:    (*Engine).fail,
+}
 
-// expireLeases turns claims whose holder vanished (a crash between claim and result) into
-// unknown: the message may have gone out, so it is settled, never blindly sent again.
-const expireLeases = `
-UPDATE messages SET status = 'unknown', lease_until = NULL, updated_at = $1
-WHERE status = 'sending' AND lease_until < $1`
-
-// batchesPerPass bounds the batches one dispatch pass claims, so that a pass over a large
-// outbox still ends and lets the other work of the loop (unknown sends, calls) have its turn.
-const batchesPerPass = 20
-
-// Dispatch runs one pass of the outbox: it turns expired claims into unknown, settles unknown
+// Dispatch runs one pass of the outboxes: it turns expired claims into unknown, settles unknown
 // sends old enough for a lookup, and claims due messages batch by batch (committing each claim
 // before any of its messages is sent), the next batch while the last one goes out, sending them
-// through the channel, paced; then it places the calls that are due.
+// through the channel, paced; then it places the calls that are due, alike.
 func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
-	var res DispatchResult
-	if _, err := e.DB.ExecContext(ctx, expireLeases, e.now()); err != nil {
-		return res, fmt.Errorf("error expiring send claims: %w", err)
+	if err := texts.expire(ctx, e); err != nil {
+		return DispatchResult{}, err
 	}
 	settled, err := e.settle(ctx)
 	if err != nil {
-		return res, err
+		return DispatchResult{}, err
 	}
-	res.Settled = settled
 	if e.pace == nil {
 		e.pace = newPacer(e.Send.PerSecond)
 	}
-	var mu sync.Mutex
-	var firstErr error
-	keep := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-	}
-	batch := max(1, e.Send.Batch)
-	work := make(chan candidate, 2*batch) // room for the next batch while this one goes out
-	go func() {
-		defer close(work)
-		for range batchesPerPass {
-			claimed, seen, err := e.claim(ctx, &res, &mu)
-			if err != nil {
-				keep(err)
-				return
-			}
-			for _, m := range claimed {
-				work <- m
-			}
-			if seen < batch {
-				return // nothing more is due
-			}
-		}
-	}()
 	log := newSentLog(e)
-	var wg sync.WaitGroup
-	for range max(1, e.Send.Workers) {
-		wg.Go(func() {
-			for m := range work {
-				outcome, err := e.send(ctx, m, log)
-				mu.Lock()
-				switch {
-				case err != nil:
-					if firstErr == nil {
-						firstErr = err
-					}
-				case outcome == "sent":
-					res.Sent++
-				case outcome == "retry":
-					res.Retrying++
-				case outcome == "failed":
-					res.Failed++
-				case outcome == "unknown":
-					res.Unknown++
-				}
-				mu.Unlock()
-			}
-		})
+	t, err := texts.dispatch(ctx, e, log.record)
+	if ferr := log.flush(context.WithoutCancel(ctx)); err == nil {
+		err = ferr
 	}
-	wg.Wait()
-	if err := log.flush(context.WithoutCancel(ctx)); err != nil {
-		keep(err)
+	res := DispatchResult{Claimed: t.claimed, Sent: t.by[sent], Retrying: t.by[retry], Failed: t.by[failed],
+		Unknown: t.by[unknown], Deferred: t.deferred, Cancelled: t.cancelled, Expired: t.expired, Settled: settled}
+	if cerr := calls.expire(ctx, e); cerr != nil {
+		return res, errors.Join(err, cerr)
 	}
-	if err := e.dispatchCalls(ctx, &res); err != nil {
-		return res, errors.Join(firstErr, err)
+	if cerr := e.settleCalls(ctx); cerr != nil {
+		return res, errors.Join(err, cerr)
 	}
-	return res, firstErr
+	c, cerr := calls.dispatch(ctx, e, e.recordPlaced)
+	res.Calls = CallCounts{Placed: c.by[sent], Retrying: c.by[retry], Failed: c.by[failed], Unknown: c.by[unknown],
+		Deferred: c.deferred, Cancelled: c.cancelled + c.expired}
+	return res, errors.Join(err, cerr)
 }
 
-// heldUntil reports whether it is quiet hours now in a patient's zone, and when they end.
-func (e *Engine) heldUntil(zone string, now time.Time) (time.Time, bool, error) {
-	loc, err := e.zones.Load(zone)
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("error loading zone %q: %w", zone, err)
-	}
-	if Allowed(e.Practice.Quiet, loc, now) {
-		return time.Time{}, false, nil
-	}
-	return WindowOpens(e.Practice.Quiet, loc, now).UTC(), true, nil
-}
-
-// claim takes a batch of due messages in one transaction: messages for patients who opted out
-// are cancelled (but the one confirming the opt-out), and so are check-in messages for patients who may no longer be contacted
-// (made inactive, consent revoked), with their check-ins; messages older than MaxAge expire,
-// scheduled messages in the patient's quiet hours wait for the window, and the rest are
-// leased for sending. It counts what it did in res,
-// under mu, and returns the messages it leased and how many due messages it took in all.
-func (e *Engine) claim(ctx context.Context, res *DispatchResult, mu *sync.Mutex) (claimed []candidate, seen int, err error) {
-	now := e.now()
-	var counts [3]int // cancelled, expired, deferred
-	err = db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
-		claimed = claimed[:0]
-		var cands []candidate
-		if err := tx.SelectContext(ctx, &cands, selectCandidates, now, e.pid(), max(1, e.Send.Batch), e.exempt(),
-			e.Practice.Location.String()); err != nil {
-			return err
-		}
-		var cancel, expire, send, deferIDs, ended []int64
-		var deferAt []time.Time
-		for _, c := range cands {
-			switch {
-			case c.OptedOut && c.Kind != "confirmation":
-				cancel = append(cancel, c.ID)
-			case !c.Contactable && unasked(c.Kind):
-				cancel = append(cancel, c.ID)
-				if c.Checkin != nil {
-					ended = append(ended, *c.Checkin)
-				}
-			case now.Sub(c.Created) > MaxAge:
-				expire = append(expire, c.ID)
-			default:
-				if !c.Immediate {
-					opens, held, err := e.heldUntil(c.Zone, now)
-					if err != nil {
-						return err
-					}
-					if held {
-						deferIDs, deferAt = append(deferIDs, c.ID), append(deferAt, opens)
-						continue
-					}
-				}
-				send = append(send, c.ID)
-				claimed = append(claimed, c)
-			}
-		}
-		for _, u := range []struct {
-			status string
-			ids    []int64
-		}{{"cancelled", cancel}, {"expired", expire}} {
-			if len(u.ids) > 0 {
-				if _, err := tx.ExecContext(ctx, closeMessages, u.status, now, e.pid(), pq.Array(u.ids)); err != nil {
-					return err
-				}
-			}
-		}
-		if len(ended) > 0 {
-			if _, err := tx.ExecContext(ctx, cancelCheckins, now, e.pid(), pq.Array(ended)); err != nil {
-				return err
-			}
-			e.Log.Info("check-ins cancelled: the patient may no longer be contacted", "checkins", ended)
-		}
-		if len(deferIDs) > 0 {
-			if _, err := tx.ExecContext(ctx, deferMessages, now, e.pid(), pq.Array(deferIDs), pq.Array(deferAt)); err != nil {
-				return err
-			}
-		}
-		if len(send) > 0 {
-			if _, err := tx.ExecContext(ctx, claimMessages, now.Add(e.Send.Lease), now, e.pid(), pq.Array(send)); err != nil {
-				return err
-			}
-		}
-		seen = len(cands)
-		counts = [3]int{len(cancel), len(expire), len(deferIDs)}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("error claiming outbox messages: %w", err)
-	}
-	mu.Lock()
-	res.Claimed += len(claimed)
-	res.Cancelled += counts[0]
-	res.Expired += counts[1]
-	res.Deferred += counts[2]
-	mu.Unlock()
-	return claimed, seen, nil
+// sendText hands a text to the channel.
+func (e *Engine) sendText(ctx context.Context, m textCandidate) (string, error) {
+	return e.Channel.SendSMS(ctx, SMS{To: m.Phone, Body: m.Body, StatusCallback: e.StatusCallback(m.ID), Kind: m.Kind})
 }
 
 // StatusCallback is the URL the provider reports a message's delivery to.
@@ -405,6 +264,14 @@ func (l *sentLog) add(ctx context.Context, r sentRecord) {
 	})
 }
 
+// record records a text the provider took.
+func (l *sentLog) record(ctx context.Context, m textCandidate, sid string, at time.Time) error {
+	// A question starts the wait for an answer; reminders and notices do not.
+	touch := m.Checkin != nil && (m.Kind == "question" || m.Kind == "reask")
+	l.add(ctx, sentRecord{id: m.ID, sid: sid, at: at, checkin: m.Checkin, touch: touch})
+	return nil
+}
+
 // flush records what is still pending, waits for the batches being written, and returns the
 // first error of any.
 func (l *sentLog) flush(ctx context.Context) error {
@@ -462,79 +329,12 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 	return nil
 }
 
-const touchCheckin = `
-UPDATE checkins SET last_sent_at = GREATEST(last_sent_at, $1) WHERE practice_id = $2 AND id = $3 AND status = 'open'`
-
-const requeue = `
-UPDATE messages SET status = 'queued', next_attempt_at = $1, lease_until = NULL, error_code = $2, updated_at = $3
-WHERE practice_id = $4 AND id = $5 AND status IN ('sending', 'unknown')`
-
 const markFailed = `
 UPDATE messages SET status = 'failed', error_code = $1, lease_until = NULL, updated_at = $2
 WHERE practice_id = $3 AND id = $4 AND message_status_rank(status) < 4`
 
-const markUnknown = `
-UPDATE messages SET status = 'unknown', lease_until = NULL, updated_at = $1
-WHERE practice_id = $2 AND id = $3 AND status = 'sending'`
-
-// send hands one claimed message to the channel and records the outcome; a send that went out
-// is recorded through log, in a batch.
-func (e *Engine) send(ctx context.Context, m candidate, log *sentLog) (string, error) {
-	if err := e.pace.wait(ctx); err != nil {
-		// Not sent: give the claim back.
-		_, dbErr := e.DB.ExecContext(context.WithoutCancel(ctx), requeue, e.now(), nil, e.now(), e.pid(), m.ID)
-		return "retry", errors.Join(err, dbErr)
-	}
-	sid, err := e.Channel.SendSMS(ctx, SMS{To: m.Phone, Body: m.Body, StatusCallback: e.StatusCallback(m.ID), Kind: m.Kind})
-	// The outcome is recorded even when ctx ended meanwhile: a message that went out must say so.
-	ctx = context.WithoutCancel(ctx)
-	now := e.now()
-	if err == nil {
-		// A question starts the wait for an answer; reminders and notices do not.
-		touch := m.Checkin != nil && (m.Kind == "question" || m.Kind == "reask")
-		log.add(ctx, sentRecord{id: m.ID, sid: sid, at: now, checkin: m.Checkin, touch: touch})
-		return "sent", nil
-	}
-	se := AsSendError(err)
-	e.Log.Warn("send failed", "message", m.ID, "failure", se.Failure, "code", se.Code, "attempt", m.Attempts+1)
-	switch se.Failure {
-	case Retry:
-		if m.Attempts+1 >= e.Send.MaxAttempts {
-			return "failed", e.fail(ctx, m, se.Code, now)
-		}
-		at := now.Add(backoff(m.Attempts+1, se.RetryAfter))
-		if _, err := e.DB.ExecContext(ctx, requeue, at, nullCode(se.Code), now, e.pid(), m.ID); err != nil {
-			return "", fmt.Errorf("error requeueing message %d: %w", m.ID, err)
-		}
-		return "retry", nil
-	case Final:
-		return "failed", e.fail(ctx, m, se.Code, now)
-	default:
-		if _, err := e.DB.ExecContext(ctx, markUnknown, now, e.pid(), m.ID); err != nil {
-			return "", fmt.Errorf("error marking message %d unknown: %w", m.ID, err)
-		}
-		return "unknown", nil
-	}
-}
-
-// backoff is how long to wait before attempt n+1: exponential from 30 s, capped at an hour,
-// with jitter so that retries spread out; never less than the provider asked for.
-func backoff(attempt, retryAfter int) time.Duration {
-	d := 30 * time.Second << min(attempt-1, 7)
-	d = min(d, time.Hour)
-	d = d/2 + rand.N(d/2+1)
-	return max(d, time.Duration(retryAfter)*time.Second)
-}
-
-func nullCode(code int) any {
-	if code == 0 {
-		return nil
-	}
-	return code
-}
-
 // fail records a final failure and acts on what the provider said about the patient's number.
-func (e *Engine) fail(ctx context.Context, m candidate, code int, now time.Time) error {
+func (e *Engine) fail(ctx context.Context, m textCandidate, code int, now time.Time) error {
 	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, markFailed, nullCode(code), now, e.pid(), m.ID); err != nil {
 			return err
@@ -631,7 +431,7 @@ func (e *Engine) settle(ctx context.Context) (int, error) {
 			continue
 		}
 		if found == nil {
-			if _, err := e.DB.ExecContext(ctx, requeue, now, nil, now, e.pid(), r.ID); err != nil {
+			if _, err := e.DB.ExecContext(ctx, texts.sql(requeue), now, nil, now, e.pid(), r.ID); err != nil {
 				return n, fmt.Errorf("error requeueing message %d: %w", r.ID, err)
 			}
 			e.Log.Info("unknown send not found at the provider: queued again", "message", r.ID)

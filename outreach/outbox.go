@@ -1,0 +1,332 @@
+package outreach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/outreach-engine/outreach/internal/db"
+)
+
+// outbox is one of the engine's two queues to patients: texts (the messages table: check-in
+// texts, replies, and the texts staff write) and calls (the calls table). Both are claimed in
+// batches, leased, held through quiet hours, expired into unknown and settled alike; what
+// differs between them is here.
+type outbox[T queued] struct {
+	noun   string // "message" or "call", in logs and errors
+	table  string // its table
+	tries  string // the table's count of leases
+	tryKey string // the log key of that count
+	// selectDue claims a batch of due items with what decides their fate: $1 now, $2 the
+	// practice, $3 the batch size, $4 the practice's consent exemption, $5 the practice's zone.
+	selectDue string
+	// close ends items that will never go out: $1 the status, $2 now, $3 the practice, $4 the ids.
+	close   string
+	batches int  // the batches one pass claims at most
+	workers bool // handed to the provider by Send.Workers at once; otherwise one at a time
+	// deliver hands one leased item to the provider and returns the provider's id for it.
+	deliver func(e *Engine, ctx context.Context, c T) (sid string, err error)
+	refused string // the log message of a delivery the provider did not take
+	// fail records an item the provider refused for good.
+	fail func(e *Engine, ctx context.Context, c T, code int, now time.Time) error
+}
+
+// queued is a due text or call as its outbox's claim reads it.
+type queued interface {
+	head() due
+	// decide says what the claim does with it at now, and which open check-in it ends, if any.
+	decide(now time.Time) (fate, *int64)
+}
+
+// due is what both outboxes' claims read of a queued text or call.
+type due struct {
+	ID       int64     `db:"id"`
+	Patient  int64     `db:"patient_id"`
+	Phone    string    `db:"phone"`
+	Tries    int       `db:"tries"` // leases before this one
+	Created  time.Time `db:"created_at"`
+	OptedOut bool      `db:"opted_out"`
+	// Contactable: the patient may be sent what they did not ask for (see Reachability).
+	Contactable bool   `db:"contactable"`
+	Zone        string `db:"timezone"`
+}
+
+func (d due) head() due { return d }
+
+// fate is what a claim does with a due text or call.
+type fate int
+
+const (
+	fateLease  fate = iota // leased for the provider, unless it is quiet hours in the patient's zone
+	fateNow                // leased whatever the hour
+	fateCancel             // never sent: the patient opted out or may no longer be contacted
+	fateExpire             // never sent: older than MaxAge
+)
+
+// outcome is what became of a leased text or call handed to the provider.
+type outcome int
+
+const (
+	sent     outcome = iota // the provider took it: a text sent, a call placed
+	retry                   // it did not reach the provider: queued again with a backoff
+	failed                  // refused for good
+	unknown                 // it may have reached the provider: a status report or a lookup settles it
+	outcomes                // how many outcomes there are
+)
+
+// tally counts what a pass did with one outbox.
+type tally struct {
+	claimed, cancelled, expired, deferred int
+	by                                    [outcomes]int
+}
+
+// sql completes a statement both outboxes share with k's table (%[1]s) and count of leases (%[2]s).
+func (k *outbox[T]) sql(stmt string) string { return fmt.Sprintf(stmt, k.table, k.tries) }
+
+// expireLeases turns claims whose holder vanished (a crash between claim and result) into
+// unknown: a text may have gone out, so it is settled, never blindly sent again; a call may
+// have been placed, so it waits for its status report rather than ringing the patient twice.
+const expireLeases = `
+UPDATE %[1]s SET status = 'unknown', lease_until = NULL, updated_at = $1
+WHERE status = 'sending' AND lease_until < $1`
+
+func (k *outbox[T]) expire(ctx context.Context, e *Engine) error {
+	if _, err := e.DB.ExecContext(ctx, k.sql(expireLeases), e.now()); err != nil {
+		return fmt.Errorf("error expiring %s claims: %w", k.noun, err)
+	}
+	return nil
+}
+
+// dispatch claims due items batch by batch (committing each claim before any of its items goes
+// out), the next batch while the last one goes out, and hands them to the provider, paced;
+// record records an item the provider took. It goes on past errors and returns the first.
+func (k *outbox[T]) dispatch(ctx context.Context, e *Engine, record func(context.Context, T, string, time.Time) error) (tally, error) {
+	var t tally
+	var mu sync.Mutex
+	var firstErr error
+	keep := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	batch := max(1, e.Send.Batch)
+	work := make(chan T, 2*batch) // room for the next batch while this one goes out
+	go func() {
+		defer close(work)
+		for range k.batches {
+			claimed, seen, err := k.claim(ctx, e, &t, &mu)
+			if err != nil {
+				keep(err)
+				return
+			}
+			for _, c := range claimed {
+				work <- c
+			}
+			if seen < batch {
+				return // nothing more is due
+			}
+		}
+	}()
+	workers := 1
+	if k.workers {
+		workers = max(1, e.Send.Workers)
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for c := range work {
+				o, err := k.hand(ctx, e, c, record)
+				if err != nil {
+					keep(err)
+					continue
+				}
+				mu.Lock()
+				t.by[o]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return t, firstErr
+}
+
+// heldUntil reports whether it is quiet hours now in a patient's zone, and when they end.
+func (e *Engine) heldUntil(zone string, now time.Time) (time.Time, bool, error) {
+	loc, err := e.zones.Load(zone)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("error loading zone %q: %w", zone, err)
+	}
+	if Allowed(e.Practice.Quiet, loc, now) {
+		return time.Time{}, false, nil
+	}
+	return WindowOpens(e.Practice.Quiet, loc, now).UTC(), true, nil
+}
+
+// cancelCheckins ends open check-ins whose patient may no longer be contacted: their queued
+// texts and calls are cancelled as their turn comes.
+const cancelCheckins = `
+UPDATE checkins SET status = 'cancelled', ended_at = $1, question_id = NULL
+WHERE practice_id = $2 AND id = ANY ($3::bigint[]) AND status = 'open'`
+
+const leaseDue = `
+UPDATE %[1]s SET status = 'sending', %[2]s = %[2]s + 1, lease_until = $1, updated_at = $2
+WHERE practice_id = $3 AND id = ANY ($4::bigint[])`
+
+const deferDue = `
+UPDATE %[1]s SET next_attempt_at = u.at, updated_at = $1
+FROM unnest($3::bigint[], $4::timestamptz[]) AS u (id, at)
+WHERE %[1]s.practice_id = $2 AND %[1]s.id = u.id`
+
+// claim takes a batch of due items in one transaction, with SKIP LOCKED so that concurrent
+// passes share the work: each item's decide cancels it (with its check-in, when the patient
+// may no longer be contacted), expires it, or has it leased; items that may wait for the end
+// of the patient's quiet hours do. It counts what it did in t, under mu, and returns the items
+// it leased and how many due items it took in all.
+func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mutex) (claimed []T, seen int, err error) {
+	now := e.now()
+	var n tally
+	err = db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+		claimed = claimed[:0]
+		var cands []T
+		if err := tx.SelectContext(ctx, &cands, k.selectDue, now, e.pid(), max(1, e.Send.Batch), e.exempt(),
+			e.Practice.Location.String()); err != nil {
+			return err
+		}
+		var cancel, expire, lease, deferIDs, ended []int64
+		var deferAt []time.Time
+		for _, c := range cands {
+			id := c.head().ID
+			f, end := c.decide(now)
+			if end != nil {
+				ended = append(ended, *end)
+			}
+			switch f {
+			case fateCancel:
+				cancel = append(cancel, id)
+				continue
+			case fateExpire:
+				expire = append(expire, id)
+				continue
+			case fateLease:
+				opens, held, err := e.heldUntil(c.head().Zone, now)
+				if err != nil {
+					return err
+				}
+				if held {
+					deferIDs, deferAt = append(deferIDs, id), append(deferAt, opens)
+					continue
+				}
+			}
+			lease = append(lease, id)
+			claimed = append(claimed, c)
+		}
+		for _, u := range []struct {
+			status string
+			ids    []int64
+		}{{"cancelled", cancel}, {"expired", expire}} {
+			if len(u.ids) > 0 {
+				if _, err := tx.ExecContext(ctx, k.close, u.status, now, e.pid(), pq.Array(u.ids)); err != nil {
+					return err
+				}
+			}
+		}
+		if len(ended) > 0 {
+			if _, err := tx.ExecContext(ctx, cancelCheckins, now, e.pid(), pq.Array(ended)); err != nil {
+				return err
+			}
+			e.Log.Info("check-ins cancelled: the patient may no longer be contacted", "checkins", ended)
+		}
+		if len(deferIDs) > 0 {
+			if _, err := tx.ExecContext(ctx, k.sql(deferDue), now, e.pid(), pq.Array(deferIDs), pq.Array(deferAt)); err != nil {
+				return err
+			}
+		}
+		if len(lease) > 0 {
+			if _, err := tx.ExecContext(ctx, k.sql(leaseDue), now.Add(e.Send.Lease), now, e.pid(), pq.Array(lease)); err != nil {
+				return err
+			}
+		}
+		seen = len(cands)
+		n = tally{claimed: len(claimed), cancelled: len(cancel), expired: len(expire), deferred: len(deferIDs)}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("error claiming %ss: %w", k.noun, err)
+	}
+	mu.Lock()
+	t.claimed += n.claimed
+	t.cancelled += n.cancelled
+	t.expired += n.expired
+	t.deferred += n.deferred
+	mu.Unlock()
+	return claimed, seen, nil
+}
+
+// requeue gives an item back to its queue, for another try at $1.
+const requeue = `
+UPDATE %[1]s SET status = 'queued', next_attempt_at = $1, lease_until = NULL, error_code = $2, updated_at = $3
+WHERE practice_id = $4 AND id = $5 AND status IN ('sending', 'unknown')`
+
+const markUnknown = `
+UPDATE %[1]s SET status = 'unknown', lease_until = NULL, updated_at = $1
+WHERE practice_id = $2 AND id = $3 AND status = 'sending'`
+
+// hand hands one leased item to the provider and records the outcome; record records an item
+// the provider took.
+func (k *outbox[T]) hand(ctx context.Context, e *Engine, c T, record func(context.Context, T, string, time.Time) error) (outcome, error) {
+	id, tries := c.head().ID, c.head().Tries
+	if err := e.pace.wait(ctx); err != nil {
+		// Not sent: give the claim back.
+		_, dbErr := e.DB.ExecContext(context.WithoutCancel(ctx), k.sql(requeue), e.now(), nil, e.now(), e.pid(), id)
+		return retry, errors.Join(err, dbErr)
+	}
+	sid, err := k.deliver(e, ctx, c)
+	// The outcome is recorded even when ctx ended meanwhile: a text that went out, a call that
+	// was placed, must say so.
+	ctx = context.WithoutCancel(ctx)
+	now := e.now()
+	if err == nil {
+		return sent, record(ctx, c, sid, now)
+	}
+	se := AsSendError(err)
+	e.Log.Warn(k.refused, k.noun, id, "failure", se.Failure, "code", se.Code, k.tryKey, tries+1)
+	switch {
+	case se.Failure == Retry && tries+1 < e.Send.MaxAttempts:
+		at := now.Add(backoff(tries+1, se.RetryAfter))
+		if _, err := e.DB.ExecContext(ctx, k.sql(requeue), at, nullCode(se.Code), now, e.pid(), id); err != nil {
+			return retry, fmt.Errorf("error requeueing %s %d: %w", k.noun, id, err)
+		}
+		return retry, nil
+	case se.Failure == Retry || se.Failure == Final:
+		return failed, k.fail(e, ctx, c, se.Code, now)
+	default:
+		if _, err := e.DB.ExecContext(ctx, k.sql(markUnknown), now, e.pid(), id); err != nil {
+			return unknown, fmt.Errorf("error marking %s %d unknown: %w", k.noun, id, err)
+		}
+		return unknown, nil
+	}
+}
+
+// backoff is how long to wait before attempt n+1: exponential from 30 s, capped at an hour,
+// with jitter so that retries spread out; never less than the provider asked for.
+func backoff(attempt, retryAfter int) time.Duration {
+	d := 30 * time.Second << min(attempt-1, 7)
+	d = min(d, time.Hour)
+	d = d/2 + rand.N(d/2+1)
+	return max(d, time.Duration(retryAfter)*time.Second)
+}
+
+func nullCode(code int) any {
+	if code == 0 {
+		return nil
+	}
+	return code
+}
