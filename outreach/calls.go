@@ -22,7 +22,8 @@ type callCandidate struct {
 	Open    bool  `db:"open"`
 }
 
-// selectCalls claims a batch of due calls (see outbox.selectDue); every patient has a zone.
+// selectCalls claims a batch of due calls (see outbox.selectDue). Calls go to patients, who all
+// have a zone: the practice's ($5) is there for texts to numbers no patient has.
 const selectCalls = `
 SELECT k.id, k.patient_id, k.checkin_id, k.attempt, k.phone, k.tries, k.created_at,
 	p.opted_out_at IS NOT NULL AS opted_out, ` + contactableEach + ` AS contactable,

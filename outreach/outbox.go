@@ -52,7 +52,7 @@ type due struct {
 	Tries    int       `db:"tries"` // leases before this one
 	Created  time.Time `db:"created_at"`
 	OptedOut bool      `db:"opted_out"`
-	// Contactable: the patient may be sent what they did not ask for (see Reachability).
+	// Contactable: the patient may be sent what they did not ask for, or called (see Reachability).
 	Contactable bool   `db:"contactable"`
 	Zone        string `db:"timezone"`
 }

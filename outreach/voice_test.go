@@ -424,3 +424,29 @@ func TestCallPlacementFailures(t *testing.T) {
 		t.Errorf("invalid number items = %d", n)
 	}
 }
+
+// A call whose claim outlived its holder (a crash between the claim and the provider's answer)
+// may have been placed: it is never placed again blindly, it waits in doubt for its status
+// report, and without one it counts as a call that did not reach the patient.
+func TestCallClaimOfAVanishedHolderExpiresIntoDoubt(t *testing.T) {
+	r := newRig(t, time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC), practice.QuietHours{}, "")
+	r.voicePatient("V8", "+15550600008", "en", "ccm-monthly")
+	if _, err := r.db.Exec("UPDATE calls SET status = 'sending', tries = 1, lease_until = $1",
+		r.clock.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if res := r.dispatch(); res.Calls.Placed != 0 || len(r.ch.placed()) != 0 {
+		t.Fatalf("dispatch = %+v; the call in doubt was placed again", res)
+	}
+	if s := r.str("SELECT status FROM calls WHERE attempt = 1"); s != "unknown" {
+		t.Errorf("call whose claim expired is %s, want unknown", s)
+	}
+	r.clock.Add(r.eng.Send.SettleAfter)
+	r.dispatch()
+	if s := r.str("SELECT status FROM calls WHERE attempt = 1"); s != "failed" {
+		t.Errorf("call in doubt is %s, want failed", s)
+	}
+	if n := r.count("SELECT count(*) FROM calls WHERE attempt = 2 AND status = 'queued'"); n != 1 {
+		t.Errorf("second call not queued")
+	}
+}
