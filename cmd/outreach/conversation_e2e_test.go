@@ -39,7 +39,28 @@ func newConversationRig(t *testing.T) *conversationRig {
 	fake := newFakeTwilio(t)
 	env := twilioEnv(conn, fake)
 	env["OUTREACH_QUIET_HOURS"] = "off"
-	patients := "id,first_name,phone,timezone,language,programs,billing_npi,consent_at\nC1,Cora," + convPatient + ",America/New_York,en,ccm,1111111112,2025-01-01\n"
+	// A yearly check-in three days from now: its last slot is a year old, past the catch-up, and
+	// no scheduler tick during the test starts one, so the patient's texts are questions, not
+	// answers.
+	dir := t.TempDir()
+	env["OUTREACH_SCRIPTS_DIR"] = dir
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := time.Now().In(ny).AddDate(0, 0, 3)
+	writeFileAt(t, dir, "yearly.yaml", fmt.Sprintf(`
+id: yearly
+schedule: "0 10 %d %d *"
+languages: [en]
+intro: {en: "Your check-in."}
+questions:
+  - id: feel
+    type: scale
+    text: {en: "How do you feel today, from 0 to 10?"}
+closing: {en: "Thank you."}
+`, slot.Day(), int(slot.Month())))
+	patients := "id,first_name,phone,timezone,language,programs,billing_npi,consent_at,script\nC1,Cora," + convPatient + ",America/New_York,en,ccm,1111111112,2025-01-01,yearly\n"
 	staffCSV := "id,name,credential,role\nRN1,Rita,RN,clinical\nFD1,Fred,,non_clinical\n"
 	for kind, content := range map[string]string{"staff": staffCSV, "patients": patients} {
 		if _, _, err := runCmd(t, ctx, env, "import", kind, writeFile(t, kind+".csv", content)); err != nil {
