@@ -15,7 +15,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/metrics"
 	"github.com/outreach-engine/outreach/internal/practice"
-	"github.com/outreach-engine/outreach/internal/twiliofake"
+	"github.com/outreach-engine/outreach/internal/testsupport/twiliofake"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/twilio"
 )

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/dbtest"
-	"github.com/outreach-engine/outreach/internal/twiliofake"
+	"github.com/outreach-engine/outreach/internal/testsupport/twiliofake"
 )
 
 // TestKilledMidDispatchLosesNothing kills "checkins run" (SIGKILL) while it sends, then runs it

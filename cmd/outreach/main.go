@@ -105,8 +105,6 @@ func (a *app) command(ctx context.Context, cmd string, rest []string) error {
 		return a.demo(ctx, rest)
 	case "healthcheck":
 		return a.healthcheck(ctx, rest)
-	case "bench":
-		return a.bench(ctx, rest)
 	default:
 		return usageError{msg: fmt.Sprintf("unknown command %q", cmd)}
 	}

@@ -19,16 +19,11 @@ import (
 	"github.com/outreach-engine/outreach/internal/dbtest"
 )
 
-// TestMain runs the tests, or the outreach command itself in a child process: one a test
-// started (OUTREACH_TEST_CHILD set to the arguments), which that test may kill, or one the
-// bench started, with the command's own arguments instead of the test flags.
+// TestMain runs the tests, or the outreach command itself in a child process a test started
+// (OUTREACH_TEST_CHILD set to the arguments), which that test may kill.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("OUTREACH_TEST_CHILD"); args != "" {
 		os.Args = append([]string{"outreach"}, strings.Fields(args)...)
-		main()
-		os.Exit(0)
-	}
-	if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-test.") {
 		main()
 		os.Exit(0)
 	}

@@ -25,7 +25,7 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 }
 
 // openMigrated creates the database when it is missing, applies pending migrations and stores
-// the practice settings: for migrate, serve, demo and bench only. A database whose schema is
+// the practice settings: for migrate, serve and demo only. A database whose schema is
 // newer than this binary is refused. With OUTREACH_DATABASE_ROLE, the role's rights are granted
 // after the migrations, and the database returned acts as the role.
 func (a *app) openMigrated(ctx context.Context, actor audit.Actor) (*sqlx.DB, error) {

@@ -24,7 +24,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/db"
-	"github.com/outreach-engine/outreach/internal/twiliofake"
+	"github.com/outreach-engine/outreach/internal/testsupport/twiliofake"
 )
 
 // TestPostgresRestartDuringLoad restarts PostgreSQL while patients' replies pour in, as

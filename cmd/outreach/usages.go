@@ -105,17 +105,12 @@ var healthcheckUsage = cmdUsage{name: "healthcheck", summary: "ask the local ser
 Asks the server on this machine (the port of OUTREACH_LISTEN) for /healthz; exits 0 when it
 answers 200. Made for container health checks.`}
 
-var benchUsage = cmdUsage{name: "bench", flags: "[--patients N] [--phases dispatch,inbound,claims,billing] ...", summary: "a load run in a scratch database against a local fake Twilio", about: `
-A load run to size a machine: it drops and recreates a scratch database on the server of
-DATABASE_URL (only one it made itself), starts a fake Twilio, runs the engine's own commands in
-child processes against them and prints what it measured.`}
-
 // commands lists every command line, in the overview's order.
 var commands = slices.Concat(
 	[]cmdUsage{serveUsage, demoUsage, migrateUsage},
 	importUsages, billingUsages, timeUsages, auditUsages,
 	[]cmdUsage{checkinsRunUsage, scriptsValidateUsage}, staffUsages,
-	[]cmdUsage{healthcheckUsage, benchUsage},
+	[]cmdUsage{healthcheckUsage},
 )
 
 // groupAbout says what each group of commands is for, in the group's --help.

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/outreach-engine/outreach/internal/dbtest"
-	"github.com/outreach-engine/outreach/internal/twiliofake"
+	"github.com/outreach-engine/outreach/internal/testsupport/twiliofake"
 )
 
 // gatherOf parses TwiML and returns the Gather's action ("" after a hang-up) and what was said.

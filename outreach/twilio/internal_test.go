@@ -12,7 +12,7 @@ import (
 
 	"github.com/twilio/twilio-go/client"
 
-	"github.com/outreach-engine/outreach/internal/twiliofake"
+	"github.com/outreach-engine/outreach/internal/testsupport/twiliofake"
 )
 
 const (

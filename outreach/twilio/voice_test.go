@@ -15,7 +15,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/outreach-engine/outreach/internal/twiliofake"
+	"github.com/outreach-engine/outreach/internal/testsupport/twiliofake"
 	"github.com/outreach-engine/outreach/outreach/ivr"
 	"github.com/outreach-engine/outreach/outreach/twilio"
 	"github.com/outreach-engine/outreach/scripts"

@@ -13,14 +13,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
-	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/loadstat"
-	"github.com/outreach-engine/outreach/internal/web"
 )
 
 // fireResult is what an open-loop load run measured.
@@ -210,75 +207,4 @@ func startBareHandler(ctx context.Context, conn string) (*bareHandler, error) {
 		d.Close()
 	}
 	return h, nil
-}
-
-// newBenchToken makes an API token for a staff member of the scratch database.
-func newBenchToken(ctx context.Context, d *sqlx.DB, practice int64, staff string) (string, error) {
-	return web.NewToken(ctx, d, practice, staff, audit.ActorCLI, time.Now())
-}
-
-// generateEntries writes perPatient time entries for each of n patients in the month starting
-// at month, in SQL: each patient has one nurse (staff ids S00000…), whose entries follow one
-// another through the working day, 2 to 5 minutes each; one entry in 100 runs into the next (a
-// time conflict) and one in 100 is shared with the next patient. One in 10 is RPM time, with an
-// interactive contact. It returns how many entries it wrote.
-func generateEntries(ctx context.Context, d *sqlx.DB, practice int64, n, perPatient int, month time.Time) (int, error) {
-	total := n * perPatient
-	if total == 0 {
-		return 0, nil
-	}
-	err := db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
-		var first int64
-		if err := tx.GetContext(ctx, &first, `SELECT coalesce(max(id), 0) + 1 FROM time_entries`); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `
-CREATE TEMP TABLE bench_gen ON COMMIT DROP AS
-WITH ids AS (
-	SELECT (SELECT array_agg(id ORDER BY ext_id) FROM patients WHERE practice_id = $1) AS pt,
-	       (SELECT array_agg(id ORDER BY ext_id) FROM staff WHERE practice_id = $1 AND ext_id LIKE 'S%') AS st,
-	       (SELECT array_agg(credential ORDER BY ext_id) FROM staff WHERE practice_id = $1 AND ext_id LIKE 'S%') AS cred),
-     g AS (SELECT g, g % $2 AS p, g / $2 AS r FROM generate_series(0, $3::bigint - 1) g)
-SELECT $5::bigint + g.g AS id, g.g, ids.pt[g.p + 1] AS patient, ids.st[g.p % s + 1] AS staff, ids.cred[g.p % s + 1] AS credential,
-	-- the nurse's j-th entry of the month: per_day a day from 08:00, 8 minutes apart
-	$4::timestamptz + (j / per_day) * interval '1 day' + interval '8 hours' + (j % per_day) * interval '8 minutes' AS started_at,
-	(2 + g.g % 4) * interval '1 minute' + CASE WHEN g.g % 100 = 7 THEN interval '8 minutes' ELSE interval '0' END AS length,
-	CASE WHEN g.g % 10 = 3 THEN 'rpm' ELSE 'ccm' END AS program,
-	CASE WHEN g.g % 100 = 1 THEN ids.pt[(g.p + 1) % $2 + 1] END AS shared_with
-FROM g
-CROSS JOIN ids
-CROSS JOIN LATERAL (SELECT cardinality(ids.st) AS s) ns
-CROSS JOIN LATERAL (SELECT g.r * ceil($2::numeric / ns.s)::bigint + g.p / ns.s AS j,
-	greatest(1, ceil($3::numeric / ns.s / 28))::bigint AS per_day) x`,
-			practice, n, total, month, first); err != nil {
-			return fmt.Errorf("error generating time entries: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `
-INSERT INTO time_entries (practice_id, id, staff_id, staff_role, staff_credential, program, started_at, ended_at,
-	activity, interactive, source, created_by, created_at)
-OVERRIDING SYSTEM VALUE
-SELECT $1, id, staff, 'clinical', credential, program, started_at, started_at + length,
-	'patient_call', program = 'rpm', 'import', 'bench', now()
-FROM bench_gen`, practice); err != nil {
-			return fmt.Errorf("error writing time entries: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `
-INSERT INTO time_entry_patients (practice_id, entry_id, patient_id)
-SELECT CAST($1 AS bigint), id, patient FROM bench_gen
-UNION ALL
-SELECT $1, id, shared_with FROM bench_gen WHERE shared_with IS NOT NULL AND shared_with <> patient`, practice); err != nil {
-			return fmt.Errorf("error writing time entries' patients: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('time_entries', 'id'), (SELECT max(id) FROM time_entries))`); err != nil {
-			return fmt.Errorf("error moving the time entries' sequence: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	if _, err := d.ExecContext(ctx, `ANALYZE time_entries; ANALYZE time_entry_patients`); err != nil {
-		return 0, fmt.Errorf("error analyzing time entries: %w", err)
-	}
-	return total, nil
 }

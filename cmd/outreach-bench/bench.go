@@ -25,86 +25,21 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/loadstat"
-	"github.com/outreach-engine/outreach/internal/twiliofake"
+	"github.com/outreach-engine/outreach/internal/practice"
+	"github.com/outreach-engine/outreach/internal/testsupport/twiliofake"
+	"github.com/outreach-engine/outreach/internal/tz"
 )
 
-// selfCommand runs this program with args as a child process: the bench measures the commands
-// an operator runs, each in its own process.
-func selfCommand(ctx context.Context, args ...string) (*exec.Cmd, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("error finding this program: %w", err)
-	}
-	return exec.CommandContext(ctx, exe, args...), nil
-}
-
-// benchConfig is what a load run does.
-type benchConfig struct {
-	patients, entries, staff int
-	rate                     int
-	duration                 time.Duration
-	nurses, items            int
-	phases                   []string
-	database                 string
-	profile                  string    // a directory for the children's CPU profiles; empty: none
-	at                       time.Time // the instant the check-ins are due at
-}
-
-var benchPhases = []string{"dispatch", "inbound", "claims", "billing"}
-
-func (a *app) parseBench(args []string) (benchConfig, error) {
-	fs := benchUsage.flagSet()
-	c := benchConfig{at: time.Date(2026, 12, 1, 18, 30, 0, 0, time.UTC)}
-	fs.IntVar(&c.patients, "patients", 100000, "`N` synthetic patients")
-	fs.IntVar(&c.entries, "entries", 20, "`N` time entries per patient in the billing month")
-	fs.IntVar(&c.rate, "rate", 1000, "`N` signed inbound replies per second")
-	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long replies are fired, a `DURATION` like 10s or 2m")
-	fs.IntVar(&c.nurses, "nurses", 20, "`N` nurses claiming queue items at once")
-	fs.IntVar(&c.items, "items", 0, "`N` queue items to claim (default 10,000, at most --patients)")
-	phases := fs.String("phases", strings.Join(benchPhases, ","), "the `PHASES` to run, comma-separated")
-	fs.StringVar(&c.database, "database", "outreach_bench", "the scratch database's `NAME` (dropped and made anew)")
-	fs.StringVar(&c.profile, "profile", "", "a `DIR` where each command run writes its CPU profile")
-	if _, err := a.parse(benchUsage, fs, args); err != nil {
-		return c, err
-	}
-	if c.items == 0 {
-		c.items = min(10_000, c.patients)
-	}
-	switch {
-	case c.patients < 1 || c.patients > 10_000_000:
-		return c, benchUsage.fail("--patients must be from 1 to 10000000")
-	case c.entries < 0 || c.entries > 1000:
-		return c, benchUsage.fail("--entries must be from 0 to 1000")
-	case c.rate < 1 || c.rate > 100_000:
-		return c, benchUsage.fail("--rate must be from 1 to 100000 replies a second")
-	case c.duration <= 0 || c.duration > time.Hour:
-		return c, benchUsage.fail("--duration must be positive and at most 1h")
-	case c.nurses < 1 || c.nurses > 1000 || c.items < 1 || c.items > c.patients:
-		return c, benchUsage.fail("--nurses must be from 1 to 1000, and --items from 1 to --patients")
-	case c.database == "" || strings.ContainsAny(c.database, `"'\/ `):
-		return c, benchUsage.fail("--database must be a plain database name")
-	}
-	for _, p := range strings.Split(*phases, ",") {
-		if !slices.Contains(benchPhases, p) {
-			return c, benchUsage.fail("--phases: unknown phase %q (phases: %s)", p, strings.Join(benchPhases, ", "))
-		}
-		c.phases = append(c.phases, p)
-	}
-	c.staff = max(10, c.patients/100)
-	return c, nil
-}
-
 // bench runs a load run in a scratch database against a local fake Twilio, each measured step
-// in a child process running this program's own commands, and prints what it measured.
-func (a *app) bench(ctx context.Context, args []string) error {
-	c, err := a.parseBench(args)
+// in a child process running a command of the outreach binary, and prints what it measured.
+func bench(ctx context.Context, c benchConfig, out io.Writer) error {
+	exe, err := outreachBinary(c.outreach)
 	if err != nil {
 		return err
 	}
-	conn, err := db.ReplaceDatabase(a.cfg.DatabaseURL, c.database)
+	conn, err := db.ReplaceDatabase(c.databaseURL, c.database)
 	if err != nil {
 		return err
 	}
@@ -114,9 +49,10 @@ func (a *app) bench(ctx context.Context, args []string) error {
 	if err := db.Drop(ctx, conn); err != nil {
 		return fmt.Errorf("error resetting the bench database: %w", err)
 	}
-	a.cfg.DatabaseURL = conn
-	a.cfg.DatabaseRole = "" // the scratch database is the bench's own: it changes its tables as their owner
-	d, err := a.openMigrated(ctx, audit.ActorCLI)
+	if err := db.CreateIfMissing(ctx, conn); err != nil {
+		return err
+	}
+	d, err := db.Open(ctx, conn)
 	if err != nil {
 		return err
 	}
@@ -124,7 +60,7 @@ func (a *app) bench(ctx context.Context, args []string) error {
 	if _, err := d.ExecContext(ctx, "COMMENT ON DATABASE "+pq.QuoteIdentifier(c.database)+" IS "+pq.QuoteLiteral(scratchMark)); err != nil {
 		return fmt.Errorf("error marking the bench database: %w", err)
 	}
-	b := &benchRun{app: a, c: c, d: d, conn: conn, out: a.stdout, practice: int64(a.cfg.practiceSettings().ID)}
+	b := &benchRun{c: c, exe: exe, d: d, conn: conn, out: out, practice: int64(practice.Default)}
 	b.sid, b.token = "AC"+randomHex(16), randomHex(16)
 	b.fake = twiliofake.New(b.sid, b.token)
 	defer b.fake.Close()
@@ -135,8 +71,11 @@ func (a *app) bench(ctx context.Context, args []string) error {
 	defer os.RemoveAll(b.dir)
 
 	b.phase = "setup"
-	fmt.Fprintf(b.out, "outreach bench: %d patients, %d staff, database %q; each command runs in its own process\n",
-		c.patients, c.staff, c.database)
+	fmt.Fprintf(b.out, "outreach-bench: %d patients, %d staff, database %q; each command of %s runs in its own process\n",
+		c.patients, c.staff, c.database, exe)
+	if err := b.migrate(ctx); err != nil {
+		return err
+	}
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
@@ -165,10 +104,61 @@ func (a *app) bench(ctx context.Context, args []string) error {
 	return nil
 }
 
-// scratchMark is the comment on the databases bench makes: the only ones it drops.
+// outreachBinary returns the outreach binary the bench runs: path when given (a file, or a
+// name on PATH), else "outreach" in this program's own directory, else the one on PATH.
+func outreachBinary(path string) (string, error) {
+	self, _ := os.Executable()
+	return findOutreach(path, filepath.Dir(self))
+}
+
+// findOutreach is outreachBinary with this program's directory given.
+func findOutreach(path, dir string) (string, error) {
+	if path == "" {
+		sibling := filepath.Join(dir, "outreach")
+		if st, err := os.Stat(sibling); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return sibling, nil
+		}
+		path = "outreach"
+	}
+	found, err := exec.LookPath(path)
+	if err != nil {
+		return "", fmt.Errorf("error finding the outreach binary (build it next to this one with 'go build -o bin/ ./cmd/outreach ./cmd/outreach-bench', or name it with --outreach): %w", err)
+	}
+	abs, err := filepath.Abs(found)
+	if err != nil {
+		return "", fmt.Errorf("error finding the outreach binary: %w", err)
+	}
+	return abs, nil
+}
+
+// migrate runs "outreach migrate" on the scratch database, checks that it left the schema this
+// bench knows (a binary built from other source is refused: the fixtures are written with this
+// source's functions) and reads the practice's zone.
+func (b *benchRun) migrate(ctx context.Context) error {
+	if _, _, err := b.runChild(ctx, "migrate"); err != nil {
+		return err
+	}
+	st, err := db.CheckSchema(ctx, b.d)
+	if err != nil {
+		return fmt.Errorf("%s migrated the bench database to a schema this bench does not know (build both from the same source): %w", b.exe, err)
+	}
+	if !st.Current() {
+		return fmt.Errorf("%s migrated the bench database to schema version %d and this bench needs %d: build both from the same source", b.exe, st.Applied, st.Known)
+	}
+	var zone string
+	if err := b.d.GetContext(ctx, &zone, `SELECT timezone FROM practices WHERE id = $1`, b.practice); err != nil {
+		return fmt.Errorf("error reading the practice's zone: %w", err)
+	}
+	if b.loc, err = tz.Load(zone); err != nil {
+		return fmt.Errorf("error loading the practice's zone: %w", err)
+	}
+	return nil
+}
+
+// scratchMark is the comment on the databases the bench makes: the only ones it drops.
 const scratchMark = "outreach bench scratch database"
 
-// checkScratch refuses to go on when the database named exists and bench did not make it: a
+// checkScratch refuses to go on when the database named exists and the bench did not make it: a
 // mistyped --database must never drop a practice's data.
 func checkScratch(ctx context.Context, conn, name string) error {
 	maint, err := db.ReplaceDatabase(conn, "postgres")
@@ -188,15 +178,16 @@ func checkScratch(ctx context.Context, conn, name string) error {
 	case err != nil:
 		return fmt.Errorf("error looking for database %q: %w", name, err)
 	case comment == nil || *comment != scratchMark:
-		return fmt.Errorf("database %q exists and outreach bench did not make it, so it is not dropped: name another with --database", name)
+		return fmt.Errorf("database %q exists and outreach-bench did not make it, so it is not dropped: name another with --database", name)
 	}
 	return nil
 }
 
 // benchRun is one load run's shared state.
 type benchRun struct {
-	app        *app
 	c          benchConfig
+	exe        string // the outreach binary
+	loc        *time.Location
 	d          *sqlx.DB
 	conn       string
 	out        io.Writer
@@ -226,20 +217,22 @@ func randomHex(n int) string {
 }
 
 // env is the children's environment: this one, with the scratch database and the fake Twilio.
+// Of the engine's settings only the practice's zone (OUTREACH_TIMEZONE) is kept.
 func (b *benchRun) env(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "TWILIO_") && !strings.HasPrefix(kv, "OUTREACH_") {
+		if strings.HasPrefix(kv, "OUTREACH_TIMEZONE=") ||
+			!strings.HasPrefix(kv, "DATABASE_URL") && !strings.HasPrefix(kv, "TWILIO_") && !strings.HasPrefix(kv, "OUTREACH_") {
 			env = append(env, kv)
 		}
 	}
 	env = append(env, "DATABASE_URL="+b.conn, "OUTREACH_CHANNEL=twilio", "TWILIO_ACCOUNT_SID="+b.sid,
 		"TWILIO_AUTH_TOKEN="+b.token, "TWILIO_FROM_NUMBER="+benchFrom, "TWILIO_API_URL="+b.fake.URL(),
-		"OUTREACH_SEND_RATE=0", "OUTREACH_LOG_LEVEL=error", "OUTREACH_TIMEZONE="+b.app.cfg.Location.String())
+		"OUTREACH_SEND_RATE=0", "OUTREACH_LOG_LEVEL=error")
 	return append(env, extra...)
 }
 
-// child is a command of this program running in its own process.
+// child is a command of the outreach binary running in its own process.
 type child struct {
 	cmd    *exec.Cmd
 	stdout strings.Builder
@@ -251,10 +244,7 @@ type child struct {
 }
 
 func (b *benchRun) start(ctx context.Context, env []string, args ...string) (*child, error) {
-	cmd, err := selfCommand(ctx, args...)
-	if err != nil {
-		return nil, err
-	}
+	cmd := exec.CommandContext(ctx, b.exe, args...)
 	ch := &child{cmd: cmd, exited: make(chan struct{}), polled: make(chan struct{})}
 	cmd.Env = append(cmd.Env, env...)
 	if b.c.profile != "" {
@@ -309,7 +299,7 @@ func (ch *child) wait() (childUsage, error) {
 	return u, nil
 }
 
-// runChild runs a command of this program to its end.
+// runChild runs a command of the outreach binary to its end.
 func (b *benchRun) runChild(ctx context.Context, args ...string) (*child, childUsage, error) {
 	ch, err := b.start(ctx, b.env(), args...)
 	if err != nil {
@@ -548,16 +538,11 @@ func (b *benchRun) serve(ctx context.Context) (*benchServer, error) {
 	}
 }
 
-// claims inserts queue items and has nurses claim them through the API, two nurses racing for
+// claims raises queue items and has nurses claim them through the API, two nurses racing for
 // each item.
 func (b *benchRun) claims(ctx context.Context) error {
-	now := time.Now()
-	if _, err := b.d.ExecContext(ctx, `
-INSERT INTO escalations (practice_id, patient_id, severity, reason, source, created_at, due_at, updated_at)
-SELECT $1, p.id, 'routine', 'Asked for a call back', 'message', $3, CAST($3 AS timestamptz) + interval '1 day', $3
-FROM (SELECT id FROM patients WHERE practice_id = $1 ORDER BY id LIMIT $2) p
-ON CONFLICT DO NOTHING`, b.practice, b.c.items, now); err != nil {
-		return fmt.Errorf("error making queue items: %w", err)
+	if err := raiseQueueItems(ctx, b.d, b.practice, b.c.items, time.Now(), b.loc); err != nil {
+		return err
 	}
 	var ids []int64
 	if err := b.d.SelectContext(ctx, &ids, `SELECT id FROM escalations WHERE practice_id = $1 AND status = 'open' ORDER BY random() LIMIT $2`,
@@ -650,16 +635,17 @@ ON CONFLICT DO NOTHING`, b.practice, b.c.items, now); err != nil {
 	return nil
 }
 
-// billing generates the month's time entries in SQL, then times "billing report" against a
-// bare GROUP BY over the same rows.
+// billing imports the month's time entries through the time log, then times "billing report"
+// against a bare GROUP BY over the same rows.
 func (b *benchRun) billing(ctx context.Context) error {
-	month := time.Date(b.c.at.Year(), b.c.at.Month(), 1, 0, 0, 0, 0, b.app.cfg.Location)
+	month := time.Date(b.c.at.Year(), b.c.at.Month(), 1, 0, 0, 0, 0, b.loc)
 	start := time.Now()
-	n, err := generateEntries(ctx, b.d, b.practice, b.c.patients, b.c.entries, month)
+	n, files, err := importEntries(ctx, b.d, b.practice, b.loc, entryPlan{patients: b.c.patients, staff: b.c.staff,
+		perPatient: b.c.entries, month: month})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(b.out, "%-9s generated %s time entries in SQL in %.1f s\n", "billing", thousands(n), time.Since(start).Seconds())
+	fmt.Fprintf(b.out, "%-9s imported %s time entries (%d files, time log import) in %.1f s\n", "billing", thousands(n), files, time.Since(start).Seconds())
 	cpu := startCPU()
 	ch, u, err := b.runChild(ctx, "billing", "report", "--month", month.Format("2006-01"), "--format", "csv")
 	if err != nil {
