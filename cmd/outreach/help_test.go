@@ -99,6 +99,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, "no command given", ""},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`, ""},
+		{[]string{"bench", "--patients", "5"}, `unknown command "bench"`, ""}, // the load run is outreach-bench, not shipped in this binary
 		{[]string{"serve", "now"}, `serve: takes no arguments, got "now"`, "serve"},
 		{[]string{"demo", "--fast"}, "demo: flag provided but not defined: -fast", "demo"},
 		{[]string{"migrate", "now"}, `migrate: takes no arguments, got "now"`, "migrate"},
