@@ -28,7 +28,7 @@ func newBenchToken(ctx context.Context, d *sqlx.DB, practice int64, staff string
 // raiseQueueItems raises a routine queue item (the patient asked for a call back, due in a day)
 // for each of the first n patients, as the engine raises one for a text outside a check-in.
 func raiseQueueItems(ctx context.Context, d *sqlx.DB, practice int64, n int, now time.Time, loc *time.Location) error {
-	var patients []int64
+	var patients []int64 // read with SQL: the engine has no function listing patients' ids
 	if err := d.SelectContext(ctx, &patients, `SELECT id FROM patients WHERE practice_id = $1 ORDER BY id LIMIT $2`, practice, n); err != nil {
 		return fmt.Errorf("error listing patients: %w", err)
 	}
@@ -147,6 +147,8 @@ func importEntries(ctx context.Context, d *sqlx.DB, pid int64, loc *time.Locatio
 	if err := <-errs; err != nil {
 		return 0, 0, err
 	}
+	// Fresh statistics for the report's plans, as after a night of autovacuum: maintenance, no
+	// rows written (the time log has no function for it).
 	if _, err := d.ExecContext(ctx, `ANALYZE time_entries; ANALYZE time_entry_patients`); err != nil {
 		return 0, 0, fmt.Errorf("error analyzing time entries: %w", err)
 	}
