@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,18 +31,55 @@ const maxConns = 20
 // ErrNoDatabase is returned by Open when the server has no database of the name given.
 var ErrNoDatabase = errors.New("database does not exist")
 
-// Open connects to the database named in dsn, which must exist (see CreateIfMissing); a missing
-// one is ErrNoDatabase. dsn is a lib/pq URL or key=value string; an explicit sslmode is always
-// passed (see WithSSLMode).
+// Session bounds the database sessions of a pool.
+type Session struct {
+	// StatementTimeout is the server's statement_timeout: a statement running longer
+	// (waiting for locks included) is cancelled by the server.
+	StatementTimeout time.Duration
+	// IdleInTransaction is the server's idle_in_transaction_session_timeout: a session idle
+	// that long inside a transaction is ended, its locks released.
+	IdleInTransaction time.Duration
+	// Wait bounds each wait for the server on an open connection (a read or a write); zero:
+	// StatementTimeout + 30 s, so that only a server that stopped answering reaches it.
+	Wait time.Duration
+}
+
+// Defaults of the engine's sessions and of the sessions that apply migrations or create and
+// drop databases, whose statements may rewrite whole tables.
+var (
+	DefaultSession   = Session{StatementTimeout: time.Minute, IdleInTransaction: 30 * time.Second}
+	MigrationSession = Session{StatementTimeout: 30 * time.Minute, IdleInTransaction: 30 * time.Second}
+)
+
+// DefaultConnectTimeout is the connect_timeout (in seconds) given to lib/pq when the connection
+// string sets none: how long connecting, handshake included, may take.
+const DefaultConnectTimeout = 10
+
+func (s Session) wait() time.Duration {
+	if s.Wait > 0 {
+		return s.Wait
+	}
+	return s.StatementTimeout + 30*time.Second
+}
+
+// settings is the statement that sets the session's timeouts.
+func (s Session) settings() string {
+	return fmt.Sprintf("SET statement_timeout = %d; SET idle_in_transaction_session_timeout = %d",
+		s.StatementTimeout.Milliseconds(), s.IdleInTransaction.Milliseconds())
+}
+
+// Open is OpenWith and the DefaultSession.
 func Open(ctx context.Context, dsn string) (*sqlx.DB, error) {
-	conn, err := WithSSLMode(dsn)
-	if err != nil {
-		return nil, err
-	}
-	if conn, err = withBinaryParameters(conn); err != nil {
-		return nil, err
-	}
-	connector, err := newCachingConnector(conn)
+	return OpenWith(ctx, dsn, DefaultSession)
+}
+
+// OpenWith connects to the database named in dsn, which must exist (see CreateIfMissing); a
+// missing one is ErrNoDatabase. dsn is a lib/pq URL or key=value string; an explicit sslmode is
+// always passed (see WithSSLMode), and connect_timeout is DefaultConnectTimeout unless dsn sets
+// it. Every session of the pool has the timeouts of session; a wait for the server on an open
+// connection ends at session's Wait, or as soon as the operation's context ends.
+func OpenWith(ctx context.Context, dsn string, session Session) (*sqlx.DB, error) {
+	connector, err := connectorFor(dsn, session)
 	if err != nil {
 		return nil, err
 	}
@@ -57,12 +95,39 @@ func Open(ctx context.Context, dsn string) (*sqlx.DB, error) {
 	if err := d.PingContext(ctx); err != nil {
 		d.Close()
 		if missingDatabase(err) {
-			name, _ := DatabaseName(conn)
+			name, _ := DatabaseName(dsn)
 			return nil, fmt.Errorf("error connecting to database %q: %w", name, ErrNoDatabase)
 		}
-		return nil, fmt.Errorf("error connecting to database: %w", err)
+		return nil, connectError(err)
 	}
 	return d, nil
+}
+
+// connectorFor returns the connector of dsn and session.
+func connectorFor(dsn string, session Session) (cachingConnector, error) {
+	conn, err := WithSSLMode(dsn)
+	if err != nil {
+		return cachingConnector{}, err
+	}
+	if conn, err = withDefaults(conn); err != nil {
+		return cachingConnector{}, err
+	}
+	return newCachingConnector(conn, session)
+}
+
+// noAnswer reports whether err is a connection's deadline, not the caller's.
+func noAnswer(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// connectError says what a failed first connection means.
+func connectError(err error) error {
+	if noAnswer(err) {
+		return fmt.Errorf("error connecting to database: the server did not answer in time (connect_timeout in DATABASE_URL, %d s unless set): %w",
+			DefaultConnectTimeout, err)
+	}
+	return fmt.Errorf("error connecting to database: %w", err)
 }
 
 // missingDatabase reports whether err is the server's "database does not exist".
@@ -96,17 +161,21 @@ func WithSSLMode(dsn string) (string, error) {
 	return formatKeyValues(params), nil
 }
 
-// withBinaryParameters asks lib/pq, unless the connection string says otherwise, to send a
-// statement with its parameters in one round trip (parse, bind and execute together) rather
-// than two (parse and describe, then bind and execute). Byte slices then go to the server in
-// binary form: text and JSON are passed as strings.
-func withBinaryParameters(conn string) (string, error) {
+// withDefaults asks lib/pq, unless the connection string says otherwise, to send a statement
+// with its parameters in one round trip (parse, bind and execute together) rather than two
+// (parse and describe, then bind and execute), and to give up connecting after
+// DefaultConnectTimeout seconds. Byte slices then go to the server in binary form: text and
+// JSON are passed as strings.
+func withDefaults(conn string) (string, error) {
 	params, err := parseKeyValues(conn)
 	if err != nil {
 		return "", err
 	}
 	if _, ok := params["binary_parameters"]; !ok {
 		params["binary_parameters"] = "yes"
+	}
+	if _, ok := params["connect_timeout"]; !ok {
+		params["connect_timeout"] = strconv.Itoa(DefaultConnectTimeout)
 	}
 	return formatKeyValues(params), nil
 }
@@ -144,6 +213,44 @@ func ReplaceDatabase(conn, name string) (string, error) {
 	return formatKeyValues(params), nil
 }
 
+// Address returns the network and address of the server a connection string names: "tcp" and
+// host:port, or "unix" and the socket's path.
+func Address(conn string) (network, address string, err error) {
+	c, err := WithSSLMode(conn)
+	if err != nil {
+		return "", "", err
+	}
+	params, err := parseKeyValues(c)
+	if err != nil {
+		return "", "", err
+	}
+	host, port := params["host"], params["port"]
+	if port == "" {
+		port = "5432"
+	}
+	if strings.HasPrefix(host, "/") {
+		return "unix", host + "/.s.PGSQL." + port, nil
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	return "tcp", net.JoinHostPort(host, port), nil
+}
+
+// ReplaceAddress returns conn with its server's host and port replaced.
+func ReplaceAddress(conn, host, port string) (string, error) {
+	c, err := WithSSLMode(conn)
+	if err != nil {
+		return "", err
+	}
+	params, err := parseKeyValues(c)
+	if err != nil {
+		return "", err
+	}
+	params["host"], params["port"] = host, port
+	return formatKeyValues(params), nil
+}
+
 func isLocalHost(host string) bool {
 	if host == "" || strings.HasPrefix(host, "/") || host == "localhost" {
 		return true
@@ -156,24 +263,26 @@ func isLocalHost(host string) bool {
 // refuses (no CREATEDB right, no maintenance database) is not an error here: the connection
 // that follows reports what is wrong.
 func CreateIfMissing(ctx context.Context, dsn string) error {
-	conn, err := WithSSLMode(dsn)
+	name, err := DatabaseName(dsn)
 	if err != nil {
 		return err
 	}
-	name, err := DatabaseName(conn)
+	connector, err := connectorFor(dsn, MigrationSession)
 	if err != nil {
 		return err
 	}
-	probe, err := sql.Open("postgres", conn)
-	if err != nil {
-		return fmt.Errorf("error opening database: %w", err)
-	}
+	probe := sql.OpenDB(connector)
 	err = probe.PingContext(ctx)
 	probe.Close()
-	if err == nil || !missingDatabase(err) {
+	switch {
+	case err == nil:
+		return nil
+	case noAnswer(err):
+		return connectError(err) // a server that does not answer: no second try
+	case !missingDatabase(err):
 		return nil
 	}
-	err = maintenance(ctx, conn, "CREATE DATABASE "+pq.QuoteIdentifier(name))
+	err = maintenance(ctx, dsn, "CREATE DATABASE "+pq.QuoteIdentifier(name))
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && (pqErr.Code == "42P04" || pqErr.Code == "23505") { // created meanwhile
 		return nil
@@ -238,10 +347,11 @@ func maintenance(ctx context.Context, conn, stmt string) error {
 	if err != nil {
 		return err
 	}
-	admin, err := sql.Open("postgres", maint)
+	connector, err := connectorFor(maint, MigrationSession)
 	if err != nil {
-		return fmt.Errorf("error opening maintenance database: %w", err)
+		return err
 	}
+	admin := sql.OpenDB(connector)
 	defer admin.Close()
 	_, err = admin.ExecContext(ctx, stmt)
 	return err

@@ -5,6 +5,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"reflect"
 
 	"github.com/lib/pq"
 )
@@ -16,15 +18,34 @@ const stmtCacheSize = 512
 
 // cachingConnector opens lib/pq connections that prepare each statement with parameters once
 // per connection and run it by name afterwards: the server parses it once, and plans it once
-// where a generic plan serves, instead of on every execution.
-type cachingConnector struct{ pq *pq.Connector }
+// where a generic plan serves, instead of on every execution. Its connections bound every
+// wait for the server (see dialer) and carry the session's timeouts.
+type cachingConnector struct {
+	pq      *pq.Connector
+	session Session
+}
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.pq.Connect(ctx)
+	s := &slot{}
+	stop := context.AfterFunc(ctx, s.abort)
+	conn, err := c.pq.Connect(context.WithValue(ctx, slotKey{}, s))
+	abandoned := !stop()
 	if err != nil {
+		if abandoned {
+			return nil, fmt.Errorf("connecting abandoned: %w (%w)", context.Cause(ctx), err)
+		}
 		return nil, err
 	}
-	return &cachingConn{pqConn: conn.(pqConn), stmts: map[string]driver.Stmt{}}, nil
+	cc := &cachingConn{pqConn: conn.(pqConn), net: s.get(), stmts: map[string]driver.Stmt{}}
+	if abandoned {
+		cc.Close()
+		return nil, fmt.Errorf("connecting abandoned: %w", context.Cause(ctx))
+	}
+	if _, err := cc.ExecContext(ctx, c.session.settings(), nil); err != nil {
+		cc.Close()
+		return nil, fmt.Errorf("error setting the session's timeouts: %w", err)
+	}
+	return cc, nil
 }
 
 func (c cachingConnector) Driver() driver.Driver { return c.pq.Driver() }
@@ -44,9 +65,88 @@ type pqConn interface {
 
 // cachingConn is a lib/pq connection with a cache of prepared statements by query text.
 // database/sql uses a connection from one goroutine at a time, so the cache needs no lock.
+// While an operation runs (a transaction, until it ends; a query, until its rows are closed),
+// the end of its context closes the socket: the operation fails at once instead of waiting
+// for a server that may never answer, and the connection is dropped.
 type cachingConn struct {
 	pqConn
+	net   *deadlineConn // nil only for a socket dialled by another dialer
 	stmts map[string]driver.Stmt
+}
+
+// watch closes the socket when ctx ends before the returned stop is called; stop reports
+// whether the operation ran out its course (false: the socket was closed under it).
+func (c *cachingConn) watch(ctx context.Context) func() bool {
+	if c.net == nil || ctx.Done() == nil {
+		return func() bool { return true }
+	}
+	return context.AfterFunc(ctx, c.net.abort)
+}
+
+// abandoned returns the error of an operation whose context ended under it.
+func abandoned(ctx context.Context, err error) error {
+	return fmt.Errorf("database operation abandoned: %w (%w)", context.Cause(ctx), err)
+}
+
+// IsValid reports whether database/sql may use the connection again.
+func (c *cachingConn) IsValid() bool {
+	return (c.net == nil || !c.net.aborted.Load()) && c.pqConn.IsValid()
+}
+
+// ResetSession refuses a connection whose socket was closed under an operation.
+func (c *cachingConn) ResetSession(ctx context.Context) error {
+	if c.net != nil && c.net.aborted.Load() {
+		return driver.ErrBadConn
+	}
+	return c.pqConn.ResetSession(ctx)
+}
+
+func (c *cachingConn) Ping(ctx context.Context) error {
+	stop := c.watch(ctx)
+	err := c.pqConn.Ping(ctx)
+	if !stop() && err != nil {
+		return abandoned(ctx, err)
+	}
+	return err
+}
+
+func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	stop := c.watch(ctx)
+	st, err := c.pqConn.PrepareContext(ctx, query)
+	if !stop() && err != nil {
+		return nil, abandoned(ctx, err)
+	}
+	return st, err
+}
+
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	stop := c.watch(ctx)
+	tx, err := c.pqConn.BeginTx(ctx, opts)
+	if err != nil {
+		if !stop() {
+			return nil, abandoned(ctx, err)
+		}
+		return nil, err
+	}
+	return &watchedTx{Tx: tx, stop: stop}, nil
+}
+
+// watchedTx stops watching its context when it ends.
+type watchedTx struct {
+	driver.Tx
+	stop func() bool
+}
+
+func (t *watchedTx) Commit() error {
+	err := t.Tx.Commit()
+	t.stop()
+	return err
+}
+
+func (t *watchedTx) Rollback() error {
+	err := t.Tx.Rollback()
+	t.stop()
+	return err
 }
 
 // stmt returns the statement prepared for query on this connection, preparing it on first
@@ -58,7 +158,7 @@ func (c *cachingConn) stmt(ctx context.Context, query string) (driver.Stmt, erro
 	if len(c.stmts) >= stmtCacheSize {
 		return nil, nil
 	}
-	st, err := c.PrepareContext(ctx, query)
+	st, err := c.pqConn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +177,18 @@ func (c *cachingConn) forget(query string, err error) {
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	stop := c.watch(ctx)
+	rows, err := c.query(ctx, query, args)
+	if err != nil {
+		if !stop() {
+			return nil, abandoned(ctx, err)
+		}
+		return nil, err
+	}
+	return &watchedRows{Rows: rows, stop: stop}, nil
+}
+
+func (c *cachingConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if len(args) == 0 {
 		return c.pqConn.QueryContext(ctx, query, args) // the simple protocol: one round trip already
 	}
@@ -95,6 +207,15 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	stop := c.watch(ctx)
+	res, err := c.exec(ctx, query, args)
+	if !stop() && err != nil {
+		return nil, abandoned(ctx, err)
+	}
+	return res, err
+}
+
+func (c *cachingConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if len(args) == 0 {
 		return c.pqConn.ExecContext(ctx, query, args)
 	}
@@ -112,11 +233,66 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 	return res, err
 }
 
-// newCachingConnector returns a connector for conn, a lib/pq connection string.
-func newCachingConnector(conn string) (cachingConnector, error) {
+// watchedRows stops watching its query's context when closed. It passes on the column type
+// information of lib/pq's rows.
+type watchedRows struct {
+	driver.Rows
+	stop func() bool
+}
+
+func (r *watchedRows) Close() error {
+	err := r.Rows.Close()
+	r.stop()
+	return err
+}
+
+func (r *watchedRows) HasNextResultSet() bool {
+	n, ok := r.Rows.(driver.RowsNextResultSet)
+	return ok && n.HasNextResultSet()
+}
+
+func (r *watchedRows) NextResultSet() error {
+	if n, ok := r.Rows.(driver.RowsNextResultSet); ok {
+		return n.NextResultSet()
+	}
+	return io.EOF
+}
+
+func (r *watchedRows) ColumnTypeScanType(i int) reflect.Type {
+	if t, ok := r.Rows.(driver.RowsColumnTypeScanType); ok {
+		return t.ColumnTypeScanType(i)
+	}
+	return reflect.TypeFor[any]()
+}
+
+func (r *watchedRows) ColumnTypeDatabaseTypeName(i int) string {
+	if t, ok := r.Rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		return t.ColumnTypeDatabaseTypeName(i)
+	}
+	return ""
+}
+
+func (r *watchedRows) ColumnTypeLength(i int) (int64, bool) {
+	if t, ok := r.Rows.(driver.RowsColumnTypeLength); ok {
+		return t.ColumnTypeLength(i)
+	}
+	return 0, false
+}
+
+func (r *watchedRows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
+	if t, ok := r.Rows.(driver.RowsColumnTypePrecisionScale); ok {
+		return t.ColumnTypePrecisionScale(i)
+	}
+	return 0, 0, false
+}
+
+// newCachingConnector returns a connector for conn, a lib/pq connection string, whose sessions
+// have the timeouts of session.
+func newCachingConnector(conn string, session Session) (cachingConnector, error) {
 	c, err := pq.NewConnector(conn)
 	if err != nil {
 		return cachingConnector{}, fmt.Errorf("error opening database: %w", err)
 	}
-	return cachingConnector{pq: c}, nil
+	c.Dialer(&dialer{wait: session.wait()})
+	return cachingConnector{pq: c, session: session}, nil
 }
