@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -71,7 +72,7 @@ func (p *Pages) Handler() http.Handler {
 	// The templates are part of the binary: one that does not parse fails every test.
 	p.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html"))
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", http.FileServerFS(static))
+	mux.Handle("GET /static/", http.FileServerFS(filesOnly{static}))
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.HandleFunc("POST /login", p.login)
 	auth := func(h http.HandlerFunc) http.Handler { return p.Accounts.RequireSession(h, "/login") }
@@ -99,6 +100,23 @@ func (p *Pages) Handler() http.Handler {
 	mux.Handle("POST /patients/{id}/timer/{action}", auth(p.patientTimer))
 	mux.Handle("POST /patients/{id}/active", auth(p.requireAccess(p.patientActive, web.AccessManager, web.AccessAdmin)))
 	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
+}
+
+// filesOnly serves the files of an FS and none of its directories: asking for one (/static/) is
+// a 404, never a listing.
+type filesOnly struct{ fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	info, err := file.Stat()
+	if err != nil || info.IsDir() {
+		file.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return file, nil
 }
 
 // securityHeaders keep the pages out of frames and scripts to this origin.
