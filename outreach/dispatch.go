@@ -268,7 +268,9 @@ func (l *sentLog) add(ctx context.Context, r sentRecord) {
 func (l *sentLog) record(ctx context.Context, m textCandidate, sid string, at time.Time) error {
 	// A question starts the wait for an answer; reminders and notices do not.
 	touch := m.Checkin != nil && (m.Kind == "question" || m.Kind == "reask")
-	l.add(ctx, sentRecord{id: m.ID, sid: sid, at: at, checkin: m.Checkin, touch: touch})
+	// The batch may be written after the send's own recording time is over: write bounds each
+	// batch by itself.
+	l.add(context.WithoutCancel(ctx), sentRecord{id: m.ID, sid: sid, at: at, checkin: m.Checkin, touch: touch})
 	return nil
 }
 
@@ -293,6 +295,8 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	ctx, cancel := recording(ctx)
+	defer cancel()
 	// In id order, so that concurrent batches lock rows in the same order.
 	slices.SortFunc(batch, func(a, b sentRecord) int { return cmp.Compare(a.id, b.id) })
 	var ids, checkins []int64

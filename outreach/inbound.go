@@ -117,7 +117,7 @@ func (e *Engine) Receive(ctx context.Context, in Inbound) (Handled, error) {
 // receiveBatch handles a batch of texts in one transaction. When that fails, each text is
 // handled again alone, so that one text's trouble stays its own.
 func (e *Engine) receiveBatch(ctx context.Context, batch []*delivery) {
-	ctx, cancel := context.WithTimeout(ctx, deadline)
+	ctx, cancel := context.WithTimeout(ctx, WebhookDeadline)
 	defer cancel()
 	err := e.receiveTogether(ctx, batch)
 	if err != nil && len(batch) > 1 && ctx.Err() == nil {

@@ -279,19 +279,34 @@ const markUnknown = `
 UPDATE %[1]s SET status = 'unknown', lease_until = NULL, updated_at = $1
 WHERE practice_id = $2 AND id = $3 AND status = 'sending'`
 
+// recordWithin bounds the recording of a send's outcome, which goes on after the dispatcher's
+// context ends (a text that went out, a call that was placed, must say so): a database that does
+// not answer within it leaves the item in doubt, settled later by its status report or a lookup,
+// and does not hold up the process's stop.
+const recordWithin = 5 * time.Second
+
+// recording returns the context of a send's recording: ctx's values, not its end, and at most
+// recordWithin.
+func recording(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), recordWithin)
+}
+
 // hand hands one leased item to the provider and records the outcome; record records an item
 // the provider took.
 func (k *outbox[T]) hand(ctx context.Context, e *Engine, c T, record func(context.Context, T, string, time.Time) error) (outcome, error) {
 	id, tries := c.head().ID, c.head().Tries
 	if err := e.pace.wait(ctx); err != nil {
 		// Not sent: give the claim back.
-		_, dbErr := e.DB.ExecContext(context.WithoutCancel(ctx), k.sql(requeue), e.now(), nil, e.now(), e.pid(), id)
+		rctx, cancel := recording(ctx)
+		defer cancel()
+		_, dbErr := e.DB.ExecContext(rctx, k.sql(requeue), e.now(), nil, e.now(), e.pid(), id)
 		return retry, errors.Join(err, dbErr)
 	}
 	sid, err := k.deliver(e, ctx, c)
 	// The outcome is recorded even when ctx ended meanwhile: a text that went out, a call that
 	// was placed, must say so.
-	ctx = context.WithoutCancel(ctx)
+	ctx, cancel := recording(ctx)
+	defer cancel()
 	now := e.now()
 	if err == nil {
 		return sent, record(ctx, c, sid, now)

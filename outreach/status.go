@@ -72,6 +72,6 @@ func (e *Engine) UpdateStatus(ctx context.Context, r Report) (bool, error) {
 	return changed, nil
 }
 
-// deadline bounds work started from a webhook so that a stuck database answers the provider
-// with an error it retries, not a hung connection.
-const deadline = 10 * time.Second
+// WebhookDeadline bounds work started from a webhook so that a stuck database answers the
+// provider with an error, not a hung connection (Twilio waits 15 seconds).
+const WebhookDeadline = 10 * time.Second

@@ -31,7 +31,7 @@ func (e *Engine) SMSWebhook(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, http.StatusBadRequest, "MessageSid must be letters and digits")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), deadline)
+	ctx, cancel := context.WithTimeout(r.Context(), WebhookDeadline)
 	defer cancel()
 	handled, err := e.Receive(ctx, in)
 	if err != nil {
@@ -58,7 +58,7 @@ func (e *Engine) StatusWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	rep.Message, _ = strconv.ParseInt(r.URL.Query().Get("message"), 10, 64)
 	rep.ErrorCode, _ = strconv.Atoi(f.Get("ErrorCode"))
-	ctx, cancel := context.WithTimeout(r.Context(), deadline)
+	ctx, cancel := context.WithTimeout(r.Context(), WebhookDeadline)
 	defer cancel()
 	changed, err := e.UpdateStatus(ctx, rep)
 	if err != nil {
@@ -80,7 +80,7 @@ func (e *Engine) callStatusWebhook(w http.ResponseWriter, r *http.Request, call 
 	}
 	rep.Duration, _ = strconv.Atoi(f.Get("CallDuration"))
 	rep.ErrorCode, _ = strconv.Atoi(f.Get("ErrorCode"))
-	ctx, cancel := context.WithTimeout(r.Context(), deadline)
+	ctx, cancel := context.WithTimeout(r.Context(), WebhookDeadline)
 	defer cancel()
 	changed, err := e.UpdateCallStatus(ctx, rep)
 	if err != nil {

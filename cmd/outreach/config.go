@@ -31,11 +31,14 @@ type Config struct {
 	// DatabaseRole is the database role every command but the migrations acts as; empty: the
 	// user of DatabaseURL.
 	DatabaseRole string
-	Listen       string
-	PublicURL    *url.URL
-	Location     *time.Location
-	Quiet        practice.QuietHours
-	Channel      string // "twilio" or "simulator"
+	// DBSession bounds the engine's database sessions (statement_timeout and
+	// idle_in_transaction_session_timeout).
+	DBSession db.Session
+	Listen    string
+	PublicURL *url.URL
+	Location  *time.Location
+	Quiet     practice.QuietHours
+	Channel   string // "twilio" or "simulator"
 	// ChannelSet says OUTREACH_CHANNEL was given rather than defaulted: the commands that send
 	// refuse a simulator nobody chose.
 	ChannelSet  bool
@@ -137,6 +140,13 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		if err := dbrole.Check(c.DatabaseRole); err != nil {
 			e.fail("OUTREACH_DATABASE_ROLE: %v", err)
 		}
+	}
+	c.DBSession = db.DefaultSession
+	statement := e.get("OUTREACH_DB_STATEMENT_TIMEOUT", db.DefaultSession.StatementTimeout.String())
+	if d, err := time.ParseDuration(statement); err != nil || d < time.Second || d > time.Hour {
+		e.fail("OUTREACH_DB_STATEMENT_TIMEOUT %q is not a duration from 1s to 1h (like 60s or 5m)", statement)
+	} else {
+		c.DBSession.StatementTimeout = d
 	}
 
 	c.Listen = e.get("OUTREACH_LISTEN", ":8080")

@@ -90,6 +90,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"quiet hours", map[string]string{"OUTREACH_QUIET_HOURS": "9pm-8am"}, nil, `OUTREACH_QUIET_HOURS: "9pm-8am" is not HH:MM-HH:MM`},
 		{"quiet hours empty window", map[string]string{"OUTREACH_QUIET_HOURS": "08:00-08:00"}, nil, "use off"},
 		{"listen", map[string]string{"OUTREACH_LISTEN": "8080"}, nil, `OUTREACH_LISTEN "8080" is not a listen address`},
+		{"statement timeout unit", map[string]string{"OUTREACH_DB_STATEMENT_TIMEOUT": "60"}, nil, `OUTREACH_DB_STATEMENT_TIMEOUT "60" is not a duration from 1s to 1h`},
+		{"statement timeout too short", map[string]string{"OUTREACH_DB_STATEMENT_TIMEOUT": "100ms"}, nil, `OUTREACH_DB_STATEMENT_TIMEOUT "100ms"`},
 		{"public url", map[string]string{"OUTREACH_PUBLIC_URL": "outreach.example.org"}, nil, "OUTREACH_PUBLIC_URL"},
 		{"channel", map[string]string{"OUTREACH_CHANNEL": "pigeon"}, nil, `OUTREACH_CHANNEL "pigeon" is not twilio or simulator`},
 		{"twilio without sid", map[string]string{"OUTREACH_CHANNEL": "twilio"}, nil, "TWILIO_ACCOUNT_SID"},
@@ -174,6 +176,15 @@ func TestLoadConfigSessionsAndProxies(t *testing.T) {
 		`OUTREACH_PROXY_HEADER "X Forwarded" is not a header name`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v, want %q", err, want)
+
+func TestLoadConfigStatementTimeout(t *testing.T) {
+	for value, want := range map[string]time.Duration{"": time.Minute, "2m": 2 * time.Minute, "1h": time.Hour} {
+		c, err := LoadConfig(envFrom(map[string]string{"OUTREACH_DB_STATEMENT_TIMEOUT": value}), readFiles(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DBSession.StatementTimeout != want || c.DBSession.IdleInTransaction != 30*time.Second {
+			t.Errorf("OUTREACH_DB_STATEMENT_TIMEOUT=%q: session %+v, want a statement timeout of %s", value, c.DBSession, want)
 		}
 	}
 }

@@ -26,22 +26,31 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 
 // openMigrated creates the database when it is missing, applies pending migrations and stores
 // the practice settings: for migrate, serve and demo only. A database whose schema is
-// newer than this binary is refused. With OUTREACH_DATABASE_ROLE, the role's rights are granted
+// newer than this binary is refused. Migrations run on sessions of their own, whose statements
+// may take longer than the engine's. With OUTREACH_DATABASE_ROLE, the role's rights are granted
 // after the migrations, and the database returned acts as the role.
 func (a *app) openMigrated(ctx context.Context, actor audit.Actor) (*sqlx.DB, error) {
 	if err := db.CreateIfMissing(ctx, a.cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
-	d, err := db.Open(ctx, a.cfg.DatabaseURL)
+	m, err := db.OpenWith(ctx, a.cfg.DatabaseURL, db.MigrationSession)
 	if err != nil {
 		return nil, err
 	}
-	applied, err := db.Migrate(ctx, d, a.now)
+	applied, err := db.Migrate(ctx, m, a.now)
+	m.Close()
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.OpenWith(ctx, a.cfg.DatabaseURL, a.cfg.DBSession)
+	if err != nil {
+		return nil, err
+	}
+	st, err := db.CheckSchema(ctx, d)
 	if err != nil {
 		d.Close()
 		return nil, err
 	}
-	st, _ := db.CheckSchema(ctx, d)
 	a.log.Info("database schema ready", "applied", applied, "version", st.Applied)
 	if role := a.cfg.DatabaseRole; role != "" {
 		err := dbrole.Grant(ctx, d, role)
@@ -64,7 +73,7 @@ func (a *app) openAsRole(ctx context.Context) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := db.Open(ctx, conn)
+	d, err := db.OpenWith(ctx, conn, a.cfg.DBSession)
 	if err != nil {
 		return nil, fmt.Errorf("error connecting as role %s (run 'outreach migrate' with OUTREACH_DATABASE_ROLE set to grant it): %w", a.cfg.DatabaseRole, err)
 	}
@@ -85,7 +94,7 @@ func (a *app) openCurrent(ctx context.Context, actor audit.Actor) (*sqlx.DB, err
 			return nil, err
 		}
 	}
-	d, err := db.Open(ctx, conn)
+	d, err := db.OpenWith(ctx, conn, a.cfg.DBSession)
 	if errors.Is(err, db.ErrNoDatabase) {
 		return nil, fmt.Errorf("database %q does not exist: check DATABASE_URL, or create it with 'outreach migrate'", name)
 	}

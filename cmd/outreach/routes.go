@@ -42,8 +42,11 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	api := func(h http.HandlerFunc) http.Handler { return web.RequireToken(d, a.now, h) }
 	signed := twilio.Verify(a.cfg.Twilio.AuthToken, a.cfg.PublicURL)
 
-	srv.Handle("POST /webhooks/twilio/sms", signed(http.HandlerFunc(eng.SMSWebhook)))
-	srv.Handle("POST /webhooks/twilio/status", signed(http.HandlerFunc(eng.StatusWebhook)))
+	// A webhook answers within its deadline, even when its text waits behind others in the inbox.
+	srv.Handle("POST /webhooks/twilio/sms", signed(web.Within(outreach.WebhookDeadline,
+		"the message could not be stored; try again", http.HandlerFunc(eng.SMSWebhook))))
+	srv.Handle("POST /webhooks/twilio/status", signed(web.Within(outreach.WebhookDeadline,
+		"the report could not be stored; try again", http.HandlerFunc(eng.StatusWebhook))))
 	srv.Handle("POST /webhooks/twilio/voice/", signed(twilio.VoiceHandler(eng, a.cfg.PublicURL, a.log)))
 	srv.Handle("GET /api/v1/patients/{id}/checkins", api(eng.CheckinsHandler))
 	srv.Handle("GET /api/v1/patients/{id}/messages", api(eng.MessagesHandler))

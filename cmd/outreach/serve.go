@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +52,9 @@ func (a *app) listenAndOpen(ctx context.Context) (net.Listener, *sqlx.DB, error)
 	if err := a.checkChannel(); err != nil {
 		return nil, nil, err
 	}
+	if err := a.checkPublicURL(); err != nil {
+		return nil, nil, err
+	}
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("error listening on %s: %w", a.cfg.Listen, err)
@@ -61,6 +65,22 @@ func (a *app) listenAndOpen(ctx context.Context) (net.Listener, *sqlx.DB, error)
 		return nil, nil, err
 	}
 	return ln, d, nil
+}
+
+// checkPublicURL refuses to serve Twilio on a public URL that Twilio can never reach (the
+// default http://localhost:8080, or any loopback address): every webhook and callback would be
+// lost without a word. The simulator needs none.
+func (a *app) checkPublicURL() error {
+	if a.cfg.Channel != channelTwilio {
+		return nil
+	}
+	host := a.cfg.PublicURL.Hostname()
+	ip := net.ParseIP(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		return fmt.Errorf("OUTREACH_PUBLIC_URL is %s, which Twilio cannot reach: set it to the engine's public address, like https://outreach.example.org",
+			a.cfg.PublicURL)
+	}
+	return nil
 }
 
 // newServer returns the HTTP server with its health routes and metrics: the Go and process
@@ -77,10 +97,11 @@ func (a *app) newServer(d *sqlx.DB, eng *outreach.Engine) (*web.Server, *metrics
 	srv.Health(func(ctx context.Context) error {
 		st, err := db.CheckSchema(ctx, d)
 		if err != nil {
-			return fmt.Errorf("database: %w", err)
+			return &web.Unready{Reason: "database unavailable", Err: err}
 		}
 		if !st.Current() {
-			return fmt.Errorf("database schema at version %d, want %d", st.Applied, st.Known)
+			return &web.Unready{Reason: "database schema not current",
+				Err: fmt.Errorf("database schema at version %d, want %d", st.Applied, st.Known)}
 		}
 		return nil
 	}, reg)

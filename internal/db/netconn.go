@@ -16,8 +16,10 @@ import (
 // write instead, and close the socket when the operation's context ends.
 
 // cancelRequestTimeout bounds the connections lib/pq opens to cancel a query: they send a few
-// bytes and wait for the server to hang up.
-const cancelRequestTimeout = 10 * time.Second
+// bytes and wait for the server to hang up, which a server that answers does at once. lib/pq
+// waits for this before a prepared statement whose context ended returns, so it adds at most
+// this to the context's deadline.
+const cancelRequestTimeout = time.Second
 
 // dialer opens lib/pq's connections with a deadline on each read and write.
 type dialer struct {
@@ -41,17 +43,22 @@ func (d *dialer) DialTimeout(network, address string, timeout time.Duration) (ne
 // slot in ctx, which closes it if Connect's context ends first; any other connection is one
 // of lib/pq's cancel requests, which gets a short life.
 func (d *dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	s, ok := ctx.Value(slotKey{}).(*slot)
+	if !ok {
+		end := time.Now().Add(cancelRequestTimeout)
+		ctx, cancel := context.WithDeadline(ctx, end)
+		defer cancel()
+		c, err := d.d.DialContext(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		return &deadlineConn{Conn: c, wait: d.wait, end: end}, nil
+	}
 	c, err := d.d.DialContext(ctx, network, address)
 	if err != nil {
 		return nil, err
 	}
 	dc := &deadlineConn{Conn: c, wait: d.wait}
-	s, ok := ctx.Value(slotKey{}).(*slot)
-	if !ok {
-		dc.readLimit = time.Now().Add(cancelRequestTimeout)
-		dc.writeLimit = dc.readLimit
-		return dc, nil
-	}
 	if !s.set(dc) {
 		c.Close()
 		return nil, context.Cause(ctx)
@@ -60,10 +67,11 @@ func (d *dialer) DialContext(ctx context.Context, network, address string) (net.
 }
 
 // deadlineConn is a connection whose every read and write waits at most wait, and no later
-// than the deadlines its user set (lib/pq's connect_timeout during the handshake).
+// than the deadlines its user set (lib/pq's connect_timeout during the handshake) or its end.
 type deadlineConn struct {
 	net.Conn
 	wait time.Duration
+	end  time.Time // zero: none
 
 	mu                    sync.Mutex
 	readLimit, writeLimit time.Time
@@ -72,8 +80,10 @@ type deadlineConn struct {
 
 func (c *deadlineConn) until(limit time.Time) time.Time {
 	d := time.Now().Add(c.wait)
-	if !limit.IsZero() && limit.Before(d) {
-		return limit
+	for _, l := range []time.Time{limit, c.end} {
+		if !l.IsZero() && l.Before(d) {
+			d = l
+		}
 	}
 	return d
 }

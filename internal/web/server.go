@@ -104,8 +104,13 @@ func (s *Server) Run(ctx context.Context, addr string, grace time.Duration) erro
 	return s.Serve(ctx, ln, grace)
 }
 
-// Serve is Run on a listener the caller opened.
+// Serve is Run on a listener the caller opened. The stop ends within grace whatever the
+// requests in flight wait for: those still running after nine tenths of it have their contexts
+// cancelled (their database work stops at once and they answer an error), and the connections
+// left at its end are closed.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	base, abandon := context.WithCancel(context.WithoutCancel(ctx))
+	defer abandon()
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -114,6 +119,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -123,10 +129,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), grace)
+	end := time.Now().Add(grace)
+	soft, cancel := context.WithDeadline(context.Background(), end.Add(-grace/10))
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		return err
+	if err := srv.Shutdown(soft); err != nil {
+		s.log.Warn("requests still running near the end of the stop's grace period: cancelling them", "grace", grace)
+		abandon()
+		hard, cancel := context.WithDeadline(context.Background(), end)
+		defer cancel()
+		if err := srv.Shutdown(hard); err != nil {
+			s.log.Warn("requests still running at the end of the stop's grace period: closing their connections", "grace", grace)
+			srv.Close()
+		}
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -134,23 +148,51 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	return nil
 }
 
-// Health registers GET /healthz (the process answers), GET /readyz (ready reports no error)
-// and GET /metrics (the gatherer's metrics in the Prometheus text format).
+// readyWithin bounds the readiness check, so that /readyz answers within 3 seconds whatever the
+// database does.
+const readyWithin = 2 * time.Second
+
+// Unready is why the engine is not ready: Reason is what /readyz answers; Err, which may name
+// internal addresses, is only logged.
+type Unready struct {
+	Reason string
+	Err    error
+}
+
+func (u *Unready) Error() string { return u.Reason + ": " + u.Err.Error() }
+func (u *Unready) Unwrap() error { return u.Err }
+
+// Health registers GET /healthz (the process answers, whatever the database does), GET /readyz
+// (ready reports no error within 2 seconds) and GET /metrics (the gatherer's metrics in the
+// Prometheus text format). /readyz answers 503 with the Reason of an Unready error, otherwise
+// "not ready", and logs the error itself.
 func (s *Server) Health(ready func(context.Context) error, g prometheus.Gatherer) {
 	s.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), readyWithin)
 		defer cancel()
 		if err := ready(ctx); err != nil {
+			reason := "not ready"
+			var u *Unready
+			if errors.As(err, &u) {
+				reason = u.Reason
+			}
 			s.log.Warn("not ready", "error", err)
-			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": reason})
 			return
 		}
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	s.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
+}
+
+// Within answers 503 {"error": msg} when h has not answered within d, whatever h waits for; h
+// goes on with its request's context cancelled, and what it writes afterwards is dropped.
+func Within(d time.Duration, msg string, h http.Handler) http.Handler {
+	body, _ := json.Marshal(map[string]string{"error": msg})
+	return http.TimeoutHandler(h, d, string(body))
 }
 
 // WriteJSON writes v as JSON with the status code.

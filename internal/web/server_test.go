@@ -5,10 +5,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -39,9 +42,34 @@ func TestHealthAndReadiness(t *testing.T) {
 	if rec := get(s, "/readyz"); rec.Code != 200 {
 		t.Errorf("/readyz = %d", rec.Code)
 	}
-	down, _ := newTestServer(errors.New("database: connection refused"))
-	if rec := get(down, "/readyz"); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "connection refused") {
+	// The error behind the answer names internal addresses: it is logged, never told.
+	detail := errors.New("dial tcp 10.0.3.7:5432: connect: connection refused")
+	down, _ := newTestServer(&Unready{Reason: "database unavailable", Err: detail})
+	rec := get(down, "/readyz")
+	if rec.Code != http.StatusServiceUnavailable || strings.TrimSpace(rec.Body.String()) != `{"error":"database unavailable","status":"unavailable"}` {
 		t.Errorf("/readyz when not ready = %d %s", rec.Code, rec.Body)
+	}
+	other, _ := newTestServer(detail)
+	if rec := get(other, "/readyz"); rec.Code != http.StatusServiceUnavailable || strings.Contains(rec.Body.String(), "10.0.3.7") ||
+		!strings.Contains(rec.Body.String(), "not ready") {
+		t.Errorf("/readyz for another error = %d %s", rec.Code, rec.Body)
+	}
+}
+
+// /readyz answers within 3 seconds even when the check never returns by itself.
+func TestReadinessIsBounded(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
+	s.Health(func(ctx context.Context) error {
+		<-ctx.Done()
+		return &Unready{Reason: "database unavailable", Err: ctx.Err()}
+	}, reg)
+	start := time.Now()
+	rec := get(s, "/readyz")
+	took := time.Since(start)
+	t.Logf("/readyz answered %d after %s", rec.Code, took.Round(time.Millisecond))
+	if rec.Code != http.StatusServiceUnavailable || took >= 3*time.Second {
+		t.Errorf("/readyz = %d after %s, want 503 within 3 s", rec.Code, took)
 	}
 }
 
@@ -70,5 +98,82 @@ outreach_http_requests_total{code="500",route="GET /boom"} 1
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("metric lint: %v %v", problems, err)
+	}
+}
+
+// Within answers 503 at its deadline, even when the handler ignores its context.
+func TestWithinAnswersAtTheDeadline(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	h := Within(200*time.Millisecond, "try again", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+	}))
+	start := time.Now()
+	rec := get(h, "/")
+	took := time.Since(start)
+	if rec.Code != http.StatusServiceUnavailable || strings.TrimSpace(rec.Body.String()) != `{"error":"try again"}` || took > 2*time.Second {
+		t.Errorf("= %d %s after %s, want 503 after 200 ms", rec.Code, rec.Body, took)
+	}
+	quick := Within(time.Second, "try again", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	if rec := get(quick, "/"); rec.Code != http.StatusOK {
+		t.Errorf("a quick handler = %d", rec.Code)
+	}
+}
+
+// A stop ends within its grace period whatever the requests in flight wait for: those that
+// honour their context answer an error once it is cancelled; the others lose their connection.
+func TestServeStopsWithinGrace(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
+	started := make(chan struct{}, 2)
+	forever := make(chan struct{})
+	defer close(forever)
+	s.HandleFunc("GET /polite", func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-r.Context().Done()
+		WriteError(w, http.StatusServiceUnavailable, "stopping")
+	})
+	s.HandleFunc("GET /stuck", func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-forever
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln, 2*time.Second) }()
+	codes := make(chan int, 2)
+	for _, path := range []string{"/polite", "/stuck"} {
+		go func() {
+			resp, err := http.Get("http://" + ln.Addr().String() + path)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	<-started
+	<-started
+	begin := time.Now()
+	stop()
+	select {
+	case err := <-served:
+		took := time.Since(begin)
+		t.Logf("stopped after %s with a grace of 2 s", took.Round(time.Millisecond))
+		if err != nil || took > 3*time.Second {
+			t.Errorf("Serve = %v after %s", err, took)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+	got := []int{<-codes, <-codes}
+	if !slices.Contains(got, http.StatusServiceUnavailable) || !slices.Contains(got, 0) {
+		t.Errorf("answers %v, want a 503 for the polite request and a closed connection for the stuck one", got)
 	}
 }
