@@ -10,8 +10,10 @@ Serves the care team's pages, the JSON API, the Twilio webhooks, /healthz, /read
 on OUTREACH_LISTEN, starts the check-ins that fall due every minute, and sends the outbox.
 It creates the database named in DATABASE_URL when it is missing and applies pending migrations
 first. It needs a channel: Twilio (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, and TWILIO_FROM_NUMBER
-or TWILIO_MESSAGING_SERVICE_SID), or OUTREACH_CHANNEL=simulator to send nothing.
-SIGTERM or Ctrl-C stops it gracefully.`}
+or TWILIO_MESSAGING_SERVICE_SID), or OUTREACH_CHANNEL=simulator to send nothing; with Twilio,
+OUTREACH_PUBLIC_URL must be an address Twilio can reach (not localhost). A database that does
+not answer at start makes it exit with status 1 and the reason. SIGTERM or Ctrl-C stops it
+gracefully, within 20 seconds whatever the database does.`}
 
 var demoUsage = cmdUsage{name: "demo", summary: "a tour with no setup: demo database, simulated patients, the server", about: `
 Recreates its own database outreach_demo on the server of DATABASE_URL (never the database named
