@@ -69,18 +69,26 @@ func (a *app) listenAndOpen(ctx context.Context) (net.Listener, *sqlx.DB, error)
 
 // checkPublicURL refuses to serve Twilio on a public URL that Twilio can never reach (the
 // default http://localhost:8080, or any loopback address): every webhook and callback would be
-// lost without a word. The simulator needs none.
+// lost without a word. A provider on this machine (TWILIO_API_URL on a loopback address, a
+// local fake) can reach it; the simulator needs none.
 func (a *app) checkPublicURL() error {
 	if a.cfg.Channel != channelTwilio {
 		return nil
 	}
-	host := a.cfg.PublicURL.Hostname()
-	ip := net.ParseIP(host)
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+	if api := a.cfg.Twilio.APIURL; api != nil && loopback(api.Hostname()) {
+		return nil
+	}
+	if loopback(a.cfg.PublicURL.Hostname()) {
 		return fmt.Errorf("OUTREACH_PUBLIC_URL is %s, which Twilio cannot reach: set it to the engine's public address, like https://outreach.example.org",
 			a.cfg.PublicURL)
 	}
 	return nil
+}
+
+// loopback reports whether host names this machine only.
+func loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || strings.HasSuffix(host, ".localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 // newServer returns the HTTP server with its health routes and metrics: the Go and process

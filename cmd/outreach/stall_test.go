@@ -222,16 +222,26 @@ func TestServeAgainstAStalledDatabase(t *testing.T) {
 }
 
 // serve with Twilio refuses a public URL Twilio cannot reach, in one line naming the variable,
-// before it touches the database; the simulator starts on the default (TestServeAnswersAndStops).
+// before it touches the database; the simulator starts on the default (TestServeAnswersAndStops),
+// and so does a provider on this machine (the bench's fake Twilio, TestBenchSmallRun).
 func TestServeWithTwilioNeedsAPublicURL(t *testing.T) {
 	ctx := context.Background()
 	conn := dbtest.Empty(t)
 	for _, public := range []string{"", "http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080", "http://app.localhost"} {
 		env := stallEnv(t, conn)
+		delete(env, "TWILIO_API_URL") // Twilio's own
 		env["OUTREACH_PUBLIC_URL"] = public
 		_, _, err := runCmd(t, ctx, env, "serve")
 		if err == nil || !strings.HasPrefix(err.Error(), "OUTREACH_PUBLIC_URL is ") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("OUTREACH_PUBLIC_URL=%q: error = %v, want a one-line refusal naming OUTREACH_PUBLIC_URL", public, err)
+		}
+	}
+	for _, api := range []string{"https://api.example.net", "http://localhost.example.net:9000"} {
+		env := stallEnv(t, conn)
+		env["TWILIO_API_URL"] = api
+		env["OUTREACH_PUBLIC_URL"] = "http://127.0.0.1:8080"
+		if _, _, err := runCmd(t, ctx, env, "serve"); err == nil || !strings.HasPrefix(err.Error(), "OUTREACH_PUBLIC_URL is ") {
+			t.Errorf("TWILIO_API_URL=%s: error = %v, want the refusal", api, err)
 		}
 	}
 	d, err := db.Open(ctx, conn)
