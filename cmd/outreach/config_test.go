@@ -176,6 +176,9 @@ func TestLoadConfigSessionsAndProxies(t *testing.T) {
 		`OUTREACH_PROXY_HEADER "X Forwarded" is not a header name`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v, want %q", err, want)
+		}
+	}
+}
 
 func TestLoadConfigStatementTimeout(t *testing.T) {
 	for value, want := range map[string]time.Duration{"": time.Minute, "2m": 2 * time.Minute, "1h": time.Hour} {
