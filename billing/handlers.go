@@ -48,7 +48,7 @@ func (h *Handlers) ReportHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="billing-%s.csv"`, m))
 	w.Header().Set("Cache-Control", "no-store")
 	if err := WriteCSV(w, rep); err != nil {
-		h.Log.Error("writing report failed", "error", err)
+		h.Log.Error("writing report failed", "err", err)
 	}
 }
 

@@ -404,8 +404,7 @@ func (e *Engine) actOnCode(ctx context.Context, tx *sqlx.Tx, patient int64, phon
 	return nil
 }
 
-// settle looks up unknown sends that waited long enough for a status report: found, they take
-// the provider's status; not found, nothing reached the provider and they are queued again.
+// selectUnknown lists the unknown sends that waited long enough for a status report.
 const selectUnknown = `
 SELECT id, phone, body, created_at FROM messages
 WHERE practice_id = $1 AND status = 'unknown' AND twilio_sid IS NULL AND updated_at <= $2
@@ -413,6 +412,8 @@ ORDER BY updated_at LIMIT 50`
 
 const touchUnknown = `UPDATE messages SET updated_at = $1 WHERE practice_id = $2 AND id = $3 AND status = 'unknown'`
 
+// settle looks up unknown sends that waited long enough for a status report: found, they take
+// the provider's status; not found, nothing reached the provider and they are queued again.
 func (e *Engine) settle(ctx context.Context) (int, error) {
 	now := e.now()
 	var rows []struct {

@@ -19,7 +19,7 @@ var exportHeader = []string{
 	"created_by", "created_by_name", "created_at",
 }
 
-// Status of an entry version in an export.
+// status is the state of an entry version in an export: void, superseded or current.
 func (e Entry) status() string {
 	switch {
 	case e.Voided:

@@ -264,7 +264,7 @@ func (h *Handlers) Export(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="time-entries-%s.csv"`, r.URL.Query().Get("month")))
 	w.Header().Set("Cache-Control", "no-store")
 	if err := h.Svc.Export(r.Context(), w, from, to, h.Location); err != nil {
-		h.Log.Error("export failed", "error", err)
+		h.Log.Error("export failed", "err", err)
 	}
 }
 

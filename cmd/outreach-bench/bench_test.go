@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -26,7 +25,7 @@ func buildOutreach(t *testing.T) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("the go command is not on PATH: %v", err)
 	}
 	exe := filepath.Join(t.TempDir(), "outreach")
 	if out, err := exec.Command(goTool, "build", "-o", exe, "../outreach").CombinedOutput(); err != nil {

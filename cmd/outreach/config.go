@@ -295,10 +295,10 @@ func validateTwilio(e *env, t TwilioConfig) {
 	}
 }
 
-// practiceSettings returns the practice settings the configuration sets.
 // onCallID is the form of the practice's staff ids.
 var onCallID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
 
+// practiceSettings returns the practice settings the configuration sets.
 func (c Config) practiceSettings() practice.Settings {
 	return practice.Settings{ID: practice.Default, Location: c.Location, Quiet: c.Quiet, Name: c.Practice.Name,
 		Phone: c.Practice.Phone, Country: c.Country, ConsentExemption: c.ConsentExemption}

@@ -144,7 +144,7 @@ func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *ou
 func purgeAccounts(ctx context.Context, acc *web.Accounts, log *slog.Logger) {
 	sessions, counts, err := acc.Purge(ctx)
 	if err != nil {
-		log.Error("purging sessions and login counts failed", "error", err)
+		log.Error("purging sessions and login counts failed", "err", err)
 		return
 	}
 	if sessions+counts > 0 {

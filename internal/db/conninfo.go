@@ -2,6 +2,8 @@ package db
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"sort"
 	"strings"
 )
@@ -72,4 +74,37 @@ func formatKeyValues(params map[string]string) string {
 		parts = append(parts, k+"='"+v+"'")
 	}
 	return strings.Join(parts, " ")
+}
+
+// urlParams reads a postgres:// URL into connection parameters as lib/pq reads one: user and
+// password, host and port, the database from the path, and every query parameter. Several
+// hosts are written "h1,h2" with their ports apart ("?port=5501,5502").
+func urlParams(dsn string) (map[string]string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, err
+	}
+	params := map[string]string{}
+	set := func(k, v string) {
+		if v != "" {
+			params[k] = v
+		}
+	}
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		set("user", u.User.Username())
+		set("password", pw)
+	}
+	if host, port, err := net.SplitHostPort(u.Host); err == nil {
+		set("host", host)
+		set("port", port)
+	} else {
+		set("host", u.Host)
+	}
+	set("dbname", strings.TrimPrefix(u.Path, "/"))
+	q := u.Query()
+	for k := range q {
+		set(k, q.Get(k))
+	}
+	return params, nil
 }

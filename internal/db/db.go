@@ -140,17 +140,19 @@ func missingDatabase(err error) bool {
 // given, "disable" for a server on this machine (loopback or Unix socket), otherwise "require"
 // (lib/pq's own default, which would otherwise apply silently).
 func WithSSLMode(dsn string) (string, error) {
-	conn := dsn
+	var params map[string]string
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		c, err := pq.ParseURL(dsn)
+		p, err := urlParams(dsn)
 		if err != nil {
 			return "", fmt.Errorf("error parsing database URL: %w", redactURLError(err))
 		}
-		conn = c
-	}
-	params, err := parseKeyValues(conn)
-	if err != nil {
-		return "", err
+		params = p
+	} else {
+		p, err := parseKeyValues(dsn)
+		if err != nil {
+			return "", err
+		}
+		params = p
 	}
 	if _, ok := params["sslmode"]; !ok {
 		params["sslmode"] = "require"

@@ -25,6 +25,9 @@ func TestWithSSLMode(t *testing.T) {
 		{"postgres://u@db.example.org/x", "sslmode='require'"},
 		{"host=/var/run/postgresql dbname=x", "sslmode='disable'"},
 		{"host=db.internal dbname=x sslmode=verify-full", "sslmode='verify-full'"},
+		{"postgres://app:s%27cret@db1,db2/outreach?port=5501,5502&target_session_attrs=read-write",
+			`dbname='outreach' host='db1,db2' password='s\'cret' port='5501,5502' sslmode='require' target_session_attrs='read-write' user='app'`},
+		{"postgresql://[::1]:5433/x", "host='::1' port='5433' sslmode='disable'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -158,7 +158,7 @@ func (c *Collector) compute(ctx context.Context, now time.Time) []prometheus.Met
 		}
 		if err != nil {
 			c.errors++
-			c.Log.Error("metric query failed", "metric", q.desc.String(), "error", err)
+			c.Log.Error("metric query failed", "metric", q.desc.String(), "err", err)
 			continue
 		}
 		for _, r := range rows {
@@ -186,7 +186,7 @@ func (c *Collector) billing(ctx context.Context, now time.Time) []prometheus.Met
 	rep, err := c.Billing.Report(ctx, m)
 	if err != nil {
 		c.errors++
-		c.Log.Error("metric query failed", "metric", "billing", "error", err)
+		c.Log.Error("metric query failed", "metric", "billing", "err", err)
 		return nil
 	}
 	type key struct{ program, code string }
@@ -246,7 +246,7 @@ func (c *Collector) claimTimes(ctx context.Context) []prometheus.Metric {
 	}
 	if err := c.DB.SelectContext(ctx, &rows, selectClaimTimes, c.Practice); err != nil {
 		c.errors++
-		c.Log.Error("metric query failed", "metric", "escalation_time_to_claim_seconds", "error", err)
+		c.Log.Error("metric query failed", "metric", "escalation_time_to_claim_seconds", "err", err)
 		return nil
 	}
 	var out []prometheus.Metric

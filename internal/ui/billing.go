@@ -62,6 +62,6 @@ func (p *Pages) billingCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="billing-%s.csv"`, m))
 	if err := billing.WriteCSV(w, rep); err != nil {
-		p.Log.Error("billing CSV not written", "error", err)
+		p.Log.Error("billing CSV not written", "err", err)
 	}
 }

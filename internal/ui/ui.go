@@ -135,7 +135,7 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, data any)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := p.tmpl.ExecuteTemplate(w, name, data); err != nil {
-		p.Log.Error("page not rendered", "page", name, "error", err)
+		p.Log.Error("page not rendered", "page", name, "err", err)
 	}
 }
 
@@ -199,7 +199,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 				status = http.StatusServiceUnavailable
 			}
 		case !errors.Is(err, web.ErrBadLogin):
-			p.Log.Error("login failed", "error", err)
+			p.Log.Error("login failed", "err", err)
 			status, err = http.StatusServiceUnavailable, errors.New("the service is unavailable; try again")
 		}
 		p.render(w, status, "login", struct {
@@ -215,7 +215,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	if err := p.Accounts.Logout(w, r); err != nil {
-		p.Log.Error("logout failed", "error", err)
+		p.Log.Error("logout failed", "err", err)
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
@@ -224,7 +224,7 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 // line (and a log entry) for the rest.
 func (p *Pages) message(err error) string {
 	if web.StatusOf(err) == http.StatusInternalServerError {
-		p.Log.Error("page request failed", "error", err)
+		p.Log.Error("page request failed", "err", err)
 		return "Something went wrong; try again."
 	}
 	return err.Error()

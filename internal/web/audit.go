@@ -94,7 +94,7 @@ func AuditExportHandler(d *sqlx.DB, practice int64, loc *time.Location, clock fu
 		}
 		if err != nil {
 			// The status is sent: the reader sees a body cut short, without its last newline.
-			log.Error("audit export failed", "lines", n, "error", err)
+			log.Error("audit export failed", "lines", n, "err", err)
 			panic(http.ErrAbortHandler)
 		}
 	}

@@ -39,7 +39,7 @@ func Fail(w http.ResponseWriter, log *slog.Logger, err error) {
 	code := StatusOf(err)
 	switch {
 	case code == http.StatusInternalServerError:
-		log.Error("request failed", "error", err)
+		log.Error("request failed", "err", err)
 		WriteError(w, code, "internal error")
 	case db.IsUnstorableText(err):
 		WriteError(w, code, "the request holds text that cannot be stored: a NUL character or bytes that are not UTF-8")

@@ -179,7 +179,7 @@ func (s *Server) Health(ready func(context.Context) error, g prometheus.Gatherer
 			if errors.As(err, &u) {
 				reason = u.Reason
 			}
-			s.log.Warn("not ready", "error", err)
+			s.log.Warn("not ready", "err", err)
 			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": reason})
 			return
 		}

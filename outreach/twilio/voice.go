@@ -76,13 +76,13 @@ func (h *voiceHandler) serve(w http.ResponseWriter, r *http.Request, hook string
 	defer cancel()
 	turn, err := next(ctx, call)
 	if err != nil {
-		h.log.Error("voice "+hook+" webhook failed", "call", call, "error", err)
+		h.log.Error("voice "+hook+" webhook failed", "call", call, "err", err)
 		lang := cmp.Or(turn.Lang, scripts.English)
 		turn = ivr.Turn{Lang: lang, Say: []string{ivr.Trouble.In(lang)}}
 	}
 	doc, err := renderTurn(turn, h.inputURL(call))
 	if err != nil {
-		h.log.Error("TwiML not rendered", "call", call, "error", err)
+		h.log.Error("TwiML not rendered", "call", call, "err", err)
 		http.Error(w, "TwiML not rendered", http.StatusInternalServerError)
 		return
 	}
