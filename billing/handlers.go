@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
@@ -21,7 +22,7 @@ type Handlers struct {
 func (h *Handlers) ReportHandler(w http.ResponseWriter, r *http.Request) {
 	m, err := ParseMonth(r.URL.Query().Get("month"))
 	if err != nil {
-		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "month: %v", err))
+		web.Fail(w, h.Log, errkind.Errorf(errkind.ErrInvalid, "month: %v", err))
 		return
 	}
 	format := r.URL.Query().Get("format")
@@ -29,7 +30,7 @@ func (h *Handlers) ReportHandler(w http.ResponseWriter, r *http.Request) {
 		format = "json"
 	}
 	if format != "json" && format != "csv" {
-		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "format %q is not json or csv", format))
+		web.Fail(w, h.Log, errkind.Errorf(errkind.ErrInvalid, "format %q is not json or csv", format))
 		return
 	}
 	rep, err := h.Store.Report(r.Context(), m)
@@ -70,7 +71,7 @@ func (h *Handlers) WorklistHandler(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query().Get("month"); q != "" {
 		var err error
 		if m, err = ParseMonth(q); err != nil {
-			web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "month: %v", err))
+			web.Fail(w, h.Log, errkind.Errorf(errkind.ErrInvalid, "month: %v", err))
 			return
 		}
 	}
@@ -78,7 +79,7 @@ func (h *Handlers) WorklistHandler(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query().Get("within"); q != "" {
 		n, err := strconv.ParseInt(q, 10, 64)
 		if err != nil || n < 0 || n > 600 {
-			web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "within %q is not a number of minutes from 0 to 600", q))
+			web.Fail(w, h.Log, errkind.Errorf(errkind.ErrInvalid, "within %q is not a number of minutes from 0 to 600", q))
 			return
 		}
 		within = n

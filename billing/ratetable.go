@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/outreach-engine/outreach/internal/csvfile"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/ident"
-	"github.com/outreach-engine/outreach/internal/web"
 )
 
 //go:embed rates/*.csv
@@ -39,11 +39,11 @@ type Rate struct {
 type Rates map[int]map[Code]Rate
 
 // Amount returns what a code pays in a year under a fee schedule. A code the table lacks for
-// the year is an error of kind web.ErrInvalid: the month asked for cannot be priced.
+// the year is an error of kind errkind.ErrInvalid: the month asked for cannot be priced.
 func (r Rates) Amount(year int, code Code, fs FeeSchedule) (int64, error) {
 	rate, ok := r[year][code]
 	if !ok {
-		return 0, web.Errorf(web.ErrInvalid, "no %d rate for code %s in the rate table", year, code)
+		return 0, errkind.Errorf(errkind.ErrInvalid, "no %d rate for code %s in the rate table", year, code)
 	}
 	if fs == QP {
 		return rate.QPCents, nil
@@ -56,7 +56,7 @@ var rateSchema = csvfile.Schema{
 	Required: []string{"year", "code", "non_qp_cents", "qp_cents"},
 }
 
-// Covers returns an error of kind web.ErrInvalid, saying which years the table has, when it
+// Covers returns an error of kind errkind.ErrInvalid, saying which years the table has, when it
 // has no rates for the month's year.
 func (r Rates) Covers(m Month) error {
 	if len(r[m.Year]) > 0 {
@@ -73,7 +73,7 @@ func (r Rates) Covers(m Month) error {
 	if len(years) > 0 {
 		have = strings.Join(years, ", ")
 	}
-	return web.Errorf(web.ErrInvalid, "month %s is outside the rate table, which has rates for %s (a practice adds a year with OUTREACH_RATES_FILE)", m, have)
+	return errkind.Errorf(errkind.ErrInvalid, "month %s is outside the rate table, which has rates for %s (a practice adds a year with OUTREACH_RATES_FILE)", m, have)
 }
 
 // LoadRates reads a rate table from CSV (year, code, non_qp_cents, qp_cents[, note]), such as a

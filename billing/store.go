@@ -13,8 +13,8 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/practice"
-	"github.com/outreach-engine/outreach/internal/web"
 )
 
 // Store loads a month's billing facts from the database, computes reports and keeps closed
@@ -322,7 +322,7 @@ ON CONFLICT (practice_id, month) DO NOTHING`
 func (s *Store) Close(ctx context.Context, actor audit.Actor, m Month) (MonthReport, error) {
 	now := s.Now()
 	if _, end := m.Bounds(s.Location); now.Before(end) {
-		return MonthReport{}, web.Errorf(web.ErrConflict, "%s has not ended yet in %s", m, s.Location)
+		return MonthReport{}, errkind.Errorf(errkind.ErrConflict, "%s has not ended yet in %s", m, s.Location)
 	}
 	err := db.WithTxOptions(ctx, s.DB, db.Snapshot, func(tx *sqlx.Tx) error {
 		rep, err := s.compute(ctx, tx, m)
@@ -338,7 +338,7 @@ func (s *Store) Close(ctx context.Context, actor audit.Actor, m Month) (MonthRep
 			return fmt.Errorf("error closing %s: %w", m, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return web.Errorf(web.ErrConflict, "%s is already closed", m)
+			return errkind.Errorf(errkind.ErrConflict, "%s is already closed", m)
 		}
 		var total int64
 		for _, r := range rep.Rows {

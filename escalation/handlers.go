@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
@@ -29,7 +30,7 @@ func (h *Handlers) item(w http.ResponseWriter, r *http.Request) (web.Identity, i
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "escalation id %q is not a positive integer", r.PathValue("id")))
+		web.Fail(w, h.Log, errkind.Errorf(errkind.ErrInvalid, "escalation id %q is not a positive integer", r.PathValue("id")))
 		return ident, 0, false
 	}
 	return ident, id, true
@@ -39,7 +40,7 @@ func (h *Handlers) item(w http.ResponseWriter, r *http.Request) (web.Identity, i
 func (h *Handlers) worker(w http.ResponseWriter, r *http.Request) (web.Identity, int64, bool) {
 	ident, ok := web.IdentityFrom(r.Context())
 	if ok && !CanWork(ident) {
-		web.Fail(w, h.Log, web.Errorf(web.ErrForbidden, "only clinical staff and practitioners work escalation items"))
+		web.Fail(w, h.Log, errkind.Errorf(errkind.ErrForbidden, "only clinical staff and practitioners work escalation items"))
 		return ident, 0, false
 	}
 	return h.item(w, r)

@@ -15,15 +15,15 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/internal/errkind"
 )
 
 // Errors of the queue; handlers answer them with 404, 409 and 400.
 var (
-	ErrNotFound = fmt.Errorf("no such escalation item: %w", web.ErrNotFound)
+	ErrNotFound = fmt.Errorf("no such escalation item: %w", errkind.ErrNotFound)
 	// ErrClaimed: another staff member holds a live claim on the item, or it is resolved.
-	ErrClaimed = fmt.Errorf("escalation item claimed by someone else or resolved: %w", web.ErrConflict)
-	ErrInvalid = fmt.Errorf("invalid escalation request: %w", web.ErrInvalid)
+	ErrClaimed = fmt.Errorf("escalation item claimed by someone else or resolved: %w", errkind.ErrConflict)
+	ErrInvalid = fmt.Errorf("invalid escalation request: %w", errkind.ErrInvalid)
 )
 
 // Outcomes an item is resolved with.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
@@ -108,7 +109,7 @@ func TestConcurrentClaimsHaveOneWinner(t *testing.T) {
 			switch {
 			case err == nil:
 				winners = append(winners, nurse)
-			case errors.Is(err, escalation.ErrClaimed) && errors.Is(err, web.ErrConflict):
+			case errors.Is(err, escalation.ErrClaimed) && errors.Is(err, errkind.ErrConflict):
 				conflicts++
 			default:
 				t.Errorf("claim by %s: %v", nurse, err)
@@ -207,11 +208,11 @@ func TestListOrderAndFilters(t *testing.T) {
 		t.Errorf("assignee filter = %+v", items)
 	}
 	for _, f := range []escalation.Filter{{Status: "done"}, {Severity: "critical"}} {
-		if _, err := r.queue.List(ctx, f); !errors.Is(err, web.ErrInvalid) {
+		if _, err := r.queue.List(ctx, f); !errors.Is(err, errkind.ErrInvalid) {
 			t.Errorf("filter %+v: %v", f, err)
 		}
 	}
-	if _, err := r.queue.Resolve(ctx, urgent, r.staff["RN01"], "fixed_it", ""); !errors.Is(err, web.ErrInvalid) {
+	if _, err := r.queue.Resolve(ctx, urgent, r.staff["RN01"], "fixed_it", ""); !errors.Is(err, errkind.ErrInvalid) {
 		t.Errorf("unknown outcome: %v", err)
 	}
 }

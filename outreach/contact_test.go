@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/practice"
-	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 )
 
@@ -106,13 +106,13 @@ func TestSetActive(t *testing.T) {
 	r := started(t)
 	ctx := context.Background()
 	staff := audit.Staff(7)
-	if _, err := r.eng.SetActive(ctx, "S1", false, "  ", staff); !errors.Is(err, web.ErrInvalid) {
+	if _, err := r.eng.SetActive(ctx, "S1", false, "  ", staff); !errors.Is(err, errkind.ErrInvalid) {
 		t.Errorf("no reason: %v, want invalid", err)
 	}
-	if _, err := r.eng.SetActive(ctx, "S1", false, strings.Repeat("x", outreach.MaxReasonLength+1), staff); !errors.Is(err, web.ErrInvalid) {
+	if _, err := r.eng.SetActive(ctx, "S1", false, strings.Repeat("x", outreach.MaxReasonLength+1), staff); !errors.Is(err, errkind.ErrInvalid) {
 		t.Errorf("a reason too long: %v, want invalid", err)
 	}
-	if _, err := r.eng.SetActive(ctx, "NOPE", false, "Discharged", staff); !errors.Is(err, web.ErrNotFound) {
+	if _, err := r.eng.SetActive(ctx, "NOPE", false, "Discharged", staff); !errors.Is(err, errkind.ErrNotFound) {
 		t.Errorf("unknown patient: %v, want not found", err)
 	}
 	if n := r.count("SELECT count(*) FROM audit_log WHERE action LIKE 'patient.%activate'"); n != 0 {

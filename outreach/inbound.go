@@ -14,6 +14,7 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/scripts"
@@ -325,7 +326,7 @@ const selectOptOutOf = `SELECT phone, language FROM patients WHERE practice_id =
 
 // RecordOptOut records a request to stop the texts that a staff member took (on the phone, in
 // person, or in a text a human read as one): the patient's number is opted out as by STOP,
-// audited as the staff member's, and confirmed with one text. web.ErrConflict when the patient
+// audited as the staff member's, and confirmed with one text. errkind.ErrConflict when the patient
 // has already opted out or has no phone.
 func (e *Engine) RecordOptOut(ctx context.Context, patient int64, who web.Identity) error {
 	now := e.now()
@@ -337,11 +338,11 @@ func (e *Engine) RecordOptOut(ctx context.Context, patient int64, who web.Identi
 		err := tx.GetContext(ctx, &p, selectOptOutOf, e.pid(), patient)
 		switch {
 		case db.IsNoRows(err):
-			return web.Errorf(web.ErrConflict, "the patient has already opted out, or is unknown")
+			return errkind.Errorf(errkind.ErrConflict, "the patient has already opted out, or is unknown")
 		case err != nil:
 			return err
 		case p.Phone == nil:
-			return web.Errorf(web.ErrConflict, "the patient has no phone number on file")
+			return errkind.Errorf(errkind.ErrConflict, "the patient has no phone number on file")
 		}
 		if _, err := e.optOut(ctx, tx, *p.Phone, "staff", "recorded_by_staff", who.Actor(), now); err != nil {
 			return err

@@ -16,7 +16,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/internal/errkind"
 )
 
 // PatientID is a patient's internal id (never the practice's own id, which may identify them).
@@ -161,10 +161,10 @@ const updateActive = `UPDATE patients SET active = $1, updated_at = $2 WHERE pra
 func (e *Engine) SetActive(ctx context.Context, ext string, active bool, reason string, actor audit.Actor) (bool, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
-		return false, web.Errorf(web.ErrInvalid, "reason: say why the patient is made %s", activeWord(active))
+		return false, errkind.Errorf(errkind.ErrInvalid, "reason: say why the patient is made %s", activeWord(active))
 	}
 	if n := utf8.RuneCountInString(reason); n > MaxReasonLength {
-		return false, web.Errorf(web.ErrInvalid, "reason: %d characters, at most %d", n, MaxReasonLength)
+		return false, errkind.Errorf(errkind.ErrInvalid, "reason: %d characters, at most %d", n, MaxReasonLength)
 	}
 	now := e.now()
 	changed := false
@@ -175,7 +175,7 @@ func (e *Engine) SetActive(ctx context.Context, ext string, active bool, reason 
 		}
 		err := tx.GetContext(ctx, &p, lockPatient, e.pid(), ext)
 		if db.IsNoRows(err) {
-			return web.Errorf(web.ErrNotFound, "no patient %q", ext)
+			return errkind.Errorf(errkind.ErrNotFound, "no patient %q", ext)
 		}
 		if err != nil || p.Active == active {
 			return err
@@ -199,7 +199,7 @@ func (e *Engine) SetActive(ctx context.Context, ext string, active bool, reason 
 		return nil
 	})
 	switch {
-	case errors.Is(err, web.ErrNotFound):
+	case errors.Is(err, errkind.ErrNotFound):
 		return false, err
 	case err != nil:
 		return false, fmt.Errorf("error making patient %q %s: %w", ext, activeWord(active), err)

@@ -13,6 +13,7 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
@@ -95,14 +96,14 @@ const conversing = time.Hour
 // SendStaffText queues a text a staff member wrote, in the outbox like every other text (sent
 // once, its delivery tracked). It goes at once when the patient wrote within the last hour;
 // otherwise it waits for the end of the patient's quiet hours. A patient who opted out is not
-// written to (web.ErrConflict); an empty or overlong text is web.ErrInvalid.
+// written to (errkind.ErrConflict); an empty or overlong text is errkind.ErrInvalid.
 func (e *Engine) SendStaffText(ctx context.Context, to Party, who web.Identity, body string) (MessageView, error) {
 	body = strings.TrimSpace(body)
 	switch n := utf8.RuneCountInString(body); {
 	case n == 0:
-		return MessageView{}, web.Errorf(web.ErrInvalid, "body is empty: write the text to send")
+		return MessageView{}, errkind.Errorf(errkind.ErrInvalid, "body is empty: write the text to send")
 	case n > MaxStaffText:
-		return MessageView{}, web.Errorf(web.ErrInvalid, "body is %d characters long; a text has at most %d", n, MaxStaffText)
+		return MessageView{}, errkind.Errorf(errkind.ErrInvalid, "body is %d characters long; a text has at most %d", n, MaxStaffText)
 	}
 	now := e.now()
 	var m MessageView
@@ -117,13 +118,13 @@ func (e *Engine) SendStaffText(ctx context.Context, to Party, who web.Identity, 
 			err := tx.GetContext(ctx, &p, lockRecipient, e.pid(), to.Patient, now.Add(-conversing))
 			switch {
 			case db.IsNoRows(err):
-				return web.Errorf(web.ErrNotFound, "no such patient")
+				return errkind.Errorf(errkind.ErrNotFound, "no such patient")
 			case err != nil:
 				return err
 			case p.OptedOut:
-				return web.Errorf(web.ErrConflict, "the patient opted out of texts: nothing was sent")
+				return errkind.Errorf(errkind.ErrConflict, "the patient opted out of texts: nothing was sent")
 			case p.Phone == nil:
-				return web.Errorf(web.ErrConflict, "the patient has no phone number on file: nothing was sent")
+				return errkind.Errorf(errkind.ErrConflict, "the patient has no phone number on file: nothing was sent")
 			}
 			phone, wrote = *p.Phone, p.Wrote
 		} else if err := tx.GetContext(ctx, &wrote, numberWrote, e.pid(), phone, now.Add(-conversing)); err != nil {
@@ -159,7 +160,7 @@ func (e *Engine) AttachNumber(ctx context.Context, item int64, patientExt string
 		var patient int64
 		err := tx.GetContext(ctx, &patient, selectPatientID, e.pid(), patientExt)
 		if db.IsNoRows(err) {
-			return web.Errorf(web.ErrInvalid, "no patient %q", patientExt)
+			return errkind.Errorf(errkind.ErrInvalid, "no patient %q", patientExt)
 		}
 		if err != nil {
 			return err

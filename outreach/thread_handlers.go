@@ -8,6 +8,7 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
@@ -18,7 +19,7 @@ func (e *Engine) patientOf(w http.ResponseWriter, r *http.Request) (int64, bool)
 	ext := r.PathValue("id")
 	err := e.DB.GetContext(r.Context(), &patient, selectPatientID, e.pid(), ext)
 	if db.IsNoRows(err) {
-		web.Fail(w, e.Log, web.Errorf(web.ErrNotFound, "no patient %q", ext))
+		web.Fail(w, e.Log, errkind.Errorf(errkind.ErrNotFound, "no patient %q", ext))
 		return 0, false
 	}
 	if err != nil {
@@ -40,7 +41,7 @@ func (e *Engine) MessagesHandler(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxThread {
-			web.Fail(w, e.Log, web.Errorf(web.ErrInvalid, "limit %q is not a number from 1 to %d", v, MaxThread))
+			web.Fail(w, e.Log, errkind.Errorf(errkind.ErrInvalid, "limit %q is not a number from 1 to %d", v, MaxThread))
 			return
 		}
 		limit = n
@@ -72,7 +73,7 @@ func (e *Engine) SendMessageHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !escalation.CanWork(who) {
-		web.Fail(w, e.Log, web.Errorf(web.ErrForbidden, "only clinical staff and practitioners write to patients"))
+		web.Fail(w, e.Log, errkind.Errorf(errkind.ErrForbidden, "only clinical staff and practitioners write to patients"))
 		return
 	}
 	var body struct {
@@ -104,12 +105,12 @@ func (e *Engine) AttachHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !escalation.CanWork(who) && !who.Allowed(web.AccessManager, web.AccessAdmin) {
-		web.Fail(w, e.Log, web.Errorf(web.ErrForbidden, "only the care team and managers attach items to patients"))
+		web.Fail(w, e.Log, errkind.Errorf(errkind.ErrForbidden, "only the care team and managers attach items to patients"))
 		return
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		web.Fail(w, e.Log, web.Errorf(web.ErrInvalid, "escalation id %q is not a positive integer", r.PathValue("id")))
+		web.Fail(w, e.Log, errkind.Errorf(errkind.ErrInvalid, "escalation id %q is not a positive integer", r.PathValue("id")))
 		return
 	}
 	var body struct {

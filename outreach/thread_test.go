@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 )
@@ -51,11 +52,11 @@ func TestStaffTextsAndQuietHours(t *testing.T) {
 	if got := staffTo(); got["+15550910002"] != 1 {
 		t.Errorf("staff texts after quiet hours: %v, want the held one sent", got)
 	}
-	if _, err := r.eng.SendStaffText(ctx, outreach.Party{Patient: r.id("Q2")}, nurse, ""); !errors.Is(err, web.ErrInvalid) {
+	if _, err := r.eng.SendStaffText(ctx, outreach.Party{Patient: r.id("Q2")}, nurse, ""); !errors.Is(err, errkind.ErrInvalid) {
 		t.Errorf("empty text: %v", err)
 	}
 	r.receive("+15550910002", "STOP")
-	if _, err := r.eng.SendStaffText(ctx, outreach.Party{Patient: r.id("Q2")}, nurse, "hello"); !errors.Is(err, web.ErrConflict) {
+	if _, err := r.eng.SendStaffText(ctx, outreach.Party{Patient: r.id("Q2")}, nurse, "hello"); !errors.Is(err, errkind.ErrConflict) {
 		t.Errorf("text to an opted-out patient: %v", err)
 	}
 	thread, err := r.eng.Thread(ctx, r.db, outreach.Party{Patient: r.id("Q1")}, 10)

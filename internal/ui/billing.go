@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/outreach-engine/outreach/billing"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
@@ -20,7 +21,7 @@ func (p *Pages) month(r *http.Request) (billing.Month, error) {
 	if q := r.URL.Query().Get("month"); q != "" {
 		m, err := billing.ParseMonth(q)
 		if err != nil {
-			return m, web.Errorf(web.ErrInvalid, "month: %v", err)
+			return m, errkind.Errorf(errkind.ErrInvalid, "month: %v", err)
 		}
 		return m, nil
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/internal/errkind"
 )
 
 // Layouts of the pages' date and time inputs (the browser's own pickers send these).
@@ -21,17 +21,17 @@ func localInstant(date, clock string, loc *time.Location) (time.Time, error) {
 	date, clock = strings.TrimSpace(date), strings.TrimSpace(clock)
 	d, err := time.Parse(dateLayout, date)
 	if err != nil {
-		return time.Time{}, web.Errorf(web.ErrInvalid, "date %q is not a date like 2026-12-01", date)
+		return time.Time{}, errkind.Errorf(errkind.ErrInvalid, "date %q is not a date like 2026-12-01", date)
 	}
 	c, err := time.Parse(clockLayout, clock)
 	if err != nil {
 		if c, err = time.Parse("15:04:05", clock); err != nil {
-			return time.Time{}, web.Errorf(web.ErrInvalid, "time %q is not a time of day like 14:30", clock)
+			return time.Time{}, errkind.Errorf(errkind.ErrInvalid, "time %q is not a time of day like 14:30", clock)
 		}
 	}
 	t := time.Date(d.Year(), d.Month(), d.Day(), c.Hour(), c.Minute(), c.Second(), 0, loc)
 	if t.Hour() != c.Hour() || t.Minute() != c.Minute() {
-		return time.Time{}, web.Errorf(web.ErrInvalid, "%s %s does not exist in %s: the clocks skip that hour", date, clock, loc)
+		return time.Time{}, errkind.Errorf(errkind.ErrInvalid, "%s %s does not exist in %s: the clocks skip that hour", date, clock, loc)
 	}
 	// Of the two instants a repeated wall time names, take the earlier.
 	if earlier := t.Add(-time.Hour); earlier.Hour() == t.Hour() && earlier.Minute() == t.Minute() && earlier.Day() == t.Day() {

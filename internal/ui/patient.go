@@ -11,6 +11,7 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/timelog"
@@ -47,7 +48,7 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 	d := patientData{page: page{Title: "Patient", Me: who}, Activities: activities, Totals: map[string]int64{}}
 	prof, err := outreach.LoadProfile(r.Context(), p.DB, p.Practice, r.PathValue("id"))
 	if db.IsNoRows(err) {
-		return d, web.Errorf(web.ErrNotFound, "no patient %q", r.PathValue("id"))
+		return d, errkind.Errorf(errkind.ErrNotFound, "no patient %q", r.PathValue("id"))
 	}
 	if err != nil {
 		return d, err
@@ -157,7 +158,7 @@ func (p *Pages) patientActive(w http.ResponseWriter, r *http.Request) {
 		active = true
 	case "false":
 	default:
-		p.patientFailed(w, r, web.Errorf(web.ErrInvalid, "active must be true or false"))
+		p.patientFailed(w, r, errkind.Errorf(errkind.ErrInvalid, "active must be true or false"))
 		return
 	}
 	if _, err := p.Engine.SetActive(r.Context(), ext, active, r.PostFormValue("reason"), who.Actor()); err != nil {
@@ -198,7 +199,7 @@ func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
 		}
 		minutes, err := strconv.Atoi(r.PostFormValue("minutes"))
 		if err != nil || minutes < 1 {
-			return web.Errorf(web.ErrInvalid, "minutes must be a whole number of at least 1")
+			return errkind.Errorf(errkind.ErrInvalid, "minutes must be a whole number of at least 1")
 		}
 		_, err = p.Time.Record(r.Context(), timelog.CallerOf(who), timelog.Draft{Patients: []string{ext}, Staff: who.Staff,
 			Program: timelog.Program(r.PostFormValue("program")), StartedAt: started,
@@ -221,11 +222,11 @@ func (p *Pages) patientOptOut(w http.ResponseWriter, r *http.Request) {
 	ext := r.PathValue("id")
 	err := func() error {
 		if !escalation.CanWork(who) && !who.Allowed(web.AccessManager, web.AccessAdmin) {
-			return web.Errorf(web.ErrForbidden, "only the care team and managers record opt-outs")
+			return errkind.Errorf(errkind.ErrForbidden, "only the care team and managers record opt-outs")
 		}
 		prof, err := outreach.LoadProfile(r.Context(), p.DB, p.Practice, ext)
 		if db.IsNoRows(err) {
-			return web.Errorf(web.ErrNotFound, "no patient %q", ext)
+			return errkind.Errorf(errkind.ErrNotFound, "no patient %q", ext)
 		}
 		if err != nil {
 			return err
@@ -253,7 +254,7 @@ func (p *Pages) patientMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	forbidden := func() error {
 		if !escalation.CanWork(me(r)) {
-			return web.Errorf(web.ErrForbidden, "only clinical staff and practitioners write to patients")
+			return errkind.Errorf(errkind.ErrForbidden, "only clinical staff and practitioners write to patients")
 		}
 		return nil
 	}
@@ -274,7 +275,7 @@ func (p *Pages) patientTimer(w http.ResponseWriter, r *http.Request) {
 	case "stop":
 		var t *timelog.Timer
 		if t, err = p.Time.RunningTimer(r.Context(), who.Staff); err == nil && t == nil {
-			err = web.Errorf(web.ErrConflict, "no timer is running")
+			err = errkind.Errorf(errkind.ErrConflict, "no timer is running")
 		}
 		if err == nil {
 			_, err = p.Time.StopTimer(r.Context(), timelog.CallerOf(who), t.ID, timelog.TimerStop{Note: r.PostFormValue("note"),

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/scripts"
@@ -159,7 +160,7 @@ func (p *Pages) itemMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	claim := func() error {
 		if item.Status == "resolved" {
-			return web.Errorf(web.ErrConflict, "item #%d is resolved: write from the patient's page", id)
+			return errkind.Errorf(errkind.ErrConflict, "item #%d is resolved: write from the patient's page", id)
 		}
 		_, err := p.Queue.Claim(r.Context(), id, who.StaffID)
 		return err
@@ -177,7 +178,7 @@ func (p *Pages) itemAttach(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !escalation.CanWork(who) && !who.Allowed(web.AccessManager, web.AccessAdmin) {
-		err = web.Errorf(web.ErrForbidden, "only the care team and managers attach items to patients")
+		err = errkind.Errorf(errkind.ErrForbidden, "only the care team and managers attach items to patients")
 	}
 	var holder int64
 	if err == nil {
@@ -220,7 +221,7 @@ func (p *Pages) itemRenew(w http.ResponseWriter, r *http.Request) {
 func itemID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, web.Errorf(web.ErrNotFound, "no item %q", r.PathValue("id"))
+		return 0, errkind.Errorf(errkind.ErrNotFound, "no item %q", r.PathValue("id"))
 	}
 	return id, nil
 }
@@ -253,7 +254,7 @@ func (p *Pages) itemAction(w http.ResponseWriter, r *http.Request) {
 	switch r.PathValue("action") {
 	case "claim", "release", "resolve":
 		if !escalation.CanWork(who) {
-			err = web.Errorf(web.ErrForbidden, "only clinical staff and practitioners work escalation items")
+			err = errkind.Errorf(errkind.ErrForbidden, "only clinical staff and practitioners work escalation items")
 			break
 		}
 		switch r.PathValue("action") {
