@@ -65,32 +65,29 @@ func actor(r *http.Request) audit.Actor {
 // WorklistHandler serves GET /api/v1/billing/worklist[?month=YYYY-MM][&within=MINUTES]: the
 // patients close to their next threshold, most valuable first. The month defaults to the
 // current one. The read is audited.
-func (h *Handlers) WorklistHandler(w http.ResponseWriter, r *http.Request) {
+func (h *Handlers) WorklistHandler(r *http.Request, who web.Identity) (int, any, error) {
 	now := h.Store.Now()
 	m := MonthOf(now, h.Store.Location)
 	if q := r.URL.Query().Get("month"); q != "" {
 		var err error
 		if m, err = ParseMonth(q); err != nil {
-			web.Fail(w, h.Log, errkind.Errorf(errkind.ErrInvalid, "month: %v", err))
-			return
+			return 0, nil, errkind.Errorf(errkind.ErrInvalid, "month: %v", err)
 		}
 	}
 	within := int64(10)
 	if q := r.URL.Query().Get("within"); q != "" {
 		n, err := strconv.ParseInt(q, 10, 64)
 		if err != nil || n < 0 || n > 600 {
-			web.Fail(w, h.Log, errkind.Errorf(errkind.ErrInvalid, "within %q is not a number of minutes from 0 to 600", q))
-			return
+			return 0, nil, errkind.Errorf(errkind.ErrInvalid, "within %q is not a number of minutes from 0 to 600", q)
 		}
 		within = n
 	}
 	rep, err := h.Store.Report(r.Context(), m)
 	if err == nil {
-		err = h.Store.AuditRead(r.Context(), actor(r), m, map[string]any{"view": "worklist", "within": within})
+		err = h.Store.AuditRead(r.Context(), who.Actor(), m, map[string]any{"view": "worklist", "within": within})
 	}
 	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
+		return 0, nil, err
 	}
-	web.WriteJSON(w, http.StatusOK, Worklist(rep.Report, now, h.Store.Location, within))
+	return http.StatusOK, Worklist(rep.Report, now, h.Store.Location, within), nil
 }

@@ -1,159 +1,117 @@
 package escalation
 
 import (
-	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
-// Handlers serve the queue's JSON API.
+// Handlers serve the queue's JSON API (see web.API).
 type Handlers struct {
 	Queue *Queue
-	Log   *slog.Logger
 }
 
 // CanWork reports whether a staff member may work items: clinical staff and practitioners,
 // whose time on them is care management time.
 func CanWork(id web.Identity) bool { return id.Role == "clinical" || id.Role == "practitioner" }
 
-// item returns the caller and the item id of a request about one item, or answers it with
-// the error.
-func (h *Handlers) item(w http.ResponseWriter, r *http.Request) (web.Identity, int64, bool) {
-	ident, ok := web.IdentityFrom(r.Context())
-	if !ok {
-		web.WriteError(w, http.StatusUnauthorized, "authentication required")
-		return ident, 0, false
+// worker returns the id of an item that the caller works: clinical staff and practitioners only.
+func worker(r *http.Request, who web.Identity) (int64, error) {
+	if !CanWork(who) {
+		return 0, errkind.Errorf(errkind.ErrForbidden, "only clinical staff and practitioners work escalation items")
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		web.Fail(w, h.Log, errkind.Errorf(errkind.ErrInvalid, "escalation id %q is not a positive integer", r.PathValue("id")))
-		return ident, 0, false
-	}
-	return ident, id, true
-}
-
-// worker is item for a request that works the item: clinical staff and practitioners only.
-func (h *Handlers) worker(w http.ResponseWriter, r *http.Request) (web.Identity, int64, bool) {
-	ident, ok := web.IdentityFrom(r.Context())
-	if ok && !CanWork(ident) {
-		web.Fail(w, h.Log, errkind.Errorf(errkind.ErrForbidden, "only clinical staff and practitioners work escalation items"))
-		return ident, 0, false
-	}
-	return h.item(w, r)
+	return web.PathID(r, "id", "escalation")
 }
 
 // List serves GET /api/v1/escalations[?status=open|claimed|resolved][&severity=…][&claimed_by=STAFF_ID|me].
 // The read is audited.
-func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
-	ident, ok := web.IdentityFrom(r.Context())
-	if !ok {
-		web.WriteError(w, http.StatusUnauthorized, "authentication required")
-		return
-	}
+func (h *Handlers) List(r *http.Request, who web.Identity) (int, any, error) {
 	q := r.URL.Query()
 	f := Filter{Status: q.Get("status"), Severity: Severity(q.Get("severity")), ClaimedBy: q.Get("claimed_by")}
 	if f.ClaimedBy == "me" {
-		f.ClaimedBy = ident.Staff
+		f.ClaimedBy = who.Staff
 	}
 	items, err := h.Queue.List(r.Context(), f)
 	if err == nil {
-		err = h.Queue.AuditList(r.Context(), ident.StaffID, f, "api")
+		err = h.Queue.AuditList(r.Context(), who.StaffID, f, "api")
 	}
-	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	web.WriteJSON(w, http.StatusOK, items)
+	return http.StatusOK, items, err
 }
 
 // Get serves GET /api/v1/escalations/{id}: the item with the answers that raised it.
-func (h *Handlers) Get(w http.ResponseWriter, r *http.Request) {
-	ident, id, ok := h.item(w, r)
-	if !ok {
-		return
-	}
-	item, err := h.Queue.Get(r.Context(), id, ident.StaffID)
+func (h *Handlers) Get(r *http.Request, who web.Identity) (int, any, error) {
+	id, err := web.PathID(r, "id", "escalation")
 	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
+		return 0, nil, err
 	}
-	web.WriteJSON(w, http.StatusOK, item)
+	item, err := h.Queue.Get(r.Context(), id, who.StaffID)
+	return http.StatusOK, item, err
 }
 
 // Claim serves POST /api/v1/escalations/{id}/claim: 200 with the lease's end, or 409 when
 // someone else holds the item.
-func (h *Handlers) Claim(w http.ResponseWriter, r *http.Request) {
-	ident, id, ok := h.worker(w, r)
-	if !ok {
-		return
-	}
-	until, err := h.Queue.Claim(r.Context(), id, ident.StaffID)
+func (h *Handlers) Claim(r *http.Request, who web.Identity) (int, any, error) {
+	id, err := worker(r, who)
 	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
+		return 0, nil, err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "claimed", "claimed_by": ident.Staff,
-		"claim_expires_at": until.Format(time.RFC3339)})
+	until, err := h.Queue.Claim(r.Context(), id, who.StaffID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"id": id, "status": "claimed", "claimed_by": who.Staff,
+		"claim_expires_at": until.Format(time.RFC3339)}, nil
+}
+
+// ReassignBody is the body of a reassignment.
+type ReassignBody struct {
+	Staff string `json:"staff"`
 }
 
 // Reassign serves POST /api/v1/escalations/{id}/reassign with {"staff"}: managers give an item
 // to a member of the care team (the route requires manager or admin access).
-func (h *Handlers) Reassign(w http.ResponseWriter, r *http.Request) {
-	ident, id, ok := h.item(w, r)
-	if !ok {
-		return
+func (h *Handlers) Reassign(r *http.Request, who web.Identity, body ReassignBody) (int, any, error) {
+	id, err := web.PathID(r, "id", "escalation")
+	if err != nil {
+		return 0, nil, err
 	}
-	var body struct {
-		Staff string `json:"staff"`
+	if err := h.Queue.Reassign(r.Context(), id, who.StaffID, body.Staff); err != nil {
+		return 0, nil, err
 	}
-	if err := web.DecodeJSON(w, r, &body); err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	if err := h.Queue.Reassign(r.Context(), id, ident.StaffID, body.Staff); err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "claimed", "claimed_by": body.Staff})
+	return http.StatusOK, map[string]any{"id": id, "status": "claimed", "claimed_by": body.Staff}, nil
 }
 
 // Release serves POST /api/v1/escalations/{id}/release.
-func (h *Handlers) Release(w http.ResponseWriter, r *http.Request) {
-	ident, id, ok := h.worker(w, r)
-	if !ok {
-		return
+func (h *Handlers) Release(r *http.Request, who web.Identity) (int, any, error) {
+	id, err := worker(r, who)
+	if err != nil {
+		return 0, nil, err
 	}
-	if err := h.Queue.Release(r.Context(), id, ident.StaffID); err != nil {
-		web.Fail(w, h.Log, err)
-		return
+	if err := h.Queue.Release(r.Context(), id, who.StaffID); err != nil {
+		return 0, nil, err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "open"})
+	return http.StatusOK, map[string]any{"id": id, "status": "open"}, nil
+}
+
+// ResolveBody is the body of a resolution.
+type ResolveBody struct {
+	Outcome string `json:"outcome"`
+	Note    string `json:"note"`
 }
 
 // Resolve serves POST /api/v1/escalations/{id}/resolve with {"outcome", "note"}. The answer
 // carries the proposed time entry, to confirm with POST /api/v1/time-entries.
-func (h *Handlers) Resolve(w http.ResponseWriter, r *http.Request) {
-	ident, id, ok := h.worker(w, r)
-	if !ok {
-		return
-	}
-	var body struct {
-		Outcome string `json:"outcome"`
-		Note    string `json:"note"`
-	}
-	if err := web.DecodeJSON(w, r, &body); err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	proposal, err := h.Queue.Resolve(r.Context(), id, ident.StaffID, body.Outcome, body.Note)
+func (h *Handlers) Resolve(r *http.Request, who web.Identity, body ResolveBody) (int, any, error) {
+	id, err := worker(r, who)
 	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
+		return 0, nil, err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "resolved", "outcome": body.Outcome,
-		"proposed_time_entry": proposal})
+	proposal, err := h.Queue.Resolve(r.Context(), id, who.StaffID, body.Outcome, body.Note)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"id": id, "status": "resolved", "outcome": body.Outcome,
+		"proposed_time_entry": proposal}, nil
 }

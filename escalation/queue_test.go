@@ -220,13 +220,14 @@ func TestListOrderAndFilters(t *testing.T) {
 func TestQueueAPI(t *testing.T) {
 	r := newQueueRig(t)
 	id := r.raise(escalation.Urgent, "Emergency words")
-	h := &escalation.Handlers{Queue: r.queue, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := &escalation.Handlers{Queue: r.queue}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/escalations", h.List)
-	mux.HandleFunc("GET /api/v1/escalations/{id}", h.Get)
-	mux.HandleFunc("POST /api/v1/escalations/{id}/claim", h.Claim)
-	mux.HandleFunc("POST /api/v1/escalations/{id}/release", h.Release)
-	mux.HandleFunc("POST /api/v1/escalations/{id}/resolve", h.Resolve)
+	mux.Handle("GET /api/v1/escalations", web.API(log, h.List))
+	mux.Handle("GET /api/v1/escalations/{id}", web.API(log, h.Get))
+	mux.Handle("POST /api/v1/escalations/{id}/claim", web.API(log, h.Claim))
+	mux.Handle("POST /api/v1/escalations/{id}/release", web.API(log, h.Release))
+	mux.Handle("POST /api/v1/escalations/{id}/resolve", web.APIBody(log, h.Resolve))
 	as := func(staff, role string) web.Identity {
 		return web.Identity{PracticeID: 1, StaffID: r.staff[staff], Staff: staff, Role: role}
 	}

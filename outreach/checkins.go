@@ -133,26 +133,17 @@ func questionIndex(s *scripts.Script, id string) int {
 
 // CheckinsHandler serves GET /api/v1/patients/{id}/checkins, {id} being the practice's patient
 // id; the read is written to the audit log.
-func (e *Engine) CheckinsHandler(w http.ResponseWriter, r *http.Request) {
-	ident, ok := web.IdentityFrom(r.Context())
-	if !ok {
-		web.WriteError(w, http.StatusUnauthorized, "authentication required")
-		return
-	}
-	patient, ok := e.patientOf(w, r)
-	if !ok {
-		return
+func (e *Engine) CheckinsHandler(r *http.Request, who web.Identity) (int, any, error) {
+	patient, err := e.patientOf(r)
+	if err != nil {
+		return 0, nil, err
 	}
 	list, err := e.Checkins(r.Context(), e.DB, patient, 100)
 	if err != nil {
-		web.Fail(w, e.Log, err)
-		return
+		return 0, nil, err
 	}
-	if err := audit.Record(r.Context(), e.DB, audit.Event{PracticeID: e.pid(), At: e.now(), Actor: ident.Actor(),
+	err = audit.Record(r.Context(), e.DB, audit.Event{PracticeID: e.pid(), At: e.now(), Actor: who.Actor(),
 		Action: "patient.read", Entity: "patient", EntityID: fmt.Sprint(patient),
-		Detail: map[string]any{"view": "checkins"}}); err != nil {
-		web.Fail(w, e.Log, err)
-		return
-	}
-	web.WriteJSON(w, http.StatusOK, list)
+		Detail: map[string]any{"view": "checkins"}})
+	return http.StatusOK, list, err
 }

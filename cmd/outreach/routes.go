@@ -7,6 +7,7 @@ import (
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/ui"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
@@ -39,7 +40,9 @@ func (a *app) accounts(d *sqlx.DB) *web.Accounts {
 // routes lists every route of the API and the webhooks, in one place.
 func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv := securedRoutes{server: server, headers: web.Headers{HTTPS: a.cfg.PublicURL != nil && a.cfg.PublicURL.Scheme == "https"}}
-	api := func(h http.HandlerFunc) http.Handler { return web.RequireToken(d, a.now, h) }
+	api := func(h http.Handler) http.Handler { return web.RequireToken(d, a.now, h) }
+	// jsonAPI serves a route of the JSON API (see web.API).
+	jsonAPI := func(f web.APIFunc) http.Handler { return api(web.API(a.log, f)) }
 	signed := twilio.Verify(a.cfg.Twilio.AuthToken, a.cfg.PublicURL)
 
 	// A webhook answers within its deadline, even when its text waits behind others in the inbox.
@@ -48,46 +51,46 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("POST /webhooks/twilio/status", signed(web.Within(outreach.WebhookDeadline,
 		"the report could not be stored; try again", http.HandlerFunc(eng.StatusWebhook))))
 	srv.Handle("POST /webhooks/twilio/voice/", signed(twilio.VoiceHandler(eng, a.cfg.PublicURL, a.log)))
-	srv.Handle("GET /api/v1/patients/{id}/checkins", api(eng.CheckinsHandler))
-	srv.Handle("GET /api/v1/patients/{id}/messages", api(eng.MessagesHandler))
-	srv.Handle("POST /api/v1/patients/{id}/messages", api(eng.SendMessageHandler))
-	srv.Handle("POST /api/v1/escalations/{id}/attach", api(eng.AttachHandler))
+	srv.Handle("GET /api/v1/patients/{id}/checkins", jsonAPI(eng.CheckinsHandler))
+	srv.Handle("GET /api/v1/patients/{id}/messages", jsonAPI(eng.MessagesHandler))
+	srv.Handle("POST /api/v1/patients/{id}/messages", api(web.APIBody(a.log, eng.SendMessageHandler)))
+	srv.Handle("POST /api/v1/escalations/{id}/attach", api(web.APIBody(a.log, eng.AttachHandler)))
 	srv.Handle("GET /api/v1/audit", web.RequireToken(d, a.now, web.RequireAccess(
 		web.AuditHandler(d, int64(a.cfg.practiceSettings().ID), a.now, a.log), web.AccessManager, web.AccessAdmin)))
 	srv.Handle("GET /api/v1/audit/export", web.RequireToken(d, a.now, web.RequireAccess(
 		web.AuditExportHandler(d, int64(a.cfg.practiceSettings().ID), a.cfg.Location, a.now, a.log), web.AccessManager, web.AccessAdmin)))
 
 	queue := &escalation.Queue{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now}
-	qh := &escalation.Handlers{Queue: queue, Log: a.log}
-	srv.Handle("GET /api/v1/escalations", api(qh.List))
-	srv.Handle("GET /api/v1/escalations/{id}", api(qh.Get))
-	srv.Handle("POST /api/v1/escalations/{id}/claim", api(qh.Claim))
-	srv.Handle("POST /api/v1/escalations/{id}/release", api(qh.Release))
+	qh := &escalation.Handlers{Queue: queue}
+	srv.Handle("GET /api/v1/escalations", jsonAPI(qh.List))
+	srv.Handle("GET /api/v1/escalations/{id}", jsonAPI(qh.Get))
+	srv.Handle("POST /api/v1/escalations/{id}/claim", jsonAPI(qh.Claim))
+	srv.Handle("POST /api/v1/escalations/{id}/release", jsonAPI(qh.Release))
 	srv.Handle("POST /api/v1/escalations/{id}/reassign", web.RequireToken(d, a.now,
-		web.RequireAccess(http.HandlerFunc(qh.Reassign), web.AccessManager, web.AccessAdmin)))
-	srv.Handle("POST /api/v1/escalations/{id}/resolve", api(qh.Resolve))
+		web.RequireAccess(web.APIBody(a.log, qh.Reassign), web.AccessManager, web.AccessAdmin)))
+	srv.Handle("POST /api/v1/escalations/{id}/resolve", api(web.APIBody(a.log, qh.Resolve)))
 
 	th := &timelog.Handlers{Svc: a.timelog(d), Log: a.log, Location: a.cfg.Location}
-	srv.Handle("POST /api/v1/time-entries", api(th.Create))
-	srv.Handle("GET /api/v1/time-entries", api(th.List))
-	srv.Handle("GET /api/v1/time-entries/export", api(th.Export))
-	srv.Handle("GET /api/v1/time-entries/conflicts", api(th.Conflicts))
-	srv.Handle("GET /api/v1/time-entries/{id}/history", api(th.History))
-	srv.Handle("POST /api/v1/time-entries/{id}/amend", api(th.Amend))
-	srv.Handle("POST /api/v1/time-entries/{id}/void", api(th.Void))
-	srv.Handle("POST /api/v1/timers", api(th.StartTimer))
-	srv.Handle("POST /api/v1/timers/{id}/stop", api(th.StopTimer))
+	srv.Handle("POST /api/v1/time-entries", api(http.HandlerFunc(th.Create)))
+	srv.Handle("GET /api/v1/time-entries", api(http.HandlerFunc(th.List)))
+	srv.Handle("GET /api/v1/time-entries/export", api(http.HandlerFunc(th.Export)))
+	srv.Handle("GET /api/v1/time-entries/conflicts", api(http.HandlerFunc(th.Conflicts)))
+	srv.Handle("GET /api/v1/time-entries/{id}/history", api(http.HandlerFunc(th.History)))
+	srv.Handle("POST /api/v1/time-entries/{id}/amend", api(http.HandlerFunc(th.Amend)))
+	srv.Handle("POST /api/v1/time-entries/{id}/void", api(http.HandlerFunc(th.Void)))
+	srv.Handle("POST /api/v1/timers", api(http.HandlerFunc(th.StartTimer)))
+	srv.Handle("POST /api/v1/timers/{id}/stop", api(http.HandlerFunc(th.StopTimer)))
 
 	bh := &billing.Handlers{Store: a.billingStore(d), Log: a.log}
-	srv.Handle("GET /api/v1/billing/report", api(bh.ReportHandler))
-	srv.Handle("GET /api/v1/billing/worklist", api(bh.WorklistHandler))
+	srv.Handle("GET /api/v1/billing/report", api(http.HandlerFunc(bh.ReportHandler)))
+	srv.Handle("GET /api/v1/billing/worklist", jsonAPI(bh.WorklistHandler))
 
 	pages := &ui.Pages{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Queue: queue, Engine: eng,
 		Time: a.timelog(d), Billing: a.billingStore(d), Location: a.cfg.Location, Log: a.log,
 		Accounts: a.accounts(d)}
 	srv.Handle("/", pages.Handler())
 
-	srv.Handle("/api/", api(func(w http.ResponseWriter, r *http.Request) {
-		web.WriteError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+	srv.Handle("/api/", jsonAPI(func(r *http.Request, _ web.Identity) (int, any, error) {
+		return 0, nil, errkind.Errorf(errkind.ErrNotFound, "no such API route: %s %s", r.Method, r.URL.Path)
 	}))
 }
