@@ -66,7 +66,7 @@ func actor(r *http.Request) audit.Actor {
 // patients close to their next threshold, most valuable first. The month defaults to the
 // current one. The read is audited.
 func (h *Handlers) WorklistHandler(r *http.Request, who web.Identity) (int, any, error) {
-	now := h.Store.Now()
+	now := h.Store.Clock()
 	m := MonthOf(now, h.Store.Location)
 	if q := r.URL.Query().Get("month"); q != "" {
 		var err error

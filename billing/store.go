@@ -25,7 +25,7 @@ type Store struct {
 	Location    *time.Location // the practice's zone
 	Rates       Rates
 	FeeSchedule FeeSchedule
-	Now         func() time.Time
+	Clock       func() time.Time
 }
 
 const selectPatientFacts = `
@@ -320,7 +320,7 @@ ON CONFLICT (practice_id, month) DO NOTHING`
 // Close stores the month's report as an immutable snapshot. A month can be closed once, and
 // only after it has ended.
 func (s *Store) Close(ctx context.Context, actor audit.Actor, m Month) (MonthReport, error) {
-	now := s.Now()
+	now := s.Clock()
 	if _, end := m.Bounds(s.Location); now.Before(end) {
 		return MonthReport{}, errkind.Errorf(errkind.ErrConflict, "%s has not ended yet in %s", m, s.Location)
 	}
@@ -357,6 +357,6 @@ func (s *Store) Close(ctx context.Context, actor audit.Actor, m Month) (MonthRep
 // AuditRead records that actor read the month's report in a view described by detail (the
 // view and format, never a patient's data).
 func (s *Store) AuditRead(ctx context.Context, actor audit.Actor, m Month, detail map[string]any) error {
-	return audit.Record(ctx, s.DB, audit.Event{PracticeID: int64(s.Practice), At: s.Now(), Actor: actor,
+	return audit.Record(ctx, s.DB, audit.Event{PracticeID: int64(s.Practice), At: s.Clock(), Actor: actor,
 		Action: "billing.read", Entity: "billing_month", EntityID: m.String(), Detail: detail})
 }

@@ -30,7 +30,7 @@ func TestClosedMonths(t *testing.T) {
 		t.Fatal(err)
 	}
 	for m, loc := range map[time.Month]*time.Location{time.January: time.UTC, time.February: newYork} {
-		st := &billing.Store{DB: d, Practice: practice.Default, Location: loc, Rates: rates, Now: func() time.Time { return closedAt }}
+		st := &billing.Store{DB: d, Practice: practice.Default, Location: loc, Rates: rates, Clock: func() time.Time { return closedAt }}
 		if _, err := st.Close(ctx, audit.ActorCLI, billing.Month{Year: 2026, Month: m}); err != nil {
 			t.Fatal(err)
 		}

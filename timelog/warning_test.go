@@ -23,7 +23,7 @@ func closeMonth(t *testing.T, d *sqlx.DB, m time.Month) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &billing.Store{DB: d, Practice: practice.Default, Location: newYork, Rates: rates, Now: func() time.Time { return now }}
+	st := &billing.Store{DB: d, Practice: practice.Default, Location: newYork, Rates: rates, Clock: func() time.Time { return now }}
 	if _, err := st.Close(context.Background(), audit.ActorCLI, billing.Month{Year: 2026, Month: m}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 func (a *app) billingStore(d *sqlx.DB) *billing.Store {
 	return &billing.Store{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location,
-		Rates: a.cfg.Rates, FeeSchedule: a.cfg.FeeSchedule, Now: a.now}
+		Rates: a.cfg.Rates, FeeSchedule: a.cfg.FeeSchedule, Clock: a.now}
 }
 
 // billingCmd runs "billing report --month YYYY-MM [--format json|csv|text]",

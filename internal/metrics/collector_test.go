@@ -84,7 +84,7 @@ func TestScrapeAfterAScriptedRun(t *testing.T) {
 	rates, _ := billing.BundledRates()
 	clock := now
 	c := &metrics.Collector{DB: d, Practice: 1, Location: ny, Clock: func() time.Time { return clock },
-		Billing: &billing.Store{DB: d, Practice: 1, Location: ny, Rates: rates, Now: func() time.Time { return clock }},
+		Billing: &billing.Store{DB: d, Practice: 1, Location: ny, Rates: rates, Clock: func() time.Time { return clock }},
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
 	reg.MustRegister(c)
 	rt := metrics.NewRuntime(reg)

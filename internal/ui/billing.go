@@ -25,7 +25,7 @@ func (p *Pages) month(r *http.Request) (billing.Month, error) {
 		}
 		return m, nil
 	}
-	return billing.MonthOf(p.Billing.Now(), p.Location), nil
+	return billing.MonthOf(p.Billing.Clock(), p.Location), nil
 }
 
 func (p *Pages) billingPage(w http.ResponseWriter, r *http.Request) {
@@ -43,7 +43,7 @@ func (p *Pages) billingPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Title = "Billing " + d.Report.Month
-	d.Worklist = billing.Worklist(d.Report.Report, p.Billing.Now(), p.Location, 10)
+	d.Worklist = billing.Worklist(d.Report.Report, p.Billing.Clock(), p.Location, 10)
 	p.render(w, http.StatusOK, "billing", d)
 }
 
