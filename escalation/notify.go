@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/outreach-engine/outreach/internal/practice"
 )
 
 // DefaultAlertEvery is how often an unclaimed urgent item pages the on-call clinicians again.
@@ -18,7 +19,7 @@ const DefaultAlertEvery = 5 * time.Minute
 // The text names the item's number only: no patient, no health detail.
 type Notifier struct {
 	DB       *sqlx.DB
-	Practice int64
+	Practice practice.ID
 	Clock    func() time.Time
 	OnCall   []string // staff ids (the practice's own) whose phones get the alerts
 	Every    time.Duration

@@ -16,6 +16,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
+	"github.com/outreach-engine/outreach/internal/practice"
 )
 
 // Errors of the queue; handlers answer them with 404, 409 and 400.
@@ -37,7 +38,7 @@ const DefaultLease = 15 * time.Minute
 // items at once. A claim is a lease: once it expires, anyone may claim the item.
 type Queue struct {
 	DB       *sqlx.DB
-	Practice int64
+	Practice practice.ID
 	Clock    func() time.Time
 	Lease    time.Duration
 }
@@ -398,7 +399,7 @@ func program(programs []string) string {
 }
 
 func (q *Queue) audit(ctx context.Context, tx *sqlx.Tx, staff, id int64, action string, detail map[string]any, now time.Time) error {
-	return audit.Record(ctx, tx, audit.Event{PracticeID: q.Practice, At: now, Actor: audit.Staff(staff), Action: action,
+	return audit.Record(ctx, tx, audit.Event{PracticeID: int64(q.Practice), At: now, Actor: audit.Staff(staff), Action: action,
 		Entity: "escalation", EntityID: strconv.FormatInt(id, 10), Detail: detail})
 }
 
@@ -410,7 +411,7 @@ const RefreshPeriod = 5 * time.Minute
 // ("api", "page" or "refresh"). A refresh is recorded once per RefreshPeriod for the same
 // staff member and filter. The log holds the filter only, never what the items say.
 func (q *Queue) AuditList(ctx context.Context, staff int64, f Filter, view string) error {
-	e := audit.Event{PracticeID: q.Practice, At: q.now(), Actor: audit.Staff(staff), Action: "queue.list", Entity: "queue",
+	e := audit.Event{PracticeID: int64(q.Practice), At: q.now(), Actor: audit.Staff(staff), Action: "queue.list", Entity: "queue",
 		Detail: map[string]any{"status": f.Status, "severity": string(f.Severity), "claimed_by": f.ClaimedBy, "view": view}}
 	if view == "refresh" {
 		_, err := audit.RecordUnlessRecent(ctx, q.DB, e, RefreshPeriod)

@@ -136,7 +136,7 @@ func (a *app) notifier(e *outreach.Engine) *escalation.Notifier {
 	if a.cfg.PublicURL != nil {
 		queue = a.cfg.PublicURL.String()
 	}
-	return &escalation.Notifier{DB: e.DB, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now, OnCall: a.cfg.OnCall,
+	return &escalation.Notifier{DB: e.DB, Practice: a.cfg.practiceSettings().ID, Clock: a.now, OnCall: a.cfg.OnCall,
 		QueueURL: queue, Log: a.log, Send: func(ctx context.Context, to, body string) error {
 			_, err := e.Channel.SendSMS(ctx, outreach.SMS{To: to, Body: body, Kind: "alert"})
 			return err

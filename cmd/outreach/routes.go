@@ -32,7 +32,7 @@ func (s securedRoutes) Handle(pattern string, h http.Handler) {
 
 // accounts returns the care team's logins and sessions as configured.
 func (a *app) accounts(d *sqlx.DB) *web.Accounts {
-	return &web.Accounts{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now,
+	return &web.Accounts{DB: d, Practice: a.cfg.practiceSettings().ID, Clock: a.now,
 		Secure: a.cfg.PublicURL != nil && a.cfg.PublicURL.Scheme == "https", Idle: a.cfg.SessionIdle,
 		Proxies: web.Proxies{Trusted: a.cfg.TrustedProxies, Header: a.cfg.ProxyHeader}}
 }
@@ -60,7 +60,7 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("GET /api/v1/audit/export", web.RequireToken(d, a.now, web.RequireAccess(
 		web.AuditExportHandler(d, int64(a.cfg.practiceSettings().ID), a.cfg.Location, a.now, a.log), web.AccessManager, web.AccessAdmin)))
 
-	queue := &escalation.Queue{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Clock: a.now}
+	queue := &escalation.Queue{DB: d, Practice: a.cfg.practiceSettings().ID, Clock: a.now}
 	qh := &escalation.Handlers{Queue: queue}
 	srv.Handle("GET /api/v1/escalations", jsonAPI(qh.List))
 	srv.Handle("GET /api/v1/escalations/{id}", jsonAPI(qh.Get))
@@ -85,7 +85,7 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("GET /api/v1/billing/report", api(http.HandlerFunc(bh.ReportHandler)))
 	srv.Handle("GET /api/v1/billing/worklist", jsonAPI(bh.WorklistHandler))
 
-	pages := &ui.Pages{DB: d, Practice: int64(a.cfg.practiceSettings().ID), Queue: queue, Engine: eng,
+	pages := &ui.Pages{DB: d, Practice: a.cfg.practiceSettings().ID, Queue: queue, Engine: eng,
 		Time: a.timelog(d), Billing: a.billingStore(d), Location: a.cfg.Location, Log: a.log,
 		Accounts: a.accounts(d)}
 	srv.Handle("/", pages.Handler())

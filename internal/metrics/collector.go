@@ -21,12 +21,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/outreach-engine/outreach/billing"
+	"github.com/outreach-engine/outreach/internal/practice"
 )
 
 // Collector computes the database-derived metrics of one practice.
 type Collector struct {
 	DB       *sqlx.DB
-	Practice int64
+	Practice practice.ID
 	Location *time.Location
 	Billing  *billing.Store // threshold counts; nil leaves them out
 	Clock    func() time.Time

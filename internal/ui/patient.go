@@ -46,7 +46,7 @@ type patientData struct {
 func (p *Pages) patient(r *http.Request) (patientData, error) {
 	who := me(r)
 	d := patientData{page: page{Title: "Patient", Me: who}, Activities: activities, Totals: map[string]int64{}}
-	prof, err := outreach.LoadProfile(r.Context(), p.DB, p.Practice, r.PathValue("id"))
+	prof, err := outreach.LoadProfile(r.Context(), p.DB, int64(p.Practice), r.PathValue("id"))
 	if db.IsNoRows(err) {
 		return d, errkind.Errorf(errkind.ErrNotFound, "no patient %q", r.PathValue("id"))
 	}
@@ -95,7 +95,7 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 	if d.Timer, err = p.Time.RunningTimer(r.Context(), who.Staff); err != nil {
 		return d, err
 	}
-	err = audit.Record(r.Context(), p.DB, audit.Event{PracticeID: p.Practice, At: now, Actor: who.Actor(), Action: "patient.read",
+	err = audit.Record(r.Context(), p.DB, audit.Event{PracticeID: int64(p.Practice), At: now, Actor: who.Actor(), Action: "patient.read",
 		Entity: "patient", EntityID: strconv.FormatInt(prof.ID, 10), Detail: map[string]any{"view": "page"}})
 	return d, err
 }
@@ -224,7 +224,7 @@ func (p *Pages) patientOptOut(w http.ResponseWriter, r *http.Request) {
 		if !escalation.CanWork(who) && !who.Allowed(web.AccessManager, web.AccessAdmin) {
 			return errkind.Errorf(errkind.ErrForbidden, "only the care team and managers record opt-outs")
 		}
-		prof, err := outreach.LoadProfile(r.Context(), p.DB, p.Practice, ext)
+		prof, err := outreach.LoadProfile(r.Context(), p.DB, int64(p.Practice), ext)
 		if db.IsNoRows(err) {
 			return errkind.Errorf(errkind.ErrNotFound, "no patient %q", ext)
 		}
@@ -243,7 +243,7 @@ func (p *Pages) patientOptOut(w http.ResponseWriter, r *http.Request) {
 // patientMessage sends a text written on the patient's page.
 func (p *Pages) patientMessage(w http.ResponseWriter, r *http.Request) {
 	ext := r.PathValue("id")
-	prof, err := outreach.LoadProfile(r.Context(), p.DB, p.Practice, ext)
+	prof, err := outreach.LoadProfile(r.Context(), p.DB, int64(p.Practice), ext)
 	if db.IsNoRows(err) {
 		http.NotFound(w, r)
 		return

@@ -16,7 +16,7 @@ type staffData struct {
 func (p *Pages) staffPage(w http.ResponseWriter, r *http.Request) {
 	d := staffData{page: page{Title: "Staff", Me: me(r)}, Levels: web.Levels}
 	var err error
-	if d.Staff, err = web.ListAccounts(r.Context(), p.DB, p.Practice); err != nil {
+	if d.Staff, err = web.ListAccounts(r.Context(), p.DB, int64(p.Practice)); err != nil {
 		d.Error = p.message(err)
 		p.render(w, web.StatusOf(err), "staff", d)
 		return
@@ -40,6 +40,6 @@ func (p *Pages) staffChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := staffData{page: page{Title: "Staff", Me: me(r), Error: p.message(err)}, Levels: web.Levels}
-	d.Staff, _ = web.ListAccounts(r.Context(), p.DB, p.Practice)
+	d.Staff, _ = web.ListAccounts(r.Context(), p.DB, int64(p.Practice))
 	p.render(w, web.StatusOf(err), "staff", d)
 }

@@ -41,7 +41,7 @@ func (p *Pages) thread(r *http.Request, with outreach.Party, reply string, pageA
 	if with.Patient == 0 || pageAudited {
 		return d, nil
 	}
-	return d, audit.Record(r.Context(), p.DB, audit.Event{PracticeID: p.Practice, At: p.Queue.Clock(), Actor: who.Actor(),
+	return d, audit.Record(r.Context(), p.DB, audit.Event{PracticeID: int64(p.Practice), At: p.Queue.Clock(), Actor: who.Actor(),
 		Action: "patient.read", Entity: "patient", EntityID: strconv.FormatInt(with.Patient, 10),
 		Detail: map[string]any{"view": "messages"}})
 }

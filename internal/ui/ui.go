@@ -21,6 +21,7 @@ import (
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/timelog"
@@ -35,7 +36,7 @@ var static embed.FS
 // Pages holds what the pages need.
 type Pages struct {
 	DB       *sqlx.DB
-	Practice int64
+	Practice practice.ID
 	Accounts *web.Accounts
 	Queue    *escalation.Queue
 	Engine   *outreach.Engine // the patient's check-ins

@@ -20,6 +20,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/practice"
 )
 
 // SessionCookie is the name of the care team's browser session cookie.
@@ -84,7 +85,7 @@ const touchEvery = time.Minute
 // Accounts logs staff in and out of browser sessions.
 type Accounts struct {
 	DB       *sqlx.DB
-	Practice int64
+	Practice practice.ID
 	Clock    func() time.Time
 	Secure   bool // cookies only over HTTPS (the public URL is https)
 	// Idle ends a session this long after its person's last action; 0: DefaultIdleTimeout.
@@ -170,7 +171,7 @@ func (a *Accounts) Login(ctx context.Context, staff, password, addr string) (str
 	if staff == "" || !utf8.ValidString(staff) || strings.ContainsRune(staff, 0) {
 		return "", Identity{}, ErrBadLogin // no account has such an id, and the database cannot store it
 	}
-	lim := limiter{db: a.DB, practice: a.Practice}
+	lim := limiter{db: a.DB, practice: int64(a.Practice)}
 	keys := attemptKeys(staff, addr)
 	locked, err := lim.count(ctx, keys, now)
 	if err != nil {
@@ -210,7 +211,7 @@ func (a *Accounts) Login(ctx context.Context, staff, password, addr string) (str
 		if _, err := tx.ExecContext(ctx, insertSession, tokenDigest(token), a.Practice, row.StaffID, now, now.Add(SessionTTL)); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{PracticeID: a.Practice, At: now, Actor: audit.Staff(row.StaffID),
+		return audit.Record(ctx, tx, audit.Event{PracticeID: int64(a.Practice), At: now, Actor: audit.Staff(row.StaffID),
 			Action: "staff.login", Entity: "staff", EntityID: fmt.Sprint(row.StaffID)})
 	})
 	if err != nil {
@@ -231,13 +232,13 @@ func (a *Accounts) recordFailure(ctx context.Context, staffID int64, addr string
 		actor, entityID = audit.Staff(staffID), fmt.Sprint(staffID)
 	}
 	return db.WithTx(ctx, a.DB, func(tx *sqlx.Tx) error {
-		if err := audit.Record(ctx, tx, audit.Event{PracticeID: a.Practice, At: now, Actor: actor, Action: "staff.login_failed",
+		if err := audit.Record(ctx, tx, audit.Event{PracticeID: int64(a.Practice), At: now, Actor: actor, Action: "staff.login_failed",
 			Entity: "staff", EntityID: entityID, Detail: map[string]any{"addr": addr}}); err != nil {
 			return err
 		}
 		for _, k := range locked {
 			kind, _, _ := strings.Cut(k, ":")
-			if err := audit.Record(ctx, tx, audit.Event{PracticeID: a.Practice, At: now, Actor: actor, Action: "staff.login_locked",
+			if err := audit.Record(ctx, tx, audit.Event{PracticeID: int64(a.Practice), At: now, Actor: actor, Action: "staff.login_locked",
 				Entity: "staff", EntityID: entityID, Detail: map[string]any{"addr": addr, "by": kind}}); err != nil {
 				return err
 			}
@@ -273,7 +274,7 @@ func (a *Accounts) Logout(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			return audit.Record(ctx, tx, audit.Event{PracticeID: a.Practice, At: a.Clock(), Actor: audit.Staff(staffID),
+			return audit.Record(ctx, tx, audit.Event{PracticeID: int64(a.Practice), At: a.Clock(), Actor: audit.Staff(staffID),
 				Action: "staff.logout", Entity: "staff", EntityID: fmt.Sprint(staffID)})
 		})
 		if err != nil {
