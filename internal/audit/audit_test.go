@@ -134,3 +134,41 @@ func TestListNamesPeople(t *testing.T) {
 		t.Errorf("staff_name of RN1's event = %v", es[2].StaffName)
 	}
 }
+
+// RecordAll stores the rows one Record call per event would, in the events' order.
+func TestRecordAllAsRecord(t *testing.T) {
+	ctx := context.Background()
+	d, _ := dbtest.Fresh(t)
+	at := time.Date(2026, 12, 1, 15, 0, 0, 123456789, time.FixedZone("EST", -5*3600))
+	events := []audit.Event{
+		{PracticeID: 1, At: at, Actor: audit.ActorCLI, Action: "time_entry.create", Entity: "patient", EntityID: "7",
+			Detail: map[string]any{"program": "ccm", "seconds": int64(600), "source": "import", "time_entry": 42}},
+		{PracticeID: 1, At: at.Add(time.Second), Actor: audit.Staff(3), Action: "patient.read", Entity: "patient", EntityID: "8"},
+		{PracticeID: 2, At: at, Actor: audit.ActorSystem, Action: "billing.close", Entity: "billing_month", EntityID: "2026-11",
+			Detail: map[string]any{"note": `quote " and ü`, "list": []int{3, 1}}},
+	}
+	for _, e := range events {
+		if err := audit.Record(ctx, d, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := audit.RecordAll(ctx, d, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.RecordAll(ctx, d, nil); err != nil {
+		t.Fatalf("no events: %v", err)
+	}
+	var rows []string
+	err := d.Select(&rows, `SELECT concat_ws('|', practice_id, at, actor, action, entity, entity_id, detail) FROM audit_log ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2*len(events) {
+		t.Fatalf("%d rows, want %d: %q", len(rows), 2*len(events), rows)
+	}
+	for i := range events {
+		if rows[i] != rows[len(events)+i] {
+			t.Errorf("event %d: RecordAll stored %q, Record %q", i, rows[len(events)+i], rows[i])
+		}
+	}
+}
