@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
+	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/csvfile"
+	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/imports"
 	"github.com/outreach-engine/outreach/internal/practice"
 )
@@ -61,8 +66,14 @@ func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, c Ca
 	return res, nil
 }
 
+// importChunk is how many entries of a file one statement looks up or stores: a file of
+// thousands of entries takes a few statements rather than several per entry, and each
+// statement's arrays stay of a modest size.
+const importChunk = 2000
+
 // storeImport checks the parsed rows of a time file against what is stored (who may import
-// them, repeats) and stores them with their warnings, in the import's transaction.
+// them, repeats) and stores them with their warnings, in the import's transaction. It works a
+// chunk of rows at a time, never an entry at a time: a file holds thousands of entries.
 func (s *Service) storeImport(ctx context.Context, tx *sqlx.Tx, name string, rows []importRow, c Caller, now time.Time, res *Import) error {
 	drafts := make([]Draft, len(rows))
 	for i, row := range rows {
@@ -73,8 +84,7 @@ func (s *Service) storeImport(ctx context.Context, tx *sqlx.Tx, name string, row
 		return err
 	}
 	var errs csvfile.Collector
-	resolvedRows := make([]resolved, 0, len(rows))
-	spans := make([]span, 0, len(rows))
+	candidates := make([]lineEntry, 0, len(rows))
 	firstLine := map[string]int{}
 	for _, row := range rows {
 		e, fes := rv.resolve(row.draft)
@@ -93,16 +103,22 @@ func (s *Service) storeImport(ctx context.Context, tx *sqlx.Tx, name string, row
 			continue
 		}
 		firstLine[key] = row.line
-		dupID, err := s.duplicateOf(ctx, tx, e)
-		if err != nil {
-			return err
-		}
-		if dupID != 0 {
-			errs.Add(&csvfile.Error{File: name, Line: row.line, Column: "started_at", Msg: fmt.Sprintf("the same entry is already stored as entry %d", dupID)})
+		candidates = append(candidates, lineEntry{line: row.line, e: e})
+	}
+	stored, err := s.storedDuplicates(ctx, tx, candidates)
+	if err != nil {
+		return err
+	}
+	resolvedRows := make([]resolved, 0, len(candidates))
+	spans := make([]span, 0, len(candidates))
+	for _, le := range candidates {
+		if dupID, dup := stored[le.line]; dup {
+			errs.Add(&csvfile.Error{File: name, Line: le.line, Column: "started_at", Msg: fmt.Sprintf("the same entry is already stored as entry %d", dupID)})
 			continue
 		}
+		e := le.e
 		resolvedRows = append(resolvedRows, e)
-		spans = append(spans, span{line: row.line, staffID: e.staffID, staff: e.Staff, from: e.StartedAt, to: e.EndedAt})
+		spans = append(spans, span{line: le.line, staffID: e.staffID, staff: e.Staff, from: e.StartedAt, to: e.EndedAt})
 	}
 	if err := errs.Err(); err != nil {
 		return err
@@ -110,13 +126,140 @@ func (s *Service) storeImport(ctx context.Context, tx *sqlx.Tx, name string, row
 	if res.Warnings, err = s.fileWarnings(ctx, tx, name, spans); err != nil {
 		return err
 	}
-	for _, e := range resolvedRows {
-		if _, err := s.insert(ctx, tx, e, SourceImport, amendment{}, c.Actor, now); err != nil {
+	for chunk := range slices.Chunk(resolvedRows, importChunk) {
+		if err := s.insertImported(ctx, tx, chunk, c.Actor, now); err != nil {
 			return err
 		}
+	}
+	for _, e := range resolvedRows {
 		res.Seconds += int64(e.EndedAt.Sub(e.StartedAt) / time.Second)
 	}
 	return nil
+}
+
+// lineEntry is a resolved entry with the line of the file it is on.
+type lineEntry struct {
+	line int
+	e    resolved
+}
+
+// selectStoredDuplicates is selectDuplicate for many entries (line, staff, instants, program,
+// patients as an array literal), each with the lowest id of its duplicates. The patients
+// arrive as text because the entries' lists differ in length, which a bigint[][] cannot hold.
+const selectStoredDuplicates = `
+SELECT c.line, min(e.id) AS id
+FROM unnest($2::int[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[])
+	AS c(line, staff_id, started_at, ended_at, program, patients)
+JOIN time_entries e ON e.practice_id = $1 AND e.staff_id = c.staff_id AND e.started_at = c.started_at
+	AND e.ended_at = c.ended_at AND e.program = c.program AND NOT e.voided
+	AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
+	AND ARRAY(SELECT patient_id FROM time_entry_patients p
+	          WHERE p.practice_id = e.practice_id AND p.entry_id = e.id ORDER BY patient_id) = c.patients::bigint[]
+GROUP BY c.line`
+
+// storedDuplicates returns, by line, the id of a current stored entry that each entry repeats
+// (same staff, instants, program and patients, as duplicateOf finds), for the lines that
+// repeat one.
+func (s *Service) storedDuplicates(ctx context.Context, q db.Querier, entries []lineEntry) (map[int]EntryID, error) {
+	out := map[int]EntryID{}
+	for chunk := range slices.Chunk(entries, importChunk) {
+		n := len(chunk)
+		lines, staff := make([]int64, n), make([]int64, n)
+		from, to := make([]string, n), make([]string, n)
+		programs, patients := make([]string, n), make([]string, n)
+		for i, le := range chunk {
+			lines[i], staff[i], programs[i] = int64(le.line), le.e.staffID, string(le.e.Program)
+			from[i], to[i] = le.e.StartedAt.Format(time.RFC3339Nano), le.e.EndedAt.Format(time.RFC3339Nano)
+			patients[i] = arrayLiteral(le.e.patientIDs)
+		}
+		var rows []struct {
+			Line  int     `db:"line"`
+			Entry EntryID `db:"id"`
+		}
+		err := q.SelectContext(ctx, &rows, selectStoredDuplicates, int64(s.Practice), pq.Array(lines), pq.Array(staff),
+			pq.Array(from), pq.Array(to), pq.Array(programs), pq.Array(patients))
+		if err != nil {
+			return nil, fmt.Errorf("error looking for entries already stored: %w", err)
+		}
+		for _, r := range rows {
+			out[r.Line] = r.Entry
+		}
+	}
+	return out, nil
+}
+
+// arrayLiteral writes ids as a PostgreSQL array literal, {1,2,3}.
+func arrayLiteral(ids []int64) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// insertImportedEntries is insertEntry for many new entries (no amendment, no void), in the
+// order of their arrays. The ids are drawn as the sorted rows are inserted, so they ascend in
+// that order: the caller pairs the sorted ids returned with its entries, as one insertEntry
+// per entry would have numbered them.
+const insertImportedEntries = `
+INSERT INTO time_entries (practice_id, staff_id, staff_role, staff_credential, staff_npi, program,
+	started_at, ended_at, activity, note, changed, mdm, interactive, source, created_by, created_at)
+SELECT $1, staff_id, staff_role, staff_credential, staff_npi, program,
+	started_at, ended_at, activity, note, changed, mdm, interactive, $2, $3, $4
+FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[],
+	$11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[], $16::boolean[])
+	WITH ORDINALITY AS r(staff_id, staff_role, staff_credential, staff_npi, program, started_at,
+		ended_at, activity, note, changed, mdm, interactive, ord)
+ORDER BY ord
+RETURNING id`
+
+// insertImportedPatients links entries to their patients, one row per pair.
+const insertImportedPatients = `
+INSERT INTO time_entry_patients (practice_id, entry_id, patient_id)
+SELECT $1, entry_id, patient_id FROM unnest($2::bigint[], $3::bigint[]) AS l(entry_id, patient_id)`
+
+// insertImported stores imported entries with their patients and audit events, the same rows
+// insert stores for each, in a statement per table.
+func (s *Service) insertImported(ctx context.Context, tx *sqlx.Tx, es []resolved, actor audit.Actor, now time.Time) error {
+	n := len(es)
+	staff, interactive := make([]int64, n), make([]bool, n)
+	roles, credentials, npis := make([]string, n), make([]string, n), make([]*string, n)
+	programs, from, to := make([]string, n), make([]string, n), make([]string, n)
+	activities, notes, changes, mdms := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range es {
+		staff[i], roles[i], credentials[i], npis[i] = e.staffID, e.role, e.credential, e.npi
+		programs[i], from[i], to[i] = string(e.Program), e.StartedAt.Format(time.RFC3339Nano), e.EndedAt.Format(time.RFC3339Nano)
+		activities[i], notes[i], changes[i], mdms[i] = string(e.Activity), e.Note, string(e.Changed), string(e.MDM)
+		interactive[i] = e.Interactive
+	}
+	var ids []EntryID
+	err := tx.SelectContext(ctx, &ids, insertImportedEntries, int64(s.Practice), string(SourceImport), string(actor), now,
+		pq.Array(staff), pq.Array(roles), pq.Array(credentials), pq.Array(npis), pq.Array(programs), pq.Array(from),
+		pq.Array(to), pq.Array(activities), pq.Array(notes), pq.Array(changes), pq.Array(mdms), pq.Array(interactive))
+	if err != nil {
+		return fmt.Errorf("error storing %d time entries: %w", n, err)
+	}
+	if len(ids) != n {
+		return fmt.Errorf("error storing time entries: %d stored of %d", len(ids), n)
+	}
+	slices.Sort(ids)
+	var linkEntries, linkPatients []int64
+	var events []audit.Event
+	for i, e := range es {
+		for _, p := range e.patientIDs {
+			linkEntries, linkPatients = append(linkEntries, int64(ids[i])), append(linkPatients, p)
+		}
+		events = append(events, s.entryEvents(e, ids[i], SourceImport, amendment{}, actor, now)...)
+	}
+	if _, err := tx.ExecContext(ctx, insertImportedPatients, int64(s.Practice), pq.Array(linkEntries), pq.Array(linkPatients)); err != nil {
+		return fmt.Errorf("error storing time entry patients: %w", err)
+	}
+	return audit.RecordAll(ctx, tx, events)
 }
 
 // fieldErrors turns a row's field errors into file errors, naming the column the value came

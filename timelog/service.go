@@ -212,6 +212,15 @@ func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, e resolved, src Sourc
 	if _, err := tx.ExecContext(ctx, insertEntryPatients, int64(s.Practice), int64(id), pq.Array(e.patientIDs)); err != nil {
 		return 0, fmt.Errorf("error storing time entry patients: %w", err)
 	}
+	if err := audit.RecordAll(ctx, tx, s.entryEvents(e, id, src, am, actor, now)); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// entryEvents returns the audit events of an entry just stored: one for each of its patients,
+// on the patient's record, so that the time shows in each patient's trail.
+func (s *Service) entryEvents(e resolved, id EntryID, src Source, am amendment, actor audit.Actor, now time.Time) []audit.Event {
 	action := "time_entry.create"
 	switch {
 	case am.voided:
@@ -223,14 +232,12 @@ func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, e resolved, src Sourc
 	if am.supersedes != nil {
 		detail["supersedes"] = *am.supersedes
 	}
-	for _, p := range e.patientIDs {
-		err := audit.Record(ctx, tx, audit.Event{PracticeID: int64(s.Practice), At: now, Actor: actor,
-			Action: action, Entity: "patient", EntityID: fmt.Sprint(p), Detail: mergeDetail(detail, "time_entry", id)})
-		if err != nil {
-			return 0, err
-		}
+	out := make([]audit.Event, len(e.patientIDs))
+	for i, p := range e.patientIDs {
+		out[i] = audit.Event{PracticeID: int64(s.Practice), At: now, Actor: actor,
+			Action: action, Entity: "patient", EntityID: fmt.Sprint(p), Detail: mergeDetail(detail, "time_entry", id)}
 	}
-	return id, nil
+	return out
 }
 
 func mergeDetail(d map[string]any, k string, v any) map[string]any {

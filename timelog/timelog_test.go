@@ -51,7 +51,7 @@ FD1,Front Desk,,non_clinical,
 `
 
 // setup returns a service on a fresh database with patients and staff.
-func setup(t *testing.T) (*timelog.Service, *sqlx.DB) {
+func setup(t testing.TB) (*timelog.Service, *sqlx.DB) {
 	t.Helper()
 	ctx := context.Background()
 	d, _ := dbtest.Fresh(t)
