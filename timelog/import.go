@@ -146,16 +146,22 @@ type lineEntry struct {
 // selectStoredDuplicates is selectDuplicate for many entries (line, staff, instants, program,
 // patients as an array literal), each with the lowest id of its duplicates. The patients
 // arrive as text because the entries' lists differ in length, which a bigint[][] cannot hold.
+// The lookup is a subquery per entry (LIMIT keeps the planner from flattening it) so that
+// each is one probe of the staff member's index at its start: joined flat, the planner merges
+// the entries with every stored entry of the practice, which grows with the log.
 const selectStoredDuplicates = `
-SELECT c.line, min(e.id) AS id
+SELECT c.line, d.id
 FROM unnest($2::int[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[])
 	AS c(line, staff_id, started_at, ended_at, program, patients)
-JOIN time_entries e ON e.practice_id = $1 AND e.staff_id = c.staff_id AND e.started_at = c.started_at
-	AND e.ended_at = c.ended_at AND e.program = c.program AND NOT e.voided
-	AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
-	AND ARRAY(SELECT patient_id FROM time_entry_patients p
-	          WHERE p.practice_id = e.practice_id AND p.entry_id = e.id ORDER BY patient_id) = c.patients::bigint[]
-GROUP BY c.line`
+CROSS JOIN LATERAL (
+	SELECT e.id FROM time_entries e
+	WHERE e.practice_id = $1 AND e.staff_id = c.staff_id AND e.started_at = c.started_at
+		AND e.ended_at = c.ended_at AND e.program = c.program AND NOT e.voided
+		AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
+		AND ARRAY(SELECT patient_id FROM time_entry_patients p
+		          WHERE p.practice_id = e.practice_id AND p.entry_id = e.id ORDER BY patient_id) = c.patients::bigint[]
+	ORDER BY e.id LIMIT 1
+) d`
 
 // storedDuplicates returns, by line, the id of a current stored entry that each entry repeats
 // (same staff, instants, program and patients, as duplicateOf finds), for the lines that

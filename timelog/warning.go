@@ -107,15 +107,22 @@ func warningsFor(e span, entries []EntryID, lines []int, closed []billing.Closed
 
 // selectOverlapping finds the current entries of the same staff member that overlap each span
 // (line, staff, from, to), other than the entry excluded. An entry lasts at most 24 hours,
-// which bounds its start.
+// which bounds its start. The lookup is a subquery per span (OFFSET 0 keeps the planner from
+// flattening it) so that each is a range scan of the staff member's index: joined flat, the
+// planner merges a file's spans with every entry of the same staff member, comparing each
+// with each, which grows with the log.
 const selectOverlapping = `
-SELECT s.line, e.id
+SELECT s.line, o.id
 FROM unnest($2::int[], $3::bigint[], $4::timestamptz[], $5::timestamptz[]) AS s(line, staff_id, started_at, ended_at)
-JOIN time_entries e ON e.practice_id = $1 AND e.staff_id = s.staff_id
-	AND e.started_at < s.ended_at AND e.started_at > s.started_at - interval '24 hours'
-	AND e.ended_at > s.started_at AND e.id <> $6 AND NOT e.voided
-	AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
-ORDER BY s.line, e.id`
+CROSS JOIN LATERAL (
+	SELECT e.id FROM time_entries e
+	WHERE e.practice_id = $1 AND e.staff_id = s.staff_id
+		AND e.started_at < s.ended_at AND e.started_at > s.started_at - interval '24 hours'
+		AND e.ended_at > s.started_at AND e.id <> $6 AND NOT e.voided
+		AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
+	OFFSET 0
+) o
+ORDER BY s.line, o.id`
 
 // overlapping returns, by line, the current stored entries that overlap each span.
 func (s *Service) overlapping(ctx context.Context, q db.Querier, spans []span, exclude EntryID) (map[int][]EntryID, error) {
