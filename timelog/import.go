@@ -105,25 +105,34 @@ func (s *Service) storeImport(ctx context.Context, tx *sqlx.Tx, name string, row
 		firstLine[key] = row.line
 		candidates = append(candidates, lineEntry{line: row.line, e: e})
 	}
-	stored, err := s.storedDuplicates(ctx, tx, candidates)
+	// The stored entries that each line overlaps: those it repeats are among them, and the rest
+	// are the file's overlap warnings.
+	candidateSpans := make([]span, len(candidates))
+	for i, le := range candidates {
+		candidateSpans[i] = le.span()
+	}
+	overlaps, err := s.overlapping(ctx, tx, candidateSpans, 0)
+	if err != nil {
+		return err
+	}
+	repeats, err := s.repeats(ctx, tx, candidates, overlaps)
 	if err != nil {
 		return err
 	}
 	resolvedRows := make([]resolved, 0, len(candidates))
 	spans := make([]span, 0, len(candidates))
 	for _, le := range candidates {
-		if dupID, dup := stored[le.line]; dup {
+		if dupID, dup := repeats[le.line]; dup {
 			errs.Add(&csvfile.Error{File: name, Line: le.line, Column: "started_at", Msg: fmt.Sprintf("the same entry is already stored as entry %d", dupID)})
 			continue
 		}
-		e := le.e
-		resolvedRows = append(resolvedRows, e)
-		spans = append(spans, span{line: le.line, staffID: e.staffID, staff: e.Staff, from: e.StartedAt, to: e.EndedAt})
+		resolvedRows = append(resolvedRows, le.e)
+		spans = append(spans, le.span())
 	}
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	if res.Warnings, err = s.fileWarnings(ctx, tx, name, spans); err != nil {
+	if res.Warnings, err = s.fileWarnings(ctx, tx, name, spans, overlaps); err != nil {
 		return err
 	}
 	for chunk := range slices.Chunk(resolvedRows, importChunk) {
@@ -143,53 +152,58 @@ type lineEntry struct {
 	e    resolved
 }
 
-// selectStoredDuplicates is selectDuplicate for many entries (line, staff, instants, program,
-// patients as an array literal), each with the lowest id of its duplicates. The patients
-// arrive as text because the entries' lists differ in length, which a bigint[][] cannot hold.
-// The lookup is a subquery per entry (LIMIT keeps the planner from flattening it) so that
-// each is one probe of the staff member's index at its start: joined flat, the planner merges
-// the entries with every stored entry of the practice, which grows with the log.
-const selectStoredDuplicates = `
-SELECT c.line, d.id
-FROM unnest($2::int[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[])
-	AS c(line, staff_id, started_at, ended_at, program, patients)
-CROSS JOIN LATERAL (
-	SELECT e.id FROM time_entries e
-	WHERE e.practice_id = $1 AND e.staff_id = c.staff_id AND e.started_at = c.started_at
-		AND e.ended_at = c.ended_at AND e.program = c.program AND NOT e.voided
-		AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
-		AND ARRAY(SELECT patient_id FROM time_entry_patients p
-		          WHERE p.practice_id = e.practice_id AND p.entry_id = e.id ORDER BY patient_id) = c.patients::bigint[]
-	ORDER BY e.id LIMIT 1
-) d`
+// span is the entry's time, for the overlap look-ups.
+func (le lineEntry) span() span {
+	return span{line: le.line, staffID: le.e.staffID, staff: le.e.Staff, from: le.e.StartedAt, to: le.e.EndedAt}
+}
 
-// storedDuplicates returns, by line, the id of a current stored entry that each entry repeats
-// (same staff, instants, program and patients, as duplicateOf finds), for the lines that
-// repeat one.
-func (s *Service) storedDuplicates(ctx context.Context, q db.Querier, entries []lineEntry) (map[int]EntryID, error) {
+// selectRepeats is selectDuplicate for the stored entries that overlap a file's lines (pairs of
+// line and entry, with the line's instants, program and patients as an array literal): those
+// with the same instants, program and patients, the lowest id for each line. The overlap
+// look-up has already matched the staff member and kept current entries only; the entries are
+// probed by id. The patients arrive as text because the lines' lists differ in length, which
+// a bigint[][] cannot hold.
+const selectRepeats = `
+SELECT c.line, min(e.id) AS id
+FROM unnest($2::int[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[])
+	AS c(line, entry_id, started_at, ended_at, program, patients)
+JOIN time_entries e ON e.practice_id = $1 AND e.id = c.entry_id
+WHERE e.started_at = c.started_at AND e.ended_at = c.ended_at AND e.program = c.program
+	AND ARRAY(SELECT patient_id FROM time_entry_patients p
+	          WHERE p.practice_id = e.practice_id AND p.entry_id = e.id ORDER BY patient_id) = c.patients::bigint[]
+GROUP BY c.line`
+
+// repeats returns, by line, the id of a current stored entry that the line repeats (same
+// staff, instants, program and patients, as duplicateOf finds), for the lines that repeat
+// one. Such an entry overlaps the line, so it is among the line's overlaps (overlapping's
+// answer for the entries), which are few: the look-up is of those alone.
+func (s *Service) repeats(ctx context.Context, q db.Querier, entries []lineEntry, overlaps map[int][]EntryID) (map[int]EntryID, error) {
+	var lines []int64
+	var ids []EntryID
+	var from, to, programs, patients []string
+	for _, le := range entries {
+		for _, id := range overlaps[le.line] {
+			lines, ids, programs = append(lines, int64(le.line)), append(ids, id), append(programs, string(le.e.Program))
+			from = append(from, le.e.StartedAt.Format(time.RFC3339Nano))
+			to = append(to, le.e.EndedAt.Format(time.RFC3339Nano))
+			patients = append(patients, arrayLiteral(le.e.patientIDs))
+		}
+	}
 	out := map[int]EntryID{}
-	for chunk := range slices.Chunk(entries, importChunk) {
-		n := len(chunk)
-		lines, staff := make([]int64, n), make([]int64, n)
-		from, to := make([]string, n), make([]string, n)
-		programs, patients := make([]string, n), make([]string, n)
-		for i, le := range chunk {
-			lines[i], staff[i], programs[i] = int64(le.line), le.e.staffID, string(le.e.Program)
-			from[i], to[i] = le.e.StartedAt.Format(time.RFC3339Nano), le.e.EndedAt.Format(time.RFC3339Nano)
-			patients[i] = arrayLiteral(le.e.patientIDs)
-		}
-		var rows []struct {
-			Line  int     `db:"line"`
-			Entry EntryID `db:"id"`
-		}
-		err := q.SelectContext(ctx, &rows, selectStoredDuplicates, int64(s.Practice), pq.Array(lines), pq.Array(staff),
-			pq.Array(from), pq.Array(to), pq.Array(programs), pq.Array(patients))
-		if err != nil {
-			return nil, fmt.Errorf("error looking for entries already stored: %w", err)
-		}
-		for _, r := range rows {
-			out[r.Line] = r.Entry
-		}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		Line  int     `db:"line"`
+		Entry EntryID `db:"id"`
+	}
+	err := q.SelectContext(ctx, &rows, selectRepeats, int64(s.Practice), pq.Array(lines), pq.Array(ids),
+		pq.Array(from), pq.Array(to), pq.Array(programs), pq.Array(patients))
+	if err != nil {
+		return nil, fmt.Errorf("error looking for entries already stored: %w", err)
+	}
+	for _, r := range rows {
+		out[r.Line] = r.Entry
 	}
 	return out, nil
 }

@@ -107,10 +107,14 @@ func warningsFor(e span, entries []EntryID, lines []int, closed []billing.Closed
 
 // selectOverlapping finds the current entries of the same staff member that overlap each span
 // (line, staff, from, to), other than the entry excluded. An entry lasts at most 24 hours,
-// which bounds its start. The lookup is a subquery per span (OFFSET 0 keeps the planner from
-// flattening it) so that each is a range scan of the staff member's index: joined flat, the
-// planner merges a file's spans with every entry of the same staff member, comparing each
-// with each, which grows with the log.
+// which bounds its start.
+//
+// The look-up is a subquery per span, so that each is a range scan of the staff member's
+// index (time_entries_by_staff): joined flat, the planner merges a file's spans with every
+// entry of the same staff member, comparing each with each, which grows with the log. OFFSET 0
+// keeps the planner from flattening the subquery, and ORDER BY started_at, which that index
+// gives, makes it the index taken even when the log is new and every index looks alike (the
+// primary key would read the practice's whole log for every span).
 const selectOverlapping = `
 SELECT s.line, o.id
 FROM unnest($2::int[], $3::bigint[], $4::timestamptz[], $5::timestamptz[]) AS s(line, staff_id, started_at, ended_at)
@@ -120,7 +124,7 @@ CROSS JOIN LATERAL (
 		AND e.started_at < s.ended_at AND e.started_at > s.started_at - interval '24 hours'
 		AND e.ended_at > s.started_at AND e.id <> $6 AND NOT e.voided
 		AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
-	OFFSET 0
+	ORDER BY e.started_at OFFSET 0
 ) o
 ORDER BY s.line, o.id`
 
@@ -148,15 +152,11 @@ func (s *Service) overlapping(ctx context.Context, q db.Querier, spans []span, e
 }
 
 // fileWarnings returns the warnings of a file's entries, before they are stored: each line that
-// overlaps a current entry or another line of the same staff member, and each that falls in
-// a closed billing month.
-func (s *Service) fileWarnings(ctx context.Context, q db.Querier, name string, spans []span) ([]Warning, error) {
+// overlaps a current entry (stored, by line, as overlapping found them) or another line of the
+// same staff member, and each that falls in a closed billing month.
+func (s *Service) fileWarnings(ctx context.Context, q db.Querier, name string, spans []span, stored map[int][]EntryID) ([]Warning, error) {
 	if len(spans) == 0 {
 		return nil, nil
-	}
-	stored, err := s.overlapping(ctx, q, spans, 0)
-	if err != nil {
-		return nil, err
 	}
 	from, to := spans[0].from, spans[0].to
 	for _, sp := range spans {
