@@ -109,22 +109,26 @@ func warningsFor(e span, entries []EntryID, lines []int, closed []billing.Closed
 // (line, staff, from, to), other than the entry excluded. An entry lasts at most 24 hours,
 // which bounds its start.
 //
-// The look-up is a subquery per span, so that each is a range scan of the staff member's
-// index (time_entries_by_staff): joined flat, the planner merges a file's spans with every
-// entry of the same staff member, comparing each with each, which grows with the log. OFFSET 0
-// keeps the planner from flattening the subquery, and ORDER BY started_at, which that index
-// gives, makes it the index taken even when the log is new and every index looks alike (the
-// primary key would read the practice's whole log for every span).
+// The look-up is a subquery per span: a range scan of the staff member's index
+// (time_entries_by_staff) from 24 hours before the span's start to its end, however large the
+// log. OFFSET 0 keeps the planner from flattening it: joined flat, it merges a file's spans
+// with every entry of the same staff member, comparing each with each. The staff member and the
+// range are written as row comparisons on (staff_id, started_at), which that index alone can
+// use, and in its order: with plain comparisons, statistics that lag behind a large import
+// (or a new log, with none) make the primary key or the index by start look as good, and
+// those read the whole practice's log, or every staff member's entries of the day, for each
+// span.
 const selectOverlapping = `
 SELECT s.line, o.id
 FROM unnest($2::int[], $3::bigint[], $4::timestamptz[], $5::timestamptz[]) AS s(line, staff_id, started_at, ended_at)
 CROSS JOIN LATERAL (
 	SELECT e.id FROM time_entries e
-	WHERE e.practice_id = $1 AND e.staff_id = s.staff_id
-		AND e.started_at < s.ended_at AND e.started_at > s.started_at - interval '24 hours'
+	WHERE e.practice_id = $1
+		AND (e.staff_id, e.started_at) > (s.staff_id, s.started_at - interval '24 hours')
+		AND (e.staff_id, e.started_at) < (s.staff_id, s.ended_at)
 		AND e.ended_at > s.started_at AND e.id <> $6 AND NOT e.voided
 		AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
-	ORDER BY e.started_at OFFSET 0
+	ORDER BY e.staff_id, e.started_at OFFSET 0
 ) o
 ORDER BY s.line, o.id`
 
