@@ -30,16 +30,18 @@ func timeFile(n int, end time.Time) string {
 }
 
 // BenchmarkImportFile imports files of benchEntries entries into one practice, each file
-// covering an earlier period than the one before, and reports the time per entry.
+// following the one before, as a practice imports its time period after period, and reports
+// the time per entry.
 func BenchmarkImportFile(b *testing.B) {
 	ctx := context.Background()
 	s, _ := setup(b)
-	end := now.Add(-time.Hour)
+	const period = benchEntries * 15 * time.Minute
+	end := now.Add(-time.Hour).Add(-time.Duration(b.N) * period)
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
+		end = end.Add(period)
 		file := timeFile(benchEntries, end)
-		end = end.Add(-benchEntries * 15 * time.Minute)
 		b.StartTimer()
 		res, err := s.ImportFile(ctx, fmt.Sprintf("time-%d.csv", i), strings.NewReader(file), timelog.CLI)
 		if err != nil {
