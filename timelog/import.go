@@ -66,9 +66,9 @@ func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, c Ca
 	return res, nil
 }
 
-// importChunk is how many entries of a file one statement looks up or stores: a file of
-// thousands of entries takes a few statements rather than several per entry, and each
-// statement's arrays stay of a modest size.
+// importChunk is how many entries of a file one statement stores: a file of thousands of
+// entries takes a few statements rather than several per entry, and each statement's arrays
+// stay of a modest size.
 const importChunk = 2000
 
 // storeImport checks the parsed rows of a time file against what is stored (who may import
