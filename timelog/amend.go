@@ -10,7 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/internal/db"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/internal/errkind"
 )
 
 // Patch is what an amendment changes: each field given replaces the current version's value,
@@ -112,7 +112,7 @@ func (s *Service) Amend(ctx context.Context, c Caller, id EntryID, p Patch, reas
 	if reason == "" {
 		return Entry{}, &InvalidError{[]*FieldError{fieldErr("reason", "reason is empty: say why the entry is amended")}}
 	}
-	now := s.Now()
+	now := s.Clock()
 	var newID EntryID
 	var ws []Warning
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
@@ -135,7 +135,7 @@ func (s *Service) Amend(ctx context.Context, c Caller, id EntryID, p Patch, reas
 			return &InvalidError{errs}
 		}
 		if same(d, cur.draft()) {
-			return web.Errorf(web.ErrInvalid, "the amendment changes nothing in time entry %d: give the fields that change", id)
+			return errkind.Errorf(errkind.ErrInvalid, "the amendment changes nothing in time entry %d: give the fields that change", id)
 		}
 		before := cur.attribution()
 		e, err := s.resolveOne(ctx, tx, c, VerbAmend, d, &before)
@@ -159,7 +159,7 @@ func (s *Service) Void(ctx context.Context, c Caller, id EntryID, reason string)
 	if reason == "" {
 		return Entry{}, &InvalidError{[]*FieldError{fieldErr("reason", "reason is empty: say why the entry is voided")}}
 	}
-	now := s.Now()
+	now := s.Clock()
 	var newID EntryID
 	var ws []Warning
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
@@ -218,7 +218,7 @@ func (s *Service) lockCurrent(ctx context.Context, tx *sqlx.Tx, id EntryID, verb
 	var locked EntryID
 	err := tx.GetContext(ctx, &locked, lockEntry, int64(s.Practice), int64(id))
 	if db.IsNoRows(err) {
-		return web.Errorf(web.ErrNotFound, "time entry %d not found", id)
+		return errkind.Errorf(errkind.ErrNotFound, "time entry %d not found", id)
 	}
 	if err != nil {
 		return fmt.Errorf("error locking time entry %d: %w", id, err)
@@ -236,9 +236,9 @@ func whyNotCurrent(verb string, trail []version, loc *time.Location) error {
 	e := trail[0]
 	if e.Voided {
 		if verb == "void" {
-			return web.Errorf(web.ErrConflict, "time entry %d is itself a void: it voided entry %d on %s", e.ID, *e.Supersedes, localTime(e.CreatedAt, loc))
+			return errkind.Errorf(errkind.ErrConflict, "time entry %d is itself a void: it voided entry %d on %s", e.ID, *e.Supersedes, localTime(e.CreatedAt, loc))
 		}
-		return web.Errorf(web.ErrConflict, "time entry %d is a void (of entry %d, on %s) and cannot be amended; record a new entry instead", e.ID, *e.Supersedes, localTime(e.CreatedAt, loc))
+		return errkind.Errorf(errkind.ErrConflict, "time entry %d is a void (of entry %d, on %s) and cannot be amended; record a new entry instead", e.ID, *e.Supersedes, localTime(e.CreatedAt, loc))
 	}
 	if len(trail) == 1 {
 		return nil
@@ -250,13 +250,13 @@ func whyNotCurrent(verb string, trail []version, loc *time.Location) error {
 			how = fmt.Sprintf("entry %d amended it on %s, and entry %d voided the amended entry on %s", next.ID, localTime(next.CreatedAt, loc), head.ID, localTime(head.CreatedAt, loc))
 		}
 		if verb == "void" {
-			return web.Errorf(web.ErrConflict, "time entry %d is already voided: %s", e.ID, how)
+			return errkind.Errorf(errkind.ErrConflict, "time entry %d is already voided: %s", e.ID, how)
 		}
-		return web.Errorf(web.ErrConflict, "time entry %d was voided and cannot be amended (%s); record a new entry instead", e.ID, how)
+		return errkind.Errorf(errkind.ErrConflict, "time entry %d was voided and cannot be amended (%s); record a new entry instead", e.ID, how)
 	}
 	current := ""
 	if next.ID != head.ID {
 		current = fmt.Sprintf("; the current version is entry %d", head.ID)
 	}
-	return web.Errorf(web.ErrConflict, "time entry %d was already amended by entry %d on %s%s: %s that one", e.ID, next.ID, localTime(next.CreatedAt, loc), current, verb)
+	return errkind.Errorf(errkind.ErrConflict, "time entry %d was already amended by entry %d on %s%s: %s that one", e.ID, next.ID, localTime(next.CreatedAt, loc), current, verb)
 }

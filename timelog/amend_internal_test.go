@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/internal/errkind"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -165,7 +165,7 @@ func TestWhyNotCurrent(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || err.Error() != tt.want || !errors.Is(err, web.ErrConflict) {
+			if err == nil || err.Error() != tt.want || !errors.Is(err, errkind.ErrConflict) {
 				t.Errorf("error = %v\nwant conflict %q", err, tt.want)
 			}
 		})

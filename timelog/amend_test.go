@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -29,12 +29,12 @@ func TestAmendOnlyWhatChanges(t *testing.T) {
 		{"patients", timelog.Patch{Patients: []string{"P2", "P1"}}, "[P1 P2] 1200 10:00 reviewed BP log patient_call", nil, ""},
 		{"start keeps the end", timelog.Patch{StartedAt: ptr(at("2026-03-02T10:05:00-05:00"))}, "[P1] 900 10:05 reviewed BP log patient_call", nil, ""},
 		{"seconds", timelog.Patch{Seconds: ptr[int64](90), Activity: ptr[timelog.Activity]("education")}, "[P1] 90 10:00 reviewed BP log education", nil, ""},
-		{"nothing", timelog.Patch{}, "", web.ErrInvalid, "the amendment changes nothing in time entry"},
-		{"the same values", timelog.Patch{Note: ptr(" reviewed BP log "), Minutes: ptr[int64](20)}, "", web.ErrInvalid, "changes nothing"},
-		{"seconds against the end", timelog.Patch{EndedAt: ptr(at("2026-03-02T10:30:00-05:00")), Seconds: ptr[int64](600)}, "", web.ErrInvalid, "seconds 600 does not agree"},
-		{"end before start", timelog.Patch{EndedAt: ptr(at("2026-03-02T09:30:00-05:00"))}, "", web.ErrInvalid, "is not after started_at"},
-		{"no patients", timelog.Patch{Patients: []string{}}, "", web.ErrInvalid, "patients is empty"},
-		{"unknown patient", timelog.Patch{Patients: []string{"P9"}}, "", web.ErrInvalid, `patient "P9" is not a known patient id`},
+		{"nothing", timelog.Patch{}, "", errkind.ErrInvalid, "the amendment changes nothing in time entry"},
+		{"the same values", timelog.Patch{Note: ptr(" reviewed BP log "), Minutes: ptr[int64](20)}, "", errkind.ErrInvalid, "changes nothing"},
+		{"seconds against the end", timelog.Patch{EndedAt: ptr(at("2026-03-02T10:30:00-05:00")), Seconds: ptr[int64](600)}, "", errkind.ErrInvalid, "seconds 600 does not agree"},
+		{"end before start", timelog.Patch{EndedAt: ptr(at("2026-03-02T09:30:00-05:00"))}, "", errkind.ErrInvalid, "is not after started_at"},
+		{"no patients", timelog.Patch{Patients: []string{}}, "", errkind.ErrInvalid, "patients is empty"},
+		{"unknown patient", timelog.Patch{Patients: []string{"P9"}}, "", errkind.ErrInvalid, `patient "P9" is not a known patient id`},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/billing"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
@@ -129,7 +130,7 @@ func (h *Handlers) Create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b.Reason != "" {
-		web.Fail(w, h.Log, web.Errorf(web.ErrInvalid, "reason is only for amendments"))
+		web.Fail(w, h.Log, errkind.Errorf(errkind.ErrInvalid, "reason is only for amendments"))
 		return
 	}
 	d, err := b.draft(id.Staff)
@@ -293,7 +294,7 @@ func (h *Handlers) StopTimer(w http.ResponseWriter, r *http.Request) {
 	id := identity(r)
 	n, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || n <= 0 {
-		web.Fail(w, h.Log, web.Errorf(web.ErrNotFound, "timer id %q is not a number", r.PathValue("id")))
+		web.Fail(w, h.Log, errkind.Errorf(errkind.ErrNotFound, "timer id %q is not a number", r.PathValue("id")))
 		return
 	}
 	var b TimerStop
@@ -312,7 +313,7 @@ func (h *Handlers) StopTimer(w http.ResponseWriter, r *http.Request) {
 func pathEntryID(r *http.Request) (EntryID, error) {
 	n, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || n <= 0 {
-		return 0, web.Errorf(web.ErrNotFound, "time entry id %q is not a number", r.PathValue("id"))
+		return 0, errkind.Errorf(errkind.ErrNotFound, "time entry id %q is not a number", r.PathValue("id"))
 	}
 	return EntryID(n), nil
 }
@@ -320,7 +321,7 @@ func pathEntryID(r *http.Request) (EntryID, error) {
 func (h *Handlers) month(r *http.Request) (time.Time, time.Time, error) {
 	m, err := billing.ParseMonth(r.URL.Query().Get("month"))
 	if err != nil {
-		return time.Time{}, time.Time{}, web.Errorf(web.ErrInvalid, "month: %v", err)
+		return time.Time{}, time.Time{}, errkind.Errorf(errkind.ErrInvalid, "month: %v", err)
 	}
 	from, to := m.Bounds(h.Location)
 	return from, to, nil

@@ -47,7 +47,7 @@ type importRow struct {
 // falls in a closed billing month, is stored with a warning.
 func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, c Caller) (Import, error) {
 	var res Import
-	now := s.Now()
+	now := s.Clock()
 	opt := imports.Options{Practice: practice.Settings{ID: s.Practice}, Actor: c.Actor, Now: now}
 	rows, err := imports.Run(ctx, s.DB, name, r, opt, imports.Job[importRow]{
 		Kind: imports.Time, Schema: importSchema, Once: true,

@@ -2,6 +2,7 @@ package timelog
 
 import (
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
@@ -61,19 +62,19 @@ type Act struct {
 
 // MayActFor says whether c may record, amend or void (verb) the time of staff member staff:
 // their own, or anyone's for a manager, an admin or the command line. It returns nil or a
-// web.ErrForbidden error.
+// errkind.ErrForbidden error.
 func MayActFor(c Caller, verb Verb, staff string) error {
 	if c.Staff == staff || c.forOthers() {
 		return nil
 	}
 	if verb == VerbRecord || verb == VerbImport {
-		return web.Errorf(web.ErrForbidden, "%s may not record time for %s: only %s, a manager or an admin may", who(c), staff, staff)
+		return errkind.Errorf(errkind.ErrForbidden, "%s may not record time for %s: only %s, a manager or an admin may", who(c), staff, staff)
 	}
-	return web.Errorf(web.ErrForbidden, "%s may not %s %s's time: only %s, a manager or an admin may", who(c), verb, staff, staff)
+	return errkind.Errorf(errkind.ErrForbidden, "%s may not %s %s's time: only %s, a manager or an admin may", who(c), verb, staff, staff)
 }
 
 // Permit applies the rule of who records what, for whom, with which MDM, to an act. It
-// returns nil, a web.ErrForbidden error, or an *InvalidError on the mdm field.
+// returns nil, a errkind.ErrForbidden error, or an *InvalidError on the mdm field.
 //
 //   - An entry is recorded, amended or voided by the staff member whose time it is, or on their
 //     behalf by a manager, an admin or the command line (see MayActFor); an amendment that gives
@@ -104,7 +105,7 @@ func Permit(c Caller, a Act) error {
 	}
 	e := a.Entry
 	if e.Role == roleNonClinical && a.Verb != VerbImport {
-		return web.Errorf(web.ErrForbidden, "%s is non-clinical staff: care-management time, in every program, is recorded for clinical staff and practitioners only", e.Staff)
+		return errkind.Errorf(errkind.ErrForbidden, "%s is non-clinical staff: care-management time, in every program, is recorded for clinical staff and practitioners only", e.Staff)
 	}
 	if e.MDM != "none" && e.Role != rolePractitioner {
 		return &InvalidError{[]*FieldError{fieldErr("mdm", "mdm %q is documented by a practitioner; staff %q is %s", e.MDM, e.Staff, e.Role)}}
@@ -112,7 +113,7 @@ func Permit(c Caller, a Act) error {
 	if a.Verb == VerbImport || c.Staff == e.Staff || !documentsMDM(a) {
 		return nil
 	}
-	return web.Errorf(web.ErrForbidden, "%s may not document medical decision-making for %s: only the practitioner documents or changes their own", who(c), e.Staff)
+	return errkind.Errorf(errkind.ErrForbidden, "%s may not document medical decision-making for %s: only the practitioner documents or changes their own", who(c), e.Staff)
 }
 
 // RecordsOwnTime reports whether the rule lets a signed-in staff member record their own time

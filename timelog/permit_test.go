@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/timelog"
 )
@@ -111,9 +112,9 @@ func TestPermit(t *testing.T) {
 			var ie *timelog.InvalidError
 			switch {
 			case err == nil:
-			case errors.Is(err, web.ErrForbidden):
+			case errors.Is(err, errkind.ErrForbidden):
 				got = forbidden + err.Error()
-			case errors.As(err, &ie) && errors.Is(err, web.ErrInvalid) && ie.Errs[0].Field == "mdm":
+			case errors.As(err, &ie) && errors.Is(err, errkind.ErrInvalid) && ie.Errs[0].Field == "mdm":
 				got = invalid + err.Error()
 			default:
 				got = "unexpected " + err.Error()

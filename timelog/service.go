@@ -13,8 +13,8 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/practice"
-	"github.com/outreach-engine/outreach/internal/web"
 )
 
 // Service records and reads time entries for one practice.
@@ -22,7 +22,7 @@ type Service struct {
 	DB       *sqlx.DB
 	Practice practice.ID
 	Location *time.Location // the practice's zone: instants are given in it (UTC when nil)
-	Now      func() time.Time
+	Clock    func() time.Time
 }
 
 // loc is the zone the service gives instants in.
@@ -50,8 +50,8 @@ func (e *InvalidError) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
-// Unwrap makes an InvalidError a web.ErrInvalid.
-func (e *InvalidError) Unwrap() error { return web.ErrInvalid }
+// Unwrap makes an InvalidError a errkind.ErrInvalid.
+func (e *InvalidError) Unwrap() error { return errkind.ErrInvalid }
 
 // resolved is a draft with internal ids and the staff member's role at the time.
 type resolved struct {
@@ -204,7 +204,7 @@ func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, e resolved, src Sourc
 		string(e.Program), e.StartedAt, e.EndedAt, string(e.Activity), e.Note, string(e.Changed), string(e.MDM),
 		e.Interactive, string(src), am.supersedes, am.voided, am.reason, nil, string(actor), now)
 	if db.IsUniqueViolation(err) {
-		return 0, web.Errorf(web.ErrConflict, "time entry %d was amended or voided at the same moment by another request; see its history", *am.supersedes)
+		return 0, errkind.Errorf(errkind.ErrConflict, "time entry %d was amended or voided at the same moment by another request; see its history", *am.supersedes)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("error storing time entry: %w", err)
@@ -264,7 +264,7 @@ func (s *Service) store(ctx context.Context, tx *sqlx.Tx, e resolved, src Source
 // when it overlaps another current entry of the same staff member or falls in a closed billing
 // month.
 func (s *Service) Record(ctx context.Context, c Caller, d Draft, src Source) (Entry, error) {
-	now := s.Now()
+	now := s.Clock()
 	if errs := d.Normalize(now); len(errs) > 0 {
 		return Entry{}, &InvalidError{errs}
 	}
@@ -278,7 +278,7 @@ func (s *Service) Record(ctx context.Context, c Caller, d Draft, src Source) (En
 		if dup, err := s.duplicateOf(ctx, tx, e); err != nil {
 			return err
 		} else if dup != 0 {
-			return web.Errorf(web.ErrConflict, "the same entry is already stored as entry %d", dup)
+			return errkind.Errorf(errkind.ErrConflict, "the same entry is already stored as entry %d", dup)
 		}
 		id, ws, err = s.store(ctx, tx, e, src, amendment{}, c.Actor, now)
 		return err
@@ -399,7 +399,7 @@ func (s *Service) get(ctx context.Context, q db.Querier, id EntryID) (Entry, err
 	var r entryRow
 	err := q.GetContext(ctx, &r, entryColumns+`WHERE e.practice_id = $1 AND e.id = $2`, int64(s.Practice), int64(id))
 	if db.IsNoRows(err) {
-		return Entry{}, web.Errorf(web.ErrNotFound, "time entry %d not found", id)
+		return Entry{}, errkind.Errorf(errkind.ErrNotFound, "time entry %d not found", id)
 	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("error loading time entry %d: %w", id, err)
@@ -427,7 +427,7 @@ func (s *Service) History(ctx context.Context, id EntryID) ([]Entry, error) {
 		return nil, fmt.Errorf("error loading history of time entry %d: %w", id, err)
 	}
 	if len(ids) == 0 {
-		return nil, web.Errorf(web.ErrNotFound, "time entry %d not found", id)
+		return nil, errkind.Errorf(errkind.ErrNotFound, "time entry %d not found", id)
 	}
 	var rows []entryRow
 	err := s.DB.SelectContext(ctx, &rows, entryColumns+`WHERE e.practice_id = $1 AND e.id = ANY($2) ORDER BY e.id`, int64(s.Practice), pq.Array(ids))
@@ -480,7 +480,7 @@ const selectPatientID = `SELECT id FROM patients WHERE practice_id = $1 AND ext_
 // patient is recorded against the patient's record (their internal id), so that it shows in
 // their audit trail; the log holds internal ids only.
 func (s *Service) AuditRead(ctx context.Context, actor audit.Actor, action, month string, entry EntryID, patient string, detail map[string]any) error {
-	e := audit.Event{PracticeID: int64(s.Practice), At: s.Now(), Actor: actor, Action: action,
+	e := audit.Event{PracticeID: int64(s.Practice), At: s.Clock(), Actor: actor, Action: action,
 		Entity: "time_log", EntityID: month, Detail: detail}
 	if e.Detail == nil {
 		e.Detail = map[string]any{}

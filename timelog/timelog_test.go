@@ -14,9 +14,9 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/imports"
 	"github.com/outreach-engine/outreach/internal/practice"
-	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/staff"
 	"github.com/outreach-engine/outreach/timelog"
@@ -62,7 +62,7 @@ func setup(t testing.TB) (*timelog.Service, *sqlx.DB) {
 	if _, err := staff.ImportFile(ctx, d, "s.csv", strings.NewReader(staffCSV), imports.Options{Practice: ps, Actor: audit.ActorCLI, Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	return &timelog.Service{DB: d, Practice: practice.Default, Location: newYork, Now: func() time.Time { return now }}, d
+	return &timelog.Service{DB: d, Practice: practice.Default, Location: newYork, Clock: func() time.Time { return now }}, d
 }
 
 // as returns a staff member signed in, with their access level.
@@ -105,7 +105,7 @@ func TestRecordAmendVoidHistory(t *testing.T) {
 	if e.Seconds != 1200 || e.StaffRole != "clinical" || e.StaffCredential != "RN" || e.Changed != "no_change" || e.MDM != "none" || e.Patients[0] != "P1" {
 		t.Errorf("recorded %+v", e)
 	}
-	if _, err := s.Record(ctx, actor, draft("P1", 20), timelog.SourceManual); !errors.Is(err, web.ErrConflict) {
+	if _, err := s.Record(ctx, actor, draft("P1", 20), timelog.SourceManual); !errors.Is(err, errkind.ErrConflict) {
 		t.Errorf("recording the same entry twice: error %v, want conflict", err)
 	}
 
@@ -117,10 +117,10 @@ func TestRecordAmendVoidHistory(t *testing.T) {
 	if *a.Supersedes != e.ID || *a.AmendReason != "call ran longer" || a.Seconds != 1500 {
 		t.Errorf("amendment %+v", a)
 	}
-	if _, err := s.Amend(ctx, actor, e.ID, fix, "again"); !errors.Is(err, web.ErrConflict) || !strings.Contains(err.Error(), "already amended by entry") {
+	if _, err := s.Amend(ctx, actor, e.ID, fix, "again"); !errors.Is(err, errkind.ErrConflict) || !strings.Contains(err.Error(), "already amended by entry") {
 		t.Errorf("amending a superseded entry: %v, want conflict", err)
 	}
-	if _, err := s.Amend(ctx, actor, a.ID, fix, " "); !errors.Is(err, web.ErrInvalid) {
+	if _, err := s.Amend(ctx, actor, a.ID, fix, " "); !errors.Is(err, errkind.ErrInvalid) {
 		t.Errorf("amending without a reason: %v, want invalid", err)
 	}
 	v, err := s.Void(ctx, actor, a.ID, "entered for the wrong patient")
@@ -130,7 +130,7 @@ func TestRecordAmendVoidHistory(t *testing.T) {
 	if !v.Voided || *v.Supersedes != a.ID {
 		t.Errorf("void %+v", v)
 	}
-	if _, err := s.Amend(ctx, actor, v.ID, fix, "undo"); !errors.Is(err, web.ErrConflict) {
+	if _, err := s.Amend(ctx, actor, v.ID, fix, "undo"); !errors.Is(err, errkind.ErrConflict) {
 		t.Errorf("amending a void: %v, want conflict", err)
 	}
 
@@ -154,7 +154,7 @@ func TestRecordAmendVoidHistory(t *testing.T) {
 	if _, err := d.Exec(`UPDATE time_entries SET note = 'x'`); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Errorf("UPDATE time_entries: %v, want append-only refusal", err)
 	}
-	if _, err := s.History(ctx, 999999); !errors.Is(err, web.ErrNotFound) {
+	if _, err := s.History(ctx, 999999); !errors.Is(err, errkind.ErrNotFound) {
 		t.Errorf("History(missing) = %v", err)
 	}
 }
@@ -180,7 +180,7 @@ func TestConcurrentAmendmentsOneWins(t *testing.T) {
 		switch {
 		case err == nil:
 			wins++
-		case !errors.Is(err, web.ErrConflict):
+		case !errors.Is(err, errkind.ErrConflict):
 			t.Errorf("unexpected error %v", err)
 		}
 	}
@@ -216,7 +216,7 @@ func TestRecordValidation(t *testing.T) {
 			tt.edit(&d)
 			_, err := s.Record(ctx, timelog.CLI, d, timelog.SourceManual)
 			var ie *timelog.InvalidError
-			if !errors.As(err, &ie) || !errors.Is(err, web.ErrInvalid) {
+			if !errors.As(err, &ie) || !errors.Is(err, errkind.ErrInvalid) {
 				t.Fatalf("error = %v, want invalid", err)
 			}
 			if ie.Errs[0].Field != tt.field || !strings.Contains(err.Error(), tt.msg) {
@@ -253,7 +253,7 @@ func TestImportTime(t *testing.T) {
 	}
 	// The same file again is refused whole.
 	_, err = s.ImportFile(ctx, "time.csv", strings.NewReader(timeCSV), timelog.CLI)
-	if !errors.Is(err, web.ErrConflict) || !strings.Contains(err.Error(), "already imported") {
+	if !errors.Is(err, errkind.ErrConflict) || !strings.Contains(err.Error(), "already imported") {
 		t.Errorf("re-import error = %v", err)
 	}
 	// A different file that repeats a stored entry is refused at that line.
@@ -342,16 +342,16 @@ func TestTimer(t *testing.T) {
 	ctx := context.Background()
 	s, _ := setup(t)
 	clock := now
-	s.Now = func() time.Time { return clock }
+	s.Clock = func() time.Time { return clock }
 	tm, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P1"}, Program: timelog.ProgramCCM, Activity: "patient_call"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: timelog.ProgramCCM}); !errors.Is(err, web.ErrConflict) {
+	if _, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: timelog.ProgramCCM}); !errors.Is(err, errkind.ErrConflict) {
 		t.Errorf("second running timer: %v, want conflict", err)
 	}
 	clock = clock.Add(17*time.Minute + 30*time.Second)
-	if _, err := s.StopTimer(ctx, as(t, s, "MD1"), tm.ID, timelog.TimerStop{}); !errors.Is(err, web.ErrForbidden) {
+	if _, err := s.StopTimer(ctx, as(t, s, "MD1"), tm.ID, timelog.TimerStop{}); !errors.Is(err, errkind.ErrForbidden) {
 		t.Errorf("stopping another's timer: %v, want forbidden", err)
 	}
 	e, err := s.StopTimer(ctx, as(t, s, "RN1"), tm.ID, timelog.TimerStop{Note: "discussed meds", Changed: "medication_change"})
@@ -361,7 +361,7 @@ func TestTimer(t *testing.T) {
 	if e.Seconds != 1050 || e.Source != timelog.SourceTimer || e.Changed != "medication_change" || !e.StartedAt.Equal(now) {
 		t.Errorf("timer entry = %+v", e)
 	}
-	if _, err := s.StopTimer(ctx, as(t, s, "RN1"), tm.ID, timelog.TimerStop{}); !errors.Is(err, web.ErrConflict) {
+	if _, err := s.StopTimer(ctx, as(t, s, "RN1"), tm.ID, timelog.TimerStop{}); !errors.Is(err, errkind.ErrConflict) {
 		t.Errorf("stopping twice: %v, want conflict", err)
 	}
 	if _, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: timelog.ProgramCCM}); err != nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/db"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/internal/errkind"
 )
 
 // TimerID is a timer's id.
@@ -52,9 +52,9 @@ RETURNING id`
 // the timer will record must be theirs to record (see Permit).
 func (s *Service) StartTimer(ctx context.Context, c Caller, st TimerStart) (Timer, error) {
 	if c.Staff == "" {
-		return Timer{}, web.Errorf(web.ErrForbidden, "a timer times a staff member's own work: %s has none", c.Actor)
+		return Timer{}, errkind.Errorf(errkind.ErrForbidden, "a timer times a staff member's own work: %s has none", c.Actor)
 	}
-	now := s.Now().Truncate(time.Second)
+	now := s.Clock().Truncate(time.Second)
 	d := Draft{Patients: st.Patients, Staff: c.Staff, Program: st.Program, Activity: st.Activity,
 		StartedAt: now, EndedAt: now.Add(time.Second)}
 	if errs := d.Normalize(now); len(errs) > 0 {
@@ -68,7 +68,7 @@ func (s *Service) StartTimer(ctx context.Context, c Caller, st TimerStart) (Time
 		}
 		err = tx.GetContext(ctx, &id, insertTimer, int64(s.Practice), e.staffID, pq.Array(e.patientIDs), string(d.Program), string(d.Activity), now)
 		if db.IsUniqueViolation(err) {
-			return web.Errorf(web.ErrConflict, "staff %q already has a running timer; stop it first", d.Staff)
+			return errkind.Errorf(errkind.ErrConflict, "staff %q already has a running timer; stop it first", d.Staff)
 		}
 		if err != nil {
 			return fmt.Errorf("error starting timer: %w", err)
@@ -107,7 +107,7 @@ func (s *Service) timer(ctx context.Context, q db.Querier, id TimerID, lock bool
 	var r timerRow
 	err := q.GetContext(ctx, &r, query, int64(s.Practice), int64(id))
 	if db.IsNoRows(err) {
-		return Timer{}, web.Errorf(web.ErrNotFound, "timer %d not found", id)
+		return Timer{}, errkind.Errorf(errkind.ErrNotFound, "timer %d not found", id)
 	}
 	if err != nil {
 		return Timer{}, fmt.Errorf("error loading timer %d: %w", id, err)
@@ -132,7 +132,7 @@ UPDATE timers SET stopped_at = $3, entry_id = $4 WHERE practice_id = $1 AND id =
 // StopTimer stops the caller's running timer and records its time as their entry (source
 // timer), with warnings as Record gives. Only the staff member who started it may stop it.
 func (s *Service) StopTimer(ctx context.Context, c Caller, id TimerID, st TimerStop) (Entry, error) {
-	now := s.Now().Truncate(time.Second)
+	now := s.Clock().Truncate(time.Second)
 	var entryID EntryID
 	var ws []Warning
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
@@ -141,10 +141,10 @@ func (s *Service) StopTimer(ctx context.Context, c Caller, id TimerID, st TimerS
 			return err
 		}
 		if t.Staff != c.Staff {
-			return web.Errorf(web.ErrForbidden, "timer %d belongs to another staff member", id)
+			return errkind.Errorf(errkind.ErrForbidden, "timer %d belongs to another staff member", id)
 		}
 		if t.StoppedAt != nil {
-			return web.Errorf(web.ErrConflict, "timer %d was already stopped", id)
+			return errkind.Errorf(errkind.ErrConflict, "timer %d was already stopped", id)
 		}
 		end := now
 		if !end.After(t.StartedAt) {

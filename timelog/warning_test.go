@@ -137,12 +137,12 @@ func TestRecordWarnings(t *testing.T) {
 		t.Errorf("void in a closed month warnings:\n%s", warningLines(void.Warnings))
 	}
 	// A timer's entry over another entry of the same staff member.
-	s.Now = func() time.Time { return first.StartedAt.Add(5 * time.Minute) }
+	s.Clock = func() time.Time { return first.StartedAt.Add(5 * time.Minute) }
 	tm, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: timelog.ProgramCCM})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Now = func() time.Time { return first.StartedAt.Add(10 * time.Minute) }
+	s.Clock = func() time.Time { return first.StartedAt.Add(10 * time.Minute) }
 	timed, err := s.StopTimer(ctx, as(t, s, "RN1"), tm.ID, timelog.TimerStop{})
 	if err != nil {
 		t.Fatal(err)

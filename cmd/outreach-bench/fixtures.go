@@ -125,7 +125,7 @@ func importEntries(ctx context.Context, d *sqlx.DB, pid int64, loc *time.Locatio
 	if len(cur) > 0 {
 		groups = append(groups, cur)
 	}
-	svc := &timelog.Service{DB: d, Practice: practice.ID(pid), Location: loc, Now: func() time.Time { return last }}
+	svc := &timelog.Service{DB: d, Practice: practice.ID(pid), Location: loc, Clock: func() time.Time { return last }}
 	work := make(chan int)
 	errs := make(chan error, len(groups))
 	var wg sync.WaitGroup

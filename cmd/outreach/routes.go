@@ -16,7 +16,7 @@ import (
 )
 
 func (a *app) timelog(d *sqlx.DB) *timelog.Service {
-	return &timelog.Service{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location, Now: a.now}
+	return &timelog.Service{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location, Clock: a.now}
 }
 
 // securedRoutes registers routes with the security headers set on their every answer.

@@ -100,7 +100,7 @@ func newSite(t *testing.T) *site {
 	}
 	pages := &ui.Pages{DB: d, Practice: 1, Engine: eng,
 		Billing: &billing.Store{DB: d, Practice: 1, Location: ny, Rates: rates, Clock: s.clock}, Queue: &escalation.Queue{DB: d, Practice: 1, Clock: s.clock},
-		Time:     &timelog.Service{DB: d, Practice: 1, Now: s.clock},
+		Time:     &timelog.Service{DB: d, Practice: 1, Clock: s.clock},
 		Accounts: &web.Accounts{DB: d, Practice: 1, Clock: s.clock}, Location: ny, Log: log}
 	s.srv = httptest.NewServer(pages.Handler())
 	t.Cleanup(s.srv.Close)

@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/errkind"
 )
 
 // AuditHandler serves GET /api/v1/audit[?from=RFC3339][&to=RFC3339][&entity=][&entity_id=][&actor=]:
@@ -28,7 +29,7 @@ func AuditHandler(d *sqlx.DB, practice int64, clock func() time.Time, log *slog.
 			if v := q.Get(name); v != "" {
 				t, err := time.Parse(time.RFC3339, v)
 				if err != nil {
-					Fail(w, log, Errorf(ErrInvalid, "%s %q is not an RFC 3339 time", name, v))
+					Fail(w, log, errkind.Errorf(errkind.ErrInvalid, "%s %q is not an RFC 3339 time", name, v))
 					return
 				}
 				*dst = t
@@ -67,7 +68,7 @@ func AuditExportHandler(d *sqlx.DB, practice int64, loc *time.Location, clock fu
 		q := r.URL.Query()
 		from, to, err := audit.DayRange(q.Get("from"), q.Get("to"), loc)
 		if err != nil {
-			Fail(w, log, Errorf(ErrInvalid, "%w", err))
+			Fail(w, log, errkind.Errorf(errkind.ErrInvalid, "%w", err))
 			return
 		}
 		if err := audit.Record(r.Context(), d, audit.Event{PracticeID: practice, At: clock(), Actor: id.Actor(),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/errkind"
 )
 
 // Identity is the staff member a request acts for.
@@ -96,7 +97,7 @@ func NewToken(ctx context.Context, q db.Querier, practiceID int64, staff string,
 // NewTokenTTL is NewToken with the token's lifetime.
 func NewTokenTTL(ctx context.Context, q db.Querier, practiceID int64, staff string, ttl time.Duration, actor audit.Actor, now time.Time) (string, error) {
 	if ttl <= 0 {
-		return "", Errorf(ErrInvalid, "a token's lifetime must be positive, not %v", ttl)
+		return "", errkind.Errorf(errkind.ErrInvalid, "a token's lifetime must be positive, not %v", ttl)
 	}
 	token, err := randomToken(tokenPrefix)
 	if err != nil {
@@ -106,7 +107,7 @@ func NewTokenTTL(ctx context.Context, q db.Querier, practiceID int64, staff stri
 	var id int64
 	err = q.GetContext(ctx, &id, insertToken, practiceID, staff, tokenDigest(token), now, string(actor), expires)
 	if db.IsNoRows(err) {
-		return "", fmt.Errorf("staff %q: %w", staff, ErrNotFound)
+		return "", fmt.Errorf("staff %q: %w", staff, errkind.ErrNotFound)
 	}
 	if err != nil {
 		return "", fmt.Errorf("error storing token: %w", err)
@@ -140,7 +141,7 @@ func Revoke(ctx context.Context, d *sqlx.DB, practiceID int64, staff string, act
 		var id int64
 		err := tx.GetContext(ctx, &id, `SELECT id FROM staff WHERE practice_id = $1 AND ext_id = $2`, practiceID, staff)
 		if db.IsNoRows(err) {
-			return Errorf(ErrNotFound, "no staff member %q", staff)
+			return errkind.Errorf(errkind.ErrNotFound, "no staff member %q", staff)
 		}
 		if err != nil {
 			return fmt.Errorf("error reading staff member: %w", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
@@ -33,7 +34,7 @@ func TestTokens(t *testing.T) {
 	if !strings.HasPrefix(token, "otk_") || len(token) < 40 {
 		t.Errorf("token %q", token)
 	}
-	if _, err := web.NewToken(ctx, d, 1, "NOBODY", audit.ActorCLI, now); !errors.Is(err, web.ErrNotFound) {
+	if _, err := web.NewToken(ctx, d, 1, "NOBODY", audit.ActorCLI, now); !errors.Is(err, errkind.ErrNotFound) {
 		t.Errorf("token for unknown staff: %v", err)
 	}
 	var stored int
@@ -93,12 +94,12 @@ func TestDecodeJSON(t *testing.T) {
 		msg      string
 	}{
 		{"ok", `{"name":"x","n":2}`, nil, ""},
-		{"empty", ``, web.ErrInvalid, "the body is empty"},
-		{"syntax", `{"name":`, web.ErrInvalid, "not valid JSON"},
-		{"type", `{"n":"two"}`, web.ErrInvalid, `field "n" must be int`},
-		{"unknown field", `{"nam":"x"}`, web.ErrInvalid, `unknown field "nam"`},
-		{"trailing", `{"name":"x"} {}`, web.ErrInvalid, "data after"},
-		{"too large", `{"name":"` + strings.Repeat("a", 2<<20) + `"}`, web.ErrTooLarge, "larger than"},
+		{"empty", ``, errkind.ErrInvalid, "the body is empty"},
+		{"syntax", `{"name":`, errkind.ErrInvalid, "not valid JSON"},
+		{"type", `{"n":"two"}`, errkind.ErrInvalid, `field "n" must be int`},
+		{"unknown field", `{"nam":"x"}`, errkind.ErrInvalid, `unknown field "nam"`},
+		{"trailing", `{"name":"x"} {}`, errkind.ErrInvalid, "data after"},
+		{"too large", `{"name":"` + strings.Repeat("a", 2<<20) + `"}`, errkind.ErrTooLarge, "larger than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,7 +176,7 @@ func TestTokenExpiryAndRevocation(t *testing.T) {
 	if got := call(short); got != http.StatusUnauthorized {
 		t.Errorf("an expired token: %d, want 401", got)
 	}
-	if _, err := web.NewTokenTTL(ctx, d, 1, "RN1", 0, audit.ActorCLI, now); !errors.Is(err, web.ErrInvalid) {
+	if _, err := web.NewTokenTTL(ctx, d, 1, "RN1", 0, audit.ActorCLI, now); !errors.Is(err, errkind.ErrInvalid) {
 		t.Errorf("a token that lasts no time: %v", err)
 	}
 	// A token made before tokens had an expiry lasts the default from its creation.
@@ -196,7 +197,7 @@ func TestTokenExpiryAndRevocation(t *testing.T) {
 	if tokens, _, err := web.Revoke(ctx, d, 1, "RN1", audit.ActorCLI, now); err != nil || tokens != 3 || call(token) != http.StatusUnauthorized {
 		t.Errorf("revoke: %d tokens, %v, token answers %d", tokens, err, call(token))
 	}
-	if _, _, err := web.Revoke(ctx, d, 1, "NOBODY", audit.ActorCLI, now); !errors.Is(err, web.ErrNotFound) {
+	if _, _, err := web.Revoke(ctx, d, 1, "NOBODY", audit.ActorCLI, now); !errors.Is(err, errkind.ErrNotFound) {
 		t.Errorf("revoke for nobody: %v", err)
 	}
 	admin := web.Identity{PracticeID: 1, StaffID: 2, Staff: "AD1", Access: web.AccessAdmin}

@@ -52,7 +52,7 @@ func Fail(w http.ResponseWriter, log *slog.Logger, err error) {
 const maxJSONBody = 1 << 20
 
 // DecodeJSON reads a JSON request body into v, refusing unknown fields, trailing data and
-// bodies over 1 MiB, with an error that says what was wrong (an ErrInvalid or ErrTooLarge).
+// bodies over 1 MiB, with an error that says what was wrong (an errkind.ErrInvalid or errkind.ErrTooLarge).
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	var tooBig *http.MaxBytesError
@@ -102,18 +102,4 @@ func validPrefix(b []byte) int {
 		n += size
 	}
 	return n
-}
-
-// The error kinds, as errkind names them, for the handlers that still spell them web.ErrX.
-var (
-	ErrInvalid   = errkind.ErrInvalid
-	ErrForbidden = errkind.ErrForbidden
-	ErrNotFound  = errkind.ErrNotFound
-	ErrConflict  = errkind.ErrConflict
-	ErrTooLarge  = errkind.ErrTooLarge
-)
-
-// Errorf is errkind.Errorf.
-func Errorf(kind error, format string, args ...any) error {
-	return errkind.Errorf(kind, format, args...)
 }

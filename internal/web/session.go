@@ -20,6 +20,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/practice"
 )
 
@@ -48,10 +49,10 @@ RETURNING id`
 // access level; their open sessions end and their API tokens are revoked.
 func SetPassword(ctx context.Context, d *sqlx.DB, practiceID int64, staff, password, access string, actor audit.Actor, now time.Time) error {
 	if n := len([]rune(password)); n < MinPassword || len(password) > 72 {
-		return Errorf(ErrInvalid, "a password needs %d to 72 characters (this one has %d)", MinPassword, n)
+		return errkind.Errorf(errkind.ErrInvalid, "a password needs %d to 72 characters (this one has %d)", MinPassword, n)
 	}
 	if access != "" && !slices.Contains([]string{AccessNurse, AccessPractitioner, AccessManager, AccessAdmin}, access) {
-		return Errorf(ErrInvalid, "access %q is not nurse, practitioner, manager or admin", access)
+		return errkind.Errorf(errkind.ErrInvalid, "access %q is not nurse, practitioner, manager or admin", access)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
 	if err != nil {
@@ -61,7 +62,7 @@ func SetPassword(ctx context.Context, d *sqlx.DB, practiceID int64, staff, passw
 		var id int64
 		err := tx.GetContext(ctx, &id, setPassword, practiceID, staff, string(hash), access, now)
 		if db.IsNoRows(err) {
-			return Errorf(ErrNotFound, "no staff member %q", staff)
+			return errkind.Errorf(errkind.ErrNotFound, "no staff member %q", staff)
 		}
 		if err != nil {
 			return fmt.Errorf("error storing password: %w", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
@@ -26,11 +27,11 @@ func TestPasswordsAndSessions(t *testing.T) {
 		}
 	}
 	for _, bad := range []struct{ pw, access string }{{"short", ""}, {"long enough password", "boss"}} {
-		if err := web.SetPassword(ctx, d, 1, "MGR", bad.pw, bad.access, audit.ActorCLI, now); !errors.Is(err, web.ErrInvalid) {
+		if err := web.SetPassword(ctx, d, 1, "MGR", bad.pw, bad.access, audit.ActorCLI, now); !errors.Is(err, errkind.ErrInvalid) {
 			t.Errorf("SetPassword(%q, %q) = %v, want invalid", bad.pw, bad.access, err)
 		}
 	}
-	if err := web.SetPassword(ctx, d, 1, "NOBODY", "long enough password", "", audit.ActorCLI, now); !errors.Is(err, web.ErrNotFound) {
+	if err := web.SetPassword(ctx, d, 1, "NOBODY", "long enough password", "", audit.ActorCLI, now); !errors.Is(err, errkind.ErrNotFound) {
 		t.Errorf("unknown staff: %v", err)
 	}
 	if err := web.SetPassword(ctx, d, 1, "MGR", "long enough password", web.AccessManager, audit.ActorCLI, now); err != nil {

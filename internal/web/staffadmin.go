@@ -10,6 +10,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/errkind"
 )
 
 // Account is a staff member's account as admins see it.
@@ -51,19 +52,19 @@ RETURNING id`
 // themselves out.
 func ChangeAccount(ctx context.Context, d *sqlx.DB, by Identity, staff, access, change string, now time.Time) error {
 	if access != "" && !slices.Contains(Levels, access) {
-		return Errorf(ErrInvalid, "access %q is not one of nurse, practitioner, manager, admin", access)
+		return errkind.Errorf(errkind.ErrInvalid, "access %q is not one of nurse, practitioner, manager, admin", access)
 	}
 	if change != "" && change != "disable" && change != "enable" {
-		return Errorf(ErrInvalid, "change %q is not disable or enable", change)
+		return errkind.Errorf(errkind.ErrInvalid, "change %q is not disable or enable", change)
 	}
 	if staff == by.Staff && (change == "disable" || (access != "" && access != AccessAdmin)) {
-		return Errorf(ErrConflict, "you cannot lower or disable your own account")
+		return errkind.Errorf(errkind.ErrConflict, "you cannot lower or disable your own account")
 	}
 	return db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
 		var id int64
 		err := tx.GetContext(ctx, &id, updateAccount, by.PracticeID, staff, access, change, now)
 		if db.IsNoRows(err) {
-			return Errorf(ErrNotFound, "no staff member %q", staff)
+			return errkind.Errorf(errkind.ErrNotFound, "no staff member %q", staff)
 		}
 		if err != nil {
 			return err
