@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/outreach-engine/outreach/internal/care"
 )
 
 // interval is a half-open span of time [from, to).
@@ -112,11 +114,11 @@ type tally struct {
 	conflict            bool  // some of the patient's time was lost to overlapping entries
 }
 
-type tallies map[string]map[Program]*tally
+type tallies map[string]map[care.Program]*tally
 
-func (t tallies) get(patient string, p Program) *tally {
+func (t tallies) get(patient string, p care.Program) *tally {
 	if t[patient] == nil {
-		t[patient] = map[Program]*tally{}
+		t[patient] = map[care.Program]*tally{}
 	}
 	if t[patient][p] == nil {
 		t[patient][p] = &tally{}
@@ -170,14 +172,14 @@ func (c *counter) add(entries []Entry) {
 			if e.Role != Clinical && !own {
 				continue
 			}
-			if e.Program == RPM && e.Interactive {
+			if e.Program == care.RPM && e.Interactive {
 				tl.interactive = true
 			}
-			if own && e.Program == CCM && (e.MDM == MDMModerate || e.MDM == MDMHigh) {
+			if own && e.Program == care.CCM && (e.MDM == MDMModerate || e.MDM == MDMHigh) {
 				tl.complexMDM = true
 			}
 			ivs := counted
-			if e.Program == CCM {
+			if e.Program == care.CCM {
 				w, ok := c.consent[id]
 				if !ok {
 					w = consentWindows(p)

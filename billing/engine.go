@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/outreach-engine/outreach/internal/care"
 )
 
 // CodeLine is a billed code with its units and amount.
@@ -25,15 +27,15 @@ type Next struct {
 
 // Row is one patient's result for one program in the month.
 type Row struct {
-	Patient     string     `json:"patient"`
-	Program     Program    `json:"program"`
-	BillingNPI  string     `json:"billing_npi"`
-	Seconds     int64      `json:"seconds"`
-	Status      Status     `json:"status"`
-	Codes       []CodeLine `json:"codes"`
-	AmountCents int64      `json:"amount_cents"`
-	Reasons     []Reason   `json:"reasons"`
-	Next        *Next      `json:"next"`
+	Patient     string       `json:"patient"`
+	Program     care.Program `json:"program"`
+	BillingNPI  string       `json:"billing_npi"`
+	Seconds     int64        `json:"seconds"`
+	Status      Status       `json:"status"`
+	Codes       []CodeLine   `json:"codes"`
+	AmountCents int64        `json:"amount_cents"`
+	Reasons     []Reason     `json:"reasons"`
+	Next        *Next        `json:"next"`
 }
 
 // Report is a month's billing report.
@@ -45,7 +47,7 @@ type Report struct {
 
 // reported lists the programs that get rows, in row order. TCM time is reported by its own codes
 // elsewhere and never counts here.
-var reported = []Program{CCM, RPM, BHI, PCM, G0506}
+var reported = []care.Program{care.CCM, care.RPM, care.BHI, care.PCM, care.G0506}
 
 // Compute computes the month's report from in.Entries. Each patient gets one row per program they
 // are enrolled in (CCM, RPM, BHI, PCM) and per program with time logged in the month, so that
@@ -112,12 +114,12 @@ func ComputeFrom(in Input, entries StaffEntries) (Report, error) {
 	return rep, nil
 }
 
-func programRow(in Input, p *Patient, prog Program, t tally, services []BilledService) (Row, error) {
+func programRow(in Input, p *Patient, prog care.Program, t tally, services []BilledService) (Row, error) {
 	row := Row{Patient: p.ID, Program: prog, BillingNPI: p.BillingNPI, Seconds: t.seconds, Codes: []CodeLine{}, Reasons: []Reason{}}
 	var lines []line
 	var nx *next
 	switch prog {
-	case CCM:
+	case care.CCM:
 		if rs := eligibility(p, in.Month, in.Location); len(rs) > 0 {
 			row.Status, row.Reasons = NotEligible, rs
 			break
@@ -129,7 +131,7 @@ func programRow(in Input, p *Patient, prog Program, t tally, services []BilledSe
 		var rs []Reason
 		lines, nx, rs = ccmLines(t, p.PractitionerTrack)
 		row.Reasons = append(row.Reasons, rs...)
-	case RPM:
+	case care.RPM:
 		lines, nx = rpmLines(t)
 		if !t.interactive && lines != nil {
 			// The time is there; an interactive contact is what is missing.
@@ -140,14 +142,14 @@ func programRow(in Input, p *Patient, prog Program, t tally, services []BilledSe
 		if lines == nil {
 			row.Reasons = append(row.Reasons, ReasonBelowThreshold)
 		}
-	case BHI:
+	case care.BHI:
 		if t.seconds >= min20 {
 			lines = []line{{Code99484, 1}}
 		} else {
 			nx = &next{Code99484, min20 - t.seconds}
 			row.Reasons = append(row.Reasons, ReasonBelowThreshold)
 		}
-	case PCM:
+	case care.PCM:
 		if t.seconds >= min30 {
 			lines = []line{{Code99426, 1}}
 			add := int((t.seconds - min30) / min30)
@@ -159,7 +161,7 @@ func programRow(in Input, p *Patient, prog Program, t tally, services []BilledSe
 			nx = &next{Code99426, min30 - t.seconds}
 			row.Reasons = append(row.Reasons, ReasonBelowThreshold)
 		}
-	case G0506:
+	case care.G0506:
 		lines, row.Reasons = g0506Lines(p, services, in.Month)
 	}
 	if t.conflict {
@@ -231,12 +233,12 @@ func g0506Lines(p *Patient, services []BilledService, m Month) ([]line, []Reason
 
 // WorkItem is a patient close to their next threshold.
 type WorkItem struct {
-	Patient       string  `json:"patient"`
-	Program       Program `json:"program"`
-	Code          Code    `json:"code"`
-	MinutesNeeded int64   `json:"minutes_needed"`
-	ValueCents    int64   `json:"value_cents"`
-	DaysLeft      int     `json:"days_left"`
+	Patient       string       `json:"patient"`
+	Program       care.Program `json:"program"`
+	Code          Code         `json:"code"`
+	MinutesNeeded int64        `json:"minutes_needed"`
+	ValueCents    int64        `json:"value_cents"`
+	DaysLeft      int          `json:"days_left"`
 }
 
 // Worklist returns the rows within reach of their next code (at most within minutes; 0 for RPM

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/outreach-engine/outreach/internal/care"
 )
 
 // BenchmarkCompute measures the pure engine on a month of 10,000 patients and 200,000 entries
@@ -23,7 +25,7 @@ func BenchmarkCompute(b *testing.B) {
 		for range perPatient {
 			s := start.Add(time.Duration(slot/staff) * 3 * time.Minute)
 			in.Entries = append(in.Entries, Entry{ID: int64(slot), Staff: fmt.Sprint(slot % staff), Role: Clinical,
-				Program: CCM, Start: s, End: s.Add(3 * time.Minute), Patients: []string{id}})
+				Program: care.CCM, Start: s, End: s.Add(3 * time.Minute), Patients: []string{id}})
 			slot++
 		}
 	}

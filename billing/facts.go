@@ -1,6 +1,10 @@
 package billing
 
-import "time"
+import (
+	"time"
+
+	"github.com/outreach-engine/outreach/internal/care"
+)
 
 // Code is a CPT or HCPCS code.
 type Code string
@@ -20,19 +24,6 @@ const (
 	Code99484 Code = "99484" // BHI, clinical staff 20 min
 	Code99426 Code = "99426" // PCM clinical staff, first 30 min
 	Code99427 Code = "99427" // PCM clinical staff, each further 30 min
-)
-
-// Program is what time is logged for.
-type Program string
-
-// Programs. TCM and G0506 time never counts toward CCM.
-const (
-	CCM   Program = "ccm"
-	RPM   Program = "rpm"
-	PCM   Program = "pcm"
-	BHI   Program = "bhi"
-	TCM   Program = "tcm"
-	G0506 Program = "g0506"
 )
 
 // Role is a staff member's role for billing.
@@ -69,7 +60,7 @@ type Patient struct {
 	ID                string // the practice's own id, as reported
 	BillingNPI        string
 	ChronicConditions int // conditions expected to last 12 months or more
-	Programs          []Program
+	Programs          []care.Program
 	PractitionerTrack bool      // CCM billed on the practitioner's own time (99491)
 	Consents          []Consent // every consent, in force or not
 	InitiatingVisit   time.Time // date; zero when none
@@ -82,7 +73,7 @@ type Entry struct {
 	Staff       string
 	Role        Role
 	NPI         string // the staff member's NPI, for practitioners
-	Program     Program
+	Program     care.Program
 	Start, End  time.Time
 	Patients    []string // a shared activity has several; remainder seconds go to the first
 	MDM         MDM

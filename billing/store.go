@@ -12,6 +12,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/practice"
@@ -101,7 +102,7 @@ func (s *Store) facts(ctx context.Context, q db.Querier, m Month) (Input, map[in
 		pt := Patient{ID: p.ExtID, BillingNPI: p.BillingNPI, ChronicConditions: p.Conditions,
 			PractitionerTrack: p.Track == "practitioner", Consents: byID[p.ID]}
 		for _, prog := range p.Programs {
-			pt.Programs = append(pt.Programs, Program(prog))
+			pt.Programs = append(pt.Programs, care.Program(prog))
 		}
 		if p.Visit != nil {
 			pt.InitiatingVisit = dateOnly(*p.Visit)

@@ -40,17 +40,6 @@ const (
 	MediumVoice Medium = "voice"
 )
 
-// Program is a care-management program a patient is enrolled in.
-type Program string
-
-// Programs a patient can be enrolled in.
-const (
-	ProgramCCM Program = "ccm"
-	ProgramRPM Program = "rpm"
-	ProgramPCM Program = "pcm"
-	ProgramBHI Program = "bhi"
-)
-
 // Track says whose time CCM is billed on: clinical staff under supervision, or the billing
 // practitioner personally.
 type Track string

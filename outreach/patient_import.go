@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/internal/imports"
@@ -184,8 +185,8 @@ func parsePatient(r csvfile.Row, prac practice.Settings) (patientRow, []*csvfile
 	p.programs = []string{}
 	for _, pr := range r.List("programs") {
 		pr = strings.ToLower(pr)
-		switch Program(pr) {
-		case ProgramCCM, ProgramRPM, ProgramPCM, ProgramBHI:
+		switch care.Program(pr) {
+		case care.CCM, care.RPM, care.PCM, care.BHI:
 			if !slices.Contains(p.programs, pr) {
 				p.programs = append(p.programs, pr)
 			}

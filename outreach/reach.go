@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/outreach-engine/outreach/internal/care"
 )
 
 // ReasonCode names one reason a patient is not contacted.
@@ -99,7 +101,7 @@ func Reachability(f ContactFacts, exemption string, loaded func(script string) b
 	switch {
 	case f.Script != "":
 		r.Script = f.Script
-	case slices.Contains(f.Programs, string(ProgramCCM)):
+	case slices.Contains(f.Programs, string(care.CCM)):
 		r.Script = DefaultScript
 	default:
 		r.Reasons = append(r.Reasons, Reason{Code: ReasonNoScript})

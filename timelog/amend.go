@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 )
@@ -19,7 +20,7 @@ import (
 type Patch struct {
 	Patients    []string // nil keeps them; an empty list is refused
 	Staff       *string
-	Program     *Program
+	Program     *care.Program
 	StartedAt   *time.Time
 	EndedAt     *time.Time
 	Minutes     *int64

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/errkind"
 )
 
@@ -64,7 +65,7 @@ func TestEndOf(t *testing.T) {
 }
 
 func TestPatchApply(t *testing.T) {
-	cur := Draft{Patients: []string{"P1"}, Staff: "RN1", Program: ProgramCCM, StartedAt: start,
+	cur := Draft{Patients: []string{"P1"}, Staff: "RN1", Program: care.CCM, StartedAt: start,
 		EndedAt: start.Add(20 * time.Minute), Activity: "patient_call", Note: "BP review",
 		Changed: "no_change", MDM: "none"}
 	later := start.Add(10 * time.Minute)
@@ -82,9 +83,9 @@ func TestPatchApply(t *testing.T) {
 		{"seconds from the new start", Patch{StartedAt: &later, Seconds: ptr[int64](60)}, func(d *Draft) { d.StartedAt, d.EndedAt = later, later.Add(time.Minute) }, ""},
 		{"patients", Patch{Patients: []string{"P1", "P2"}}, func(d *Draft) { d.Patients = []string{"P1", "P2"} }, ""},
 		{"no patients", Patch{Patients: []string{}}, func(d *Draft) { d.Patients = []string{} }, ""},
-		{"everything else", Patch{Staff: ptr("MD1"), Program: ptr(ProgramRPM), Activity: ptr[Activity]("data_review"),
+		{"everything else", Patch{Staff: ptr("MD1"), Program: ptr(care.RPM), Activity: ptr[Activity]("data_review"),
 			Changed: ptr[Change]("decision"), MDM: ptr[MDM]("low"), Interactive: ptr(true)}, func(d *Draft) {
-			d.Staff, d.Program, d.Activity, d.Changed, d.MDM, d.Interactive = "MD1", ProgramRPM, "data_review", "decision", "low", true
+			d.Staff, d.Program, d.Activity, d.Changed, d.MDM, d.Interactive = "MD1", care.RPM, "data_review", "decision", "low", true
 		}, ""},
 		{"seconds against the end", Patch{EndedAt: ptr(start.Add(15 * time.Minute)), Seconds: ptr[int64](1200)}, nil, "seconds 1200 does not agree"},
 	}
@@ -111,7 +112,7 @@ func TestPatchApply(t *testing.T) {
 }
 
 func TestSame(t *testing.T) {
-	a := Draft{Patients: []string{"P1", "P2"}, Staff: "RN1", Program: ProgramCCM, StartedAt: start, EndedAt: start.Add(time.Hour)}
+	a := Draft{Patients: []string{"P1", "P2"}, Staff: "RN1", Program: care.CCM, StartedAt: start, EndedAt: start.Add(time.Hour)}
 	b := a
 	b.Patients = []string{"P2", "P1"}
 	b.StartedAt = start.In(nyc)

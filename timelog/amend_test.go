@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/timelog"
 )
@@ -62,7 +63,7 @@ func TestAmendOnlyWhatChanges(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := fmt.Sprintf("%v %d %s %s %s", a.Patients, a.Seconds, a.StartedAt.Format("15:04"), a.Note, a.Activity)
-			if got != tt.want || *a.Supersedes != e.ID || a.Staff != "RN1" || a.Program != timelog.ProgramCCM {
+			if got != tt.want || *a.Supersedes != e.ID || a.Staff != "RN1" || a.Program != care.CCM {
 				t.Errorf("amended entry = %s (supersedes %d, staff %s, %s), want %s", got, *a.Supersedes, a.Staff, a.Program, tt.want)
 			}
 		})
@@ -157,7 +158,7 @@ func TestInstantsInPracticeZone(t *testing.T) {
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("conflicts = %+v, %v", cs, err)
 	}
-	tm, err := s.StartTimer(ctx, as(t, s, "MD1"), timelog.TimerStart{Patients: []string{"P1"}, Program: timelog.ProgramCCM})
+	tm, err := s.StartTimer(ctx, as(t, s, "MD1"), timelog.TimerStart{Patients: []string{"P1"}, Program: care.CCM})
 	if err != nil {
 		t.Fatal(err)
 	}

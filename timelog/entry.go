@@ -8,31 +8,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/outreach-engine/outreach/internal/care"
 )
 
 // EntryID is a time entry's id.
 type EntryID int64
-
-// Program is what the time is for. CCM, RPM, PCM and BHI need the patient's enrolment; TCM and
-// G0506 (care planning at CCM initiation) do not, and never count toward CCM. Every program is
-// care-management time, which clinical staff and practitioners provide (see Permit).
-type Program string
-
-// Programs.
-const (
-	ProgramCCM   Program = "ccm"
-	ProgramRPM   Program = "rpm"
-	ProgramPCM   Program = "pcm"
-	ProgramBHI   Program = "bhi"
-	ProgramTCM   Program = "tcm"
-	ProgramG0506 Program = "g0506"
-)
-
-// Programs lists every program in a stable order.
-var Programs = []Program{ProgramCCM, ProgramRPM, ProgramPCM, ProgramBHI, ProgramTCM, ProgramG0506}
-
-// NeedsEnrolment reports whether the patient must be enrolled in the program.
-func (p Program) NeedsEnrolment() bool { return p != ProgramTCM && p != ProgramG0506 }
 
 // Activity is what was done.
 type Activity string
@@ -68,16 +49,16 @@ const MaxDuration = 12 * time.Hour
 
 // Draft is a time entry as submitted, with the practice's own ids for staff and patients.
 type Draft struct {
-	Patients    []string  `json:"patients"`
-	Staff       string    `json:"staff"`
-	Program     Program   `json:"program"`
-	StartedAt   time.Time `json:"started_at"`
-	EndedAt     time.Time `json:"ended_at"`
-	Activity    Activity  `json:"activity"`
-	Note        string    `json:"note"`
-	Changed     Change    `json:"changed"`
-	MDM         MDM       `json:"mdm"`
-	Interactive bool      `json:"interactive"`
+	Patients    []string     `json:"patients"`
+	Staff       string       `json:"staff"`
+	Program     care.Program `json:"program"`
+	StartedAt   time.Time    `json:"started_at"`
+	EndedAt     time.Time    `json:"ended_at"`
+	Activity    Activity     `json:"activity"`
+	Note        string       `json:"note"`
+	Changed     Change       `json:"changed"`
+	MDM         MDM          `json:"mdm"`
+	Interactive bool         `json:"interactive"`
 }
 
 // FieldError is a problem with one field of a draft.
@@ -123,7 +104,7 @@ func (d *Draft) Normalize(now time.Time) []*FieldError {
 	if d.Staff == "" {
 		errs = append(errs, fieldErr("staff", "staff is empty"))
 	}
-	if !slices.Contains(Programs, d.Program) {
+	if !slices.Contains(care.Programs, d.Program) {
 		errs = append(errs, fieldErr("program", "program %q is not one of ccm, rpm, pcm, bhi, tcm, g0506", d.Program))
 	}
 	if !slices.Contains(Activities, d.Activity) {
@@ -163,30 +144,30 @@ func join[T ~string](vs []T) string {
 
 // Entry is a stored time entry.
 type Entry struct {
-	ID              EntryID   `json:"id"`
-	Patients        []string  `json:"patients"`
-	Staff           string    `json:"staff"`
-	StaffName       string    `json:"staff_name"`
-	StaffRole       string    `json:"staff_role"`
-	StaffCredential string    `json:"staff_credential"`
-	StaffNPI        *string   `json:"staff_npi"`
-	Program         Program   `json:"program"`
-	StartedAt       time.Time `json:"started_at"`
-	EndedAt         time.Time `json:"ended_at"`
-	Seconds         int64     `json:"seconds"`
-	Activity        Activity  `json:"activity"`
-	Note            string    `json:"note"`
-	Changed         Change    `json:"changed"`
-	MDM             MDM       `json:"mdm"`
-	Interactive     bool      `json:"interactive"`
-	Source          Source    `json:"source"`
-	Supersedes      *EntryID  `json:"supersedes"`
-	Voided          bool      `json:"voided"`
-	AmendReason     *string   `json:"amend_reason"`
-	SupersededBy    *EntryID  `json:"superseded_by"`
-	CreatedBy       string    `json:"created_by"`      // who recorded this version: a staff id, or cli
-	CreatedByName   string    `json:"created_by_name"` // their name
-	CreatedAt       time.Time `json:"created_at"`
+	ID              EntryID      `json:"id"`
+	Patients        []string     `json:"patients"`
+	Staff           string       `json:"staff"`
+	StaffName       string       `json:"staff_name"`
+	StaffRole       string       `json:"staff_role"`
+	StaffCredential string       `json:"staff_credential"`
+	StaffNPI        *string      `json:"staff_npi"`
+	Program         care.Program `json:"program"`
+	StartedAt       time.Time    `json:"started_at"`
+	EndedAt         time.Time    `json:"ended_at"`
+	Seconds         int64        `json:"seconds"`
+	Activity        Activity     `json:"activity"`
+	Note            string       `json:"note"`
+	Changed         Change       `json:"changed"`
+	MDM             MDM          `json:"mdm"`
+	Interactive     bool         `json:"interactive"`
+	Source          Source       `json:"source"`
+	Supersedes      *EntryID     `json:"supersedes"`
+	Voided          bool         `json:"voided"`
+	AmendReason     *string      `json:"amend_reason"`
+	SupersededBy    *EntryID     `json:"superseded_by"`
+	CreatedBy       string       `json:"created_by"`      // who recorded this version: a staff id, or cli
+	CreatedByName   string       `json:"created_by_name"` // their name
+	CreatedAt       time.Time    `json:"created_at"`
 	// Warnings says what to know about the entry as it was recorded (overlaps, a closed
 	// month); only the call that records it fills them.
 	Warnings []Warning `json:"warnings,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/billing"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 )
@@ -25,36 +26,36 @@ type Handlers struct {
 // a ';'-separated string; ended_at, minutes or seconds), so that the time entry an escalation's
 // resolution proposes is taken as it is.
 type entryBody struct {
-	Patients    patientList `json:"patients"`
-	Staff       string      `json:"staff"`
-	Program     Program     `json:"program"`
-	StartedAt   *time.Time  `json:"started_at"`
-	EndedAt     *time.Time  `json:"ended_at"`
-	Minutes     *int64      `json:"minutes"`
-	Seconds     *int64      `json:"seconds"`
-	Activity    Activity    `json:"activity"`
-	Note        string      `json:"note"`
-	Changed     Change      `json:"changed"`
-	MDM         MDM         `json:"mdm"`
-	Interactive bool        `json:"interactive"`
-	Reason      string      `json:"reason"`
-}
-
-// amendBody is an amendment as posted: the reason and the fields that change.
-type amendBody struct {
-	Reason      string       `json:"reason"`
-	Patients    *patientList `json:"patients"`
-	Staff       *string      `json:"staff"`
-	Program     *Program     `json:"program"`
+	Patients    patientList  `json:"patients"`
+	Staff       string       `json:"staff"`
+	Program     care.Program `json:"program"`
 	StartedAt   *time.Time   `json:"started_at"`
 	EndedAt     *time.Time   `json:"ended_at"`
 	Minutes     *int64       `json:"minutes"`
 	Seconds     *int64       `json:"seconds"`
-	Activity    *Activity    `json:"activity"`
-	Note        *string      `json:"note"`
-	Changed     *Change      `json:"changed"`
-	MDM         *MDM         `json:"mdm"`
-	Interactive *bool        `json:"interactive"`
+	Activity    Activity     `json:"activity"`
+	Note        string       `json:"note"`
+	Changed     Change       `json:"changed"`
+	MDM         MDM          `json:"mdm"`
+	Interactive bool         `json:"interactive"`
+	Reason      string       `json:"reason"`
+}
+
+// amendBody is an amendment as posted: the reason and the fields that change.
+type amendBody struct {
+	Reason      string        `json:"reason"`
+	Patients    *patientList  `json:"patients"`
+	Staff       *string       `json:"staff"`
+	Program     *care.Program `json:"program"`
+	StartedAt   *time.Time    `json:"started_at"`
+	EndedAt     *time.Time    `json:"ended_at"`
+	Minutes     *int64        `json:"minutes"`
+	Seconds     *int64        `json:"seconds"`
+	Activity    *Activity     `json:"activity"`
+	Note        *string       `json:"note"`
+	Changed     *Change       `json:"changed"`
+	MDM         *MDM          `json:"mdm"`
+	Interactive *bool         `json:"interactive"`
 }
 
 // patch returns what the body changes; patients given as "" or [] are an empty list, refused.
@@ -273,9 +274,9 @@ func (h *Handlers) Export(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) StartTimer(w http.ResponseWriter, r *http.Request) {
 	id := identity(r)
 	var b struct {
-		Patients patientList `json:"patients"`
-		Program  Program     `json:"program"`
-		Activity Activity    `json:"activity"`
+		Patients patientList  `json:"patients"`
+		Program  care.Program `json:"program"`
+		Activity Activity     `json:"activity"`
 	}
 	if err := web.DecodeJSON(w, r, &b); err != nil {
 		web.Fail(w, h.Log, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/imports"
@@ -324,7 +325,7 @@ func parseTimeRow(r csvfile.Row) (importRow, []*csvfile.Error) {
 	}
 	d.Patients = r.List("patients")
 	d.Staff = r.Get("staff")
-	d.Program = Program(strings.ToLower(r.Get("program")))
+	d.Program = care.Program(strings.ToLower(r.Get("program")))
 	start, _, e := r.Instant("started_at")
 	check(e)
 	d.StartedAt = start

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -28,7 +29,7 @@ P4,RN1,pcm,2026-03-03T09:00:00-05:00,25,,line 5
 	}
 	want := map[string]struct {
 		patients []string
-		program  timelog.Program
+		program  care.Program
 		seconds  int64
 	}{
 		"line 2": {[]string{"P1", "P3"}, "ccm", 600}, "line 3": {[]string{"P2"}, "ccm", 900},
@@ -41,7 +42,7 @@ P4,RN1,pcm,2026-03-03T09:00:00-05:00,25,,line 5
 	type event struct {
 		Patient string
 		Detail  struct {
-			Program   timelog.Program `json:"program"`
+			Program   care.Program    `json:"program"`
 			Seconds   int64           `json:"seconds"`
 			Source    timelog.Source  `json:"source"`
 			TimeEntry timelog.EntryID `json:"time_entry"`

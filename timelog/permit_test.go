@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/timelog"
@@ -191,7 +192,7 @@ func TestRuleThroughService(t *testing.T) {
 	if onBehalf.Staff != "RN1" || onBehalf.CreatedBy != "MG1" || onBehalf.CreatedByName != "Mia" || nurses.CreatedBy != "RN1" || nurses.CreatedByName != "Rita" {
 		t.Errorf("recorded on behalf: staff %s by %s (%s); by herself: by %s (%s)", onBehalf.Staff, onBehalf.CreatedBy, onBehalf.CreatedByName, nurses.CreatedBy, nurses.CreatedByName)
 	}
-	tm, err := s.StartTimer(ctx, md1, timelog.TimerStart{Patients: []string{"P2"}, Program: timelog.ProgramCCM})
+	tm, err := s.StartTimer(ctx, md1, timelog.TimerStart{Patients: []string{"P2"}, Program: care.CCM})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,11 +214,11 @@ func TestRuleThroughService(t *testing.T) {
 		{"the front desk records its own time", func() error { _, err := s.Record(ctx, fd1, on(13, "FD1", "none"), timelog.SourceManual); return err },
 			"403 FD1 is non-clinical staff"},
 		{"the front desk starts a timer", func() error {
-			_, err := s.StartTimer(ctx, fd1, timelog.TimerStart{Patients: []string{"P1"}, Program: timelog.ProgramCCM})
+			_, err := s.StartTimer(ctx, fd1, timelog.TimerStart{Patients: []string{"P1"}, Program: care.CCM})
 			return err
 		}, "403 FD1 is non-clinical staff"},
 		{"the command line starts a timer", func() error {
-			_, err := s.StartTimer(ctx, timelog.CLI, timelog.TimerStart{Patients: []string{"P1"}, Program: timelog.ProgramCCM})
+			_, err := s.StartTimer(ctx, timelog.CLI, timelog.TimerStart{Patients: []string{"P1"}, Program: care.CCM})
 			return err
 		}, "403 a timer times a staff member's own work"},
 		{"a nurse voids another nurse's entry", func() error { _, err := s.Void(ctx, rn2, amended.ID, "mine"); return err },

@@ -12,6 +12,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/practice"
@@ -344,7 +345,7 @@ type entryRow struct {
 	StaffRole       string         `db:"staff_role"`
 	StaffCredential string         `db:"staff_credential"`
 	StaffNPI        *string        `db:"staff_npi"`
-	Program         Program        `db:"program"`
+	Program         care.Program   `db:"program"`
 	StartedAt       time.Time      `db:"started_at"`
 	EndedAt         time.Time      `db:"ended_at"`
 	Activity        Activity       `db:"activity"`

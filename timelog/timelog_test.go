@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/errkind"
@@ -90,7 +91,7 @@ func at(s string) time.Time {
 
 func draft(patients string, minutes int) timelog.Draft {
 	start := at("2026-03-02T10:00:00-05:00")
-	return timelog.Draft{Patients: strings.Split(patients, ";"), Staff: "RN1", Program: timelog.ProgramCCM,
+	return timelog.Draft{Patients: strings.Split(patients, ";"), Staff: "RN1", Program: care.CCM,
 		StartedAt: start, EndedAt: start.Add(time.Duration(minutes) * time.Minute), Activity: "patient_call", Note: "reviewed BP log"}
 }
 
@@ -203,7 +204,7 @@ func TestRecordValidation(t *testing.T) {
 		{"in the future", func(d *timelog.Draft) { d.StartedAt = now.Add(time.Hour); d.EndedAt = now.Add(2 * time.Hour) }, "ended_at", "in the future"},
 		{"unknown staff", func(d *timelog.Draft) { d.Staff = "NOPE" }, "staff", `staff "NOPE" is not a known staff id`},
 		{"unknown patient", func(d *timelog.Draft) { d.Patients = []string{"P1", "P9"} }, "patients", `patient "P9" is not a known patient id`},
-		{"not enrolled", func(d *timelog.Draft) { d.Program = timelog.ProgramBHI }, "program", `patient "P1" is not enrolled in bhi`},
+		{"not enrolled", func(d *timelog.Draft) { d.Program = care.BHI }, "program", `patient "P1" is not enrolled in bhi`},
 		{"pcm patient in ccm", func(d *timelog.Draft) { d.Patients = []string{"P4"} }, "program", `patient "P4" is not enrolled in ccm`},
 		{"unknown program", func(d *timelog.Draft) { d.Program = "xyz" }, "program", `program "xyz" is not one of`},
 		{"unknown activity", func(d *timelog.Draft) { d.Activity = "golf" }, "activity", `activity "golf" is not one of`},
@@ -225,7 +226,7 @@ func TestRecordValidation(t *testing.T) {
 		})
 	}
 	// TCM and G0506 need no enrolment.
-	for _, p := range []timelog.Program{timelog.ProgramTCM, timelog.ProgramG0506} {
+	for _, p := range []care.Program{care.TCM, care.G0506} {
 		d := draft("P4", 15)
 		d.Program = p
 		if _, err := s.Record(ctx, timelog.CLI, d, timelog.SourceManual); err != nil {
@@ -272,7 +273,7 @@ func TestImportTime(t *testing.T) {
 	if e := entries[2]; e.MDM != "moderate" || e.StaffRole != "practitioner" || *e.StaffNPI != "1111111112" {
 		t.Errorf("practitioner entry = %+v", e)
 	}
-	if e := entries[3]; !e.Interactive || e.Program != timelog.ProgramRPM {
+	if e := entries[3]; !e.Interactive || e.Program != care.RPM {
 		t.Errorf("rpm entry = %+v", e)
 	}
 
@@ -343,11 +344,11 @@ func TestTimer(t *testing.T) {
 	s, _ := setup(t)
 	clock := now
 	s.Clock = func() time.Time { return clock }
-	tm, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P1"}, Program: timelog.ProgramCCM, Activity: "patient_call"})
+	tm, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P1"}, Program: care.CCM, Activity: "patient_call"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: timelog.ProgramCCM}); !errors.Is(err, errkind.ErrConflict) {
+	if _, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: care.CCM}); !errors.Is(err, errkind.ErrConflict) {
 		t.Errorf("second running timer: %v, want conflict", err)
 	}
 	clock = clock.Add(17*time.Minute + 30*time.Second)
@@ -364,7 +365,7 @@ func TestTimer(t *testing.T) {
 	if _, err := s.StopTimer(ctx, as(t, s, "RN1"), tm.ID, timelog.TimerStop{}); !errors.Is(err, errkind.ErrConflict) {
 		t.Errorf("stopping twice: %v, want conflict", err)
 	}
-	if _, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: timelog.ProgramCCM}); err != nil {
+	if _, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: care.CCM}); err != nil {
 		t.Errorf("a new timer after stopping: %v", err)
 	}
 }

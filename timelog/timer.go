@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 )
@@ -17,21 +18,21 @@ type TimerID int64
 
 // Timer is a running (or stopped) stopwatch of a staff member's work for patients.
 type Timer struct {
-	ID        TimerID    `json:"id"`
-	Staff     string     `json:"staff"`
-	Patients  []string   `json:"patients"`
-	Program   Program    `json:"program"`
-	Activity  Activity   `json:"activity"`
-	StartedAt time.Time  `json:"started_at"`
-	StoppedAt *time.Time `json:"stopped_at"`
-	Entry     *EntryID   `json:"entry_id"`
+	ID        TimerID      `json:"id"`
+	Staff     string       `json:"staff"`
+	Patients  []string     `json:"patients"`
+	Program   care.Program `json:"program"`
+	Activity  Activity     `json:"activity"`
+	StartedAt time.Time    `json:"started_at"`
+	StoppedAt *time.Time   `json:"stopped_at"`
+	Entry     *EntryID     `json:"entry_id"`
 }
 
 // TimerStart is what starting a timer needs.
 type TimerStart struct {
-	Patients []string `json:"patients"`
-	Program  Program  `json:"program"`
-	Activity Activity `json:"activity"`
+	Patients []string     `json:"patients"`
+	Program  care.Program `json:"program"`
+	Activity Activity     `json:"activity"`
 }
 
 // TimerStop is what stopping a timer adds to the entry it records.
@@ -91,7 +92,7 @@ WHERE t.practice_id = $1 AND t.id = $2`
 type timerRow struct {
 	ID        TimerID        `db:"id"`
 	Staff     string         `db:"staff"`
-	Program   Program        `db:"program"`
+	Program   care.Program   `db:"program"`
 	Activity  Activity       `db:"activity"`
 	StartedAt time.Time      `db:"started_at"`
 	StoppedAt *time.Time     `db:"stopped_at"`

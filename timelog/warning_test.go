@@ -12,6 +12,7 @@ import (
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/timelog"
 )
@@ -138,7 +139,7 @@ func TestRecordWarnings(t *testing.T) {
 	}
 	// A timer's entry over another entry of the same staff member.
 	s.Clock = func() time.Time { return first.StartedAt.Add(5 * time.Minute) }
-	tm, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: timelog.ProgramCCM})
+	tm, err := s.StartTimer(ctx, as(t, s, "RN1"), timelog.TimerStart{Patients: []string{"P2"}, Program: care.CCM})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
@@ -202,7 +203,7 @@ func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
 			return errkind.Errorf(errkind.ErrInvalid, "minutes must be a whole number of at least 1")
 		}
 		_, err = p.Time.Record(r.Context(), timelog.CallerOf(who), timelog.Draft{Patients: []string{ext}, Staff: who.Staff,
-			Program: timelog.Program(r.PostFormValue("program")), StartedAt: started,
+			Program: care.Program(r.PostFormValue("program")), StartedAt: started,
 			EndedAt: started.Add(time.Duration(minutes) * time.Minute), Activity: timelog.Activity(r.PostFormValue("activity")),
 			Note: r.PostFormValue("note"), MDM: timelog.MDM(r.PostFormValue("mdm")),
 			Interactive: r.PostFormValue("interactive") == "true"}, timelog.SourceManual)
@@ -271,7 +272,7 @@ func (p *Pages) patientTimer(w http.ResponseWriter, r *http.Request) {
 	switch r.PathValue("action") {
 	case "start":
 		_, err = p.Time.StartTimer(r.Context(), timelog.CallerOf(who), timelog.TimerStart{Patients: []string{ext},
-			Program: timelog.Program(r.PostFormValue("program")), Activity: timelog.Activity(r.PostFormValue("activity"))})
+			Program: care.Program(r.PostFormValue("program")), Activity: timelog.Activity(r.PostFormValue("activity"))})
 	case "stop":
 		var t *timelog.Timer
 		if t, err = p.Time.RunningTimer(r.Context(), who.Staff); err == nil && t == nil {

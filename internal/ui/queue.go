@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
@@ -305,7 +306,7 @@ func (p *Pages) recordTime(r *http.Request, who web.Identity) error {
 		return fmt.Errorf("ended: %w", err)
 	}
 	d := timelog.Draft{Patients: []string{r.PostFormValue("patients")}, Staff: who.Staff,
-		Program: timelog.Program(r.PostFormValue("program")), StartedAt: started, EndedAt: ended,
+		Program: care.Program(r.PostFormValue("program")), StartedAt: started, EndedAt: ended,
 		Activity: timelog.Activity(r.PostFormValue("activity")), Note: r.PostFormValue("note"),
 		MDM: timelog.MDM(r.PostFormValue("mdm")), Interactive: r.PostFormValue("interactive") == "true"}
 	_, err = p.Time.Record(r.Context(), timelog.CallerOf(who), d, timelog.SourceEscalation)
