@@ -15,7 +15,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/web"
 )
 
-// Handlers serve the time log's JSON API. Every handler expects an authenticated identity.
+// Handlers serve the time log's JSON API (see web.API) and its CSV export.
 type Handlers struct {
 	Svc      *Service
 	Log      *slog.Logger
@@ -113,150 +113,101 @@ func (b entryBody) draft(caller string) (Draft, error) {
 	return d, nil
 }
 
-func identity(r *http.Request) web.Identity {
-	id, ok := web.IdentityFrom(r.Context())
-	if !ok {
-		panic("timelog: handler reached without authentication")
-	}
-	return id
-}
-
 // Create records an entry: POST /api/v1/time-entries. The answer is the entry with its
 // warnings (overlaps, a closed month), if any.
-func (h *Handlers) Create(w http.ResponseWriter, r *http.Request) {
-	id := identity(r)
-	var b entryBody
-	if err := web.DecodeJSON(w, r, &b); err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
+func (h *Handlers) Create(r *http.Request, who web.Identity, b entryBody) (int, any, error) {
 	if b.Reason != "" {
-		web.Fail(w, h.Log, errkind.Errorf(errkind.ErrInvalid, "reason is only for amendments"))
-		return
+		return 0, nil, errkind.Errorf(errkind.ErrInvalid, "reason is only for amendments")
 	}
-	d, err := b.draft(id.Staff)
+	d, err := b.draft(who.Staff)
 	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
+		return 0, nil, err
 	}
-	e, err := h.Svc.Record(r.Context(), CallerOf(id), d, SourceManual)
-	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	web.WriteJSON(w, http.StatusCreated, e)
+	e, err := h.Svc.Record(r.Context(), CallerOf(who), d, SourceManual)
+	return http.StatusCreated, e, err
 }
 
 // Amend records a corrected version: POST /api/v1/time-entries/{id}/amend with the reason and
 // the fields that change.
-func (h *Handlers) Amend(w http.ResponseWriter, r *http.Request) {
-	id := identity(r)
+func (h *Handlers) Amend(r *http.Request, who web.Identity, b amendBody) (int, any, error) {
 	entry, err := pathEntryID(r)
 	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
+		return 0, nil, err
 	}
-	var b amendBody
-	if err := web.DecodeJSON(w, r, &b); err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	e, err := h.Svc.Amend(r.Context(), CallerOf(id), entry, b.patch(), b.Reason)
-	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	web.WriteJSON(w, http.StatusCreated, e)
+	e, err := h.Svc.Amend(r.Context(), CallerOf(who), entry, b.patch(), b.Reason)
+	return http.StatusCreated, e, err
+}
+
+// voidBody is a void as posted.
+type voidBody struct {
+	Reason string `json:"reason"`
 }
 
 // Void withdraws an entry: POST /api/v1/time-entries/{id}/void with {"reason"}.
-func (h *Handlers) Void(w http.ResponseWriter, r *http.Request) {
-	id := identity(r)
+func (h *Handlers) Void(r *http.Request, who web.Identity, b voidBody) (int, any, error) {
 	entry, err := pathEntryID(r)
 	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
+		return 0, nil, err
 	}
-	var b struct {
-		Reason string `json:"reason"`
-	}
-	if err := web.DecodeJSON(w, r, &b); err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	e, err := h.Svc.Void(r.Context(), CallerOf(id), entry, b.Reason)
-	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	web.WriteJSON(w, http.StatusCreated, e)
+	e, err := h.Svc.Void(r.Context(), CallerOf(who), entry, b.Reason)
+	return http.StatusCreated, e, err
 }
 
 // History lists an entry's versions: GET /api/v1/time-entries/{id}/history. The read is
 // audited.
-func (h *Handlers) History(w http.ResponseWriter, r *http.Request) {
+func (h *Handlers) History(r *http.Request, who web.Identity) (int, any, error) {
 	entry, err := pathEntryID(r)
 	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
+		return 0, nil, err
 	}
 	hist, err := h.Svc.History(r.Context(), entry)
 	if err == nil {
-		err = h.Svc.AuditRead(r.Context(), identity(r).Actor(), "time_entry.history", "", entry, "", nil)
+		err = h.Svc.AuditRead(r.Context(), who.Actor(), "time_entry.history", "", entry, "", nil)
 	}
-	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	web.WriteJSON(w, http.StatusOK, hist)
+	return http.StatusOK, hist, err
 }
 
 // List lists a month's entries: GET /api/v1/time-entries?month=YYYY-MM[&patient=ID][&versions=all].
 // The read is audited.
-func (h *Handlers) List(w http.ResponseWriter, r *http.Request) {
+func (h *Handlers) List(r *http.Request, who web.Identity) (int, any, error) {
 	from, to, err := h.month(r)
 	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
+		return 0, nil, err
 	}
 	f := ListFilter{From: from, To: to, Patient: r.URL.Query().Get("patient"), AllVersion: r.URL.Query().Get("versions") == "all"}
 	entries, err := h.Svc.List(r.Context(), f)
 	if err == nil {
-		err = h.Svc.AuditRead(r.Context(), identity(r).Actor(), "time_entry.list", r.URL.Query().Get("month"), 0, f.Patient,
+		err = h.Svc.AuditRead(r.Context(), who.Actor(), "time_entry.list", r.URL.Query().Get("month"), 0, f.Patient,
 			map[string]any{"versions": map[bool]string{true: "all", false: "current"}[f.AllVersion], "rows": len(entries)})
 	}
-	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	web.WriteJSON(w, http.StatusOK, entries)
+	return http.StatusOK, entries, err
 }
 
 // Conflicts lists a month's overlapping entries: GET /api/v1/time-entries/conflicts?month=YYYY-MM.
 // The read is audited.
-func (h *Handlers) Conflicts(w http.ResponseWriter, r *http.Request) {
+func (h *Handlers) Conflicts(r *http.Request, who web.Identity) (int, any, error) {
 	from, to, err := h.month(r)
 	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
+		return 0, nil, err
 	}
 	cs, err := h.Svc.Conflicts(r.Context(), from, to)
 	if err == nil {
-		err = h.Svc.AuditRead(r.Context(), identity(r).Actor(), "time_entry.conflicts", r.URL.Query().Get("month"), 0, "", nil)
+		err = h.Svc.AuditRead(r.Context(), who.Actor(), "time_entry.conflicts", r.URL.Query().Get("month"), 0, "", nil)
 	}
-	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	web.WriteJSON(w, http.StatusOK, cs)
+	return http.StatusOK, cs, err
 }
 
 // Export writes a month's entries with every audit element as CSV:
 // GET /api/v1/time-entries/export?month=YYYY-MM. The export is audited before it is written.
 func (h *Handlers) Export(w http.ResponseWriter, r *http.Request) {
+	who, ok := web.IdentityFrom(r.Context())
+	if !ok {
+		web.WriteError(w, http.StatusUnauthorized, "authentication required")
+		return
+	}
 	from, to, err := h.month(r)
 	if err == nil {
-		err = h.Svc.AuditRead(r.Context(), identity(r).Actor(), "time_entry.export", r.URL.Query().Get("month"), 0, "", nil)
+		err = h.Svc.AuditRead(r.Context(), who.Actor(), "time_entry.export", r.URL.Query().Get("month"), 0, "", nil)
 	}
 	if err != nil {
 		web.Fail(w, h.Log, err)
@@ -270,45 +221,27 @@ func (h *Handlers) Export(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// timerBody is a timer's start as posted.
+type timerBody struct {
+	Patients patientList  `json:"patients"`
+	Program  care.Program `json:"program"`
+	Activity Activity     `json:"activity"`
+}
+
 // StartTimer starts the caller's timer: POST /api/v1/timers.
-func (h *Handlers) StartTimer(w http.ResponseWriter, r *http.Request) {
-	id := identity(r)
-	var b struct {
-		Patients patientList  `json:"patients"`
-		Program  care.Program `json:"program"`
-		Activity Activity     `json:"activity"`
-	}
-	if err := web.DecodeJSON(w, r, &b); err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	t, err := h.Svc.StartTimer(r.Context(), CallerOf(id), TimerStart{Patients: b.Patients, Program: b.Program, Activity: b.Activity})
-	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	web.WriteJSON(w, http.StatusCreated, t)
+func (h *Handlers) StartTimer(r *http.Request, who web.Identity, b timerBody) (int, any, error) {
+	t, err := h.Svc.StartTimer(r.Context(), CallerOf(who), TimerStart{Patients: b.Patients, Program: b.Program, Activity: b.Activity})
+	return http.StatusCreated, t, err
 }
 
 // StopTimer stops the caller's timer and records its entry: POST /api/v1/timers/{id}/stop.
-func (h *Handlers) StopTimer(w http.ResponseWriter, r *http.Request) {
-	id := identity(r)
+func (h *Handlers) StopTimer(r *http.Request, who web.Identity, b TimerStop) (int, any, error) {
 	n, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || n <= 0 {
-		web.Fail(w, h.Log, errkind.Errorf(errkind.ErrNotFound, "timer id %q is not a number", r.PathValue("id")))
-		return
+		return 0, nil, errkind.Errorf(errkind.ErrNotFound, "timer id %q is not a number", r.PathValue("id"))
 	}
-	var b TimerStop
-	if err := web.DecodeJSON(w, r, &b); err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	e, err := h.Svc.StopTimer(r.Context(), CallerOf(id), TimerID(n), b)
-	if err != nil {
-		web.Fail(w, h.Log, err)
-		return
-	}
-	web.WriteJSON(w, http.StatusCreated, e)
+	e, err := h.Svc.StopTimer(r.Context(), CallerOf(who), TimerID(n), b)
+	return http.StatusCreated, e, err
 }
 
 func pathEntryID(r *http.Request) (EntryID, error) {

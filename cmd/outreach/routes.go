@@ -71,15 +71,15 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("POST /api/v1/escalations/{id}/resolve", api(web.APIBody(a.log, qh.Resolve)))
 
 	th := &timelog.Handlers{Svc: a.timelog(d), Log: a.log, Location: a.cfg.Location}
-	srv.Handle("POST /api/v1/time-entries", api(http.HandlerFunc(th.Create)))
-	srv.Handle("GET /api/v1/time-entries", api(http.HandlerFunc(th.List)))
+	srv.Handle("POST /api/v1/time-entries", api(web.APIBody(a.log, th.Create)))
+	srv.Handle("GET /api/v1/time-entries", jsonAPI(th.List))
 	srv.Handle("GET /api/v1/time-entries/export", api(http.HandlerFunc(th.Export)))
-	srv.Handle("GET /api/v1/time-entries/conflicts", api(http.HandlerFunc(th.Conflicts)))
-	srv.Handle("GET /api/v1/time-entries/{id}/history", api(http.HandlerFunc(th.History)))
-	srv.Handle("POST /api/v1/time-entries/{id}/amend", api(http.HandlerFunc(th.Amend)))
-	srv.Handle("POST /api/v1/time-entries/{id}/void", api(http.HandlerFunc(th.Void)))
-	srv.Handle("POST /api/v1/timers", api(http.HandlerFunc(th.StartTimer)))
-	srv.Handle("POST /api/v1/timers/{id}/stop", api(http.HandlerFunc(th.StopTimer)))
+	srv.Handle("GET /api/v1/time-entries/conflicts", jsonAPI(th.Conflicts))
+	srv.Handle("GET /api/v1/time-entries/{id}/history", jsonAPI(th.History))
+	srv.Handle("POST /api/v1/time-entries/{id}/amend", api(web.APIBody(a.log, th.Amend)))
+	srv.Handle("POST /api/v1/time-entries/{id}/void", api(web.APIBody(a.log, th.Void)))
+	srv.Handle("POST /api/v1/timers", api(web.APIBody(a.log, th.StartTimer)))
+	srv.Handle("POST /api/v1/timers/{id}/stop", api(web.APIBody(a.log, th.StopTimer)))
 
 	bh := &billing.Handlers{Store: a.billingStore(d), Log: a.log}
 	srv.Handle("GET /api/v1/billing/report", api(http.HandlerFunc(bh.ReportHandler)))
