@@ -1,6 +1,6 @@
 // Package imports runs the CSV imports (Run: read, parse, store in one transaction) and records
-// each imported file (kind, name, digest, rows) so that the same file
-// can be recognised when it comes again, and audits the import.
+// each imported file (kind, name, digest, rows), so that the same file can be recognised when
+// it comes again, and audits the import.
 package imports
 
 import (
