@@ -9,6 +9,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // Handlers serve the billing JSON API.
@@ -65,7 +66,7 @@ func actor(r *http.Request) audit.Actor {
 // WorklistHandler serves GET /api/v1/billing/worklist[?month=YYYY-MM][&within=MINUTES]: the
 // patients close to their next threshold, most valuable first. The month defaults to the
 // current one. The read is audited.
-func (h *Handlers) WorklistHandler(r *http.Request, who web.Identity) (int, any, error) {
+func (h *Handlers) WorklistHandler(r *http.Request, who staff.Identity) (int, any, error) {
 	now := h.Store.Clock()
 	m := MonthOf(now, h.Store.Location)
 	if q := r.URL.Query().Get("month"); q != "" {

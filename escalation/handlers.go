@@ -6,6 +6,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // Handlers serve the queue's JSON API (see web.API).
@@ -13,13 +14,9 @@ type Handlers struct {
 	Queue *Queue
 }
 
-// CanWork reports whether a staff member may work items: clinical staff and practitioners,
-// whose time on them is care management time.
-func CanWork(id web.Identity) bool { return id.Role == "clinical" || id.Role == "practitioner" }
-
 // worker returns the id of an item that the caller works: clinical staff and practitioners only.
-func worker(r *http.Request, who web.Identity) (int64, error) {
-	if !CanWork(who) {
+func worker(r *http.Request, who staff.Identity) (int64, error) {
+	if !who.Clinical() {
 		return 0, errkind.Errorf(errkind.ErrForbidden, "only clinical staff and practitioners work escalation items")
 	}
 	return web.PathID(r, "id", "escalation")
@@ -27,7 +24,7 @@ func worker(r *http.Request, who web.Identity) (int64, error) {
 
 // List serves GET /api/v1/escalations[?status=open|claimed|resolved][&severity=…][&claimed_by=STAFF_ID|me].
 // The read is audited.
-func (h *Handlers) List(r *http.Request, who web.Identity) (int, any, error) {
+func (h *Handlers) List(r *http.Request, who staff.Identity) (int, any, error) {
 	q := r.URL.Query()
 	f := Filter{Status: q.Get("status"), Severity: Severity(q.Get("severity")), ClaimedBy: q.Get("claimed_by")}
 	if f.ClaimedBy == "me" {
@@ -41,7 +38,7 @@ func (h *Handlers) List(r *http.Request, who web.Identity) (int, any, error) {
 }
 
 // Get serves GET /api/v1/escalations/{id}: the item with the answers that raised it.
-func (h *Handlers) Get(r *http.Request, who web.Identity) (int, any, error) {
+func (h *Handlers) Get(r *http.Request, who staff.Identity) (int, any, error) {
 	id, err := web.PathID(r, "id", "escalation")
 	if err != nil {
 		return 0, nil, err
@@ -52,7 +49,7 @@ func (h *Handlers) Get(r *http.Request, who web.Identity) (int, any, error) {
 
 // Claim serves POST /api/v1/escalations/{id}/claim: 200 with the lease's end, or 409 when
 // someone else holds the item.
-func (h *Handlers) Claim(r *http.Request, who web.Identity) (int, any, error) {
+func (h *Handlers) Claim(r *http.Request, who staff.Identity) (int, any, error) {
 	id, err := worker(r, who)
 	if err != nil {
 		return 0, nil, err
@@ -72,7 +69,7 @@ type ReassignBody struct {
 
 // Reassign serves POST /api/v1/escalations/{id}/reassign with {"staff"}: managers give an item
 // to a member of the care team (the route requires manager or admin access).
-func (h *Handlers) Reassign(r *http.Request, who web.Identity, body ReassignBody) (int, any, error) {
+func (h *Handlers) Reassign(r *http.Request, who staff.Identity, body ReassignBody) (int, any, error) {
 	id, err := web.PathID(r, "id", "escalation")
 	if err != nil {
 		return 0, nil, err
@@ -84,7 +81,7 @@ func (h *Handlers) Reassign(r *http.Request, who web.Identity, body ReassignBody
 }
 
 // Release serves POST /api/v1/escalations/{id}/release.
-func (h *Handlers) Release(r *http.Request, who web.Identity) (int, any, error) {
+func (h *Handlers) Release(r *http.Request, who staff.Identity) (int, any, error) {
 	id, err := worker(r, who)
 	if err != nil {
 		return 0, nil, err
@@ -103,7 +100,7 @@ type ResolveBody struct {
 
 // Resolve serves POST /api/v1/escalations/{id}/resolve with {"outcome", "note"}. The answer
 // carries the proposed time entry, to confirm with POST /api/v1/time-entries.
-func (h *Handlers) Resolve(r *http.Request, who web.Identity, body ResolveBody) (int, any, error) {
+func (h *Handlers) Resolve(r *http.Request, who staff.Identity, body ResolveBody) (int, any, error) {
 	id, err := worker(r, who)
 	if err != nil {
 		return 0, nil, err

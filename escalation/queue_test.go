@@ -20,6 +20,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -228,10 +229,10 @@ func TestQueueAPI(t *testing.T) {
 	mux.Handle("POST /api/v1/escalations/{id}/claim", web.API(log, h.Claim))
 	mux.Handle("POST /api/v1/escalations/{id}/release", web.API(log, h.Release))
 	mux.Handle("POST /api/v1/escalations/{id}/resolve", web.APIBody(log, h.Resolve))
-	as := func(staff, role string) web.Identity {
-		return web.Identity{PracticeID: 1, StaffID: r.staff[staff], Staff: staff, Role: role}
+	as := func(member string, role staff.Role) staff.Identity {
+		return staff.Identity{PracticeID: 1, StaffID: r.staff[member], Staff: member, Role: role}
 	}
-	do := func(who web.Identity, method, path, body string) (int, map[string]any) {
+	do := func(who staff.Identity, method, path, body string) (int, map[string]any) {
 		t.Helper()
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -247,7 +248,7 @@ func TestQueueAPI(t *testing.T) {
 	nurse, other, front := as("RN01", "clinical"), as("RN02", "clinical"), as("FRONT", "non_clinical")
 	path := fmt.Sprintf("/api/v1/escalations/%d", id)
 	tests := []struct {
-		who          web.Identity
+		who          staff.Identity
 		method, path string
 		body         string
 		want         int

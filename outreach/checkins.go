@@ -10,8 +10,8 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
-	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/scripts"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // CheckinView is a check-in as the API shows it.
@@ -133,7 +133,7 @@ func questionIndex(s *scripts.Script, id string) int {
 
 // CheckinsHandler serves GET /api/v1/patients/{id}/checkins, {id} being the practice's patient
 // id; the read is written to the audit log.
-func (e *Engine) CheckinsHandler(r *http.Request, who web.Identity) (int, any, error) {
+func (e *Engine) CheckinsHandler(r *http.Request, who staff.Identity) (int, any, error) {
 	patient, err := e.patientOf(r)
 	if err != nil {
 		return 0, nil, err

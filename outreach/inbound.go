@@ -16,8 +16,8 @@ import (
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/ident"
-	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/scripts"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // Inbound is a text message a patient sent us.
@@ -328,7 +328,7 @@ const selectOptOutOf = `SELECT phone, language FROM patients WHERE practice_id =
 // person, or in a text a human read as one): the patient's number is opted out as by STOP,
 // audited as the staff member's, and confirmed with one text. errkind.ErrConflict when the patient
 // has already opted out or has no phone.
-func (e *Engine) RecordOptOut(ctx context.Context, patient int64, who web.Identity) error {
+func (e *Engine) RecordOptOut(ctx context.Context, patient int64, who staff.Identity) error {
 	now := e.now()
 	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
 		var p struct {

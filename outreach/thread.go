@@ -14,7 +14,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // Party is whom a conversation is with: a patient, or a number that matches no patient.
@@ -97,7 +97,7 @@ const conversing = time.Hour
 // once, its delivery tracked). It goes at once when the patient wrote within the last hour;
 // otherwise it waits for the end of the patient's quiet hours. A patient who opted out is not
 // written to (errkind.ErrConflict); an empty or overlong text is errkind.ErrInvalid.
-func (e *Engine) SendStaffText(ctx context.Context, to Party, who web.Identity, body string) (MessageView, error) {
+func (e *Engine) SendStaffText(ctx context.Context, to Party, who staff.Identity, body string) (MessageView, error) {
 	body = strings.TrimSpace(body)
 	switch n := utf8.RuneCountInString(body); {
 	case n == 0:

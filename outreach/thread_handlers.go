@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // patientOf finds the patient a request names by the practice's own id ({id}); a missing one
@@ -29,7 +29,7 @@ func (e *Engine) patientOf(r *http.Request) (int64, error) {
 
 // MessagesHandler serves GET /api/v1/patients/{id}/messages[?limit=N]: the patient's texts both
 // ways, newest first (50 by default, at most MaxThread). The read is audited.
-func (e *Engine) MessagesHandler(r *http.Request, who web.Identity) (int, any, error) {
+func (e *Engine) MessagesHandler(r *http.Request, who staff.Identity) (int, any, error) {
 	limit := 50
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -60,8 +60,8 @@ type MessageBody struct {
 // SendMessageHandler serves POST /api/v1/patients/{id}/messages with {"body"}: a text from the
 // care team (clinical staff and practitioners), sent through the outbox. 201 {"id", "status"};
 // 409 when the patient opted out; 400 for an empty or overlong body.
-func (e *Engine) SendMessageHandler(r *http.Request, who web.Identity, in MessageBody) (int, any, error) {
-	if !escalation.CanWork(who) {
+func (e *Engine) SendMessageHandler(r *http.Request, who staff.Identity, in MessageBody) (int, any, error) {
+	if !who.Clinical() {
 		return 0, nil, errkind.Errorf(errkind.ErrForbidden, "only clinical staff and practitioners write to patients")
 	}
 	patient, err := e.patientOf(r)
@@ -83,8 +83,8 @@ type AttachBody struct {
 // AttachHandler serves POST /api/v1/escalations/{id}/attach with {"patient"}: an item about a
 // number that matched no patient is given to the patient the care team knows it belongs to, with
 // the number's texts. For clinical staff, practitioners, managers and admins.
-func (e *Engine) AttachHandler(r *http.Request, who web.Identity, in AttachBody) (int, any, error) {
-	if !escalation.CanWork(who) && !who.Allowed(web.AccessManager, web.AccessAdmin) {
+func (e *Engine) AttachHandler(r *http.Request, who staff.Identity, in AttachBody) (int, any, error) {
+	if !who.Clinical() && !who.Allowed(staff.AccessManager, staff.AccessAdmin) {
 		return 0, nil, errkind.Errorf(errkind.ErrForbidden, "only the care team and managers attach items to patients")
 	}
 	id, err := web.PathID(r, "id", "escalation")

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/errkind"
-	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // A staff text waits for the end of the patient's quiet hours, unless the patient wrote within
@@ -20,11 +20,11 @@ func TestStaffTextsAndQuietHours(t *testing.T) {
 	if _, err := r.db.Exec(`INSERT INTO staff (practice_id, ext_id, role, created_at, updated_at) VALUES (1, 'RN1', 'clinical', now(), now())`); err != nil {
 		t.Fatal(err)
 	}
-	var staff int64
-	if err := r.db.Get(&staff, `SELECT id FROM staff WHERE ext_id = 'RN1'`); err != nil {
+	var rn1 int64
+	if err := r.db.Get(&rn1, `SELECT id FROM staff WHERE ext_id = 'RN1'`); err != nil {
 		t.Fatal(err)
 	}
-	nurse := web.Identity{PracticeID: 1, StaffID: staff, Staff: "RN1", Role: "clinical"}
+	nurse := staff.Identity{PracticeID: 1, StaffID: rn1, Staff: "RN1", Role: "clinical"}
 	ctx := context.Background()
 	r.receive("+15550910001", "are you there?")
 	r.dispatch() // the acknowledgement

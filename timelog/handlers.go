@@ -13,6 +13,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // Handlers serve the time log's JSON API (see web.API) and its CSV export.
@@ -115,7 +116,7 @@ func (b entryBody) draft(caller string) (Draft, error) {
 
 // Create records an entry: POST /api/v1/time-entries. The answer is the entry with its
 // warnings (overlaps, a closed month), if any.
-func (h *Handlers) Create(r *http.Request, who web.Identity, b entryBody) (int, any, error) {
+func (h *Handlers) Create(r *http.Request, who staff.Identity, b entryBody) (int, any, error) {
 	if b.Reason != "" {
 		return 0, nil, errkind.Errorf(errkind.ErrInvalid, "reason is only for amendments")
 	}
@@ -129,7 +130,7 @@ func (h *Handlers) Create(r *http.Request, who web.Identity, b entryBody) (int, 
 
 // Amend records a corrected version: POST /api/v1/time-entries/{id}/amend with the reason and
 // the fields that change.
-func (h *Handlers) Amend(r *http.Request, who web.Identity, b amendBody) (int, any, error) {
+func (h *Handlers) Amend(r *http.Request, who staff.Identity, b amendBody) (int, any, error) {
 	entry, err := pathEntryID(r)
 	if err != nil {
 		return 0, nil, err
@@ -144,7 +145,7 @@ type voidBody struct {
 }
 
 // Void withdraws an entry: POST /api/v1/time-entries/{id}/void with {"reason"}.
-func (h *Handlers) Void(r *http.Request, who web.Identity, b voidBody) (int, any, error) {
+func (h *Handlers) Void(r *http.Request, who staff.Identity, b voidBody) (int, any, error) {
 	entry, err := pathEntryID(r)
 	if err != nil {
 		return 0, nil, err
@@ -155,7 +156,7 @@ func (h *Handlers) Void(r *http.Request, who web.Identity, b voidBody) (int, any
 
 // History lists an entry's versions: GET /api/v1/time-entries/{id}/history. The read is
 // audited.
-func (h *Handlers) History(r *http.Request, who web.Identity) (int, any, error) {
+func (h *Handlers) History(r *http.Request, who staff.Identity) (int, any, error) {
 	entry, err := pathEntryID(r)
 	if err != nil {
 		return 0, nil, err
@@ -169,7 +170,7 @@ func (h *Handlers) History(r *http.Request, who web.Identity) (int, any, error) 
 
 // List lists a month's entries: GET /api/v1/time-entries?month=YYYY-MM[&patient=ID][&versions=all].
 // The read is audited.
-func (h *Handlers) List(r *http.Request, who web.Identity) (int, any, error) {
+func (h *Handlers) List(r *http.Request, who staff.Identity) (int, any, error) {
 	from, to, err := h.month(r)
 	if err != nil {
 		return 0, nil, err
@@ -185,7 +186,7 @@ func (h *Handlers) List(r *http.Request, who web.Identity) (int, any, error) {
 
 // Conflicts lists a month's overlapping entries: GET /api/v1/time-entries/conflicts?month=YYYY-MM.
 // The read is audited.
-func (h *Handlers) Conflicts(r *http.Request, who web.Identity) (int, any, error) {
+func (h *Handlers) Conflicts(r *http.Request, who staff.Identity) (int, any, error) {
 	from, to, err := h.month(r)
 	if err != nil {
 		return 0, nil, err
@@ -229,13 +230,13 @@ type timerBody struct {
 }
 
 // StartTimer starts the caller's timer: POST /api/v1/timers.
-func (h *Handlers) StartTimer(r *http.Request, who web.Identity, b timerBody) (int, any, error) {
+func (h *Handlers) StartTimer(r *http.Request, who staff.Identity, b timerBody) (int, any, error) {
 	t, err := h.Svc.StartTimer(r.Context(), CallerOf(who), TimerStart{Patients: b.Patients, Program: b.Program, Activity: b.Activity})
 	return http.StatusCreated, t, err
 }
 
 // StopTimer stops the caller's timer and records its entry: POST /api/v1/timers/{id}/stop.
-func (h *Handlers) StopTimer(r *http.Request, who web.Identity, b TimerStop) (int, any, error) {
+func (h *Handlers) StopTimer(r *http.Request, who staff.Identity, b TimerStop) (int, any, error) {
 	n, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || n <= 0 {
 		return 0, nil, errkind.Errorf(errkind.ErrNotFound, "timer id %q is not a number", r.PathValue("id"))

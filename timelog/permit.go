@@ -3,30 +3,30 @@ package timelog
 import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/errkind"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // Caller is who acts on the time log: a staff member signed in to the pages or holding an API
 // token, or the command line.
 type Caller struct {
-	Actor  audit.Actor // as stored in created_by and the audit log
-	Staff  string      // the staff member's own id; empty for the command line
-	Access string      // web.AccessNurse, web.AccessPractitioner, web.AccessManager or web.AccessAdmin
+	Actor  audit.Actor  // as stored in created_by and the audit log
+	Staff  string       // the staff member's own id; empty for the command line
+	Access staff.Access // what the caller may do
 }
 
 // CallerOf returns a signed-in staff member as a caller.
-func CallerOf(id web.Identity) Caller {
+func CallerOf(id staff.Identity) Caller {
 	return Caller{Actor: id.Actor(), Staff: id.Staff, Access: id.Access}
 }
 
 // CLI is the command line (`outreach import time`). It is run by whoever runs the server, with
 // its database, so it acts as the practice's administrator: it imports any staff member's
 // time, with the MDM a practitioner documented in the practice's records.
-var CLI = Caller{Actor: audit.ActorCLI, Access: web.AccessAdmin}
+var CLI = Caller{Actor: audit.ActorCLI, Access: staff.AccessAdmin}
 
 // forOthers reports whether the caller may act on other staff members' time.
 func (c Caller) forOthers() bool {
-	return c.Access == web.AccessManager || c.Access == web.AccessAdmin
+	return c.Access == staff.AccessManager || c.Access == staff.AccessAdmin
 }
 
 // Verb is what a caller does to the time log.
@@ -119,8 +119,8 @@ func Permit(c Caller, a Act) error {
 // RecordsOwnTime reports whether the rule lets a signed-in staff member record their own time
 // and run a timer: clinical staff and practitioners do, non-clinical staff do not. The pages
 // offer the time forms on it.
-func RecordsOwnTime(id web.Identity) bool {
-	own := Attribution{Staff: id.Staff, Role: id.Role, MDM: "none"}
+func RecordsOwnTime(id staff.Identity) bool {
+	own := Attribution{Staff: id.Staff, Role: string(id.Role), MDM: "none"}
 	return Permit(CallerOf(id), Act{Verb: VerbRecord, Entry: own}) == nil
 }
 

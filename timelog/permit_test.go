@@ -12,20 +12,21 @@ import (
 	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
 // TestPermit is the rule of who records, amends and voids what, for whom, with which MDM.
 func TestPermit(t *testing.T) {
-	staff := func(id, access string) timelog.Caller {
+	caller := func(id string, access staff.Access) timelog.Caller {
 		return timelog.Caller{Actor: audit.Actor("staff:" + id), Staff: id, Access: access}
 	}
 	var (
-		rn1, rn2 = staff("RN1", web.AccessNurse), staff("RN2", web.AccessNurse)
-		md1, md2 = staff("MD1", web.AccessPractitioner), staff("MD2", web.AccessPractitioner)
-		fd1      = staff("FD1", web.AccessNurse) // the front desk: non-clinical
-		mg1      = staff("MG1", web.AccessManager)
-		ad1      = staff("AD1", web.AccessAdmin)
+		rn1, rn2 = caller("RN1", staff.AccessNurse), caller("RN2", staff.AccessNurse)
+		md1, md2 = caller("MD1", staff.AccessPractitioner), caller("MD2", staff.AccessPractitioner)
+		fd1      = caller("FD1", staff.AccessNurse) // the front desk: non-clinical
+		mg1      = caller("MG1", staff.AccessManager)
+		ad1      = caller("AD1", staff.AccessAdmin)
 		cli      = timelog.CLI
 	)
 	of := func(id, role string, mdm timelog.MDM) timelog.Attribution {
@@ -131,17 +132,18 @@ func TestPermit(t *testing.T) {
 // staff do not.
 func TestRecordsOwnTime(t *testing.T) {
 	for _, tt := range []struct {
-		role, access string
-		want         bool
+		role   staff.Role
+		access staff.Access
+		want   bool
 	}{
-		{"clinical", web.AccessNurse, true},
-		{"practitioner", web.AccessPractitioner, true},
-		{"clinical", web.AccessManager, true},
-		{"non_clinical", web.AccessNurse, false},
-		{"non_clinical", web.AccessManager, false},
-		{"non_clinical", web.AccessAdmin, false},
+		{"clinical", staff.AccessNurse, true},
+		{"practitioner", staff.AccessPractitioner, true},
+		{"clinical", staff.AccessManager, true},
+		{"non_clinical", staff.AccessNurse, false},
+		{"non_clinical", staff.AccessManager, false},
+		{"non_clinical", staff.AccessAdmin, false},
 	} {
-		id := web.Identity{StaffID: 7, Staff: "S7", Role: tt.role, Access: tt.access}
+		id := staff.Identity{StaffID: 7, Staff: "S7", Role: tt.role, Access: tt.access}
 		if got := timelog.RecordsOwnTime(id); got != tt.want {
 			t.Errorf("RecordsOwnTime(%s, %s) = %v, want %v", tt.role, tt.access, got, tt.want)
 		}
@@ -150,8 +152,8 @@ func TestRecordsOwnTime(t *testing.T) {
 
 // A signed-in staff member acts under their internal id, own id and access.
 func TestCallerOf(t *testing.T) {
-	got := timelog.CallerOf(web.Identity{PracticeID: 1, StaffID: 5, Staff: "RN1", Role: "clinical", Access: web.AccessNurse})
-	if want := (timelog.Caller{Actor: "staff:5", Staff: "RN1", Access: web.AccessNurse}); got != want {
+	got := timelog.CallerOf(staff.Identity{PracticeID: 1, StaffID: 5, Staff: "RN1", Role: "clinical", Access: staff.AccessNurse})
+	if want := (timelog.Caller{Actor: "staff:5", Staff: "RN1", Access: staff.AccessNurse}); got != want {
 		t.Errorf("CallerOf = %+v, want %+v", got, want)
 	}
 }

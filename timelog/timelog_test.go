@@ -67,16 +67,16 @@ func setup(t testing.TB) (*timelog.Service, *sqlx.DB) {
 }
 
 // as returns a staff member signed in, with their access level.
-func as(t *testing.T, s *timelog.Service, staff string) timelog.Caller {
+func as(t *testing.T, s *timelog.Service, member string) timelog.Caller {
 	t.Helper()
 	var row struct {
-		ID     int64  `db:"id"`
-		Access string `db:"access"`
+		ID     int64        `db:"id"`
+		Access staff.Access `db:"access"`
 	}
-	if err := s.DB.Get(&row, `SELECT id, access FROM staff WHERE ext_id = $1`, staff); err != nil {
+	if err := s.DB.Get(&row, `SELECT id, access FROM staff WHERE ext_id = $1`, member); err != nil {
 		t.Fatal(err)
 	}
-	return timelog.Caller{Actor: audit.Staff(row.ID), Staff: staff, Access: row.Access}
+	return timelog.Caller{Actor: audit.Staff(row.ID), Staff: member, Access: row.Access}
 }
 
 func ptr[T any](v T) *T { return &v }

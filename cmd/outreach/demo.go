@@ -152,8 +152,8 @@ func (a *app) seedDemo(ctx context.Context, d *sqlx.DB) (string, error) {
 	if _, err := outreach.ImportPatients(ctx, d, "demo-patients.csv", strings.NewReader(b.String()), opt); err != nil {
 		return "", err
 	}
-	for staff, access := range map[string]string{"RN-DEMO": web.AccessNurse, "MD-DEMO": web.AccessAdmin} {
-		if err := web.SetPassword(ctx, d, int64(opt.Practice.ID), staff, demoPassword, access, audit.ActorSystem, a.now()); err != nil {
+	for member, access := range map[string]staff.Access{"RN-DEMO": staff.AccessNurse, "MD-DEMO": staff.AccessAdmin} {
+		if err := web.SetPassword(ctx, d, int64(opt.Practice.ID), member, demoPassword, string(access), audit.ActorSystem, a.now()); err != nil {
 			return "", err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/twilio"
+	"github.com/outreach-engine/outreach/staff"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -56,9 +57,9 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("POST /api/v1/patients/{id}/messages", api(web.APIBody(a.log, eng.SendMessageHandler)))
 	srv.Handle("POST /api/v1/escalations/{id}/attach", api(web.APIBody(a.log, eng.AttachHandler)))
 	srv.Handle("GET /api/v1/audit", web.RequireToken(d, a.now, web.RequireAccess(
-		web.AuditHandler(d, int64(a.cfg.practiceSettings().ID), a.now, a.log), web.AccessManager, web.AccessAdmin)))
+		web.AuditHandler(d, int64(a.cfg.practiceSettings().ID), a.now, a.log), staff.AccessManager, staff.AccessAdmin)))
 	srv.Handle("GET /api/v1/audit/export", web.RequireToken(d, a.now, web.RequireAccess(
-		web.AuditExportHandler(d, int64(a.cfg.practiceSettings().ID), a.cfg.Location, a.now, a.log), web.AccessManager, web.AccessAdmin)))
+		web.AuditExportHandler(d, int64(a.cfg.practiceSettings().ID), a.cfg.Location, a.now, a.log), staff.AccessManager, staff.AccessAdmin)))
 
 	queue := &escalation.Queue{DB: d, Practice: a.cfg.practiceSettings().ID, Clock: a.now}
 	qh := &escalation.Handlers{Queue: queue}
@@ -67,7 +68,7 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("POST /api/v1/escalations/{id}/claim", jsonAPI(qh.Claim))
 	srv.Handle("POST /api/v1/escalations/{id}/release", jsonAPI(qh.Release))
 	srv.Handle("POST /api/v1/escalations/{id}/reassign", web.RequireToken(d, a.now,
-		web.RequireAccess(web.APIBody(a.log, qh.Reassign), web.AccessManager, web.AccessAdmin)))
+		web.RequireAccess(web.APIBody(a.log, qh.Reassign), staff.AccessManager, staff.AccessAdmin)))
 	srv.Handle("POST /api/v1/escalations/{id}/resolve", api(web.APIBody(a.log, qh.Resolve)))
 
 	th := &timelog.Handlers{Svc: a.timelog(d), Log: a.log, Location: a.cfg.Location}
@@ -90,7 +91,7 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 		Accounts: a.accounts(d)}
 	srv.Handle("/", pages.Handler())
 
-	srv.Handle("/api/", jsonAPI(func(r *http.Request, _ web.Identity) (int, any, error) {
+	srv.Handle("/api/", jsonAPI(func(r *http.Request, _ staff.Identity) (int, any, error) {
 		return 0, nil, errkind.Errorf(errkind.ErrNotFound, "no such API route: %s %s", r.Method, r.URL.Path)
 	}))
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // staffCmd runs "staff token STAFF_ID [--ttl DURATION]" (print a new API token for that staff
@@ -43,7 +44,7 @@ func (a *app) staffCmd(ctx context.Context, args []string) error {
 	access := ""
 	if u.name == "staff password" && len(args) == 2 {
 		access = args[1]
-		if !slices.Contains([]string{web.AccessNurse, web.AccessPractitioner, web.AccessManager, web.AccessAdmin}, access) {
+		if !staff.KnownAccess(access) {
 			return u.fail("access %q is not nurse, practitioner, manager or admin", access)
 		}
 	}

@@ -8,13 +8,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/staff"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -71,9 +71,9 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 			d.Exemption = p.Engine.Practice.ConsentExemption
 		}
 	}
-	d.CanSetActive = who.Allowed(web.AccessManager, web.AccessAdmin)
+	d.CanSetActive = who.Allowed(staff.AccessManager, staff.AccessAdmin)
 	d.RecordsTime = timelog.RecordsOwnTime(who)
-	d.CanOptOut = prof.OptedOutAt == nil && prof.Phone != nil && (escalation.CanWork(who) || d.CanSetActive)
+	d.CanOptOut = prof.OptedOutAt == nil && prof.Phone != nil && (who.Clinical() || d.CanSetActive)
 	d.Programs = append([]string(nil), prof.Programs...)
 	if len(d.Programs) == 0 {
 		d.Programs = []string{"ccm"}
@@ -222,7 +222,7 @@ func (p *Pages) patientOptOut(w http.ResponseWriter, r *http.Request) {
 	who := me(r)
 	ext := r.PathValue("id")
 	err := func() error {
-		if !escalation.CanWork(who) && !who.Allowed(web.AccessManager, web.AccessAdmin) {
+		if !who.Clinical() && !who.Allowed(staff.AccessManager, staff.AccessAdmin) {
 			return errkind.Errorf(errkind.ErrForbidden, "only the care team and managers record opt-outs")
 		}
 		prof, err := outreach.LoadProfile(r.Context(), p.DB, int64(p.Practice), ext)
@@ -254,7 +254,7 @@ func (p *Pages) patientMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	forbidden := func() error {
-		if !escalation.CanWork(me(r)) {
+		if !me(r).Clinical() {
 			return errkind.Errorf(errkind.ErrForbidden, "only clinical staff and practitioners write to patients")
 		}
 		return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/scripts"
+	"github.com/outreach-engine/outreach/staff"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -94,7 +95,7 @@ type itemData struct {
 
 func (p *Pages) item(r *http.Request, id int64) (itemData, error) {
 	who := me(r)
-	d := itemData{page: page{Title: fmt.Sprintf("Item #%d", id), Me: who}, CanWork: escalation.CanWork(who),
+	d := itemData{page: page{Title: fmt.Sprintf("Item #%d", id), Me: who}, CanWork: who.Clinical(),
 		Outcomes: escalation.Outcomes, Programs: []string{"ccm", "rpm", "pcm", "bhi"}}
 	item, err := p.Queue.Get(r.Context(), id, who.StaffID)
 	if err != nil {
@@ -150,7 +151,7 @@ func (p *Pages) itemMessage(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if !escalation.CanWork(who) {
+	if !who.Clinical() {
 		http.Error(w, "only clinical staff and practitioners write to patients", http.StatusForbidden)
 		return
 	}
@@ -178,7 +179,7 @@ func (p *Pages) itemAttach(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if !escalation.CanWork(who) && !who.Allowed(web.AccessManager, web.AccessAdmin) {
+	if !who.Clinical() && !who.Allowed(staff.AccessManager, staff.AccessAdmin) {
 		err = errkind.Errorf(errkind.ErrForbidden, "only the care team and managers attach items to patients")
 	}
 	var holder int64
@@ -208,7 +209,7 @@ func (p *Pages) itemRenew(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if !escalation.CanWork(who) {
+	if !who.Clinical() {
 		http.Error(w, "only clinical staff and practitioners work escalation items", http.StatusForbidden)
 		return
 	}
@@ -254,7 +255,7 @@ func (p *Pages) itemAction(w http.ResponseWriter, r *http.Request) {
 	var proposal *escalation.Proposal
 	switch r.PathValue("action") {
 	case "claim", "release", "resolve":
-		if !escalation.CanWork(who) {
+		if !who.Clinical() {
 			err = errkind.Errorf(errkind.ErrForbidden, "only clinical staff and practitioners work escalation items")
 			break
 		}
@@ -296,7 +297,7 @@ func (p *Pages) itemAction(w http.ResponseWriter, r *http.Request) {
 }
 
 // recordTime records the (possibly edited) proposed time entry as the staff member's.
-func (p *Pages) recordTime(r *http.Request, who web.Identity) error {
+func (p *Pages) recordTime(r *http.Request, who staff.Identity) error {
 	started, err := localInstant(r.PostFormValue("started_date"), r.PostFormValue("started_time"), p.Location)
 	if err != nil {
 		return fmt.Errorf("started: %w", err)

@@ -4,17 +4,18 @@ import (
 	"net/http"
 
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // staffData is the staff admin page.
 type staffData struct {
 	page
 	Staff  []web.Account
-	Levels []string
+	Levels []staff.Access
 }
 
 func (p *Pages) staffPage(w http.ResponseWriter, r *http.Request) {
-	d := staffData{page: page{Title: "Staff", Me: me(r)}, Levels: web.Levels}
+	d := staffData{page: page{Title: "Staff", Me: me(r)}, Levels: staff.Levels}
 	var err error
 	if d.Staff, err = web.ListAccounts(r.Context(), p.DB, int64(p.Practice)); err != nil {
 		d.Error = p.message(err)
@@ -39,7 +40,7 @@ func (p *Pages) staffChange(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/staff?saved=1", http.StatusSeeOther)
 		return
 	}
-	d := staffData{page: page{Title: "Staff", Me: me(r), Error: p.message(err)}, Levels: web.Levels}
+	d := staffData{page: page{Title: "Staff", Me: me(r), Error: p.message(err)}, Levels: staff.Levels}
 	d.Staff, _ = web.ListAccounts(r.Context(), p.DB, int64(p.Practice))
 	p.render(w, web.StatusOf(err), "staff", d)
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
@@ -34,7 +33,7 @@ func (p *Pages) thread(r *http.Request, with outreach.Party, reply string, pageA
 	}
 	slices.Reverse(msgs)
 	d := threadData{Patient: with.Patient > 0, Messages: msgs}
-	if escalation.CanWork(who) {
+	if who.Clinical() {
 		d.Reply = reply
 		d.Hint = "Sent at once if the patient wrote within the hour; otherwise after their quiet hours."
 	}

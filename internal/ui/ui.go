@@ -24,6 +24,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/staff"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -51,7 +52,7 @@ type Pages struct {
 // page is what every template gets.
 type page struct {
 	Title, Error, Notice string
-	Me                   web.Identity
+	Me                   staff.Identity
 }
 
 // Handler returns the pages' routes behind session checks and cross-origin protection: a POST
@@ -90,16 +91,16 @@ func (p *Pages) Handler() http.Handler {
 	mux.Handle("POST /items/{id}/{action}", auth(p.itemAction))
 	mux.Handle("GET /patients/{id}", auth(p.patientPage))
 	mux.Handle("GET /billing", auth(p.billingPage))
-	admin := func(h http.HandlerFunc) http.Handler { return auth(p.requireAccess(h, web.AccessAdmin)) }
+	admin := func(h http.HandlerFunc) http.Handler { return auth(p.requireAccess(h, staff.AccessAdmin)) }
 	mux.Handle("GET /staff", admin(p.staffPage))
-	mux.Handle("GET /audit", auth(p.requireAccess(p.auditPage, web.AccessManager, web.AccessAdmin)))
+	mux.Handle("GET /audit", auth(p.requireAccess(p.auditPage, staff.AccessManager, staff.AccessAdmin)))
 	mux.Handle("POST /staff/{id}/{change}", admin(p.staffChange))
 	mux.Handle("GET /billing.csv", auth(p.billingCSV))
 	mux.Handle("POST /patients/{id}/time", auth(p.patientTime))
 	mux.Handle("POST /patients/{id}/message", auth(p.patientMessage))
 	mux.Handle("POST /patients/{id}/opt-out", auth(p.patientOptOut))
 	mux.Handle("POST /patients/{id}/timer/{action}", auth(p.patientTimer))
-	mux.Handle("POST /patients/{id}/active", auth(p.requireAccess(p.patientActive, web.AccessManager, web.AccessAdmin)))
+	mux.Handle("POST /patients/{id}/active", auth(p.requireAccess(p.patientActive, staff.AccessManager, staff.AccessAdmin)))
 	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
 }
 
@@ -140,7 +141,7 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, data any)
 	}
 }
 
-func me(r *http.Request) web.Identity {
+func me(r *http.Request) staff.Identity {
 	id, _ := web.IdentityFrom(r.Context())
 	return id
 }

@@ -6,11 +6,12 @@ import (
 	"strconv"
 
 	"github.com/outreach-engine/outreach/internal/errkind"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // An APIFunc serves one request of the JSON API for the staff member who makes it: it returns
 // the status and the value to answer with, or an error whose kind (errkind) gives the status.
-type APIFunc func(r *http.Request, who Identity) (int, any, error)
+type APIFunc func(r *http.Request, who staff.Identity) (int, any, error)
 
 // API turns f into a handler: the caller comes from the request's context (401 without one),
 // the value is written as JSON and an error through Fail, so that every route of the API
@@ -32,9 +33,9 @@ func API(log *slog.Logger, f APIFunc) http.Handler {
 }
 
 // APIBody is API for a request with a JSON body, read into a T (see DecodeJSON) before f runs.
-func APIBody[T any](log *slog.Logger, f func(r *http.Request, who Identity, in T) (int, any, error)) http.Handler {
+func APIBody[T any](log *slog.Logger, f func(r *http.Request, who staff.Identity, in T) (int, any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		API(log, func(r *http.Request, who Identity) (int, any, error) {
+		API(log, func(r *http.Request, who staff.Identity) (int, any, error) {
 			var in T
 			if err := DecodeJSON(w, r, &in); err != nil {
 				return 0, nil, err

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -15,30 +14,11 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
+	"github.com/outreach-engine/outreach/staff"
 )
-
-// Identity is the staff member a request acts for.
-type Identity struct {
-	PracticeID int64  `db:"practice_id"`
-	StaffID    int64  `db:"id"`
-	Staff      string `db:"ext_id"` // the practice's own staff id
-	Role       string `db:"role"`   // the billing role: clinical, practitioner or non_clinical
-	Access     string `db:"access"` // what they may do: nurse, practitioner, manager or admin
-}
-
-// Access levels.
-const (
-	AccessNurse        = "nurse"
-	AccessPractitioner = "practitioner"
-	AccessManager      = "manager"
-	AccessAdmin        = "admin"
-)
-
-// Allowed reports whether the identity's access is one of levels.
-func (id Identity) Allowed(levels ...string) bool { return slices.Contains(levels, id.Access) }
 
 // RequireAccess lets through only identities whose access is one of levels; others get 403.
-func RequireAccess(next http.Handler, levels ...string) http.Handler {
+func RequireAccess(next http.Handler, levels ...staff.Access) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := IdentityFrom(r.Context())
 		if !ok {
@@ -46,26 +26,27 @@ func RequireAccess(next http.Handler, levels ...string) http.Handler {
 			return
 		}
 		if !id.Allowed(levels...) {
-			WriteError(w, http.StatusForbidden, "this needs "+strings.Join(levels, " or ")+" access")
+			names := make([]string, len(levels))
+			for i, l := range levels {
+				names[i] = string(l)
+			}
+			WriteError(w, http.StatusForbidden, "this needs "+strings.Join(names, " or ")+" access")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// Actor returns the identity as an audit actor.
-func (id Identity) Actor() audit.Actor { return audit.Staff(id.StaffID) }
-
 type identityKey struct{}
 
 // IdentityFrom returns the identity an authenticated request carries.
-func IdentityFrom(ctx context.Context) (Identity, bool) {
-	id, ok := ctx.Value(identityKey{}).(Identity)
+func IdentityFrom(ctx context.Context) (staff.Identity, bool) {
+	id, ok := ctx.Value(identityKey{}).(staff.Identity)
 	return id, ok
 }
 
 // WithIdentity returns ctx carrying id.
-func WithIdentity(ctx context.Context, id Identity) context.Context {
+func WithIdentity(ctx context.Context, id staff.Identity) context.Context {
 	return context.WithValue(ctx, identityKey{}, id)
 }
 
@@ -90,12 +71,12 @@ RETURNING id`
 
 // NewToken creates an API token for a staff member (the practice's own id) that expires after
 // DefaultTokenTTL, and returns it; only its digest is stored, so it cannot be shown again.
-func NewToken(ctx context.Context, q db.Querier, practiceID int64, staff string, actor audit.Actor, now time.Time) (string, error) {
-	return NewTokenTTL(ctx, q, practiceID, staff, DefaultTokenTTL, actor, now)
+func NewToken(ctx context.Context, q db.Querier, practiceID int64, member string, actor audit.Actor, now time.Time) (string, error) {
+	return NewTokenTTL(ctx, q, practiceID, member, DefaultTokenTTL, actor, now)
 }
 
 // NewTokenTTL is NewToken with the token's lifetime.
-func NewTokenTTL(ctx context.Context, q db.Querier, practiceID int64, staff string, ttl time.Duration, actor audit.Actor, now time.Time) (string, error) {
+func NewTokenTTL(ctx context.Context, q db.Querier, practiceID int64, member string, ttl time.Duration, actor audit.Actor, now time.Time) (string, error) {
 	if ttl <= 0 {
 		return "", errkind.Errorf(errkind.ErrInvalid, "a token's lifetime must be positive, not %v", ttl)
 	}
@@ -105,9 +86,9 @@ func NewTokenTTL(ctx context.Context, q db.Querier, practiceID int64, staff stri
 	}
 	expires := now.Add(ttl)
 	var id int64
-	err = q.GetContext(ctx, &id, insertToken, practiceID, staff, tokenDigest(token), now, string(actor), expires)
+	err = q.GetContext(ctx, &id, insertToken, practiceID, member, tokenDigest(token), now, string(actor), expires)
 	if db.IsNoRows(err) {
-		return "", fmt.Errorf("staff %q: %w", staff, errkind.ErrNotFound)
+		return "", fmt.Errorf("staff %q: %w", member, errkind.ErrNotFound)
 	}
 	if err != nil {
 		return "", fmt.Errorf("error storing token: %w", err)
@@ -136,12 +117,12 @@ func revokeCredentials(ctx context.Context, q db.Querier, practiceID, staffID in
 
 // Revoke revokes every API token of a staff member (the practice's own id) and ends their
 // sessions, and writes it to the audit log; it returns how many of each.
-func Revoke(ctx context.Context, d *sqlx.DB, practiceID int64, staff string, actor audit.Actor, now time.Time) (tokens, sessions int64, err error) {
+func Revoke(ctx context.Context, d *sqlx.DB, practiceID int64, member string, actor audit.Actor, now time.Time) (tokens, sessions int64, err error) {
 	err = db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
 		var id int64
-		err := tx.GetContext(ctx, &id, `SELECT id FROM staff WHERE practice_id = $1 AND ext_id = $2`, practiceID, staff)
+		err := tx.GetContext(ctx, &id, `SELECT id FROM staff WHERE practice_id = $1 AND ext_id = $2`, practiceID, member)
 		if db.IsNoRows(err) {
-			return errkind.Errorf(errkind.ErrNotFound, "no staff member %q", staff)
+			return errkind.Errorf(errkind.ErrNotFound, "no staff member %q", member)
 		}
 		if err != nil {
 			return fmt.Errorf("error reading staff member: %w", err)
@@ -182,7 +163,7 @@ func RequireToken(q db.Querier, clock func() time.Time, next http.Handler) http.
 		}
 		now := clock()
 		var row struct {
-			Identity
+			staff.Identity
 			TokenID  int64      `db:"token_id"`
 			LastUsed *time.Time `db:"last_used_at"`
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -45,7 +46,7 @@ func TestTokens(t *testing.T) {
 
 	h := web.RequireToken(d, func() time.Time { return now }, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := web.IdentityFrom(r.Context())
-		web.WriteJSON(w, 200, map[string]string{"staff": id.Staff, "role": id.Role})
+		web.WriteJSON(w, 200, map[string]string{"staff": id.Staff, "role": string(id.Role)})
 	}))
 	tests := []struct {
 		name, header string
@@ -200,7 +201,7 @@ func TestTokenExpiryAndRevocation(t *testing.T) {
 	if _, _, err := web.Revoke(ctx, d, 1, "NOBODY", audit.ActorCLI, now); !errors.Is(err, errkind.ErrNotFound) {
 		t.Errorf("revoke for nobody: %v", err)
 	}
-	admin := web.Identity{PracticeID: 1, StaffID: 2, Staff: "AD1", Access: web.AccessAdmin}
+	admin := staff.Identity{PracticeID: 1, StaffID: 2, Staff: "AD1", Access: staff.AccessAdmin}
 	token, _ = web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
 	if err := web.ChangeAccount(ctx, d, admin, "RN1", "", "disable", now); err != nil {
 		t.Fatal(err)

@@ -94,12 +94,12 @@ type limiter struct {
 }
 
 // attemptKeys returns the keys an attempt counts on: the address (when known) and the account.
-func attemptKeys(staff, addr string) []string {
+func attemptKeys(member, addr string) []string {
 	var keys []string
 	if addr != "" {
 		keys = append(keys, "addr:"+clip(addr, 200))
 	}
-	return append(keys, "staff:"+clip(strings.ToLower(staff), 200))
+	return append(keys, "staff:"+clip(strings.ToLower(member), 200))
 }
 
 // clip cuts s to at most n characters.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/practice"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // SessionCookie is the name of the care team's browser session cookie.
@@ -47,11 +47,11 @@ RETURNING id`
 
 // SetPassword stores a staff member's password (bcrypt) and, when access is not empty, their
 // access level; their open sessions end and their API tokens are revoked.
-func SetPassword(ctx context.Context, d *sqlx.DB, practiceID int64, staff, password, access string, actor audit.Actor, now time.Time) error {
+func SetPassword(ctx context.Context, d *sqlx.DB, practiceID int64, member, password, access string, actor audit.Actor, now time.Time) error {
 	if n := len([]rune(password)); n < MinPassword || len(password) > 72 {
 		return errkind.Errorf(errkind.ErrInvalid, "a password needs %d to 72 characters (this one has %d)", MinPassword, n)
 	}
-	if access != "" && !slices.Contains([]string{AccessNurse, AccessPractitioner, AccessManager, AccessAdmin}, access) {
+	if access != "" && !staff.KnownAccess(access) {
 		return errkind.Errorf(errkind.ErrInvalid, "access %q is not nurse, practitioner, manager or admin", access)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
@@ -60,9 +60,9 @@ func SetPassword(ctx context.Context, d *sqlx.DB, practiceID int64, staff, passw
 	}
 	return db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
 		var id int64
-		err := tx.GetContext(ctx, &id, setPassword, practiceID, staff, string(hash), access, now)
+		err := tx.GetContext(ctx, &id, setPassword, practiceID, member, string(hash), access, now)
 		if db.IsNoRows(err) {
-			return errkind.Errorf(errkind.ErrNotFound, "no staff member %q", staff)
+			return errkind.Errorf(errkind.ErrNotFound, "no member member %q", member)
 		}
 		if err != nil {
 			return fmt.Errorf("error storing password: %w", err)
@@ -166,31 +166,31 @@ INSERT INTO sessions (token_sha256, practice_id, staff_id, created_at, expires_a
 // ErrTooManyAttempts, and a login that finds every password check slot taken gets one
 // wrapping ErrLoginBusy. A failed attempt and a lock it causes are written to the audit log,
 // under the staff member when the id is theirs.
-func (a *Accounts) Login(ctx context.Context, staff, password, addr string) (string, Identity, error) {
+func (a *Accounts) Login(ctx context.Context, member, password, addr string) (string, staff.Identity, error) {
 	a.init()
 	now := a.Clock()
-	if staff == "" || !utf8.ValidString(staff) || strings.ContainsRune(staff, 0) {
-		return "", Identity{}, ErrBadLogin // no account has such an id, and the database cannot store it
+	if member == "" || !utf8.ValidString(member) || strings.ContainsRune(member, 0) {
+		return "", staff.Identity{}, ErrBadLogin // no account has such an id, and the database cannot store it
 	}
 	lim := limiter{db: a.DB, practice: int64(a.Practice)}
-	keys := attemptKeys(staff, addr)
+	keys := attemptKeys(member, addr)
 	locked, err := lim.count(ctx, keys, now)
 	if err != nil {
-		return "", Identity{}, err
+		return "", staff.Identity{}, err
 	}
 	var row struct {
-		Identity
+		staff.Identity
 		Hash string `db:"password_hash"`
 	}
-	err = a.DB.GetContext(ctx, &row, selectLogin, a.Practice, staff)
+	err = a.DB.GetContext(ctx, &row, selectLogin, a.Practice, member)
 	if err != nil && !db.IsNoRows(err) {
-		return "", Identity{}, errors.Join(fmt.Errorf("error reading staff account: %w", err), lim.uncount(ctx, keys))
+		return "", staff.Identity{}, errors.Join(fmt.Errorf("error reading staff account: %w", err), lim.uncount(ctx, keys))
 	}
 	if !a.acquire(ctx) {
 		if err := lim.uncount(ctx, keys); err != nil {
-			return "", Identity{}, err
+			return "", staff.Identity{}, err
 		}
-		return "", Identity{}, &RetryError{Err: ErrLoginBusy, After: time.Second}
+		return "", staff.Identity{}, &RetryError{Err: ErrLoginBusy, After: time.Second}
 	}
 	hash := []byte(row.Hash)
 	if row.Hash == "" {
@@ -200,13 +200,13 @@ func (a *Accounts) Login(ctx context.Context, staff, password, addr string) (str
 	a.release()
 	if bad {
 		if err := a.recordFailure(ctx, row.StaffID, addr, locked, now); err != nil {
-			return "", Identity{}, err
+			return "", staff.Identity{}, err
 		}
-		return "", Identity{}, ErrBadLogin
+		return "", staff.Identity{}, ErrBadLogin
 	}
 	token, err := randomToken("oss_")
 	if err != nil {
-		return "", Identity{}, err
+		return "", staff.Identity{}, err
 	}
 	err = db.WithTx(ctx, a.DB, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, insertSession, tokenDigest(token), a.Practice, row.StaffID, now, now.Add(SessionTTL)); err != nil {
@@ -216,11 +216,11 @@ func (a *Accounts) Login(ctx context.Context, staff, password, addr string) (str
 			Action: "staff.login", Entity: "staff", EntityID: fmt.Sprint(row.StaffID)})
 	})
 	if err != nil {
-		return "", Identity{}, fmt.Errorf("error opening session: %w", err)
+		return "", staff.Identity{}, fmt.Errorf("error opening session: %w", err)
 	}
 	// The account's count is cleared; the address keeps its failures but not this success.
 	if err := errors.Join(lim.clear(ctx, keys[len(keys)-1]), lim.uncount(ctx, keys[:len(keys)-1])); err != nil {
-		return "", Identity{}, err
+		return "", staff.Identity{}, err
 	}
 	return token, row.Identity, nil
 }
@@ -334,27 +334,27 @@ func (a *Accounts) requireSession(next http.Handler, loginPath string, action bo
 	})
 }
 
-func (a *Accounts) identity(r *http.Request, action bool) (Identity, error) {
+func (a *Accounts) identity(r *http.Request, action bool) (staff.Identity, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || !strings.HasPrefix(c.Value, "oss_") {
-		return Identity{}, ErrBadLogin
+		return staff.Identity{}, ErrBadLogin
 	}
 	now := a.Clock()
 	var row struct {
-		Identity
+		staff.Identity
 		LastSeen time.Time `db:"last_seen"`
 	}
 	digest := tokenDigest(c.Value)
 	err = a.DB.GetContext(r.Context(), &row, selectSessionIdentity, digest, now, now.Add(-a.idle()))
 	if db.IsNoRows(err) {
-		return Identity{}, ErrBadLogin
+		return staff.Identity{}, ErrBadLogin
 	}
 	if err != nil {
-		return Identity{}, err
+		return staff.Identity{}, err
 	}
 	if action && row.LastSeen.Before(now.Add(-touchEvery)) {
 		if _, err := a.DB.ExecContext(r.Context(), touchSession, digest, now, now.Add(-touchEvery)); err != nil {
-			return Identity{}, fmt.Errorf("error recording the session's last action: %w", err)
+			return staff.Identity{}, fmt.Errorf("error recording the session's last action: %w", err)
 		}
 	}
 	return row.Identity, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 func TestPasswordsAndSessions(t *testing.T) {
@@ -34,12 +35,12 @@ func TestPasswordsAndSessions(t *testing.T) {
 	if err := web.SetPassword(ctx, d, 1, "NOBODY", "long enough password", "", audit.ActorCLI, now); !errors.Is(err, errkind.ErrNotFound) {
 		t.Errorf("unknown staff: %v", err)
 	}
-	if err := web.SetPassword(ctx, d, 1, "MGR", "long enough password", web.AccessManager, audit.ActorCLI, now); err != nil {
+	if err := web.SetPassword(ctx, d, 1, "MGR", "long enough password", string(staff.AccessManager), audit.ActorCLI, now); err != nil {
 		t.Fatal(err)
 	}
 	a := &web.Accounts{DB: d, Practice: 1, Clock: func() time.Time { return now }}
 	token, id, err := a.Login(ctx, "MGR", "long enough password", "192.0.2.1")
-	if err != nil || id.Access != web.AccessManager || !id.Allowed(web.AccessManager, web.AccessAdmin) || id.Allowed(web.AccessAdmin) {
+	if err != nil || id.Access != staff.AccessManager || !id.Allowed(staff.AccessManager, staff.AccessAdmin) || id.Allowed(staff.AccessAdmin) {
 		t.Fatalf("login = %+v, %v", id, err)
 	}
 	if _, _, err := a.Login(ctx, "NOBODY", "long enough password", "192.0.2.1"); !errors.Is(err, web.ErrBadLogin) {
@@ -48,7 +49,7 @@ func TestPasswordsAndSessions(t *testing.T) {
 
 	handler := a.RequireSession(web.RequireAccess(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
-	}), web.AccessManager), "/login")
+	}), staff.AccessManager), "/login")
 	call := func(method, cookie string) int {
 		req := httptest.NewRequest(method, "/audit", nil)
 		if cookie != "" {
@@ -68,7 +69,7 @@ func TestPasswordsAndSessions(t *testing.T) {
 		t.Errorf("GET with a forged session: %d, want a redirect to log in", got)
 	}
 	// A new password ends the open sessions; so does disabling the account.
-	if err := web.SetPassword(ctx, d, 1, "MGR", "another long password", web.AccessNurse, audit.ActorCLI, now); err != nil {
+	if err := web.SetPassword(ctx, d, 1, "MGR", "another long password", string(staff.AccessNurse), audit.ActorCLI, now); err != nil {
 		t.Fatal(err)
 	}
 	if got := call("GET", token); got != http.StatusSeeOther {

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -11,6 +10,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // Account is a staff member's account as admins see it.
@@ -22,9 +22,6 @@ type Account struct {
 	HasPassword bool   `db:"has_password"`
 	Disabled    bool   `db:"disabled"`
 }
-
-// Levels are the access levels, least first.
-var Levels = []string{AccessNurse, AccessPractitioner, AccessManager, AccessAdmin}
 
 const selectAccounts = `
 SELECT ext_id, name, role, access, password_hash IS NOT NULL AS has_password, disabled_at IS NOT NULL AS disabled
@@ -50,21 +47,21 @@ RETURNING id`
 // the account (change "disable" or "enable"); disabling ends the account's sessions and revokes
 // its API tokens, so that enabling it again brings none of them back. An admin cannot lock
 // themselves out.
-func ChangeAccount(ctx context.Context, d *sqlx.DB, by Identity, staff, access, change string, now time.Time) error {
-	if access != "" && !slices.Contains(Levels, access) {
+func ChangeAccount(ctx context.Context, d *sqlx.DB, by staff.Identity, member, access, change string, now time.Time) error {
+	if access != "" && !staff.KnownAccess(access) {
 		return errkind.Errorf(errkind.ErrInvalid, "access %q is not one of nurse, practitioner, manager, admin", access)
 	}
 	if change != "" && change != "disable" && change != "enable" {
 		return errkind.Errorf(errkind.ErrInvalid, "change %q is not disable or enable", change)
 	}
-	if staff == by.Staff && (change == "disable" || (access != "" && access != AccessAdmin)) {
+	if member == by.Staff && (change == "disable" || (access != "" && access != string(staff.AccessAdmin))) {
 		return errkind.Errorf(errkind.ErrConflict, "you cannot lower or disable your own account")
 	}
 	return db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
 		var id int64
-		err := tx.GetContext(ctx, &id, updateAccount, by.PracticeID, staff, access, change, now)
+		err := tx.GetContext(ctx, &id, updateAccount, by.PracticeID, member, access, change, now)
 		if db.IsNoRows(err) {
-			return errkind.Errorf(errkind.ErrNotFound, "no staff member %q", staff)
+			return errkind.Errorf(errkind.ErrNotFound, "no member member %q", member)
 		}
 		if err != nil {
 			return err
