@@ -57,7 +57,7 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("POST /api/v1/patients/{id}/messages", api(web.APIBody(a.log, eng.SendMessageHandler)))
 	srv.Handle("POST /api/v1/escalations/{id}/attach", api(web.APIBody(a.log, eng.AttachHandler)))
 	srv.Handle("GET /api/v1/audit", web.RequireToken(d, a.now, web.RequireAccess(
-		web.AuditHandler(d, int64(a.cfg.practiceSettings().ID), a.now, a.log), staff.AccessManager, staff.AccessAdmin)))
+		web.API(a.log, web.AuditHandler(d, int64(a.cfg.practiceSettings().ID), a.now)), staff.AccessManager, staff.AccessAdmin)))
 	srv.Handle("GET /api/v1/audit/export", web.RequireToken(d, a.now, web.RequireAccess(
 		web.AuditExportHandler(d, int64(a.cfg.practiceSettings().ID), a.cfg.Location, a.now, a.log), staff.AccessManager, staff.AccessAdmin)))
 

@@ -136,21 +136,31 @@ func missingDatabase(err error) bool {
 	return errors.As(err, &pqErr) && pqErr.Code == "3D000" // invalid_catalog_name
 }
 
-// WithSSLMode converts a lib/pq URL or key=value string to a normalised key=value form and makes sslmode explicit: kept when
-// given, "disable" for a server on this machine (loopback or Unix socket), otherwise "require"
-// (lib/pq's own default, which would otherwise apply silently).
+// WithSSLMode converts a lib/pq URL or key=value string to a normalised key=value form and
+// makes sslmode explicit: kept when given, "disable" for a server on this machine (loopback or
+// Unix socket), otherwise "require" (lib/pq's own default, which would otherwise apply silently).
 func WithSSLMode(dsn string) (string, error) {
+	params, err := connParams(dsn)
+	if err != nil {
+		return "", err
+	}
+	return formatKeyValues(params), nil
+}
+
+// connParams reads a lib/pq URL or key=value string into its parameters, sslmode made explicit
+// (see WithSSLMode).
+func connParams(dsn string) (map[string]string, error) {
 	var params map[string]string
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		p, err := urlParams(dsn)
 		if err != nil {
-			return "", fmt.Errorf("error parsing database URL: %w", redactURLError(err))
+			return nil, fmt.Errorf("error parsing database URL: %w", redactURLError(err))
 		}
 		params = p
 	} else {
 		p, err := parseKeyValues(dsn)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		params = p
 	}
@@ -160,7 +170,7 @@ func WithSSLMode(dsn string) (string, error) {
 			params["sslmode"] = "disable"
 		}
 	}
-	return formatKeyValues(params), nil
+	return params, nil
 }
 
 // withDefaults asks lib/pq, unless the connection string says otherwise, to send a statement
@@ -184,11 +194,7 @@ func withDefaults(conn string) (string, error) {
 
 // DatabaseName returns the database a connection string names ("postgres" when none).
 func DatabaseName(conn string) (string, error) {
-	c, err := WithSSLMode(conn)
-	if err != nil {
-		return "", err
-	}
-	params, err := parseKeyValues(c)
+	params, err := connParams(conn)
 	if err != nil {
 		return "", err
 	}
@@ -203,11 +209,7 @@ func DatabaseName(conn string) (string, error) {
 
 // ReplaceDatabase returns conn with its database replaced by name.
 func ReplaceDatabase(conn, name string) (string, error) {
-	c, err := WithSSLMode(conn)
-	if err != nil {
-		return "", err
-	}
-	params, err := parseKeyValues(c)
+	params, err := connParams(conn)
 	if err != nil {
 		return "", err
 	}
@@ -218,11 +220,7 @@ func ReplaceDatabase(conn, name string) (string, error) {
 // Address returns the network and address of the server a connection string names: "tcp" and
 // host:port, or "unix" and the socket's path.
 func Address(conn string) (network, address string, err error) {
-	c, err := WithSSLMode(conn)
-	if err != nil {
-		return "", "", err
-	}
-	params, err := parseKeyValues(c)
+	params, err := connParams(conn)
 	if err != nil {
 		return "", "", err
 	}
@@ -241,11 +239,7 @@ func Address(conn string) (network, address string, err error) {
 
 // ReplaceAddress returns conn with its server's host and port replaced.
 func ReplaceAddress(conn, host, port string) (string, error) {
-	c, err := WithSSLMode(conn)
-	if err != nil {
-		return "", err
-	}
-	params, err := parseKeyValues(c)
+	params, err := connParams(conn)
 	if err != nil {
 		return "", err
 	}
