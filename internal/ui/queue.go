@@ -145,14 +145,8 @@ func party(item escalation.Detail) outreach.Party {
 // itemMessage sends a text written on an item's page. Writing from an item is working it: the
 // claim (taken, or renewed) starts the time its resolution proposes.
 func (p *Pages) itemMessage(w http.ResponseWriter, r *http.Request) {
-	who := me(r)
-	id, err := itemID(r)
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	if !who.Clinical() {
-		http.Error(w, "only clinical staff and practitioners write to patients", http.StatusForbidden)
+	who, id, ok := workedItem(w, r, "only clinical staff and practitioners write to patients")
+	if !ok {
 		return
 	}
 	item, err := p.Queue.Get(r.Context(), id, who.StaffID)
@@ -203,14 +197,8 @@ func (p *Pages) itemAttach(w http.ResponseWriter, r *http.Request) {
 // itemRenew renews the person's claim on an item: the item's page sends it every few minutes
 // while it is open, as polling (see Handler).
 func (p *Pages) itemRenew(w http.ResponseWriter, r *http.Request) {
-	who := me(r)
-	id, err := itemID(r)
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	if !who.Clinical() {
-		http.Error(w, "only clinical staff and practitioners work escalation items", http.StatusForbidden)
+	who, id, ok := workedItem(w, r, "only clinical staff and practitioners work escalation items")
+	if !ok {
 		return
 	}
 	if _, err := p.Queue.Claim(r.Context(), id, who.StaffID); err != nil {
@@ -218,6 +206,22 @@ func (p *Pages) itemRenew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// workedItem returns the caller and the item of a request that works the item: a bad id is a
+// 404, and staff who do not work items get 403 with refusal.
+func workedItem(w http.ResponseWriter, r *http.Request, refusal string) (staff.Identity, int64, bool) {
+	who := me(r)
+	id, err := itemID(r)
+	if err != nil {
+		http.NotFound(w, r)
+		return who, 0, false
+	}
+	if !who.Clinical() {
+		http.Error(w, refusal, http.StatusForbidden)
+		return who, 0, false
+	}
+	return who, id, true
 }
 
 func itemID(r *http.Request) (int64, error) {
