@@ -13,7 +13,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/practice"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -21,8 +21,8 @@ import (
 // escalation queue, the time log import, API tokens); it reads figures with SQL.
 
 // newBenchToken makes an API token for a staff member of the scratch database.
-func newBenchToken(ctx context.Context, d *sqlx.DB, practice int64, staff string) (string, error) {
-	return web.NewToken(ctx, d, practice, staff, audit.ActorCLI, time.Now())
+func newBenchToken(ctx context.Context, d *sqlx.DB, practice int64, member string) (string, error) {
+	return staff.NewToken(ctx, d, practice, member, audit.ActorCLI, time.Now())
 }
 
 // raiseQueueItems raises a routine queue item (the patient asked for a call back, due in a day)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // TestRoutesByAccess walks the API with a token of each kind of staff member: a nurse (clinical),
@@ -27,7 +27,7 @@ func TestRoutesByAccess(t *testing.T) {
 	}
 	tokens := map[string]string{"none": ""}
 	for _, s := range []string{"RN1", "FD1", "MG1"} {
-		if tokens[s], err = web.NewToken(ctx, d, 1, s, audit.ActorCLI, now); err != nil {
+		if tokens[s], err = staff.NewToken(ctx, d, 1, s, audit.ActorCLI, now); err != nil {
 			t.Fatal(err)
 		}
 	}

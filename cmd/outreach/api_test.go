@@ -19,6 +19,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach/simulator"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 type apiClient struct {
@@ -64,7 +65,7 @@ func apiServer(t *testing.T, now time.Time) apiClient {
 		"staff":    "id,name,credential,role,npi\nRN1,Rita,RN,clinical,\nMD1,Ada,MD,practitioner,1111111112\n",
 		"patients": "id,chronic_conditions,programs,billing_npi,consent_at,initiating_visit_on,care_plan_on\nP1,I10;E11.9,ccm;rpm,1111111112,2026-01-15,2026-01-15,2026-01-15\nP2,I10;E11.9,ccm,1111111112,2026-01-15,2026-01-15,2026-01-15\n",
 	})
-	token, err := web.NewToken(context.Background(), d, 1, "RN1", audit.ActorCLI, now)
+	token, err := staff.NewToken(context.Background(), d, 1, "RN1", audit.ActorCLI, now)
 	if err != nil {
 		t.Fatal(err)
 	}

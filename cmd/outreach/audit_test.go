@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/audit"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // Every read of the API that shows patients' care or billing leaves a row in the audit log:
@@ -84,7 +84,7 @@ func TestAuditExportAPI(t *testing.T) {
 	if _, err := d.Exec(`UPDATE staff SET access = 'manager' WHERE ext_id = 'MD1'`); err != nil {
 		t.Fatal(err)
 	}
-	token, err := web.NewToken(context.Background(), d, 1, "MD1", audit.ActorCLI, now)
+	token, err := staff.NewToken(context.Background(), d, 1, "MD1", audit.ActorCLI, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/imports"
 	"github.com/outreach-engine/outreach/internal/practice"
-	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/ivr"
 	"github.com/outreach-engine/outreach/outreach/simulator"
@@ -153,11 +152,11 @@ func (a *app) seedDemo(ctx context.Context, d *sqlx.DB) (string, error) {
 		return "", err
 	}
 	for member, access := range map[string]staff.Access{"RN-DEMO": staff.AccessNurse, "MD-DEMO": staff.AccessAdmin} {
-		if err := web.SetPassword(ctx, d, int64(opt.Practice.ID), member, demoPassword, string(access), audit.ActorSystem, a.now()); err != nil {
+		if err := staff.SetPassword(ctx, d, int64(opt.Practice.ID), member, demoPassword, string(access), audit.ActorSystem, a.now()); err != nil {
 			return "", err
 		}
 	}
-	return web.NewToken(ctx, d, int64(opt.Practice.ID), "RN-DEMO", audit.ActorSystem, a.now())
+	return staff.NewToken(ctx, d, int64(opt.Practice.ID), "RN-DEMO", audit.ActorSystem, a.now())
 }
 
 func (a *app) printDemo(token string) {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/audit"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // Every answer of the pages and the API carries the security headers: a policy that keeps
@@ -16,10 +16,10 @@ import (
 // Strict-Transport-Security.
 func TestSecurityHeaders(t *testing.T) {
 	now := time.Date(2026, 3, 25, 16, 0, 0, 0, time.UTC)
-	staff := map[string]string{"staff": "id,name,credential,role\nRN1,Rita,RN,clinical\n", "patients": "id,programs\nP1,ccm\n"}
+	files := map[string]string{"staff": "id,name,credential,role\nRN1,Rita,RN,clinical\n", "patients": "id,programs\nP1,ccm\n"}
 	for _, public := range []string{"https://outreach.example.org", "http://localhost:8080"} {
-		base, d, _ := serveRoutesEnv(t, now, staff, map[string]string{"OUTREACH_PUBLIC_URL": public})
-		token, err := web.NewToken(context.Background(), d, 1, "RN1", audit.ActorCLI, now)
+		base, d, _ := serveRoutesEnv(t, now, files, map[string]string{"OUTREACH_PUBLIC_URL": public})
+		token, err := staff.NewToken(context.Background(), d, 1, "RN1", audit.ActorCLI, now)
 		if err != nil {
 			t.Fatal(err)
 		}

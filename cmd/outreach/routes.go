@@ -33,8 +33,8 @@ func (s securedRoutes) Handle(pattern string, h http.Handler) {
 
 // accounts returns the care team's logins and sessions as configured.
 func (a *app) accounts(d *sqlx.DB) *web.Accounts {
-	return &web.Accounts{DB: d, Practice: a.cfg.practiceSettings().ID, Clock: a.now,
-		Secure: a.cfg.PublicURL != nil && a.cfg.PublicURL.Scheme == "https", Idle: a.cfg.SessionIdle,
+	return &web.Accounts{Sessions: &staff.Sessions{DB: d, Practice: a.cfg.practiceSettings().ID, Clock: a.now, Idle: a.cfg.SessionIdle},
+		Secure:  a.cfg.PublicURL != nil && a.cfg.PublicURL.Scheme == "https",
 		Proxies: web.Proxies{Trusted: a.cfg.TrustedProxies, Header: a.cfg.ProxyHeader}}
 }
 

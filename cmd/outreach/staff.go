@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/audit"
-	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/staff"
 )
 
@@ -26,7 +25,7 @@ func (a *app) staffCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	fs := u.flagSet()
-	ttl := web.DefaultTokenTTL
+	ttl := staff.DefaultTokenTTL
 	if u.name == "staff token" {
 		fs.Func("ttl", "how long the token lasts, a `DURATION` like 720h or 30d (default 90d, at most 366d)", func(v string) error {
 			d, err := parseTTL(v)
@@ -60,20 +59,20 @@ func (a *app) staffCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := web.SetPassword(ctx, d, practice, args[0], password, access, audit.ActorCLI, a.now()); err != nil {
+		if err := staff.SetPassword(ctx, d, practice, args[0], password, access, audit.ActorCLI, a.now()); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "password set for %s\n", args[0])
 		return nil
 	case "staff revoke":
-		tokens, sessions, err := web.Revoke(ctx, d, practice, args[0], audit.ActorCLI, a.now())
+		tokens, sessions, err := staff.Revoke(ctx, d, practice, args[0], audit.ActorCLI, a.now())
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "revoked %d API tokens and ended %d sessions of %s\n", tokens, sessions, args[0])
 		return nil
 	}
-	token, err := web.NewTokenTTL(ctx, d, practice, args[0], ttl, audit.ActorCLI, a.now())
+	token, err := staff.NewTokenTTL(ctx, d, practice, args[0], ttl, audit.ActorCLI, a.now())
 	if err != nil {
 		return err
 	}
@@ -105,7 +104,7 @@ func parseTTL(v string) (time.Duration, error) {
 
 // readPassword reads a password from standard input. At a terminal it asks on standard error,
 // twice, without echo; otherwise it reads one line.
-func (a *app) readPassword(staff string) (string, error) {
+func (a *app) readPassword(member string) (string, error) {
 	in := bufio.NewReader(a.stdin)
 	f, isFile := a.stdin.(*os.File)
 	if !isFile {
@@ -116,7 +115,7 @@ func (a *app) readPassword(staff string) (string, error) {
 		return readLine(in)
 	}
 	defer restore()
-	fmt.Fprintf(a.stderr, "New password for %s (12 to 72 characters, not shown): ", staff)
+	fmt.Fprintf(a.stderr, "New password for %s (12 to 72 characters, not shown): ", member)
 	first, err := readLine(in)
 	if err != nil {
 		return "", err

@@ -17,8 +17,8 @@ import (
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/testsupport/twiliofake"
-	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // stallEnv is the environment of a serve that sends through the fake Twilio and reaches the
@@ -89,7 +89,7 @@ func TestServeWhileTheDatabaseStalls(t *testing.T) {
 		writeFile(t, "staff.csv", "id,name,credential,role\nRN1,Rita,RN,clinical\n")); err != nil {
 		t.Fatal(err)
 	}
-	token, err := web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, time.Now())
+	token, err := staff.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/audit"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // TestTimeEntriesByOwner tries, through the API, to record, amend and void time in another
@@ -31,7 +31,7 @@ func TestTimeEntriesByOwner(t *testing.T) {
 	}
 	clients := map[string]apiClient{}
 	for _, s := range []string{"RN1", "RN2", "MD1", "FD1", "MG1"} {
-		token, err := web.NewToken(ctx, d, 1, s, audit.ActorCLI, now)
+		token, err := staff.NewToken(ctx, d, 1, s, audit.ActorCLI, now)
 		if err != nil {
 			t.Fatal(err)
 		}

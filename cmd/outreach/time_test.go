@@ -11,7 +11,7 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/dbtest"
-	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/staff"
 )
 
 // TestResolvedProposalPostsBack resolves an item claimed 7 minutes (and a fraction) earlier and
@@ -23,7 +23,7 @@ func TestResolvedProposalPostsBack(t *testing.T) {
 		"staff":    "id,name,credential,role\nRN1,Rita,RN,clinical\n",
 		"patients": "id,programs\nP1,ccm\n",
 	})
-	token, err := web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
+	token, err := staff.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestAmendAndVoidAPI(t *testing.T) {
 	}
 	tokens := map[string]string{}
 	for _, s := range []string{"RN1", "MD1", "MG1"} {
-		tok, err := web.NewToken(ctx, d, 1, s, audit.ActorCLI, now)
+		tok, err := staff.NewToken(ctx, d, 1, s, audit.ActorCLI, now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,14 +10,14 @@ import (
 // staffData is the staff admin page.
 type staffData struct {
 	page
-	Staff  []web.Account
+	Staff  []staff.Account
 	Levels []staff.Access
 }
 
 func (p *Pages) staffPage(w http.ResponseWriter, r *http.Request) {
 	d := staffData{page: page{Title: "Staff", Me: me(r)}, Levels: staff.Levels}
 	var err error
-	if d.Staff, err = web.ListAccounts(r.Context(), p.DB, int64(p.Practice)); err != nil {
+	if d.Staff, err = staff.ListAccounts(r.Context(), p.DB, int64(p.Practice)); err != nil {
 		d.Error = p.message(err)
 		p.render(w, web.StatusOf(err), "staff", d)
 		return
@@ -35,12 +35,12 @@ func (p *Pages) staffChange(w http.ResponseWriter, r *http.Request) {
 	if change == "access" {
 		access, change = r.PostFormValue("access"), ""
 	}
-	err := web.ChangeAccount(r.Context(), p.DB, me(r), r.PathValue("id"), access, change, p.Queue.Clock())
+	err := staff.ChangeAccount(r.Context(), p.DB, me(r), r.PathValue("id"), access, change, p.Queue.Clock())
 	if err == nil {
 		http.Redirect(w, r, "/staff?saved=1", http.StatusSeeOther)
 		return
 	}
 	d := staffData{page: page{Title: "Staff", Me: me(r), Error: p.message(err)}, Levels: staff.Levels}
-	d.Staff, _ = web.ListAccounts(r.Context(), p.DB, int64(p.Practice))
+	d.Staff, _ = staff.ListAccounts(r.Context(), p.DB, int64(p.Practice))
 	p.render(w, web.StatusOf(err), "staff", d)
 }

@@ -190,17 +190,17 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	token, id, err := p.Accounts.Login(r.Context(), strings.TrimSpace(r.PostFormValue("staff")), r.PostFormValue("password"), p.Accounts.ClientAddr(r))
 	if err != nil {
 		status := http.StatusUnauthorized
-		var retry *web.RetryError
+		var retry *staff.RetryError
 		switch {
 		case errors.As(err, &retry):
 			// No staff id in the log: people type their password into the wrong field.
 			p.Log.Warn("login refused", "reason", retry.Err.Error(), "retry_after", retry.Seconds())
 			w.Header().Set("Retry-After", strconv.Itoa(retry.Seconds()))
 			status = http.StatusTooManyRequests
-			if errors.Is(err, web.ErrLoginBusy) {
+			if errors.Is(err, staff.ErrLoginBusy) {
 				status = http.StatusServiceUnavailable
 			}
-		case !errors.Is(err, web.ErrBadLogin):
+		case !errors.Is(err, staff.ErrBadLogin):
 			p.Log.Error("login failed", "err", err)
 			status, err = http.StatusServiceUnavailable, errors.New("the service is unavailable; try again")
 		}

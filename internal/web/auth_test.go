@@ -28,14 +28,14 @@ func TestTokens(t *testing.T) {
 	if _, err := d.Exec(`INSERT INTO staff (practice_id, ext_id, role, created_at, updated_at) VALUES (1, 'RN1', 'clinical', $1, $1)`, now); err != nil {
 		t.Fatal(err)
 	}
-	token, err := web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
+	token, err := staff.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(token, "otk_") || len(token) < 40 {
 		t.Errorf("token %q", token)
 	}
-	if _, err := web.NewToken(ctx, d, 1, "NOBODY", audit.ActorCLI, now); !errors.Is(err, errkind.ErrNotFound) {
+	if _, err := staff.NewToken(ctx, d, 1, "NOBODY", audit.ActorCLI, now); !errors.Is(err, errkind.ErrNotFound) {
 		t.Errorf("token for unknown staff: %v", err)
 	}
 	var stored int
@@ -153,7 +153,7 @@ func TestTokenExpiryAndRevocation(t *testing.T) {
 		return at
 	}
 
-	short, err := web.NewTokenTTL(ctx, d, 1, "RN1", time.Hour, audit.ActorCLI, now)
+	short, err := staff.NewTokenTTL(ctx, d, 1, "RN1", time.Hour, audit.ActorCLI, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,43 +177,43 @@ func TestTokenExpiryAndRevocation(t *testing.T) {
 	if got := call(short); got != http.StatusUnauthorized {
 		t.Errorf("an expired token: %d, want 401", got)
 	}
-	if _, err := web.NewTokenTTL(ctx, d, 1, "RN1", 0, audit.ActorCLI, now); !errors.Is(err, errkind.ErrInvalid) {
+	if _, err := staff.NewTokenTTL(ctx, d, 1, "RN1", 0, audit.ActorCLI, now); !errors.Is(err, errkind.ErrInvalid) {
 		t.Errorf("a token that lasts no time: %v", err)
 	}
 	// A token made before tokens had an expiry lasts the default from its creation.
-	old, _ := web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
+	old, _ := staff.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
 	d.Exec(`UPDATE api_tokens SET expires_at = NULL WHERE id = (SELECT max(id) FROM api_tokens)`)
-	clock = now.Add(web.DefaultTokenTTL - time.Minute)
+	clock = now.Add(staff.DefaultTokenTTL - time.Minute)
 	if got := call(old); got != http.StatusNoContent {
 		t.Errorf("an old token within the default lifetime: %d", got)
 	}
-	clock = now.Add(web.DefaultTokenTTL)
+	clock = now.Add(staff.DefaultTokenTTL)
 	if got := call(old); got != http.StatusUnauthorized {
 		t.Errorf("an old token past the default lifetime: %d", got)
 	}
 
 	// Revoking, disabling and a new password each end the tokens for good.
 	clock = now
-	token, _ := web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
-	if tokens, _, err := web.Revoke(ctx, d, 1, "RN1", audit.ActorCLI, now); err != nil || tokens != 3 || call(token) != http.StatusUnauthorized {
+	token, _ := staff.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
+	if tokens, _, err := staff.Revoke(ctx, d, 1, "RN1", audit.ActorCLI, now); err != nil || tokens != 3 || call(token) != http.StatusUnauthorized {
 		t.Errorf("revoke: %d tokens, %v, token answers %d", tokens, err, call(token))
 	}
-	if _, _, err := web.Revoke(ctx, d, 1, "NOBODY", audit.ActorCLI, now); !errors.Is(err, errkind.ErrNotFound) {
+	if _, _, err := staff.Revoke(ctx, d, 1, "NOBODY", audit.ActorCLI, now); !errors.Is(err, errkind.ErrNotFound) {
 		t.Errorf("revoke for nobody: %v", err)
 	}
 	admin := staff.Identity{PracticeID: 1, StaffID: 2, Staff: "AD1", Access: staff.AccessAdmin}
-	token, _ = web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
-	if err := web.ChangeAccount(ctx, d, admin, "RN1", "", "disable", now); err != nil {
+	token, _ = staff.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
+	if err := staff.ChangeAccount(ctx, d, admin, "RN1", "", "disable", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := web.ChangeAccount(ctx, d, admin, "RN1", "", "enable", now); err != nil {
+	if err := staff.ChangeAccount(ctx, d, admin, "RN1", "", "enable", now); err != nil {
 		t.Fatal(err)
 	}
 	if got := call(token); got != http.StatusUnauthorized {
 		t.Errorf("a token of an account disabled and enabled again: %d, want 401", got)
 	}
-	token, _ = web.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
-	if err := web.SetPassword(ctx, d, 1, "RN1", "a brand new password", "", audit.ActorCLI, now); err != nil {
+	token, _ = staff.NewToken(ctx, d, 1, "RN1", audit.ActorCLI, now)
+	if err := staff.SetPassword(ctx, d, 1, "RN1", "a brand new password", "", audit.ActorCLI, now); err != nil {
 		t.Fatal(err)
 	}
 	if got := call(token); got != http.StatusUnauthorized {

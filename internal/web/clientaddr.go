@@ -54,7 +54,8 @@ func (p Proxies) trusts(a netip.Addr) bool {
 func (p Proxies) ClientAddr(r *http.Request) string {
 	peer, ok := hostAddr(r.RemoteAddr)
 	if !ok {
-		return clip(r.RemoteAddr, 100)
+		// Not an IP address (a Unix socket's peer, say): the server set it, and it is short.
+		return r.RemoteAddr
 	}
 	if !p.trusts(peer) {
 		return peer.String()

@@ -28,22 +28,22 @@ func TestPasswordsAndSessions(t *testing.T) {
 		}
 	}
 	for _, bad := range []struct{ pw, access string }{{"short", ""}, {"long enough password", "boss"}} {
-		if err := web.SetPassword(ctx, d, 1, "MGR", bad.pw, bad.access, audit.ActorCLI, now); !errors.Is(err, errkind.ErrInvalid) {
+		if err := staff.SetPassword(ctx, d, 1, "MGR", bad.pw, bad.access, audit.ActorCLI, now); !errors.Is(err, errkind.ErrInvalid) {
 			t.Errorf("SetPassword(%q, %q) = %v, want invalid", bad.pw, bad.access, err)
 		}
 	}
-	if err := web.SetPassword(ctx, d, 1, "NOBODY", "long enough password", "", audit.ActorCLI, now); !errors.Is(err, errkind.ErrNotFound) {
+	if err := staff.SetPassword(ctx, d, 1, "NOBODY", "long enough password", "", audit.ActorCLI, now); !errors.Is(err, errkind.ErrNotFound) {
 		t.Errorf("unknown staff: %v", err)
 	}
-	if err := web.SetPassword(ctx, d, 1, "MGR", "long enough password", string(staff.AccessManager), audit.ActorCLI, now); err != nil {
+	if err := staff.SetPassword(ctx, d, 1, "MGR", "long enough password", string(staff.AccessManager), audit.ActorCLI, now); err != nil {
 		t.Fatal(err)
 	}
-	a := &web.Accounts{DB: d, Practice: 1, Clock: func() time.Time { return now }}
+	a := &web.Accounts{Sessions: &staff.Sessions{DB: d, Practice: 1, Clock: func() time.Time { return now }}}
 	token, id, err := a.Login(ctx, "MGR", "long enough password", "192.0.2.1")
 	if err != nil || id.Access != staff.AccessManager || !id.Allowed(staff.AccessManager, staff.AccessAdmin) || id.Allowed(staff.AccessAdmin) {
 		t.Fatalf("login = %+v, %v", id, err)
 	}
-	if _, _, err := a.Login(ctx, "NOBODY", "long enough password", "192.0.2.1"); !errors.Is(err, web.ErrBadLogin) {
+	if _, _, err := a.Login(ctx, "NOBODY", "long enough password", "192.0.2.1"); !errors.Is(err, staff.ErrBadLogin) {
 		t.Errorf("unknown staff login: %v", err)
 	}
 
@@ -69,7 +69,7 @@ func TestPasswordsAndSessions(t *testing.T) {
 		t.Errorf("GET with a forged session: %d, want a redirect to log in", got)
 	}
 	// A new password ends the open sessions; so does disabling the account.
-	if err := web.SetPassword(ctx, d, 1, "MGR", "another long password", string(staff.AccessNurse), audit.ActorCLI, now); err != nil {
+	if err := staff.SetPassword(ctx, d, 1, "MGR", "another long password", string(staff.AccessNurse), audit.ActorCLI, now); err != nil {
 		t.Fatal(err)
 	}
 	if got := call("GET", token); got != http.StatusSeeOther {
@@ -105,11 +105,11 @@ func TestIdleSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := web.SetPassword(ctx, d, 1, "RN1", "long enough password", "", audit.ActorCLI, now); err != nil {
+	if err := staff.SetPassword(ctx, d, 1, "RN1", "long enough password", "", audit.ActorCLI, now); err != nil {
 		t.Fatal(err)
 	}
 	clock := now
-	a := &web.Accounts{DB: d, Practice: 1, Clock: func() time.Time { return clock }}
+	a := &web.Accounts{Sessions: &staff.Sessions{DB: d, Practice: 1, Clock: func() time.Time { return clock }}}
 	token, _, err := a.Login(ctx, "RN1", "long enough password", "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func TestIdleSessions(t *testing.T) {
 	}
 
 	// The timeout is configurable.
-	b := &web.Accounts{DB: d, Practice: 1, Clock: func() time.Time { return clock }, Idle: 5 * time.Minute}
+	b := &web.Accounts{Sessions: &staff.Sessions{DB: d, Practice: 1, Clock: func() time.Time { return clock }, Idle: 5 * time.Minute}}
 	if token, _, err = b.Login(ctx, "RN1", "long enough password", "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package web
+package staff
 
 import (
 	"context"
@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
-	"github.com/outreach-engine/outreach/staff"
 )
 
 // Account is a staff member's account as admins see it.
@@ -47,21 +47,21 @@ RETURNING id`
 // the account (change "disable" or "enable"); disabling ends the account's sessions and revokes
 // its API tokens, so that enabling it again brings none of them back. An admin cannot lock
 // themselves out.
-func ChangeAccount(ctx context.Context, d *sqlx.DB, by staff.Identity, member, access, change string, now time.Time) error {
-	if access != "" && !staff.KnownAccess(access) {
+func ChangeAccount(ctx context.Context, d *sqlx.DB, by Identity, member, access, change string, now time.Time) error {
+	if access != "" && !KnownAccess(access) {
 		return errkind.Errorf(errkind.ErrInvalid, "access %q is not one of nurse, practitioner, manager, admin", access)
 	}
 	if change != "" && change != "disable" && change != "enable" {
 		return errkind.Errorf(errkind.ErrInvalid, "change %q is not disable or enable", change)
 	}
-	if member == by.Staff && (change == "disable" || (access != "" && access != string(staff.AccessAdmin))) {
+	if member == by.Staff && (change == "disable" || (access != "" && access != string(AccessAdmin))) {
 		return errkind.Errorf(errkind.ErrConflict, "you cannot lower or disable your own account")
 	}
 	return db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
 		var id int64
 		err := tx.GetContext(ctx, &id, updateAccount, by.PracticeID, member, access, change, now)
 		if db.IsNoRows(err) {
-			return errkind.Errorf(errkind.ErrNotFound, "no member member %q", member)
+			return errkind.Errorf(errkind.ErrNotFound, "no staff member %q", member)
 		}
 		if err != nil {
 			return err
@@ -76,5 +76,51 @@ func ChangeAccount(ctx context.Context, d *sqlx.DB, by staff.Identity, member, a
 		}
 		return audit.Record(ctx, tx, audit.Event{PracticeID: by.PracticeID, At: now, Actor: by.Actor(), Action: "staff.account",
 			Entity: "staff", EntityID: fmt.Sprint(id), Detail: detail})
+	})
+}
+
+// MinPassword is the shortest password accepted.
+const MinPassword = 12
+
+// bcryptCost is the work factor of stored passwords.
+const bcryptCost = 12
+
+// dummyHash is compared against when the staff id is unknown, so that a login takes as long
+// whether or not the id exists.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such staff member here"), bcryptCost)
+
+const setPassword = `
+UPDATE staff SET password_hash = $3, access = COALESCE(NULLIF($4, ''), access), updated_at = $5
+WHERE practice_id = $1 AND ext_id = $2
+RETURNING id`
+
+// SetPassword stores a staff member's password (bcrypt) and, when access is not empty, their
+// access level; their open sessions end and their API tokens are revoked.
+func SetPassword(ctx context.Context, d *sqlx.DB, practiceID int64, member, password, access string, actor audit.Actor, now time.Time) error {
+	if n := len([]rune(password)); n < MinPassword || len(password) > 72 {
+		return errkind.Errorf(errkind.ErrInvalid, "a password needs %d to 72 characters (this one has %d)", MinPassword, n)
+	}
+	if access != "" && !KnownAccess(access) {
+		return errkind.Errorf(errkind.ErrInvalid, "access %q is not nurse, practitioner, manager or admin", access)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return fmt.Errorf("error hashing password: %w", err)
+	}
+	return db.WithTx(ctx, d, func(tx *sqlx.Tx) error {
+		var id int64
+		err := tx.GetContext(ctx, &id, setPassword, practiceID, member, string(hash), access, now)
+		if db.IsNoRows(err) {
+			return errkind.Errorf(errkind.ErrNotFound, "no staff member %q", member)
+		}
+		if err != nil {
+			return fmt.Errorf("error storing password: %w", err)
+		}
+		tokens, sessions, err := revokeCredentials(ctx, tx, practiceID, id, now)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{PracticeID: practiceID, At: now, Actor: actor, Action: "staff.password",
+			Entity: "staff", EntityID: fmt.Sprint(id), Detail: map[string]any{"access": access, "tokens_revoked": tokens, "sessions_ended": sessions}})
 	})
 }

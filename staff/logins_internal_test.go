@@ -1,11 +1,9 @@
-package web
+package staff
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -57,7 +55,7 @@ func TestConcurrentWrongPasswordsAreCountedFirst(t *testing.T) {
 	now := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
 	d := loginDB(t, 1, now)
 	var checked atomic.Int32
-	a := &Accounts{DB: d, Practice: 1, Clock: func() time.Time { return now }, SlotWait: time.Minute,
+	a := &Sessions{DB: d, Practice: 1, Clock: func() time.Time { return now }, SlotWait: time.Minute,
 		compare: func(hash, pw []byte) error {
 			checked.Add(1)
 			time.Sleep(20 * time.Millisecond) // a check takes a while: the others arrive meanwhile
@@ -111,7 +109,7 @@ func TestConcurrentWrongPasswordsAreCountedFirst(t *testing.T) {
 func TestLockedAccountDoesNotBlockOthers(t *testing.T) {
 	c := &clock{now: time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)}
 	d := loginDB(t, 2, c.Now())
-	a := &Accounts{DB: d, Practice: 1, Clock: c.Now}
+	a := &Sessions{DB: d, Practice: 1, Clock: c.Now}
 	ctx := context.Background()
 	const proxy = "198.51.100.7"
 	for i := range loginFailures {
@@ -151,7 +149,7 @@ func TestLockedAccountDoesNotBlockOthers(t *testing.T) {
 func TestAddressAllowsAClinic(t *testing.T) {
 	now := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
 	d := loginDB(t, 30, now)
-	a := &Accounts{DB: d, Practice: 1, Clock: func() time.Time { return now }}
+	a := &Sessions{DB: d, Practice: 1, Clock: func() time.Time { return now }}
 	ctx := context.Background()
 	for i := range 40 {
 		if _, _, err := a.Login(ctx, fmt.Sprintf("RN%d", i%30+1), testPassword, "203.0.113.9"); err != nil {
@@ -177,11 +175,11 @@ func TestCountsSurviveRestart(t *testing.T) {
 	now := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
 	d := loginDB(t, 1, now)
 	ctx := context.Background()
-	first := &Accounts{DB: d, Practice: 1, Clock: func() time.Time { return now }}
+	first := &Sessions{DB: d, Practice: 1, Clock: func() time.Time { return now }}
 	for range loginFailures {
 		first.Login(ctx, "RN1", "wrong", "192.0.2.1")
 	}
-	restarted := &Accounts{DB: d, Practice: 1, Clock: func() time.Time { return now }}
+	restarted := &Sessions{DB: d, Practice: 1, Clock: func() time.Time { return now }}
 	if _, _, err := restarted.Login(ctx, "RN1", testPassword, "192.0.2.2"); !errors.Is(err, ErrTooManyAttempts) {
 		t.Errorf("after a restart: %v, want the account still locked", err)
 	}
@@ -200,7 +198,7 @@ func TestPasswordChecksAreBounded(t *testing.T) {
 	now := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
 	d := loginDB(t, 0, now)
 	var running, most atomic.Int32
-	a := &Accounts{DB: d, Practice: 1, Clock: func() time.Time { return now }, PasswordChecks: 4, SlotWait: 50 * time.Millisecond,
+	a := &Sessions{DB: d, Practice: 1, Clock: func() time.Time { return now }, PasswordChecks: 4, SlotWait: 50 * time.Millisecond,
 		compare: func(hash, pw []byte) error {
 			n := running.Add(1)
 			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
@@ -239,79 +237,11 @@ func TestPasswordChecksAreBounded(t *testing.T) {
 	}
 }
 
-// TestClientAddr: the address counted is the host without its port, IPv6 as IPv4 (before, an
-// IPv6 client kept its port in the key: a new port, a new count); a forwarding header is read
-// only from a configured proxy.
-func TestClientAddr(t *testing.T) {
-	trusted, err := ParseProxies("10.0.0.0/8, fd00::/8,192.0.2.254")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name, remote, xff string
-		proxies           Proxies
-		want              string
-	}{
-		{"IPv4", "192.0.2.1:5000", "", Proxies{}, "192.0.2.1"},
-		{"IPv6", "[2001:db8::1]:5000", "", Proxies{}, "2001:db8::1"},
-		{"IPv6 another port", "[2001:db8::1]:61000", "", Proxies{}, "2001:db8::1"},
-		{"IPv4 in IPv6", "[::ffff:192.0.2.1]:5000", "", Proxies{}, "192.0.2.1"},
-		{"IPv6 zone", "[fe80::1%eth0]:5000", "", Proxies{}, "fe80::1"},
-		{"header without proxies configured", "192.0.2.1:5000", "203.0.113.5", Proxies{}, "192.0.2.1"},
-		{"header from a peer that is no proxy", "192.0.2.1:5000", "203.0.113.5", Proxies{Trusted: trusted}, "192.0.2.1"},
-		{"header from a trusted proxy", "10.1.2.3:5000", "203.0.113.5", Proxies{Trusted: trusted}, "203.0.113.5"},
-		{"IPv6 client through an IPv6 proxy", "[fd00::2]:443", "2001:db8::7", Proxies{Trusted: trusted}, "2001:db8::7"},
-		{"forged first hop", "10.1.2.3:5000", "6.6.6.6, 203.0.113.5", Proxies{Trusted: trusted}, "203.0.113.5"},
-		{"chain of proxies", "10.1.2.3:5000", "203.0.113.5, 192.0.2.254", Proxies{Trusted: trusted}, "203.0.113.5"},
-		{"garbled header", "10.1.2.3:5000", "not an address", Proxies{Trusted: trusted}, "10.1.2.3"},
-		{"another header", "10.1.2.3:5000", "", Proxies{Trusted: trusted, Header: "X-Real-Ip"}, "198.51.100.4"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest("POST", "/login", nil)
-			r.RemoteAddr = tt.remote
-			if tt.xff != "" {
-				r.Header.Set("X-Forwarded-For", tt.xff)
-			}
-			r.Header.Set("X-Real-Ip", "198.51.100.4")
-			if got := tt.proxies.ClientAddr(r); got != tt.want {
-				t.Errorf("ClientAddr = %q, want %q", got, tt.want)
-			}
-		})
-	}
-	if _, err := ParseProxies("10.0.0.0/8,proxy.example"); err == nil {
-		t.Error("a host name was taken as a proxy")
-	}
-	if p, _ := ParseProxies("::ffff:10.0.0.1"); len(p) != 1 || !p[0].Contains(netip.MustParseAddr("10.0.0.1")) {
-		t.Errorf("a mapped address: %v", p)
-	}
-}
-
-// TestIPv6PortsShareOneCount: logins from one IPv6 client on different ports count on one
-// address key.
-func TestIPv6PortsShareOneCount(t *testing.T) {
-	now := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
-	d := loginDB(t, 1, now)
-	a := &Accounts{DB: d, Practice: 1, Clock: func() time.Time { return now }}
-	for _, port := range []string{"1111", "2222", "3333"} {
-		r := httptest.NewRequest("POST", "/login", nil)
-		r.RemoteAddr = "[2001:db8::1]:" + port
-		a.Login(context.Background(), "RN1", "wrong", a.ClientAddr(r))
-	}
-	var keys []string
-	if err := d.Select(&keys, `SELECT key || '=' || failures FROM login_failures WHERE key LIKE 'addr:%'`); err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) != 1 || keys[0] != "addr:2001:db8::1=3" {
-		t.Errorf("address counts %v, want [addr:2001:db8::1=3]", keys)
-	}
-}
-
 // TestPurge: ended sessions and day-old counts go; a live session and a held lock stay.
 func TestPurge(t *testing.T) {
 	c := &clock{now: time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)}
 	d := loginDB(t, 2, c.Now())
-	a := &Accounts{DB: d, Practice: 1, Clock: c.Now}
+	a := &Sessions{DB: d, Practice: 1, Clock: c.Now}
 	ctx := context.Background()
 	if _, _, err := a.Login(ctx, "RN1", testPassword, "192.0.2.1"); err != nil {
 		t.Fatal(err)
