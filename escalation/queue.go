@@ -14,9 +14,11 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/practice"
+	"github.com/outreach-engine/outreach/timelog"
 )
 
 // Errors of the queue; handlers answer them with 404, 409 and 400.
@@ -314,21 +316,14 @@ const maxNote = 4000
 // the time from the resolver's claim to the resolution. Staff confirm it as it is, edit it, or
 // drop it: working an item is clinical staff time only once someone records it.
 type Proposal struct {
-	Patients    []string  `json:"patients"`
-	Staff       string    `json:"staff"`
-	Program     string    `json:"program"`
-	StartedAt   time.Time `json:"started_at"`
-	EndedAt     time.Time `json:"ended_at"`
-	Seconds     int       `json:"seconds"`
-	Activity    string    `json:"activity"`
-	Interactive bool      `json:"interactive"`
-	Note        string    `json:"note"`
+	timelog.Draft
+	Seconds int `json:"seconds"`
 }
 
 // outcomeWork is the activity each outcome stands for, and whether it was a live conversation
 // with the patient.
 var outcomeWork = map[string]struct {
-	activity    string
+	activity    timelog.Activity
 	interactive bool
 }{
 	"reached_patient": {"patient_call", true}, "left_message": {"patient_call", false},
@@ -377,9 +372,10 @@ func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note stri
 			start = *w.Since
 		}
 		if w.Patient != nil {
-			p = &Proposal{Patients: []string{*w.Patient}, Staff: w.Staff, Program: program(w.Programs), StartedAt: start,
-				EndedAt: now, Seconds: int(now.Sub(start) / time.Second), Activity: work.activity, Interactive: work.interactive,
-				Note: strings.TrimSpace(fmt.Sprintf("Escalation #%d (%s): %s. %s", id, w.Reason, strings.ReplaceAll(outcome, "_", " "), note))}
+			p = &Proposal{Draft: timelog.Draft{Patients: []string{*w.Patient}, Staff: w.Staff, Program: program(w.Programs), StartedAt: start,
+				EndedAt: now, Activity: work.activity, Interactive: work.interactive,
+				Note: strings.TrimSpace(fmt.Sprintf("Escalation #%d (%s): %s. %s", id, w.Reason, strings.ReplaceAll(outcome, "_", " "), note))},
+				Seconds: int(now.Sub(start) / time.Second)}
 		}
 		return q.audit(ctx, tx, staff, id, "escalation.resolve", map[string]any{"outcome": outcome}, now)
 	})
@@ -391,11 +387,11 @@ func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note stri
 
 // program is the care management program an item's work counts toward: CCM for patients in
 // it, else the patient's first program, else CCM.
-func program(programs []string) string {
-	if len(programs) == 0 || slices.Contains(programs, "ccm") {
-		return "ccm"
+func program(programs []string) care.Program {
+	if len(programs) == 0 || slices.Contains(programs, string(care.CCM)) {
+		return care.CCM
 	}
-	return programs[0]
+	return care.Program(programs[0])
 }
 
 func (q *Queue) audit(ctx context.Context, tx *sqlx.Tx, staff, id int64, action string, detail map[string]any, now time.Time) error {

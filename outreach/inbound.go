@@ -240,10 +240,7 @@ func cleanBody(s string) string {
 
 // helpText answers HELP with the practice's name and phone.
 func (e *Engine) helpText(lang string) string {
-	name := e.Contact.Name
-	if name == "" {
-		name = "Your care team"
-	}
+	name := e.teamName("Your care team")
 	if lang == string(scripts.Spanish) {
 		s := name + ": mensajes de su equipo de cuidado."
 		if e.Contact.Phone != "" {
@@ -357,14 +354,19 @@ func (e *Engine) RecordOptOut(ctx context.Context, patient int64, who staff.Iden
 
 // optOutText confirms an opt-out: no more texts, and how to get them again.
 func (e *Engine) optOutText(lang string) string {
-	name := e.Contact.Name
-	if name == "" {
-		name = "your care team"
-	}
+	name := e.teamName("your care team")
 	if lang == string(scripts.Spanish) {
 		return "No recibirá más mensajes de " + name + ". Responda START para recibirlos de nuevo."
 	}
 	return "You will get no more texts from " + name + ". Reply START to get them again."
+}
+
+// teamName is the practice's name as texts give it, or unnamed when it has none.
+func (e *Engine) teamName(unnamed string) string {
+	if e.Contact.Name != "" {
+		return e.Contact.Name
+	}
+	return unnamed
 }
 
 // possibleOptOutDays is how many business days a human has to decide on a text that may ask

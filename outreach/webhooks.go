@@ -58,16 +58,8 @@ func (e *Engine) StatusWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	rep.Message, _ = strconv.ParseInt(r.URL.Query().Get("message"), 10, 64)
 	rep.ErrorCode, _ = strconv.Atoi(f.Get("ErrorCode"))
-	ctx, cancel := context.WithTimeout(r.Context(), WebhookDeadline)
-	defer cancel()
-	changed, err := e.UpdateStatus(ctx, rep)
-	if err != nil {
-		e.Log.Error("delivery report not applied", "message", rep.Message, "sid", rep.SID, "err", err)
-		web.WriteError(w, http.StatusServiceUnavailable, "the report could not be stored; try again")
-		return
-	}
-	e.Log.Debug("delivery report", "message", rep.Message, "status", rep.Status, "code", rep.ErrorCode, "changed", changed)
-	writeTwiML(w)
+	e.applyReport(w, r, "delivery report", func(ctx context.Context) (bool, error) { return e.UpdateStatus(ctx, rep) },
+		"message", rep.Message, "sid", rep.SID, "status", rep.Status, "code", rep.ErrorCode)
 }
 
 func (e *Engine) callStatusWebhook(w http.ResponseWriter, r *http.Request, call string) {
@@ -80,15 +72,23 @@ func (e *Engine) callStatusWebhook(w http.ResponseWriter, r *http.Request, call 
 	}
 	rep.Duration, _ = strconv.Atoi(f.Get("CallDuration"))
 	rep.ErrorCode, _ = strconv.Atoi(f.Get("ErrorCode"))
+	e.applyReport(w, r, "call status report", func(ctx context.Context) (bool, error) { return e.UpdateCallStatus(ctx, rep) },
+		"call", rep.Call, "sid", rep.SID, "status", rep.Status, "code", rep.ErrorCode)
+}
+
+// applyReport applies a provider's status report within the webhook deadline and answers it:
+// 503 when it could not be stored, so that the provider sends it again. ids are the report's
+// log attributes (internal and provider ids, status, never a body).
+func (e *Engine) applyReport(w http.ResponseWriter, r *http.Request, what string, apply func(context.Context) (bool, error), ids ...any) {
 	ctx, cancel := context.WithTimeout(r.Context(), WebhookDeadline)
 	defer cancel()
-	changed, err := e.UpdateCallStatus(ctx, rep)
+	changed, err := apply(ctx)
 	if err != nil {
-		e.Log.Error("call status report not applied", "call", rep.Call, "sid", rep.SID, "err", err)
+		e.Log.Error(what+" not applied", append(ids, "err", err)...)
 		web.WriteError(w, http.StatusServiceUnavailable, "the report could not be stored; try again")
 		return
 	}
-	e.Log.Debug("call status report", "call", rep.Call, "status", rep.Status, "code", rep.ErrorCode, "changed", changed)
+	e.Log.Debug(what, append(ids, "changed", changed)...)
 	writeTwiML(w)
 }
 

@@ -80,34 +80,28 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return err
 }
 
+// commands runs each command of the command line, by its first word.
+var commandRunners = map[string]func(a *app, ctx context.Context, args []string) error{
+	"serve":       (*app).serve,
+	"migrate":     (*app).migrate,
+	"import":      (*app).importFile,
+	"billing":     (*app).billingCmd,
+	"staff":       (*app).staffCmd,
+	"time":        (*app).timeCmd,
+	"audit":       (*app).auditCmd,
+	"checkins":    (*app).checkinsCmd,
+	"scripts":     func(a *app, _ context.Context, args []string) error { return a.scriptsCmd(args) },
+	"demo":        (*app).demo,
+	"healthcheck": (*app).healthcheck,
+}
+
 // command runs one command.
 func (a *app) command(ctx context.Context, cmd string, rest []string) error {
-	switch cmd {
-	case "serve":
-		return a.serve(ctx, rest)
-	case "migrate":
-		return a.migrate(ctx, rest)
-	case "import":
-		return a.importFile(ctx, rest)
-	case "billing":
-		return a.billingCmd(ctx, rest)
-	case "staff":
-		return a.staffCmd(ctx, rest)
-	case "time":
-		return a.timeCmd(ctx, rest)
-	case "audit":
-		return a.auditCmd(ctx, rest)
-	case "checkins":
-		return a.checkinsCmd(ctx, rest)
-	case "scripts":
-		return a.scriptsCmd(rest)
-	case "demo":
-		return a.demo(ctx, rest)
-	case "healthcheck":
-		return a.healthcheck(ctx, rest)
-	default:
+	run, ok := commandRunners[cmd]
+	if !ok {
 		return usageError{msg: fmt.Sprintf("unknown command %q", cmd)}
 	}
+	return run(a, ctx, rest)
 }
 
 // startCPUProfile writes a CPU profile of this process to path until the returned stop is called.

@@ -12,26 +12,23 @@ import (
 
 // Date parses a YYYY-MM-DD column; ok is false when the cell is empty or wrong (then err says why).
 func (r Row) Date(col string) (d time.Time, ok bool, err *Error) {
-	v := r.Get(col)
-	if v == "" {
-		return time.Time{}, false, nil
-	}
-	d, perr := time.Parse(time.DateOnly, v)
-	if perr != nil {
-		return time.Time{}, false, r.Errorf(col, "%s %q is not a date (YYYY-MM-DD)", col, v)
-	}
-	return d, true, nil
+	return r.timeCell(col, time.DateOnly, "a date (YYYY-MM-DD)")
 }
 
 // Instant parses an RFC 3339 timestamp with an offset; ok is false when the cell is empty.
 func (r Row) Instant(col string) (t time.Time, ok bool, err *Error) {
+	return r.timeCell(col, time.RFC3339, "an RFC 3339 time with offset (2026-03-01T09:30:00-05:00)")
+}
+
+// timeCell parses a column in layout; what names the layout in an error.
+func (r Row) timeCell(col, layout, what string) (time.Time, bool, *Error) {
 	v := r.Get(col)
 	if v == "" {
 		return time.Time{}, false, nil
 	}
-	t, perr := time.Parse(time.RFC3339, v)
-	if perr != nil {
-		return time.Time{}, false, r.Errorf(col, "%s %q is not an RFC 3339 time with offset (2026-03-01T09:30:00-05:00)", col, v)
+	t, err := time.Parse(layout, v)
+	if err != nil {
+		return time.Time{}, false, r.Errorf(col, "%s %q is not %s", col, v, what)
 	}
 	return t, true, nil
 }

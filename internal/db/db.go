@@ -263,11 +263,10 @@ func CreateIfMissing(ctx context.Context, dsn string) error {
 	if err != nil {
 		return err
 	}
-	connector, err := connectorFor(dsn, MigrationSession)
+	probe, err := migrationPool(dsn)
 	if err != nil {
 		return err
 	}
-	probe := sql.OpenDB(connector)
 	err = probe.PingContext(ctx)
 	probe.Close()
 	switch {
@@ -343,12 +342,20 @@ func maintenance(ctx context.Context, conn, stmt string) error {
 	if err != nil {
 		return err
 	}
-	connector, err := connectorFor(maint, MigrationSession)
+	admin, err := migrationPool(maint)
 	if err != nil {
 		return err
 	}
-	admin := sql.OpenDB(connector)
 	defer admin.Close()
 	_, err = admin.ExecContext(ctx, stmt)
 	return err
+}
+
+// migrationPool opens a pool on dsn with the migration session's settings.
+func migrationPool(dsn string) (*sql.DB, error) {
+	connector, err := connectorFor(dsn, MigrationSession)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(connector), nil
 }

@@ -88,21 +88,25 @@ func (c *deadlineConn) until(limit time.Time) time.Time {
 	return d
 }
 
-func (c *deadlineConn) Read(p []byte) (int, error) {
+// deadline is when the next read (or write, when write is true) must be done by.
+func (c *deadlineConn) deadline(write bool) time.Time {
 	c.mu.Lock()
-	limit := c.readLimit
-	c.mu.Unlock()
-	if err := c.Conn.SetReadDeadline(c.until(limit)); err != nil {
+	defer c.mu.Unlock()
+	if write {
+		return c.until(c.writeLimit)
+	}
+	return c.until(c.readLimit)
+}
+
+func (c *deadlineConn) Read(p []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(c.deadline(false)); err != nil {
 		return 0, err
 	}
 	return c.Conn.Read(p)
 }
 
 func (c *deadlineConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	limit := c.writeLimit
-	c.mu.Unlock()
-	if err := c.Conn.SetWriteDeadline(c.until(limit)); err != nil {
+	if err := c.Conn.SetWriteDeadline(c.deadline(true)); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(p)

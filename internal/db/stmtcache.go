@@ -137,15 +137,13 @@ type watchedTx struct {
 	stop func() bool
 }
 
-func (t *watchedTx) Commit() error {
-	err := t.Tx.Commit()
-	t.stop()
-	return err
-}
+func (t *watchedTx) Commit() error { return stopWith(t.stop, t.Tx.Commit()) }
 
-func (t *watchedTx) Rollback() error {
-	err := t.Tx.Rollback()
-	t.stop()
+func (t *watchedTx) Rollback() error { return stopWith(t.stop, t.Tx.Rollback()) }
+
+// stopWith stops a context's watch once what it watched has ended with err.
+func stopWith(stop func() bool, err error) error {
+	stop()
 	return err
 }
 
@@ -240,11 +238,7 @@ type watchedRows struct {
 	stop func() bool
 }
 
-func (r *watchedRows) Close() error {
-	err := r.Rows.Close()
-	r.stop()
-	return err
-}
+func (r *watchedRows) Close() error { return stopWith(r.stop, r.Rows.Close()) }
 
 func (r *watchedRows) HasNextResultSet() bool {
 	n, ok := r.Rows.(driver.RowsNextResultSet)

@@ -168,11 +168,11 @@ func (p *Pages) itemMessage(w http.ResponseWriter, r *http.Request) {
 // number's texts, and shows the item that holds them now.
 func (p *Pages) itemAttach(w http.ResponseWriter, r *http.Request) {
 	who := me(r)
-	id, err := itemID(r)
-	if err != nil {
-		http.NotFound(w, r)
+	id, ok := requestedItem(w, r)
+	if !ok {
 		return
 	}
+	var err error
 	if !who.Clinical() && !who.Allowed(staff.AccessManager, staff.AccessAdmin) {
 		err = errkind.Errorf(errkind.ErrForbidden, "only the care team and managers attach items to patients")
 	}
@@ -212,9 +212,8 @@ func (p *Pages) itemRenew(w http.ResponseWriter, r *http.Request) {
 // 404, and staff who do not work items get 403 with refusal.
 func workedItem(w http.ResponseWriter, r *http.Request, refusal string) (staff.Identity, int64, bool) {
 	who := me(r)
-	id, err := itemID(r)
-	if err != nil {
-		http.NotFound(w, r)
+	id, ok := requestedItem(w, r)
+	if !ok {
 		return who, 0, false
 	}
 	if !who.Clinical() {
@@ -222,6 +221,17 @@ func workedItem(w http.ResponseWriter, r *http.Request, refusal string) (staff.I
 		return who, 0, false
 	}
 	return who, id, true
+}
+
+// requestedItem is the item id in the request's path; a request without a valid one is
+// answered 404.
+func requestedItem(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := itemID(r)
+	if err != nil {
+		http.NotFound(w, r)
+		return 0, false
+	}
+	return id, true
 }
 
 func itemID(r *http.Request) (int64, error) {
@@ -249,14 +259,14 @@ func (p *Pages) itemPage(w http.ResponseWriter, r *http.Request) {
 // proposed time entry.
 func (p *Pages) itemAction(w http.ResponseWriter, r *http.Request) {
 	who := me(r)
-	id, err := itemID(r)
-	if err != nil {
-		http.NotFound(w, r)
+	id, ok := requestedItem(w, r)
+	if !ok {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	back := fmt.Sprintf("/items/%d", id)
 	var proposal *escalation.Proposal
+	var err error
 	switch r.PathValue("action") {
 	case "claim", "release", "resolve":
 		if !who.Clinical() {

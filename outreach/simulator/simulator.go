@@ -90,10 +90,10 @@ func (c *Channel) AddPatient(phone string, p Patient) {
 // SendSMS accepts the message and returns a made-up id; a simulated patient's reply follows
 // after a few seconds.
 func (c *Channel) SendSMS(ctx context.Context, m outreach.SMS) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", &outreach.SendError{Failure: outreach.Retry, Err: err}
+	sid, err := c.accept(ctx, "SM")
+	if err != nil {
+		return "", err
 	}
-	sid := fmt.Sprintf("SMsim%030d", c.seq.Add(1))
 	c.mu.Lock()
 	c.sent = append(c.sent, Sent{SMS: m, SID: sid, At: time.Now()})
 	reply := c.patients[m.To].reply(m.Kind)
@@ -107,6 +107,15 @@ func (c *Channel) SendSMS(ctx context.Context, m outreach.SMS) (string, error) {
 		go c.later(c.delay(), func(ctx context.Context) { c.hooks.Replied(ctx, in) })
 	}
 	return sid, nil
+}
+
+// accept takes a message or call unless ctx has ended (then the outbox tries again), and gives
+// it a made-up id that starts like Twilio's (SM, CA).
+func (c *Channel) accept(ctx context.Context, prefix string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", &outreach.SendError{Failure: outreach.Retry, Err: err}
+	}
+	return fmt.Sprintf("%ssim%030d", prefix, c.seq.Add(1)), nil
 }
 
 // reply is what the patient texts back to a message of a kind, if anything, and takes it from
@@ -138,10 +147,10 @@ func (p *Patient) reply(kind string) string {
 // StartCall accepts the call and returns a made-up id; after a few seconds the simulated
 // patient picks up (or not) and answers what the call asks.
 func (c *Channel) StartCall(ctx context.Context, call outreach.Call) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", &outreach.SendError{Failure: outreach.Retry, Err: err}
+	sid, err := c.accept(ctx, "CA")
+	if err != nil {
+		return "", err
 	}
-	sid := fmt.Sprintf("CAsim%030d", c.seq.Add(1))
 	c.mu.Lock()
 	c.calls = append(c.calls, Placed{Call: call, SID: sid, At: time.Now()})
 	p := c.patients[call.To]
