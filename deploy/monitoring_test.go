@@ -12,7 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/outreach-engine/outreach/internal/metrics"
+	"github.com/outreach-engine/outreach/metrics"
 	"github.com/outreach-engine/outreach/internal/web"
 )
 

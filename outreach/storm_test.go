@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/outreach-engine/outreach/internal/metrics"
+	"github.com/outreach-engine/outreach/metrics"
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/internal/testsupport/twiliofake"
 	"github.com/outreach-engine/outreach/outreach"

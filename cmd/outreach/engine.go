@@ -13,7 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/outreach-engine/outreach/escalation"
-	"github.com/outreach-engine/outreach/internal/metrics"
+	"github.com/outreach-engine/outreach/metrics"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/simulator"
 	"github.com/outreach-engine/outreach/outreach/twilio"

@@ -8,7 +8,7 @@ import (
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/errkind"
-	"github.com/outreach-engine/outreach/internal/ui"
+	"github.com/outreach-engine/outreach/ui"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/twilio"

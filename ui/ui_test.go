@@ -21,12 +21,12 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/practice"
-	"github.com/outreach-engine/outreach/internal/ui"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/scripts"
 	"github.com/outreach-engine/outreach/staff"
 	"github.com/outreach-engine/outreach/timelog"
+	"github.com/outreach-engine/outreach/ui"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }

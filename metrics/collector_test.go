@@ -19,7 +19,7 @@ import (
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/dbtest"
-	"github.com/outreach-engine/outreach/internal/metrics"
+	"github.com/outreach-engine/outreach/metrics"
 	"github.com/outreach-engine/outreach/outreach"
 )
 
