@@ -98,7 +98,7 @@ func OpenWith(ctx context.Context, dsn string, session Session) (*sqlx.DB, error
 			name, _ := DatabaseName(dsn)
 			return nil, fmt.Errorf("error connecting to database %q: %w", name, ErrNoDatabase)
 		}
-		return nil, connectError(err)
+		return nil, connectError(ctx, err)
 	}
 	return d, nil
 }
@@ -115,15 +115,21 @@ func connectorFor(dsn string, session Session) (cachingConnector, error) {
 	return newCachingConnector(conn, session)
 }
 
-// noAnswer reports whether err is a connection's deadline, not the caller's.
-func noAnswer(err error) bool {
+// noAnswer reports whether err, from an operation under ctx, is a connection's deadline (the
+// handshake's connect_timeout, a read or write deadline), not the end of ctx. A dial that runs
+// out of connect_timeout reports a context deadline of its own, so a deadline counts as no
+// answer while ctx itself is still live.
+func noAnswer(ctx context.Context, err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ctx.Err() == nil
+	}
 	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.DeadlineExceeded)
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// connectError says what a failed first connection means.
-func connectError(err error) error {
-	if noAnswer(err) {
+// connectError says what a failed first connection, under ctx, means.
+func connectError(ctx context.Context, err error) error {
+	if noAnswer(ctx, err) {
 		return fmt.Errorf("error connecting to database: the server did not answer in time (connect_timeout in DATABASE_URL, %d s unless set): %w",
 			DefaultConnectTimeout, err)
 	}
@@ -272,8 +278,8 @@ func CreateIfMissing(ctx context.Context, dsn string) error {
 	switch {
 	case err == nil:
 		return nil
-	case noAnswer(err):
-		return connectError(err) // a server that does not answer: no second try
+	case noAnswer(ctx, err):
+		return connectError(ctx, err) // a server that does not answer: no second try
 	case !missingDatabase(err):
 		return nil
 	}
