@@ -12,8 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/outreach-engine/outreach/metrics"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/metrics"
 )
 
 // promtool returns promtool's path, failing when the project's test command requires it.

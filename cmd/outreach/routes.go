@@ -8,12 +8,12 @@ import (
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/errkind"
-	"github.com/outreach-engine/outreach/ui"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/twilio"
 	"github.com/outreach-engine/outreach/staff"
 	"github.com/outreach-engine/outreach/timelog"
+	"github.com/outreach-engine/outreach/ui"
 )
 
 func (a *app) timelog(d *sqlx.DB) *timelog.Service {

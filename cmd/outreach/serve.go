@@ -16,8 +16,8 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
-	"github.com/outreach-engine/outreach/metrics"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/metrics"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/simulator"
 )
