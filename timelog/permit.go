@@ -1,7 +1,11 @@
 package timelog
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/staff"
 )
@@ -17,6 +21,32 @@ type Caller struct {
 // CallerOf returns a signed-in staff member as a caller.
 func CallerOf(id staff.Identity) Caller {
 	return Caller{Actor: id.Actor(), Staff: id.Staff, Access: id.Access}
+}
+
+const selectCaller = `
+SELECT practice_id, id, ext_id, role, access, disabled_at IS NOT NULL AS disabled
+FROM staff WHERE practice_id = $1 AND ext_id = $2`
+
+// CallerFor returns the staff member whose own id is member as a caller with their own access,
+// for the command line acting as them (outreach time amend --as): it has their rights and no
+// more, and what it records names them, as their API token would. An unknown staff id is
+// errkind.ErrNotFound; a disabled account, which could not sign in, errkind.ErrForbidden.
+func (s *Service) CallerFor(ctx context.Context, member string) (Caller, error) {
+	var row struct {
+		staff.Identity
+		Disabled bool `db:"disabled"`
+	}
+	err := s.DB.GetContext(ctx, &row, selectCaller, int64(s.Practice), member)
+	if db.IsNoRows(err) {
+		return Caller{}, errkind.Errorf(errkind.ErrNotFound, "staff %q is not a known staff id", member)
+	}
+	if err != nil {
+		return Caller{}, fmt.Errorf("error loading staff member %q: %w", member, err)
+	}
+	if row.Disabled {
+		return Caller{}, errkind.Errorf(errkind.ErrForbidden, "staff %q has a disabled account and may not act", member)
+	}
+	return CallerOf(row.Identity), nil
 }
 
 // CLI is the command line (`outreach import time`). It is run by whoever runs the server, with

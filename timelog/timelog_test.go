@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -401,7 +402,8 @@ func TestConflicts(t *testing.T) {
 	ctx := context.Background()
 	s, _ := setup(t)
 	a := draft("P1", 30)
-	b := draft("P2", 30)
+	b := draft("P3", 30)
+	b.Patients = []string{"P3", "P2"} // a shared activity
 	b.StartedAt, b.EndedAt = a.StartedAt.Add(20*time.Minute), a.StartedAt.Add(50*time.Minute)
 	c := draft("P3", 10)
 	c.StartedAt, c.EndedAt = a.EndedAt.Add(20*time.Minute), a.EndedAt.Add(30*time.Minute) // after b: no overlap
@@ -418,7 +420,8 @@ func TestConflicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 1 || cs[0].First != ids[0] || cs[0].Second != ids[1] || cs[0].Seconds != 600 || cs[0].Staff != "RN1" {
+	if len(cs) != 1 || cs[0].First != ids[0] || cs[0].Second != ids[1] || cs[0].Seconds != 600 || cs[0].Staff != "RN1" ||
+		!slices.Equal(cs[0].FirstPatients, []string{"P1"}) || !slices.Equal(cs[0].SecondPatients, []string{"P2", "P3"}) {
 		t.Fatalf("conflicts = %+v", cs)
 	}
 	// Amending one entry so that it no longer overlaps settles the conflict.

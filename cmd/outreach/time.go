@@ -12,11 +12,14 @@ import (
 )
 
 // timeCmd runs "time history ENTRY_ID", "time export --month YYYY-MM" and
-// "time conflicts --month YYYY-MM".
+// "time conflicts --month YYYY-MM", and "time amend" and "time void" (see timeChange).
 func (a *app) timeCmd(ctx context.Context, args []string) error {
 	u, args, err := a.subcommand("time", args)
 	if err != nil {
 		return err
+	}
+	if u.name == "time amend" || u.name == "time void" {
+		return a.timeChange(ctx, u, args)
 	}
 	sub := strings.TrimPrefix(u.name, "time ")
 	fs := u.flagSet()

@@ -68,8 +68,26 @@ Prints the month's time entries as CSV with every element an auditor asks for: s
 credential at the time, instants with the zone, activity, note, each patient's share,
 amendments and voids.`},
 	{name: "time conflicts", flags: "--month YYYY-MM", summary: "overlapping entries of one staff member", about: `
-Prints, as JSON, the month's entries of one staff member that overlap: their overlapping time
-counts for neither until one is amended.`},
+Prints, as JSON, the month's entries of one staff member that overlap, each with its patients:
+their overlapping time counts for neither until one is amended.`},
+	{name: "time amend", args: "ENTRY_ID", min: 1, max: 1,
+		flags:   "[--minutes N | --started-at RFC3339 --ended-at RFC3339] [--activity A] [--note TEXT] [--changed C] [--mdm LEVEL] [--interactive true|false] --reason TEXT --as STAFF_ID",
+		summary: "correct a time entry: a new version that supersedes it", about: `
+Records a corrected version of a current time entry, acting as the staff member --as names:
+the fields given replace the entry's, the others stay; the original stays stored, marked
+superseded, with the reason. The staff member's rights apply as on the API: their own time, or
+anyone's for a manager or an admin; only a practitioner documents their own MDM. The trail and
+the audit log name them. Prints the new version as JSON, with its warnings (an overlap, a closed
+month). Without --reason or --as it exits 2; an unknown entry or staff id, an entry already
+amended or voided, a change that is not valid or an act the staff member may not do exits 1;
+either way nothing is stored.`},
+	{name: "time void", args: "ENTRY_ID", min: 1, max: 1, flags: "--reason TEXT --as STAFF_ID",
+		summary: "withdraw a time entry, with the reason", about: `
+Voids a current time entry, acting as the staff member --as names (their own time, or anyone's
+for a manager or an admin): the entry stays stored and counts for nothing from then on; the
+trail and the audit log name who voided it, when and why. Prints the void as JSON. Without
+--reason or --as it exits 2; an unknown entry or staff id, an entry already voided or amended
+or an act the staff member may not do exits 1; either way nothing is stored.`},
 }
 
 var auditUsages = []cmdUsage{
@@ -119,7 +137,7 @@ var commands = slices.Concat(
 var groupAbout = map[string]string{
 	"import":   "Imports a CSV file of patients, staff, services or time entries.",
 	"billing":  "The monthly billing report, its close, and the worklist of patients near a code.",
-	"time":     "Staff time entries: an entry's history, the month's audit export, overlaps.",
+	"time":     "Staff time entries: an entry's history, the month's audit export, overlaps, amendments and voids.",
 	"audit":    "The audit log: who did what to which record, and when.",
 	"checkins": "Runs the check-ins from the command line.",
 	"scripts":  "Check-in scripts.",
