@@ -28,6 +28,7 @@ const demoPassword = "demo-nurse-password"
 // demoPatient is a simulated patient of the demo: fictional, with a 555-01xx number.
 type demoPatient struct {
 	id, first, last, phone, zone, lang, channel string
+	programs                                    string   // ;-separated, as in the patients file
 	replies                                     []string // on a call: key presses or words, the menu's "1" first
 	role                                        string   // what the newcomer should see
 	asks                                        string   // texted after the check-in: a question for the care team
@@ -35,16 +36,16 @@ type demoPatient struct {
 }
 
 var demoPatients = []demoPatient{
-	{"DEMO-01", "Alice", "Hart", "+15555550101", "America/New_York", "en", "sms", []string{"8", "no", "1", "no"},
+	{"DEMO-01", "Alice", "Hart", "+15555550101", "America/New_York", "en", "sms", "ccm", []string{"8", "no", "1", "no"},
 		"answers everything, all fine; then asks a question: answer her from the item", "One more thing: can I take ibuprofen for my knee with my blood pressure pills?",
 		[]string{"Thank you! I'll take acetaminophen instead.", "Will do, thanks again."}},
-	{"DEMO-02", "Beatriz", "Luna", "+15555550102", "America/Chicago", "es", "sms", []string{"7", "sí", "tengo más tos y me siento peor", "olvidé algunas", "sí"}, "answers in Spanish: routine items", "", nil},
-	{"DEMO-03", "Carl", "Stone", "+15555550103", "America/Denver", "en", "sms", []string{"2", "yes", "I fell yesterday and I feel dizzy", "3", "yes"}, "concerning answers: high items", "", nil},
-	{"DEMO-04", "Dolores", "Rey", "+15555550104", "America/Los_Angeles", "es", "sms", []string{"3", "sí, me duele el pecho"}, "emergency words: urgent item, told to call 911", "", nil},
-	{"DEMO-05", "Ed", "Quill", "+15555550105", "America/New_York", "en", "sms", nil, "stays silent: reminder, then expiry", "", nil},
-	{"DEMO-06", "Fay", "Moss", "+15555550106", "America/New_York", "en", "sms", []string{"STOP"}, "texts STOP: opted out, never texted again", "", nil},
-	{"DEMO-07", "Gus", "Pike", "+15555550107", "America/Phoenix", "en", "sms", []string{"banana", "??", "dunno", "no", "yes, all", "no"}, "unreadable replies: re-asked twice, then a human", "", nil},
-	{"DEMO-08", "Hal", "Ortiz", "+15555550108", "America/New_York", "en", "voice", []string{"1", "6", "", "yes", "my ankles have more swelling", "1", "no"}, "landline: a phone call, keypad and speech, one silence re-asked", "", nil},
+	{"DEMO-02", "Beatriz", "Luna", "+15555550102", "America/Chicago", "es", "sms", "ccm", []string{"7", "sí", "tengo más tos y me siento peor", "olvidé algunas", "sí"}, "answers in Spanish: routine items", "", nil},
+	{"DEMO-03", "Carl", "Stone", "+15555550103", "America/Denver", "en", "sms", "ccm", []string{"2", "yes", "I fell yesterday and I feel dizzy", "3", "yes"}, "concerning answers: high items", "", nil},
+	{"DEMO-04", "Dolores", "Rey", "+15555550104", "America/Los_Angeles", "es", "sms", "ccm", []string{"3", "sí, me duele el pecho"}, "emergency words: urgent item, told to call 911", "", nil},
+	{"DEMO-05", "Ed", "Quill", "+15555550105", "America/New_York", "en", "sms", "ccm", nil, "stays silent: reminder, then expiry", "", nil},
+	{"DEMO-06", "Fay", "Moss", "+15555550106", "America/New_York", "en", "sms", "ccm", []string{"STOP"}, "texts STOP: opted out, never texted again", "", nil},
+	{"DEMO-07", "Gus", "Pike", "+15555550107", "America/Phoenix", "en", "sms", "ccm", []string{"banana", "??", "dunno", "no", "yes, all", "no"}, "unreadable replies: re-asked twice, then a human", "", nil},
+	{"DEMO-08", "Hal", "Ortiz", "+15555550108", "America/New_York", "en", "voice", "ccm;rpm", []string{"1", "6", "", "yes", "my ankles have more swelling", "1", "no"}, "landline: a phone call, keypad and speech, one silence re-asked", "", nil},
 }
 
 // demo runs a tour that needs nothing set up: its own database with demo staff and patients,
@@ -75,6 +76,11 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	}
 	defer d.Close()
 	token, err := a.seedDemo(ctx, d)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	recorded, skipped, err := a.seedDemoMonth(ctx, d)
 	if err != nil {
 		ln.Close()
 		return err
@@ -129,7 +135,7 @@ func (a *app) demo(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	a.printDemo(token)
+	a.printDemo(token, recorded, skipped)
 	go a.demoSummary(ctx, d)
 	return a.run(ctx, srv, ln, eng, rt)
 }
@@ -145,8 +151,8 @@ func (a *app) seedDemo(ctx context.Context, d *sqlx.DB) (string, error) {
 	b.WriteString("id,first_name,last_name,phone,timezone,language,channel,chronic_conditions,billing_npi,programs,consent_at,consent_method,initiating_visit_on,care_plan_on\n")
 	since := a.now().In(a.cfg.Location).AddDate(0, -2, 0).Format("2006-01-02")
 	for _, p := range demoPatients {
-		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,%s,I10;E11.9,1234567893,ccm,%s,verbal,%s,%s\n",
-			p.id, p.first, p.last, p.phone, p.zone, p.lang, p.channel, since, since, since)
+		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,%s,I10;E11.9,1234567893,%s,%s,verbal,%s,%s\n",
+			p.id, p.first, p.last, p.phone, p.zone, p.lang, p.channel, p.programs, since, since, since)
 	}
 	if _, err := outreach.ImportPatients(ctx, d, "demo-patients.csv", strings.NewReader(b.String()), opt); err != nil {
 		return "", err
@@ -159,7 +165,7 @@ func (a *app) seedDemo(ctx context.Context, d *sqlx.DB) (string, error) {
 	return staff.NewToken(ctx, d, int64(opt.Practice.ID), "RN-DEMO", audit.ActorSystem, a.now())
 }
 
-func (a *app) printDemo(token string) {
+func (a *app) printDemo(token string, recorded, skipped int) {
 	base := a.cfg.PublicURL.String()
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nOutreach demo: %d simulated patients get their monthly check-in now, by text or by phone.\n", len(demoPatients))
@@ -169,6 +175,13 @@ func (a *app) printDemo(token string) {
 	}
 	fmt.Fprintf(&b, "\nThe queue fills as patients answer: open %s/ and log in as RN-DEMO (a nurse) or MD-DEMO\n", base)
 	fmt.Fprintf(&b, "(a practitioner with admin access: also the audit log and staff), password %s.\n", demoPassword)
+	if recorded > 0 {
+		fmt.Fprintf(&b, "\nThe care team's time this month so far (%d entries, from worked items and timers) is billed on\n", recorded)
+		fmt.Fprintf(&b, "%s/billing (as MD-DEMO): codes, amounts, and the worklist of patients a few minutes short.\n", base)
+	}
+	if skipped > 0 {
+		fmt.Fprintf(&b, "The month began too recently to hold %d more pieces of the demo's work: its billing is partial.\n", skipped)
+	}
 	fmt.Fprintf(&b, "\nWatch the log below, then ask the API (token of the demo nurse RN-DEMO):\n")
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-03/checkins\n", token, base)
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/patients/DEMO-08/checkins   # the phone call\n", token, base)
