@@ -141,6 +141,11 @@ func TestAmendAndVoidAPI(t *testing.T) {
 			t.Errorf("POST %s %s as %s = %d %s\nwant %d with %q", tt.path, tt.body, tt.who, code, body, tt.code, tt.contains)
 		}
 	}
+	// The two overlapping entries are a conflict, named with their patients.
+	code, body = apiClient{t: t, base: base, token: tokens["MG1"]}.do("GET", "/api/v1/time-entries/conflicts?month=2026-03", "")
+	if want := fmt.Sprintf(`[{"staff":"RN1","first_entry":%d,"first_patients":["P2"],"second_entry":%d,"second_patients":["P1"],`, e.ID+4, e.ID+5); code != 200 || !strings.HasPrefix(body, want) {
+		t.Errorf("conflicts: %d %s\nwant %s…", code, body, want)
+	}
 }
 
 // TestTimeImportWarnsAndShowsLocalTime imports time that overlaps and time in a closed month
