@@ -75,8 +75,7 @@ func (a *app) seedDemoMonth(ctx context.Context, d *sqlx.DB) (recorded, skipped 
 	now := a.now()
 	loc := a.cfg.Location
 	from, to := billing.MonthOf(now, loc).Bounds(loc)
-	log := a.timelog(d)
-	held, err := log.List(ctx, timelog.ListFilter{From: from, To: to, AllVersion: true})
+	held, err := a.timelog(d).List(ctx, timelog.ListFilter{From: from, To: to, AllVersion: true})
 	if err != nil || len(held) > 0 {
 		return 0, 0, err
 	}

@@ -115,8 +115,8 @@ worklist: DEMO-01 99490 3m, DEMO-07 99439 7m`
 
 	// The time came from worked items and timers, in working hours of the month so far, and no
 	// staff member's entries overlap.
-	log := a.timelog(d)
-	entries, err := log.List(ctx, timelog.ListFilter{From: from, To: to, AllVersion: true})
+	times := a.timelog(d)
+	entries, err := times.List(ctx, timelog.ListFilter{From: from, To: to, AllVersion: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ worklist: DEMO-01 99490 3m, DEMO-07 99439 7m`
 	if sources[timelog.SourceEscalation] != 4 || sources[timelog.SourceTimer] != 7 || len(entries) != 11 {
 		t.Errorf("entries by source: %v", sources)
 	}
-	if cs, err := log.Conflicts(ctx, from, to); err != nil || len(cs) != 0 {
+	if cs, err := times.Conflicts(ctx, from, to); err != nil || len(cs) != 0 {
 		t.Errorf("conflicts: %+v, %v", cs, err)
 	}
 	var resolved int
