@@ -140,9 +140,10 @@ func (a *app) recordDemoWork(ctx context.Context, d *sqlx.DB, w demoWork, span d
 	if err != nil {
 		return err
 	}
-	_, err = at(span.to).Record(ctx, who, timelog.Draft{Patients: p.Patients, Staff: p.Staff, Program: care.Program(p.Program),
-		StartedAt: p.StartedAt, EndedAt: p.EndedAt, Activity: timelog.Activity(p.Activity), Note: p.Note,
-		Changed: w.changed, Interactive: p.Interactive}, timelog.SourceEscalation)
+	// The nurse confirms the proposed entry, saying what the work changed.
+	entry := p.Draft
+	entry.Changed = w.changed
+	_, err = at(span.to).Record(ctx, who, entry, timelog.SourceEscalation)
 	return err
 }
 
