@@ -367,15 +367,18 @@ func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note stri
 		if n, _ := r.RowsAffected(); n == 0 {
 			return ErrClaimed
 		}
-		start := now
+		// A time entry is kept in whole seconds: the proposal is too, so that confirming it as it
+		// is records exactly the seconds it shows.
+		end := now.Truncate(time.Second)
+		start := end
 		if w.Since != nil {
-			start = *w.Since
+			start = w.Since.Truncate(time.Second)
 		}
 		if w.Patient != nil {
 			p = &Proposal{Draft: timelog.Draft{Patients: []string{*w.Patient}, Staff: w.Staff, Program: program(w.Programs), StartedAt: start,
-				EndedAt: now, Activity: work.activity, Interactive: work.interactive,
+				EndedAt: end, Activity: work.activity, Interactive: work.interactive,
 				Note: strings.TrimSpace(fmt.Sprintf("Escalation #%d (%s): %s. %s", id, w.Reason, strings.ReplaceAll(outcome, "_", " "), note))},
-				Seconds: int(now.Sub(start) / time.Second)}
+				Seconds: int(end.Sub(start) / time.Second)}
 		}
 		return q.audit(ctx, tx, staff, id, "escalation.resolve", map[string]any{"outcome": outcome}, now)
 	})

@@ -144,33 +144,40 @@ func join[T ~string](vs []T) string {
 
 // Entry is a stored time entry.
 type Entry struct {
-	ID              EntryID      `json:"id"`
-	Patients        []string     `json:"patients"`
-	Staff           string       `json:"staff"`
-	StaffName       string       `json:"staff_name"`
-	StaffRole       string       `json:"staff_role"`
-	StaffCredential string       `json:"staff_credential"`
-	StaffNPI        *string      `json:"staff_npi"`
-	Program         care.Program `json:"program"`
-	StartedAt       time.Time    `json:"started_at"`
-	EndedAt         time.Time    `json:"ended_at"`
-	Seconds         int64        `json:"seconds"`
-	Activity        Activity     `json:"activity"`
-	Note            string       `json:"note"`
-	Changed         Change       `json:"changed"`
-	MDM             MDM          `json:"mdm"`
-	Interactive     bool         `json:"interactive"`
-	Source          Source       `json:"source"`
-	Supersedes      *EntryID     `json:"supersedes"`
-	Voided          bool         `json:"voided"`
-	AmendReason     *string      `json:"amend_reason"`
-	SupersededBy    *EntryID     `json:"superseded_by"`
-	CreatedBy       string       `json:"created_by"`      // who recorded this version: a staff id, or cli
-	CreatedByName   string       `json:"created_by_name"` // their name
-	CreatedAt       time.Time    `json:"created_at"`
+	ID              EntryID      `json:"id" db:"id"`
+	Patients        []string     `json:"patients" db:"-"`
+	Staff           string       `json:"staff" db:"staff"`
+	StaffName       string       `json:"staff_name" db:"staff_name"`
+	StaffRole       string       `json:"staff_role" db:"staff_role"`
+	StaffCredential string       `json:"staff_credential" db:"staff_credential"`
+	StaffNPI        *string      `json:"staff_npi" db:"staff_npi"`
+	Program         care.Program `json:"program" db:"program"`
+	StartedAt       time.Time    `json:"started_at" db:"started_at"`
+	EndedAt         time.Time    `json:"ended_at" db:"ended_at"`
+	Seconds         int64        `json:"seconds" db:"-"`
+	Activity        Activity     `json:"activity" db:"activity"`
+	Note            string       `json:"note" db:"note"`
+	Changed         Change       `json:"changed" db:"changed"`
+	MDM             MDM          `json:"mdm" db:"mdm"`
+	Interactive     bool         `json:"interactive" db:"interactive"`
+	Source          Source       `json:"source" db:"source"`
+	Supersedes      *EntryID     `json:"supersedes" db:"supersedes"`
+	Voided          bool         `json:"voided" db:"voided"`
+	AmendReason     *string      `json:"amend_reason" db:"amend_reason"`
+	SupersededBy    *EntryID     `json:"superseded_by" db:"superseded_by"`
+	CreatedBy       string       `json:"created_by" db:"created_by"`           // who recorded this version: a staff id, or cli
+	CreatedByName   string       `json:"created_by_name" db:"created_by_name"` // their name
+	CreatedAt       time.Time    `json:"created_at" db:"created_at"`
 	// Warnings says what to know about the entry as it was recorded (overlaps, a closed
 	// month); only the call that records it fills them.
-	Warnings []Warning `json:"warnings,omitempty"`
+	Warnings []Warning `json:"warnings,omitempty" db:"-"`
 
 	staffID int64 // the staff member's internal id
+}
+
+// draft returns the entry's facts as a draft.
+func (e Entry) draft() Draft {
+	return Draft{Patients: e.Patients, Staff: e.Staff, Program: e.Program, StartedAt: e.StartedAt,
+		EndedAt: e.EndedAt, Activity: e.Activity, Note: e.Note, Changed: e.Changed, MDM: e.MDM,
+		Interactive: e.Interactive}
 }

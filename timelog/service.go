@@ -12,7 +12,6 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/audit"
-	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/practice"
@@ -339,56 +338,25 @@ LEFT JOIN staff c ON c.practice_id = e.practice_id
 LEFT JOIN time_entries n ON n.practice_id = e.practice_id AND n.supersedes = e.id
 `
 
+// entryRow is an entry as the database returns it: the entry's columns, its patients and the
+// staff member's internal id.
 type entryRow struct {
-	ID              EntryID        `db:"id"`
-	StaffID         int64          `db:"staff_id"`
-	StaffRole       string         `db:"staff_role"`
-	StaffCredential string         `db:"staff_credential"`
-	StaffNPI        *string        `db:"staff_npi"`
-	Program         care.Program   `db:"program"`
-	StartedAt       time.Time      `db:"started_at"`
-	EndedAt         time.Time      `db:"ended_at"`
-	Activity        Activity       `db:"activity"`
-	Note            string         `db:"note"`
-	Changed         Change         `db:"changed"`
-	MDM             MDM            `db:"mdm"`
-	Interactive     bool           `db:"interactive"`
-	Source          Source         `db:"source"`
-	Supersedes      *EntryID       `db:"supersedes"`
-	Voided          bool           `db:"voided"`
-	AmendReason     *string        `db:"amend_reason"`
-	CreatedBy       string         `db:"created_by"`
-	CreatedByName   string         `db:"created_by_name"`
-	CreatedAt       time.Time      `db:"created_at"`
-	Staff           string         `db:"staff"`
-	StaffName       string         `db:"staff_name"`
-	SupersededBy    *EntryID       `db:"superseded_by"`
-	Patients        pq.StringArray `db:"patients"`
+	Entry
+	StaffID  int64          `db:"staff_id"`
+	Patients pq.StringArray `db:"patients"`
 }
 
-// entry returns the row as an Entry with its instants in loc.
 func (r entryRow) entry(loc *time.Location) Entry {
-	return Entry{
-		ID: r.ID, Patients: []string(r.Patients), Staff: r.Staff, StaffName: r.StaffName,
-		StaffRole: r.StaffRole, StaffCredential: r.StaffCredential, StaffNPI: r.StaffNPI,
-		staffID: r.StaffID, Program: r.Program, StartedAt: r.StartedAt.In(loc), EndedAt: r.EndedAt.In(loc),
-		Seconds: int64(r.EndedAt.Sub(r.StartedAt) / time.Second), Activity: r.Activity, Note: r.Note,
-		Changed: r.Changed, MDM: r.MDM, Interactive: r.Interactive, Source: r.Source,
-		Supersedes: r.Supersedes, Voided: r.Voided, AmendReason: r.AmendReason,
-		SupersededBy: r.SupersededBy, CreatedBy: r.CreatedBy, CreatedByName: r.CreatedByName, CreatedAt: r.CreatedAt.In(loc),
-	}
+	e := r.Entry
+	e.Patients, e.staffID = []string(r.Patients), r.StaffID
+	e.StartedAt, e.EndedAt, e.CreatedAt = e.StartedAt.In(loc), e.EndedAt.In(loc), e.CreatedAt.In(loc)
+	e.Seconds = int64(e.EndedAt.Sub(e.StartedAt) / time.Second)
+	return e
 }
 
 // attribution is whose time the entry records, with their role at the time, and its MDM.
 func (e Entry) attribution() Attribution {
 	return Attribution{Staff: e.Staff, Role: e.StaffRole, MDM: e.MDM}
-}
-
-// draft returns the entry's facts as a draft.
-func (e Entry) draft() Draft {
-	return Draft{Patients: e.Patients, Staff: e.Staff, Program: e.Program, StartedAt: e.StartedAt,
-		EndedAt: e.EndedAt, Activity: e.Activity, Note: e.Note, Changed: e.Changed, MDM: e.MDM,
-		Interactive: e.Interactive}
 }
 
 // Get loads one entry, its instants in the practice's zone.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,45 +27,15 @@ func (a *app) timeChange(ctx context.Context, u cmdUsage, args []string) error {
 	as := fs.String("as", "", "who acts: a `STAFF_ID` (required); their rights apply, and the trail names them")
 	var p timelog.Patch
 	if amend {
-		fs.Func("minutes", "the new length, `N` whole minutes from the start", func(v string) error {
-			n, err := strconv.ParseInt(v, 10, 64)
-			p.Minutes = &n
-			return err
-		})
-		fs.Func("started-at", "the new start, `RFC3339` with offset (the end stays unless given)", func(v string) error {
-			t, err := time.Parse(time.RFC3339, v)
-			p.StartedAt = &t
-			return err
-		})
-		fs.Func("ended-at", "the new end, `RFC3339` with offset", func(v string) error {
-			t, err := time.Parse(time.RFC3339, v)
-			p.EndedAt = &t
-			return err
-		})
-		fs.Func("activity", "what was done (`ACTIVITY`): "+joinStrings(timelog.Activities), func(v string) error {
-			act := timelog.Activity(v)
-			p.Activity = &act
-			return nil
-		})
-		fs.Func("note", "the new note (`TEXT`)", func(v string) error {
-			p.Note = &v
-			return nil
-		})
-		fs.Func("changed", "what the work changed (`CHANGE`): "+joinStrings(timelog.Changes), func(v string) error {
-			c := timelog.Change(v)
-			p.Changed = &c
-			return nil
-		})
-		fs.Func("mdm", "the practitioner's medical decision-making (`LEVEL`): "+joinStrings(timelog.MDMs), func(v string) error {
-			m := timelog.MDM(v)
-			p.MDM = &m
-			return nil
-		})
-		fs.Func("interactive", "a real-time conversation with the patient (`true|false`)", func(v string) error {
-			b, err := strconv.ParseBool(v)
-			p.Interactive = &b
-			return err
-		})
+		setFlag(fs, "minutes", "the new length, `N` whole minutes from the start", &p.Minutes,
+			func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) })
+		setFlag(fs, "started-at", "the new start, `RFC3339` with offset (the end stays unless given)", &p.StartedAt, parseInstant)
+		setFlag(fs, "ended-at", "the new end, `RFC3339` with offset", &p.EndedAt, parseInstant)
+		setFlag(fs, "activity", "what was done (`ACTIVITY`): "+joinStrings(timelog.Activities), &p.Activity, text[timelog.Activity])
+		setFlag(fs, "note", "the new note (`TEXT`)", &p.Note, text[string])
+		setFlag(fs, "changed", "what the work changed (`CHANGE`): "+joinStrings(timelog.Changes), &p.Changed, text[timelog.Change])
+		setFlag(fs, "mdm", "the practitioner's medical decision-making (`LEVEL`): "+joinStrings(timelog.MDMs), &p.MDM, text[timelog.MDM])
+		setFlag(fs, "interactive", "a real-time conversation with the patient (`true|false`)", &p.Interactive, strconv.ParseBool)
 	}
 	// The entry id may come before the flags, as the usage writes it.
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -116,3 +87,21 @@ func joinStrings[T ~string](vs []T) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// setFlag defines a flag that, when given, sets *dst to its value read by parse; left out, *dst
+// stays nil.
+func setFlag[T any](fs *flag.FlagSet, name, usage string, dst **T, parse func(string) (T, error)) {
+	fs.Func(name, usage, func(v string) error {
+		x, err := parse(v)
+		if err != nil {
+			return err
+		}
+		*dst = &x
+		return nil
+	})
+}
+
+// text reads a flag's text as a string type, as it is; the service checks the value.
+func text[T ~string](v string) (T, error) { return T(v), nil }
+
+func parseInstant(v string) (time.Time, error) { return time.Parse(time.RFC3339, v) }
