@@ -3,6 +3,8 @@ package billing
 import (
 	"slices"
 	"time"
+
+	"github.com/outreach-engine/outreach/internal/care"
 )
 
 // Status says whether a row is billable, and if not, why in one word.
@@ -12,7 +14,7 @@ type Status string
 const (
 	Billable       Status = "billable"
 	BelowThreshold Status = "below_threshold" // eligible, not enough counted time
-	NotEligible    Status = "not_eligible"    // conditions, consent, initiating visit or care plan missing
+	NotEligible    Status = "not_eligible"    // what the program needs is missing: conditions, consent, initiating visit or care plan
 	Excluded       Status = "excluded"        // another service or practitioner rules it out this month
 )
 
@@ -32,6 +34,8 @@ const (
 	ReasonExcludedG0182           Reason = "excluded_g0182"
 	ReasonExcludedESRD            Reason = "excluded_esrd"
 	ReasonExcludedPCMSame         Reason = "excluded_pcm_same_practitioner"
+	ReasonExcludedCCMSame         Reason = "excluded_ccm_same_practitioner"
+	ReasonNoQualifyingCondition   Reason = "no_qualifying_condition"
 	ReasonExcludedAPCMSame        Reason = "excluded_apcm_same_practitioner"
 	ReasonBilledElsewhere         Reason = "billed_elsewhere"
 	ReasonTimeConflict            Reason = "time_conflict"
@@ -54,8 +58,9 @@ const (
 // ccmCodes are the CCM codes: billed by another practitioner, they rule CCM out here.
 var ccmCodes = []Code{Code99490, Code99439, Code99487, Code99489, Code99491, Code99437}
 
-// exclusions returns the reasons other services billed in the month rule CCM out.
-func exclusions(p *Patient, services []BilledService, m Month) []Reason {
+// exclusions returns the reasons other services billed in the month rule the program out:
+// for CCM those of billing-rules §4, for PCM CCM billed by the same practitioner (§8).
+func exclusions(p *Patient, prog care.Program, services []BilledService, m Month) []Reason {
 	var rs []Reason
 	add := func(r Reason) {
 		if !slices.Contains(rs, r) {
@@ -67,29 +72,59 @@ func exclusions(p *Patient, services []BilledService, m Month) []Reason {
 			continue
 		}
 		same := s.NPI == p.BillingNPI
-		switch {
-		case s.Code == "G0181":
-			add(ReasonExcludedG0181)
-		case s.Code == "G0182":
-			add(ReasonExcludedG0182)
-		case s.Code >= "90951" && s.Code <= "90970" && len(s.Code) == 5:
-			add(ReasonExcludedESRD)
-		case s.Code >= "99424" && s.Code <= "99427" && same:
-			add(ReasonExcludedPCMSame)
-		case s.Code >= "G0556" && s.Code <= "G0558" && same:
-			add(ReasonExcludedAPCMSame)
-		case slices.Contains(ccmCodes, s.Code) && !same:
-			add(ReasonBilledElsewhere)
+		switch prog {
+		case care.CCM:
+			switch {
+			case s.Code == "G0181":
+				add(ReasonExcludedG0181)
+			case s.Code == "G0182":
+				add(ReasonExcludedG0182)
+			case s.Code >= "90951" && s.Code <= "90970" && len(s.Code) == 5:
+				add(ReasonExcludedESRD)
+			case s.Code >= "99424" && s.Code <= "99427" && same:
+				add(ReasonExcludedPCMSame)
+			case s.Code >= "G0556" && s.Code <= "G0558" && same:
+				add(ReasonExcludedAPCMSame)
+			case slices.Contains(ccmCodes, s.Code) && !same:
+				add(ReasonBilledElsewhere)
+			}
+		case care.PCM:
+			if slices.Contains(ccmCodes, s.Code) && same {
+				add(ReasonExcludedCCMSame)
+			}
 		}
 	}
 	return rs
 }
 
-// eligibility returns why a patient cannot be billed for CCM this month, if anything.
-func eligibility(p *Patient, m Month, loc *time.Location) []Reason {
+// eligibility returns why a patient cannot be billed for a program this month, if anything
+// (billing-rules §1 for CCM, §8 for the others):
+//   - CCM: two or more chronic conditions (12 months or more), consent, an initiating visit
+//     and a care plan;
+//   - PCM: one condition or more of 3 months or more (chronic or short-term), consent and a
+//     (disease-specific) care plan;
+//   - BHI: consent and an initiating visit;
+//   - RPM: consent, which may be given in the month RPM is furnished.
+//
+// Consent means a documented consent for the billing practitioner in force at some point of
+// the month.
+func eligibility(p *Patient, prog care.Program, m Month, loc *time.Location) []Reason {
 	var rs []Reason
-	if p.ChronicConditions < 2 {
-		rs = append(rs, ReasonFewConditions, ReasonPCMCandidate)
+	switch prog {
+	case care.CCM:
+		if p.ChronicConditions < 2 {
+			rs = append(rs, ReasonFewConditions)
+			if p.ChronicConditions+p.ShortTermConditions > 0 && !slices.Contains(p.Programs, care.PCM) {
+				rs = append(rs, ReasonPCMCandidate)
+			}
+		}
+	case care.PCM:
+		if p.ChronicConditions+p.ShortTermConditions == 0 {
+			rs = append(rs, ReasonNoQualifyingCondition)
+		}
+	case care.BHI, care.RPM:
+	default:
+		return nil
 	}
 	start, end := m.Bounds(loc)
 	switch {
@@ -102,10 +137,10 @@ func eligibility(p *Patient, m Month, loc *time.Location) []Reason {
 			rs = append(rs, ReasonNoConsent)
 		}
 	}
-	if p.InitiatingVisit.IsZero() || p.InitiatingVisit.After(m.LastDay()) {
+	if (prog == care.CCM || prog == care.BHI) && (p.InitiatingVisit.IsZero() || p.InitiatingVisit.After(m.LastDay())) {
 		rs = append(rs, ReasonNoInitiatingVisit)
 	}
-	if p.CarePlan.IsZero() || p.CarePlan.After(m.LastDay()) {
+	if (prog == care.CCM || prog == care.PCM) && (p.CarePlan.IsZero() || p.CarePlan.After(m.LastDay())) {
 		rs = append(rs, ReasonNoCarePlan)
 	}
 	return rs
@@ -131,25 +166,22 @@ type line struct {
 	units int
 }
 
-// next is the next code within reach and the seconds still needed for it.
+// next is the next code within reach, the seconds still needed for it, and what else it needs.
 type next struct {
 	code    Code
 	seconds int64
+	needs   Need
 }
 
-// ccmLines chooses the CCM lane and its codes. The lane is never chosen by revenue: complex
-// exactly when the billing practitioner documented moderate or high MDM and the time is at least
-// 60 minutes; the practitioner lane (99491) only for practitioner-track patients with at least 30
-// minutes of the practitioner's own time (below that, their time counts as staff time).
-func ccmLines(t tally, practitionerTrack bool) (lines []line, nx *next, reasons []Reason) {
+// ccmLines chooses the CCM lane and its codes, and returns the seconds the lane counts. The
+// lane is never chosen by revenue: complex exactly when the billing practitioner documented
+// moderate or high MDM and the time is at least 60 minutes; the practitioner lane (99491) only
+// for practitioner-track patients with at least 30 minutes of the practitioner's own time
+// (below that, their time counts as staff time).
+func ccmLines(t tally, practitionerTrack bool) (lines []line, nx *next, reasons []Reason, counted int64) {
 	if practitionerTrack {
-		if p := t.practitionerSeconds; p >= min30 {
-			lines = []line{{Code99491, 1}}
-			add := int((p - min30) / min30)
-			if add > 0 {
-				lines = append(lines, line{Code99437, add})
-			}
-			return lines, &next{Code99437, min30*int64(add+2) - p}, nil
+		if lines, nx, ok := practitionerLane(t, Code99491, Code99437); ok {
+			return lines, nx, nil, t.practitionerSeconds
 		}
 		if t.practitionerSeconds > 0 {
 			reasons = append(reasons, ReasonPractitionerTimeAsStaff)
@@ -163,9 +195,9 @@ func ccmLines(t tally, practitionerTrack bool) (lines []line, nx *next, reasons 
 		if add > 0 {
 			lines = append(lines, line{Code99489, add})
 		}
-		return lines, &next{Code99489, min60 + min30*int64(add+1) - s}, reasons
+		return lines, &next{code: Code99489, seconds: min60 + min30*int64(add+1) - s}, reasons, s
 	case s < min20:
-		return nil, &next{Code99490, min20 - s}, append(reasons, ReasonBelowThreshold)
+		return nil, &next{code: Code99490, seconds: min20 - s}, append(reasons, ReasonBelowThreshold), s
 	}
 	lines = []line{{Code99490, 1}}
 	add := min(2, int((s-min20)/min20))
@@ -174,10 +206,51 @@ func ccmLines(t tally, practitionerTrack bool) (lines []line, nx *next, reasons 
 	}
 	if s >= min60 {
 		reasons = append(reasons, ReasonComplexCandidate)
-		return lines, nil, reasons
+		return lines, nil, reasons, s
 	}
 	if t.complexMDM && add == 1 {
-		return lines, &next{Code99487, min60 - s}, reasons
+		return lines, &next{code: Code99487, seconds: min60 - s}, reasons, s
 	}
-	return lines, &next{Code99439, min20*int64(add+2) - s}, reasons
+	return lines, &next{code: Code99439, seconds: min20*int64(add+2) - s}, reasons, s
+}
+
+// pcmLines chooses the PCM lane and its codes, and returns the seconds the lane counts: the
+// practitioner lane (99424, then 99425 for each further full 30 minutes) for patients whose PCM
+// the practitioner furnishes, with at least 30 minutes of the practitioner's own time; else the
+// clinical staff lane (99426, then 99427 for each further full 30), where the practitioner's
+// time counts as staff time, as for CCM.
+func pcmLines(t tally, practitionerTrack bool) (lines []line, nx *next, reasons []Reason, counted int64) {
+	if practitionerTrack {
+		if lines, nx, ok := practitionerLane(t, Code99424, Code99425); ok {
+			return lines, nx, nil, t.practitionerSeconds
+		}
+		if t.practitionerSeconds > 0 {
+			reasons = append(reasons, ReasonPractitionerTimeAsStaff)
+		}
+	}
+	s := t.seconds
+	if s < min30 {
+		return nil, &next{code: Code99426, seconds: min30 - s}, append(reasons, ReasonBelowThreshold), s
+	}
+	lines = []line{{Code99426, 1}}
+	add := int((s - min30) / min30)
+	if add > 0 {
+		lines = append(lines, line{Code99427, add})
+	}
+	return lines, &next{code: Code99427, seconds: min30*int64(add+2) - s}, reasons, s
+}
+
+// practitionerLane bills first at 30 minutes of the practitioner's own time and add for each
+// further full 30, with no cap; ok is false below 30 minutes.
+func practitionerLane(t tally, first, add Code) (lines []line, nx *next, ok bool) {
+	p := t.practitionerSeconds
+	if p < min30 {
+		return nil, nil, false
+	}
+	lines = []line{{first, 1}}
+	n := int((p - min30) / min30)
+	if n > 0 {
+		lines = append(lines, line{add, n})
+	}
+	return lines, &next{code: add, seconds: min30*int64(n+2) - p}, true
 }

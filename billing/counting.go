@@ -135,7 +135,9 @@ func (t tallies) get(patient string, p care.Program) *tally {
 //     neither, and the patients of both are flagged with a time conflict;
 //   - only clinical staff and the patient's billing practitioner count: non-clinical staff, other
 //     practitioners and entries with no staff role never do;
-//   - CCM time counts only inside a documented consent for the billing practitioner;
+//   - CCM, PCM and BHI time counts only inside a documented consent for the billing
+//     practitioner (RPM's consent may be given when RPM is furnished: the month's eligibility
+//     checks it, the time is not cut);
 //   - a shared entry's counted seconds are split evenly among its patients, and the remainder
 //     seconds go one each to the first patients listed.
 type counter struct {
@@ -179,7 +181,7 @@ func (c *counter) add(entries []Entry) {
 				tl.complexMDM = true
 			}
 			ivs := counted
-			if e.Program == care.CCM {
+			if consentBound(e.Program) {
 				w, ok := c.consent[id]
 				if !ok {
 					w = consentWindows(p)
@@ -199,6 +201,9 @@ func (c *counter) add(entries []Entry) {
 		}
 	}
 }
+
+// consentBound reports whether a program's time counts only inside a consent in force.
+func consentBound(p care.Program) bool { return p == care.CCM || p == care.PCM || p == care.BHI }
 
 // farFuture stands for "not revoked".
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -18,24 +18,37 @@ type CodeLine struct {
 	AmountCents int64 `json:"amount_cents"`
 }
 
-// Next is the next code within reach and the whole minutes still needed for it.
+// Next is the next code within reach and the whole minutes still needed for it, and what else
+// it needs beyond the minutes, if anything.
 type Next struct {
 	Code          Code  `json:"code"`
 	MinutesNeeded int64 `json:"minutes_needed"`
+	Needs         Need  `json:"needs,omitempty"`
 	ValueCents    int64 `json:"-"` // what reaching it adds
 }
 
+// Need is what a next code needs besides time.
+type Need string
+
+// Needs.
+const (
+	NeedsInteractiveContact Need = "interactive_contact" // RPM management: a real-time two-way conversation in the month
+)
+
 // Row is one patient's result for one program in the month.
 type Row struct {
-	Patient     string       `json:"patient"`
-	Program     care.Program `json:"program"`
-	BillingNPI  string       `json:"billing_npi"`
-	Seconds     int64        `json:"seconds"`
-	Status      Status       `json:"status"`
-	Codes       []CodeLine   `json:"codes"`
-	AmountCents int64        `json:"amount_cents"`
-	Reasons     []Reason     `json:"reasons"`
-	Next        *Next        `json:"next"`
+	Patient    string       `json:"patient"`
+	Program    care.Program `json:"program"`
+	BillingNPI string       `json:"billing_npi"`
+	Seconds    int64        `json:"seconds"` // counted toward the row's codes
+	// UncountedSeconds is time that would count but that the row's lane does not use: staff
+	// time beside a practitioner lane (99491, 99424). Left out of the JSON when zero.
+	UncountedSeconds int64      `json:"uncounted_seconds,omitempty"`
+	Status           Status     `json:"status"`
+	Codes            []CodeLine `json:"codes"`
+	AmountCents      int64      `json:"amount_cents"`
+	Reasons          []Reason   `json:"reasons"`
+	Next             *Next      `json:"next"`
 }
 
 // Report is a month's billing report.
@@ -96,6 +109,7 @@ func ComputeFrom(in Input, entries StaffEntries) (Report, error) {
 	slices.Sort(ids)
 	for _, id := range ids {
 		p := patients[id]
+		first := len(rep.Rows)
 		for _, prog := range reported {
 			tl, logged := t[id][prog]
 			if !logged && !slices.Contains(p.Programs, prog) {
@@ -110,6 +124,7 @@ func ComputeFrom(in Input, entries StaffEntries) (Report, error) {
 			}
 			rep.Rows = append(rep.Rows, row)
 		}
+		onlyOne(rep.Rows[first:], in.SamePractitioner)
 	}
 	return rep, nil
 }
@@ -118,51 +133,32 @@ func programRow(in Input, p *Patient, prog care.Program, t tally, services []Bil
 	row := Row{Patient: p.ID, Program: prog, BillingNPI: p.BillingNPI, Seconds: t.seconds, Codes: []CodeLine{}, Reasons: []Reason{}}
 	var lines []line
 	var nx *next
-	switch prog {
-	case care.CCM:
-		if rs := eligibility(p, in.Month, in.Location); len(rs) > 0 {
-			row.Status, row.Reasons = NotEligible, rs
-			break
-		}
-		if rs := exclusions(p, services, in.Month); len(rs) > 0 {
-			row.Status, row.Reasons = Excluded, rs
-			break
-		}
+	counted := t.seconds
+	if rs := eligibility(p, prog, in.Month, in.Location); len(rs) > 0 {
+		row.Status, row.Reasons = NotEligible, rs
+	} else if rs := exclusions(p, prog, services, in.Month); len(rs) > 0 {
+		row.Status, row.Reasons = Excluded, rs
+	} else {
 		var rs []Reason
-		lines, nx, rs = ccmLines(t, p.PractitionerTrack)
-		row.Reasons = append(row.Reasons, rs...)
-	case care.RPM:
-		lines, nx = rpmLines(t)
-		if !t.interactive && lines != nil {
-			// The time is there; an interactive contact is what is missing.
-			row.Reasons = append(row.Reasons, ReasonNoInteractiveContact)
-			nx = &next{lines[0].code, 0}
-			lines = nil
-		}
-		if lines == nil {
-			row.Reasons = append(row.Reasons, ReasonBelowThreshold)
-		}
-	case care.BHI:
-		if t.seconds >= min20 {
-			lines = []line{{Code99484, 1}}
-		} else {
-			nx = &next{Code99484, min20 - t.seconds}
-			row.Reasons = append(row.Reasons, ReasonBelowThreshold)
-		}
-	case care.PCM:
-		if t.seconds >= min30 {
-			lines = []line{{Code99426, 1}}
-			add := int((t.seconds - min30) / min30)
-			if add > 0 {
-				lines = append(lines, line{Code99427, add})
+		switch prog {
+		case care.CCM:
+			lines, nx, rs, counted = ccmLines(t, p.PractitionerTrack)
+		case care.PCM:
+			lines, nx, rs, counted = pcmLines(t, p.PCMPractitionerTrack)
+		case care.RPM:
+			lines, nx, rs = rpmLines(t)
+		case care.BHI:
+			if t.seconds >= min20 {
+				lines = []line{{Code99484, 1}}
+			} else {
+				nx = &next{code: Code99484, seconds: min20 - t.seconds}
+				rs = []Reason{ReasonBelowThreshold}
 			}
-			nx = &next{Code99427, min30*int64(add+2) - t.seconds}
-		} else {
-			nx = &next{Code99426, min30 - t.seconds}
-			row.Reasons = append(row.Reasons, ReasonBelowThreshold)
+		case care.G0506:
+			lines, rs = g0506Lines(p, services, in.Month)
 		}
-	case care.G0506:
-		lines, row.Reasons = g0506Lines(p, services, in.Month)
+		row.Reasons = append(row.Reasons, rs...)
+		row.Seconds, row.UncountedSeconds = counted, t.seconds-counted
 	}
 	if t.conflict {
 		row.Reasons = append(row.Reasons, ReasonTimeConflict)
@@ -190,15 +186,70 @@ func programRow(in Input, p *Patient, prog care.Program, t tally, services []Bil
 		if nx.code == Code99487 { // replaces the 99490 + 99439 already reached
 			value -= row.AmountCents
 		}
-		row.Next = &Next{Code: nx.code, MinutesNeeded: (max(nx.seconds, 0) + 59) / 60, ValueCents: value}
+		row.Next = &Next{Code: nx.code, MinutesNeeded: (max(nx.seconds, 0) + 59) / 60, Needs: nx.needs, ValueCents: value}
 	}
 	return row, nil
 }
 
+// onlyOne bills one of a patient's CCM and PCM rows when both are billable: the same
+// practitioner may not bill both in a month (a patient has one billing practitioner, who
+// furnishes both). The practice's choice decides which; the other row is excluded, with the
+// reason naming the program billed instead.
+func onlyOne(rows []Row, choice Choice) {
+	ccm, pcm := -1, -1
+	for i, r := range rows {
+		switch {
+		case r.Program == care.CCM && r.Status == Billable:
+			ccm = i
+		case r.Program == care.PCM && r.Status == Billable:
+			pcm = i
+		}
+	}
+	if ccm < 0 || pcm < 0 || rows[ccm].BillingNPI != rows[pcm].BillingNPI {
+		return
+	}
+	out, reason := pcm, ReasonExcludedCCMSame
+	switch choice {
+	case ChoosePCM:
+		out, reason = ccm, ReasonExcludedPCMSame
+	case ChooseCCM:
+	default:
+		if rows[pcm].AmountCents > rows[ccm].AmountCents {
+			out, reason = ccm, ReasonExcludedPCMSame
+		}
+	}
+	r := &rows[out]
+	r.Status, r.Codes, r.AmountCents, r.Next = Excluded, []CodeLine{}, 0, nil
+	r.Reasons = []Reason{reason}
+}
+
 // rpmLines applies the RPM management codes: 99457 at 20 minutes with 99458 for each further
-// full 20 (at most 3), or 99470 for 10 to 19 minutes; never 99470 with 99457.
-func rpmLines(t tally) ([]line, *next) {
-	s := t.seconds
+// full 20 (at most 3), or 99470 for 10 to 19 minutes; never 99470 with 99457. Each needs an
+// interactive contact in the month: without one, the row bills nothing, says
+// no_interactive_contact when there is time for it, and its next code says it needs the contact.
+func rpmLines(t tally) ([]line, *next, []Reason) {
+	lines, nx := rpmTime(t.seconds)
+	if t.interactive {
+		if lines == nil {
+			return nil, nx, []Reason{ReasonBelowThreshold}
+		}
+		return lines, nx, nil
+	}
+	var rs []Reason
+	if lines == nil {
+		rs = append(rs, ReasonBelowThreshold)
+	} else {
+		nx = &next{code: lines[0].code} // the time is there
+	}
+	if t.seconds > 0 {
+		rs = append(rs, ReasonNoInteractiveContact)
+	}
+	nx.needs = NeedsInteractiveContact
+	return nil, nx, rs
+}
+
+// rpmTime returns the RPM management codes the time reaches, and the next one.
+func rpmTime(s int64) ([]line, *next) {
 	switch {
 	case s >= min20:
 		lines := []line{{Code99457, 1}}
@@ -209,11 +260,11 @@ func rpmLines(t tally) ([]line, *next) {
 		if add == 3 {
 			return lines, nil
 		}
-		return lines, &next{Code99458, min20*int64(add+2) - s}
+		return lines, &next{code: Code99458, seconds: min20*int64(add+2) - s}
 	case s >= min10:
-		return []line{{Code99470, 1}}, &next{Code99457, min20 - s}
+		return []line{{Code99470, 1}}, &next{code: Code99457, seconds: min20 - s}
 	default:
-		return nil, &next{Code99470, min10 - s}
+		return nil, &next{code: Code99470, seconds: min10 - s}
 	}
 }
 
@@ -237,13 +288,17 @@ type WorkItem struct {
 	Program       care.Program `json:"program"`
 	Code          Code         `json:"code"`
 	MinutesNeeded int64        `json:"minutes_needed"`
+	Needs         Need         `json:"needs,omitempty"` // besides the minutes: an interactive contact for RPM
 	ValueCents    int64        `json:"value_cents"`
 	DaysLeft      int          `json:"days_left"`
 }
 
 // Worklist returns the rows within reach of their next code (at most within minutes; 0 for RPM
 // time that only lacks an interactive contact), while the month still has days left at now,
-// most valuable first, then fewest minutes needed.
+// most valuable first, then fewest minutes needed. A row with no counted time this month is
+// never listed, however wide the window: nothing has been started, so it is no closer to a
+// code than any enrolled patient (the report with all rows lists them). An item that needs an
+// interactive contact says so.
 func Worklist(rep Report, now time.Time, loc *time.Location, within int64) []WorkItem {
 	m, err := ParseMonth(rep.Month)
 	if err != nil {
@@ -259,11 +314,11 @@ func Worklist(rep Report, now time.Time, loc *time.Location, within int64) []Wor
 	}
 	items := []WorkItem{}
 	for _, r := range rep.Rows {
-		if r.Next == nil || r.Next.MinutesNeeded > within {
+		if r.Next == nil || r.Next.MinutesNeeded > within || r.Seconds == 0 {
 			continue
 		}
 		items = append(items, WorkItem{Patient: r.Patient, Program: r.Program, Code: r.Next.Code,
-			MinutesNeeded: r.Next.MinutesNeeded, ValueCents: r.Next.ValueCents, DaysLeft: days})
+			MinutesNeeded: r.Next.MinutesNeeded, Needs: r.Next.Needs, ValueCents: r.Next.ValueCents, DaysLeft: days})
 	}
 	slices.SortStableFunc(items, func(a, b WorkItem) int {
 		if a.ValueCents != b.ValueCents {

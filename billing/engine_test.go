@@ -108,7 +108,11 @@ func nextOf(r Row) string {
 	if r.Next == nil {
 		return ""
 	}
-	return string(r.Next.Code) + ":" + itoa(r.Next.MinutesNeeded)
+	s := string(r.Next.Code) + ":" + itoa(r.Next.MinutesNeeded)
+	if r.Next.Needs != "" {
+		s += "+" + string(r.Next.Needs)
+	}
+	return s
 }
 
 func reasonsOf(r Row) string {

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/care"
@@ -22,6 +23,8 @@ const (
 	Code99458 Code = "99458" // RPM management, each further 20 min
 	Code99470 Code = "99470" // RPM management, 10 to 19 min
 	Code99484 Code = "99484" // BHI, clinical staff 20 min
+	Code99424 Code = "99424" // PCM by the practitioner personally, first 30 min
+	Code99425 Code = "99425" // PCM by the practitioner personally, each further 30 min
 	Code99426 Code = "99426" // PCM clinical staff, first 30 min
 	Code99427 Code = "99427" // PCM clinical staff, each further 30 min
 )
@@ -60,11 +63,17 @@ type Patient struct {
 	ID                string // the practice's own id, as reported
 	BillingNPI        string
 	ChronicConditions int // conditions expected to last 12 months or more
-	Programs          []care.Program
-	PractitionerTrack bool      // CCM billed on the practitioner's own time (99491)
-	Consents          []Consent // every consent, in force or not
-	InitiatingVisit   time.Time // date; zero when none
-	CarePlan          time.Time // date; zero when none
+	// ShortTermConditions counts the conditions expected to last 3 to 12 months: they qualify
+	// for PCM, never toward CCM's two conditions.
+	ShortTermConditions int
+	Programs            []care.Program
+	PractitionerTrack   bool // CCM billed on the practitioner's own time (99491)
+	// PCMPractitionerTrack says PCM is furnished by the practitioner personally (99424)
+	// rather than by clinical staff (99426).
+	PCMPractitionerTrack bool
+	Consents             []Consent // every consent, in force or not
+	InitiatingVisit      time.Time // date; zero when none
+	CarePlan             time.Time // date; zero when none
 }
 
 // Entry is a current (not superseded, not voided) time entry.
@@ -101,4 +110,29 @@ type Input struct {
 	Patients    []Patient
 	Entries     []Entry // every current entry that overlaps the month (for Compute)
 	Services    []BilledService
+	// SamePractitioner decides which of PCM and CCM is billed when both are billable for a
+	// patient by the same practitioner in the month; the zero value is ChooseHigher.
+	SamePractitioner Choice
+}
+
+// Choice is a practice's rule for a patient whose PCM and CCM are both billable by the same
+// practitioner in one month, when only one of them may be billed.
+type Choice string
+
+// Choices.
+const (
+	ChooseHigher Choice = "higher" // the one that pays more that month; CCM when they pay the same
+	ChooseCCM    Choice = "ccm"
+	ChoosePCM    Choice = "pcm"
+)
+
+// ParseChoice reads a Choice; empty means ChooseHigher.
+func ParseChoice(s string) (Choice, error) {
+	switch c := Choice(s); c {
+	case "":
+		return ChooseHigher, nil
+	case ChooseHigher, ChooseCCM, ChoosePCM:
+		return c, nil
+	}
+	return "", fmt.Errorf("%q is not higher, ccm or pcm", s)
 }

@@ -69,7 +69,7 @@ func TestRules(t *testing.T) {
 		{"every eligibility reason at once", p(func(p *Patient) {
 			p.ChronicConditions, p.Consents, p.InitiatingVisit, p.CarePlan = 0, nil, time.Time{}, time.Time{}
 		}), nil, nil,
-			[]want{{"P", care.CCM, NotEligible, 0, "", 0, "lt_2_chronic_conditions pcm_candidate no_consent no_initiating_visit no_care_plan", ""}}},
+			[]want{{"P", care.CCM, NotEligible, 0, "", 0, "lt_2_chronic_conditions no_consent no_initiating_visit no_care_plan", ""}}},
 		{"hospice supervision", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "G0182", date("2026-03-31"), otherNPI}},
 			[]want{{"P", care.CCM, Excluded, 0, "", 0, "excluded_g0182", ""}}},
 		{"ESRD", p(), []Entry{rn("2026-03-10 10:00", 30, "P")}, []BilledService{{"P", "90960", date("2026-03-01"), otherNPI}},
@@ -87,7 +87,7 @@ func TestRules(t *testing.T) {
 			[]want{{"P", care.CCM, Billable, 1500, "99490", 6613, "practitioner_time_as_staff", "99439:15"}}},
 		{"practitioner track ignores staff time in its lane", p(func(p *Patient) { p.PractitionerTrack = true }),
 			[]Entry{md("2026-03-10 10:00", 30, MDMNone, "P"), rn("2026-03-11 10:00", 40, "P")}, nil,
-			[]want{{"P", care.CCM, Billable, 4200, "99491", 8885, "", "99437:30"}}},
+			[]want{{"P", care.CCM, Billable, 1800, "99491", 8885, "", "99437:30"}}},
 		{"non-billing practitioner time does not count", p(), []Entry{func() Entry {
 			e := md("2026-03-10 10:00", 30, MDMNone, "P")
 			e.NPI = otherNPI
@@ -125,18 +125,16 @@ func TestRules(t *testing.T) {
 		{"RPM below 10 min", p(enrol(care.RPM)), []Entry{rpm("2026-03-10 10:00", 9, true)}, nil,
 			[]want{{"P", care.RPM, BelowThreshold, 540, "", 0, "below_threshold", "99470:1"}}},
 		{"RPM without interactive contact", p(enrol(care.RPM)), []Entry{rpm("2026-03-10 10:00", 45, false)}, nil,
-			[]want{{"P", care.RPM, BelowThreshold, 2700, "", 0, "no_interactive_contact below_threshold", "99457:0"}}},
+			[]want{{"P", care.RPM, BelowThreshold, 2700, "", 0, "no_interactive_contact", "99457:0+interactive_contact"}}},
 		{"99458 capped at 3 units", p(enrol(care.RPM)), []Entry{rpm("2026-03-10 10:00", 100, true)}, nil,
 			[]want{{"P", care.RPM, Billable, 6000, "99457 99458x3", 5177 + 3*4142, "", ""}}},
-		{"RPM time needs no CCM consent", p(enrol(care.RPM), func(p *Patient) { p.Consents = nil }), []Entry{rpm("2026-03-10 10:00", 20, true)}, nil,
-			[]want{{"P", care.RPM, Billable, 1200, "99457", 5177, "", "99458:20"}}},
 		{"BHI below 20 min", p(enrol(care.BHI)), []Entry{withProgram(rn("2026-03-10 10:00", 12, "P"), care.BHI, false)}, nil,
 			[]want{{"P", care.BHI, BelowThreshold, 720, "", 0, "below_threshold", "99484:8"}}},
 		{"PCM 99426 and 99427", p(enrol(care.PCM), func(p *Patient) { p.ChronicConditions = 1 }), []Entry{withProgram(rn("2026-03-10 10:00", 65, "P"), care.PCM, false)}, nil,
 			[]want{{"P", care.PCM, Billable, 3900, "99426 99427", 6246 + 4542, "", "99427:25"}}},
 		{"enrolled with no time yet", p(enrol(care.CCM, care.RPM)), nil, nil,
 			[]want{{"P", care.CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"},
-				{"P", care.RPM, BelowThreshold, 0, "", 0, "below_threshold", "99470:10"}}},
+				{"P", care.RPM, BelowThreshold, 0, "", 0, "below_threshold", "99470:10+interactive_contact"}}},
 		{"time for an unknown patient is ignored", p(), []Entry{rn("2026-03-10 10:00", 30, "X")}, nil,
 			[]want{{"P", care.CCM, BelowThreshold, 0, "", 0, "below_threshold", "99490:20"}}},
 	}

@@ -197,6 +197,39 @@ type MonthReport struct {
 	Report
 	ClosedAt          *time.Time   `json:"closed_at,omitempty"`
 	AmendedAfterClose []LateChange `json:"amended_after_close,omitempty"`
+	// HiddenRows counts the idle rows left out of the report as shown (see WithoutIdle).
+	HiddenRows int `json:"hidden_rows,omitempty"`
+}
+
+// Idle reports whether a row says nothing but that a patient enrolled in its program has no
+// time this month: below threshold, no time counted or uncounted, and no reason but
+// below_threshold. A row with any other reason (not eligible, excluded, a time conflict, a
+// missing interactive contact) is never idle.
+func (r Row) Idle() bool {
+	if r.Status != BelowThreshold || r.Seconds != 0 || r.UncountedSeconds != 0 {
+		return false
+	}
+	for _, reason := range r.Reasons {
+		if reason != ReasonBelowThreshold {
+			return false
+		}
+	}
+	return true
+}
+
+// WithoutIdle returns the report as shown by default: without its idle rows, counted in
+// HiddenRows. The computed report and a closed month's snapshot keep every row.
+func (mr MonthReport) WithoutIdle() MonthReport {
+	rows := make([]Row, 0, len(mr.Rows))
+	for _, r := range mr.Rows {
+		if r.Idle() {
+			mr.HiddenRows++
+			continue
+		}
+		rows = append(rows, r)
+	}
+	mr.Rows = rows
+	return mr
 }
 
 // LateChange is a time entry recorded after its month was closed: it is not in the closed
