@@ -26,13 +26,16 @@ type Store struct {
 	Location    *time.Location // the practice's zone
 	Rates       Rates
 	FeeSchedule FeeSchedule
-	Clock       func() time.Time
+	// SamePractitioner decides which of PCM and CCM is billed when both are billable by the
+	// same practitioner (zero: the one that pays more).
+	SamePractitioner Choice
+	Clock            func() time.Time
 }
 
 const selectPatientFacts = `
 SELECT id, ext_id, coalesce(billing_npi, '') AS billing_npi,
-	cardinality(chronic_conditions) AS conditions, programs, ccm_track,
-	initiating_visit_on, care_plan_on
+	cardinality(chronic_conditions) AS conditions, cardinality(short_term_conditions) AS short_term,
+	programs, ccm_track, pcm_track, initiating_visit_on, care_plan_on
 FROM patients WHERE practice_id = $1`
 
 const selectConsents = `
@@ -63,14 +66,16 @@ WHERE s.practice_id = $1 AND s.service_date <= $3 AND (s.service_date >= $2 OR s
 // facts loads what the month's report is computed from, but the entries (see entries), and the
 // patients' external ids by internal id.
 func (s *Store) facts(ctx context.Context, q db.Querier, m Month) (Input, map[int64]string, error) {
-	in := Input{Month: m, Location: s.Location, Rates: s.Rates, FeeSchedule: s.FeeSchedule}
+	in := Input{Month: m, Location: s.Location, Rates: s.Rates, FeeSchedule: s.FeeSchedule, SamePractitioner: s.SamePractitioner}
 	var patients []struct {
 		ID         int64          `db:"id"`
 		ExtID      string         `db:"ext_id"`
 		BillingNPI string         `db:"billing_npi"`
 		Conditions int            `db:"conditions"`
+		ShortTerm  int            `db:"short_term"`
 		Programs   pq.StringArray `db:"programs"`
 		Track      string         `db:"ccm_track"`
+		PCMTrack   string         `db:"pcm_track"`
 		Visit      *time.Time     `db:"initiating_visit_on"`
 		CarePlan   *time.Time     `db:"care_plan_on"`
 	}
@@ -100,7 +105,8 @@ func (s *Store) facts(ctx context.Context, q db.Querier, m Month) (Input, map[in
 	for i, p := range patients {
 		extIDs[p.ID] = p.ExtID
 		pt := Patient{ID: p.ExtID, BillingNPI: p.BillingNPI, ChronicConditions: p.Conditions,
-			PractitionerTrack: p.Track == "practitioner", Consents: byID[p.ID]}
+			ShortTermConditions: p.ShortTerm, PractitionerTrack: p.Track == "practitioner",
+			PCMPractitionerTrack: p.PCMTrack == "practitioner", Consents: byID[p.ID]}
 		for _, prog := range p.Programs {
 			pt.Programs = append(pt.Programs, care.Program(prog))
 		}

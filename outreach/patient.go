@@ -40,11 +40,11 @@ const (
 	MediumVoice Medium = "voice"
 )
 
-// Track says whose time CCM is billed on: clinical staff under supervision, or the billing
-// practitioner personally.
+// Track says whose time CCM (ccm_track) or PCM (pcm_track) is billed on: clinical staff under
+// supervision, or the billing practitioner personally.
 type Track string
 
-// CCM tracks.
+// Tracks.
 const (
 	TrackStaff        Track = "staff"
 	TrackPractitioner Track = "practitioner"

@@ -23,7 +23,8 @@ import (
 var patientSchema = csvfile.Schema{
 	Columns: []string{
 		"id", "first_name", "last_name", "phone", "timezone", "language", "channel",
-		"chronic_conditions", "billing_npi", "programs", "ccm_track", "consent_at",
+		"chronic_conditions", "short_term_conditions", "billing_npi", "programs", "ccm_track",
+		"pcm_track", "consent_at",
 		"consent_method", "consent_documented", "consent_npi", "consent_revoked_at",
 		"initiating_visit_on", "care_plan_on", "script", "active",
 	},
@@ -38,8 +39,9 @@ var scriptID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 var patientColumns = []struct{ csv, db string }{
 	{"first_name", "first_name"}, {"last_name", "last_name"}, {"phone", "phone"},
 	{"timezone", "timezone"}, {"language", "language"}, {"channel", "channel"},
-	{"chronic_conditions", "chronic_conditions"}, {"billing_npi", "billing_npi"},
-	{"programs", "programs"}, {"ccm_track", "ccm_track"},
+	{"chronic_conditions", "chronic_conditions"}, {"short_term_conditions", "short_term_conditions"},
+	{"billing_npi", "billing_npi"}, {"programs", "programs"}, {"ccm_track", "ccm_track"},
+	{"pcm_track", "pcm_track"},
 	{"initiating_visit_on", "initiating_visit_on"}, {"care_plan_on", "care_plan_on"},
 	{"script", "script_id"}, {"active", "active"},
 }
@@ -67,8 +69,9 @@ type patientRow struct {
 	timezone              *string // nil when the file has no timezone column
 	language, channel     string
 	conditions, programs  []string
+	shortTerm             []string // conditions expected to last 3 to 12 months (PCM only)
 	billingNPI            *string
-	track                 string
+	track, pcmTrack       string
 	initiatingVisit, plan *time.Time
 	script                *string
 	active                bool
@@ -173,13 +176,13 @@ func parsePatient(r csvfile.Row, prac practice.Settings) (patientRow, []*csvfile
 	check(e)
 	p.track, e = r.OneOf("ccm_track", string(TrackStaff), string(TrackStaff), string(TrackPractitioner))
 	check(e)
-	p.conditions = []string{}
-	for _, c := range r.List("chronic_conditions") {
-		c = strings.ToUpper(c)
-		if !ident.ICD10(c) {
-			check(r.Errorf("chronic_conditions", "chronic_conditions %q is not an ICD-10 code (like E11.9)", c))
-		} else if !slices.Contains(p.conditions, c) {
-			p.conditions = append(p.conditions, c)
+	p.pcmTrack, e = r.OneOf("pcm_track", string(TrackStaff), string(TrackStaff), string(TrackPractitioner))
+	check(e)
+	p.conditions = conditionsCell(r, "chronic_conditions", check)
+	p.shortTerm = conditionsCell(r, "short_term_conditions", check)
+	for _, c := range p.shortTerm {
+		if slices.Contains(p.conditions, c) {
+			check(r.Errorf("short_term_conditions", "short_term_conditions %q is also in chronic_conditions: a condition is expected to last 12 months or more, or 3 to 12", c))
 		}
 	}
 	p.programs = []string{}
@@ -239,6 +242,20 @@ func parseConsent(r csvfile.Row, p *patientRow, check func(*csvfile.Error)) {
 	check(e)
 }
 
+// conditionsCell reads a ';'-separated list of ICD-10 codes, upper-cased, each once.
+func conditionsCell(r csvfile.Row, col string, check func(*csvfile.Error)) []string {
+	out := []string{}
+	for _, c := range r.List(col) {
+		c = strings.ToUpper(c)
+		if !ident.ICD10(c) {
+			check(r.Errorf(col, "%s %q is not an ICD-10 code (like E11.9)", col, c))
+		} else if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func npiCell(r csvfile.Row, col string, check func(*csvfile.Error)) *string {
 	npi, ok, e := r.NPI(col)
 	check(e)
@@ -260,8 +277,8 @@ func dateCell(r csvfile.Row, col string, check func(*csvfile.Error)) *time.Time 
 const createPatientStage = `
 CREATE TEMP TABLE patient_stage (
 	line int, ext_id text, first_name text, last_name text, phone text, timezone text,
-	language text, channel text, chronic_conditions text[], billing_npi text, programs text[],
-	ccm_track text, initiating_visit_on date, care_plan_on date, script_id text, active boolean,
+	language text, channel text, chronic_conditions text[], short_term_conditions text[],
+	billing_npi text, programs text[], ccm_track text, pcm_track text, initiating_visit_on date, care_plan_on date, script_id text, active boolean,
 	consent_at timestamptz, consent_on date, consent_method text, consent_documented boolean,
 	consent_npi text, consent_revoked_at timestamptz, consent_revoked_on date
 ) ON COMMIT DROP`
@@ -270,8 +287,8 @@ CREATE TEMP TABLE patient_stage (
 // calls as its rows.
 const copyPatientStage = `
 COPY patient_stage (line, ext_id, first_name, last_name, phone, timezone, language, channel,
-	chronic_conditions, billing_npi, programs, ccm_track, initiating_visit_on, care_plan_on, script_id,
-	active, consent_at, consent_on, consent_method, consent_documented, consent_npi,
+	chronic_conditions, short_term_conditions, billing_npi, programs, ccm_track, pcm_track,
+	initiating_visit_on, care_plan_on, script_id, active, consent_at, consent_on, consent_method, consent_documented, consent_npi,
 	consent_revoked_at, consent_revoked_on) FROM STDIN`
 
 // stagePatients copies the rows into a temporary table with COPY, the fast path for large files.
@@ -286,8 +303,8 @@ func stagePatients(ctx context.Context, tx *sqlx.Tx, rows []patientRow) error {
 	defer stmt.Close()
 	for _, p := range rows {
 		_, err := stmt.ExecContext(ctx, p.line, p.extID, p.firstName, p.lastName, p.phone, p.timezone,
-			p.language, p.channel, pq.Array(p.conditions), p.billingNPI, pq.Array(p.programs), p.track,
-			dateValue(p.initiatingVisit), dateValue(p.plan), p.script, p.active, p.consentAt,
+			p.language, p.channel, pq.Array(p.conditions), pq.Array(p.shortTerm), p.billingNPI,
+			pq.Array(p.programs), p.track, p.pcmTrack, dateValue(p.initiatingVisit), dateValue(p.plan), p.script, p.active, p.consentAt,
 			dateValue(p.consentOn), p.consentMethod, p.consentDocumented, p.consentNPI, p.revokedAt,
 			dateValue(p.revokedOn))
 		if err != nil {
@@ -313,11 +330,11 @@ func dateValue(d *time.Time) any {
 const upsertPatientsSQL = `
 WITH up AS (
 	INSERT INTO patients (practice_id, ext_id, first_name, last_name, phone, timezone, language,
-		channel, chronic_conditions, billing_npi, programs, ccm_track, initiating_visit_on,
-		care_plan_on, script_id, active, created_at, updated_at)
+		channel, chronic_conditions, short_term_conditions, billing_npi, programs, ccm_track,
+		pcm_track, initiating_visit_on, care_plan_on, script_id, active, created_at, updated_at)
 	SELECT $1, ext_id, first_name, last_name, phone, coalesce(timezone, $4), language, channel,
-		chronic_conditions, billing_npi, programs, ccm_track, initiating_visit_on, care_plan_on,
-		script_id, active, $2, $2
+		chronic_conditions, short_term_conditions, billing_npi, programs, ccm_track, pcm_track,
+		initiating_visit_on, care_plan_on, script_id, active, $2, $2
 	FROM patient_stage ORDER BY line
 	ON CONFLICT (practice_id, ext_id) DO UPDATE SET %[1]s, updated_at = EXCLUDED.updated_at
 	WHERE (%[2]s) IS DISTINCT FROM (%[3]s)

@@ -97,6 +97,29 @@ func TestImportPatients(t *testing.T) {
 		t.Errorf("P003 defaults stored as %+v", p)
 	}
 
+	// PCM's track and the conditions of 3 to 12 months: defaults, then set by a file with the
+	// columns, and left alone by a file without them.
+	var pcm struct {
+		Track     string `db:"pcm_track"`
+		ShortTerm string `db:"short_term_conditions"`
+	}
+	const selectPCM = `SELECT pcm_track, short_term_conditions::text FROM patients WHERE ext_id = 'P003'`
+	if err := d.Get(&pcm, selectPCM); err != nil || pcm.Track != "staff" || pcm.ShortTerm != "{}" {
+		t.Errorf("P003 PCM defaults %+v, %v", pcm, err)
+	}
+	if _, err := importString(t, d, "pcm.csv", "id,pcm_track,short_term_conditions\nP003,practitioner,s72.001a;T81.4XXA\n", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Get(&pcm, selectPCM); err != nil || pcm.Track != "practitioner" || pcm.ShortTerm != "{S72.001A,T81.4XXA}" {
+		t.Errorf("P003 PCM stored as %+v, %v", pcm, err)
+	}
+	if _, err := importString(t, d, "names.csv", "id,first_name\nP003,Bo\n", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Get(&pcm, selectPCM); err != nil || pcm.Track != "practitioner" || pcm.ShortTerm != "{S72.001A,T81.4XXA}" {
+		t.Errorf("P003 PCM after a file without the columns %+v, %v", pcm, err)
+	}
+
 	// A consent given as a date starts at midnight in the patient's zone (Chicago for P001).
 	var given time.Time
 	var documented bool
@@ -204,6 +227,9 @@ func TestImportPatientsErrors(t *testing.T) {
 		{"consent npi check digit", "id,billing_npi,consent_at,consent_npi\nP1,1111111112,2026-01-15,2222222222\n", 2, "consent_npi", `consent_npi "2222222222" is not a valid NPI: its check digit should be 8`},
 		{"bad active", "id,active\nP1,maybe\n", 2, "active", `active "maybe" is not true or false`},
 		{"bad icd10", "id,chronic_conditions\nP1,I10;diabetes\n", 2, "chronic_conditions", `chronic_conditions "DIABETES" is not an ICD-10 code`},
+		{"bad short-term icd10", "id,short_term_conditions\nP1,S72.001A;broken hip\n", 2, "short_term_conditions", `short_term_conditions "BROKEN HIP" is not an ICD-10 code`},
+		{"condition both chronic and short-term", "id,chronic_conditions,short_term_conditions\nP1,I10,i10\n", 2, "short_term_conditions", `short_term_conditions "I10" is also in chronic_conditions`},
+		{"bad pcm track", "id,pcm_track\nP1,nurse\n", 2, "pcm_track", `pcm_track "nurse" is not one of staff, practitioner`},
 		{"bad consent time", "id,billing_npi,consent_at\nP1,1111111112,yesterday\n", 2, "consent_at", `consent_at "yesterday" is neither`},
 		{"consent without npi", "id,consent_at\nP1,2026-01-15\n", 2, "consent_npi", "consent_npi is empty"},
 		{"revoked before consent", "id,billing_npi,consent_at,consent_revoked_at\nP1,1111111112,2026-01-15,2026-01-01\n", 2, "consent_revoked_at", "is before consent_at"},
