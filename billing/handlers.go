@@ -18,8 +18,9 @@ type Handlers struct {
 	Log   *slog.Logger
 }
 
-// ReportHandler serves GET /api/v1/billing/report?month=YYYY-MM[&format=json|csv]. The read is
-// audited.
+// ReportHandler serves GET /api/v1/billing/report?month=YYYY-MM[&format=json|csv][&all=1]. The
+// rows of enrolled patients with no time and nothing else to report are left out unless all=1
+// (see MonthReport.WithoutIdle). The read is audited.
 func (h *Handlers) ReportHandler(w http.ResponseWriter, r *http.Request) {
 	m, err := ParseMonth(r.URL.Query().Get("month"))
 	if err != nil {
@@ -34,13 +35,21 @@ func (h *Handlers) ReportHandler(w http.ResponseWriter, r *http.Request) {
 		web.Fail(w, h.Log, errkind.Errorf(errkind.ErrInvalid, "format %q is not json or csv", format))
 		return
 	}
+	all, err := AllRows(r)
+	if err != nil {
+		web.Fail(w, h.Log, err)
+		return
+	}
 	rep, err := h.Store.Report(r.Context(), m)
 	if err == nil {
-		err = h.Store.AuditRead(r.Context(), actor(r), m, map[string]any{"view": "report", "format": format})
+		err = h.Store.AuditRead(r.Context(), actor(r), m, map[string]any{"view": "report", "format": format, "all": all})
 	}
 	if err != nil {
 		web.Fail(w, h.Log, err)
 		return
+	}
+	if !all {
+		rep = rep.WithoutIdle()
 	}
 	if format == "json" {
 		web.WriteJSON(w, http.StatusOK, rep)
@@ -51,6 +60,19 @@ func (h *Handlers) ReportHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if err := WriteCSV(w, rep); err != nil {
 		h.Log.Error("writing report failed", "err", err)
+	}
+}
+
+// AllRows reads the query parameter all: 1 or true asks for every row of a report, idle ones
+// included; empty, 0 or false for the rows as shown by default.
+func AllRows(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("all"); v {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	default:
+		return false, errkind.Errorf(errkind.ErrInvalid, "all %q is not 1 or 0", v)
 	}
 }
 

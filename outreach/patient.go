@@ -62,6 +62,7 @@ type Profile struct {
 	Channel      string         `db:"channel"`
 	Programs     pq.StringArray `db:"programs"`
 	Conditions   pq.StringArray `db:"chronic_conditions"`
+	ShortTerm    pq.StringArray `db:"short_term_conditions"` // expected to last 3 to 12 months
 	Script       *string        `db:"script_id"`
 	OptedOutAt   *time.Time     `db:"opted_out_at"`
 	OptOutSource *string        `db:"opt_out_source"`
@@ -95,7 +96,7 @@ func (p Profile) ContactFacts() ContactFacts {
 
 const selectProfile = `
 SELECT id, ext_id, first_name, last_name, phone, timezone, language, channel, programs, chronic_conditions,
-	script_id, opted_out_at, opt_out_source, active
+	short_term_conditions, script_id, opted_out_at, opt_out_source, active
 FROM patients
 WHERE practice_id = $1 AND ext_id = $2`
 

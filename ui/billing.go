@@ -14,6 +14,7 @@ type billingData struct {
 	page
 	Report   billing.MonthReport
 	Worklist []billing.WorkItem
+	All      bool // every row, those of enrolled patients with no time included
 }
 
 // month reads ?month=YYYY-MM, the current month by default.
@@ -32,10 +33,13 @@ func (p *Pages) billingPage(w http.ResponseWriter, r *http.Request) {
 	d := billingData{page: page{Title: "Billing", Me: me(r)}}
 	m, err := p.month(r)
 	if err == nil {
+		d.All, err = billing.AllRows(r)
+	}
+	if err == nil {
 		d.Report, err = p.Billing.Report(r.Context(), m)
 	}
 	if err == nil {
-		err = p.Billing.AuditRead(r.Context(), d.Me.Actor(), m, map[string]any{"view": "page"})
+		err = p.Billing.AuditRead(r.Context(), d.Me.Actor(), m, map[string]any{"view": "page", "all": d.All})
 	}
 	if err != nil {
 		d.Error = p.message(err)
@@ -44,17 +48,24 @@ func (p *Pages) billingPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Title = "Billing " + d.Report.Month
 	d.Worklist = billing.Worklist(d.Report.Report, p.Billing.Clock(), p.Location, 10)
+	if !d.All {
+		d.Report = d.Report.WithoutIdle()
+	}
 	p.render(w, http.StatusOK, "billing", d)
 }
 
 func (p *Pages) billingCSV(w http.ResponseWriter, r *http.Request) {
 	m, err := p.month(r)
 	var rep billing.MonthReport
+	var all bool
+	if err == nil {
+		all, err = billing.AllRows(r)
+	}
 	if err == nil {
 		rep, err = p.Billing.Report(r.Context(), m)
 	}
 	if err == nil {
-		err = p.Billing.AuditRead(r.Context(), me(r).Actor(), m, map[string]any{"view": "page", "format": "csv"})
+		err = p.Billing.AuditRead(r.Context(), me(r).Actor(), m, map[string]any{"view": "page", "format": "csv", "all": all})
 	}
 	if err != nil {
 		http.Error(w, p.message(err), web.StatusOf(err))
@@ -62,6 +73,9 @@ func (p *Pages) billingCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="billing-%s.csv"`, m))
+	if !all {
+		rep = rep.WithoutIdle()
+	}
 	if err := billing.WriteCSV(w, rep); err != nil {
 		p.Log.Error("billing CSV not written", "err", err)
 	}

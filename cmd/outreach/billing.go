@@ -13,10 +13,10 @@ import (
 
 func (a *app) billingStore(d *sqlx.DB) *billing.Store {
 	return &billing.Store{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location,
-		Rates: a.cfg.Rates, FeeSchedule: a.cfg.FeeSchedule, Clock: a.now}
+		Rates: a.cfg.Rates, FeeSchedule: a.cfg.FeeSchedule, SamePractitioner: a.cfg.SamePractitioner, Clock: a.now}
 }
 
-// billingCmd runs "billing report --month YYYY-MM [--format json|csv|text]",
+// billingCmd runs "billing report --month YYYY-MM [--format json|csv|text] [--all]",
 // "billing close --month YYYY-MM" and "billing worklist [--month YYYY-MM] [--within MINUTES]".
 func (a *app) billingCmd(ctx context.Context, args []string) error {
 	u, args, err := a.subcommand("billing", args)
@@ -30,10 +30,11 @@ func (a *app) billingCmd(ctx context.Context, args []string) error {
 		monthHelp += " (default this month)"
 	}
 	month := fs.String("month", "", monthHelp)
-	format, within := "text", int64(0)
+	format, within, all := "text", int64(0), false
 	switch sub {
 	case "report":
 		fs.StringVar(&format, "format", "json", "the report's `format`: json, csv or text")
+		fs.BoolVar(&all, "all", false, "also the rows of enrolled patients with no time and nothing else to report")
 	case "worklist":
 		fs.Int64Var(&within, "within", 10, "how close to the next code a patient must be, in `MINUTES`")
 	}
@@ -72,10 +73,13 @@ func (a *app) billingCmd(ctx context.Context, args []string) error {
 	if sub == "close" {
 		rep, err = store.Close(ctx, audit.ActorCLI, m)
 	} else if rep, err = store.Report(ctx, m); err == nil {
-		err = store.AuditRead(ctx, audit.ActorCLI, m, map[string]any{"view": "report", "format": format})
+		err = store.AuditRead(ctx, audit.ActorCLI, m, map[string]any{"view": "report", "format": format, "all": all})
 	}
 	if err != nil {
 		return err
+	}
+	if sub == "report" && !all {
+		rep = rep.WithoutIdle()
 	}
 	switch format {
 	case "json":

@@ -45,14 +45,17 @@ type Config struct {
 	Twilio      TwilioConfig
 	Rates       billing.Rates
 	FeeSchedule billing.FeeSchedule
-	LogLevel    slog.Level
-	LogFormat   string // "json" or "text"
-	Practice    outreach.Contact
-	SendRate    float64  // messages per second from our sender; 0: no limit
-	ScriptsDir  string   // extra check-in scripts, beside the bundled ones
-	OnCall      []string // staff ids paged by text about urgent items
-	CPUProfile  string   // a file the command writes its CPU profile to; empty: none
-	Country     string   // ISO 3166 code whose national phone numbers imports read
+	// SamePractitioner says which of PCM and CCM to bill when the same practitioner could bill
+	// both for a patient in a month.
+	SamePractitioner billing.Choice
+	LogLevel         slog.Level
+	LogFormat        string // "json" or "text"
+	Practice         outreach.Contact
+	SendRate         float64  // messages per second from our sender; 0: no limit
+	ScriptsDir       string   // extra check-in scripts, beside the bundled ones
+	OnCall           []string // staff ids paged by text about urgent items
+	CPUProfile       string   // a file the command writes its CPU profile to; empty: none
+	Country          string   // ISO 3166 code whose national phone numbers imports read
 	// ConsentExemption documents why patients without consent on file are contacted; empty:
 	// outreach needs consent in force.
 	ConsentExemption string
@@ -217,6 +220,9 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	c.FeeSchedule = billing.FeeSchedule(e.get("OUTREACH_FEE_SCHEDULE", string(billing.NonQP)))
 	if c.FeeSchedule != billing.NonQP && c.FeeSchedule != billing.QP {
 		e.fail("OUTREACH_FEE_SCHEDULE %q is not non_qp or qp", c.FeeSchedule)
+	}
+	if c.SamePractitioner, err = billing.ParseChoice(e.get("OUTREACH_PCM_CCM_CHOICE", string(billing.ChooseHigher))); err != nil {
+		e.fail("OUTREACH_PCM_CCM_CHOICE: %v", err)
 	}
 
 	if err := c.LogLevel.UnmarshalText([]byte(e.get("OUTREACH_LOG_LEVEL", "info"))); err != nil {

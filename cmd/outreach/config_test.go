@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/outreach-engine/outreach/billing"
 )
 
 func envFrom(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -25,7 +27,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.DatabaseURL != defaultDatabaseURL || c.Listen != ":8080" || c.PublicURL.String() != "http://localhost:8080" ||
-		c.Location.String() != "America/New_York" || c.Quiet.String() != "21:00-08:00" || c.Channel != channelSimulator {
+		c.Location.String() != "America/New_York" || c.Quiet.String() != "21:00-08:00" || c.Channel != channelSimulator ||
+		c.SamePractitioner != billing.ChooseHigher {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -94,6 +97,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"statement timeout too short", map[string]string{"OUTREACH_DB_STATEMENT_TIMEOUT": "100ms"}, nil, `OUTREACH_DB_STATEMENT_TIMEOUT "100ms"`},
 		{"public url", map[string]string{"OUTREACH_PUBLIC_URL": "outreach.example.org"}, nil, "OUTREACH_PUBLIC_URL"},
 		{"channel", map[string]string{"OUTREACH_CHANNEL": "pigeon"}, nil, `OUTREACH_CHANNEL "pigeon" is not twilio or simulator`},
+		{"PCM or CCM", map[string]string{"OUTREACH_PCM_CCM_CHOICE": "both"}, nil, `OUTREACH_PCM_CCM_CHOICE: "both" is not higher, ccm or pcm`},
 		{"twilio without sid", map[string]string{"OUTREACH_CHANNEL": "twilio"}, nil, "TWILIO_ACCOUNT_SID"},
 		{"twilio without token", map[string]string{"TWILIO_ACCOUNT_SID": sid, "TWILIO_FROM_NUMBER": "+15550001111"}, nil, "TWILIO_AUTH_TOKEN (or TWILIO_AUTH_TOKEN_FILE) is required"},
 		{"token with underscore", map[string]string{"TWILIO_ACCOUNT_SID": sid, "TWILIO_AUTH_TOKEN": "test_token", "TWILIO_FROM_NUMBER": "+15550001111"}, nil, "letters and digits only"},

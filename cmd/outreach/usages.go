@@ -34,7 +34,8 @@ problem is reported with its line and column.
 var importUsages = []cmdUsage{
 	{name: "import patients", args: "FILE.csv", min: 1, max: 1, summary: "add or update patients (by id)", about: importAbout + `
 Rows are upserted by id. Columns: id (required), first_name, last_name, phone, timezone,
-language, channel, chronic_conditions, billing_npi, programs, ccm_track, consent_at,
+language, channel, chronic_conditions, short_term_conditions, billing_npi, programs, ccm_track,
+pcm_track, consent_at,
 consent_method, consent_documented, consent_npi, consent_revoked_at, initiating_visit_on,
 care_plan_on, script, active. The README describes each.`},
 	{name: "import staff", args: "FILE.csv", min: 1, max: 1, summary: "add or update staff members (by id)", about: importAbout + `
@@ -47,16 +48,21 @@ minutes, activity, note, mdm, interactive, changed. The same file imported twice
 }
 
 var billingUsages = []cmdUsage{
-	{name: "billing report", flags: "--month YYYY-MM [--format json|csv|text]", summary: "the month's billing report (a closed month's snapshot)", about: `
+	{name: "billing report", flags: "--month YYYY-MM [--format json|csv|text] [--all]", summary: "the month's billing report (a closed month's snapshot)", about: `
 The month's billing report in the practice's time zone: one row per patient and program with
 the counted time, the status, the codes and amounts, the reasons and the next code within reach.
-A closed month shows its stored snapshot.`},
+A closed month shows its stored snapshot. Rows of enrolled patients with no time this month and
+nothing else to report are left out (counted in hidden_rows); --all shows them.`},
 	{name: "billing close", flags: "--month YYYY-MM", summary: "store the month's report as an immutable snapshot", about: `
 Stores the month's report as an immutable snapshot and prints it as text; only once, and only
 after the month ended.`},
 	{name: "billing worklist", flags: "[--month YYYY-MM] [--within MINUTES]", summary: "patients close to their next threshold, most valuable first", about: `
 Patients within reach of their next code while the month has days left, most valuable first,
-as JSON.`},
+as JSON. A patient is listed when the next code needs at most MINUTES more minutes (10 by
+default). A patient with no counted time this month is never listed, however large MINUTES is:
+nothing has been started, so they are no closer to a code than anyone enrolled (billing report
+--all lists them). An RPM item whose code needs an interactive contact says so
+("needs": "interactive_contact"); minutes_needed 0 there means the time is already enough.`},
 }
 
 var timeUsages = []cmdUsage{
