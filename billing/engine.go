@@ -64,8 +64,9 @@ var reported = []care.Program{care.CCM, care.RPM, care.BHI, care.PCM, care.G0506
 
 // Compute computes the month's report from in.Entries. Each patient gets one row per program they
 // are enrolled in (CCM, RPM, BHI, PCM) and per program with time logged in the month, so that
-// patients with no time yet show up with the minutes they still need. Rows are sorted by patient,
-// then program.
+// patients with no time yet show up with the minutes they still need (MonthReport.WithoutIdle
+// leaves those out of the report as shown by default). Of a patient's CCM and PCM, only one is
+// billed (see onlyOne). Rows are sorted by patient, then program.
 func Compute(in Input) (Report, error) {
 	return ComputeFrom(in, func(add func([]Entry)) error {
 		byStaff := map[string][]Entry{}
@@ -205,7 +206,7 @@ func onlyOne(rows []Row, choice Choice) {
 			pcm = i
 		}
 	}
-	if ccm < 0 || pcm < 0 || rows[ccm].BillingNPI != rows[pcm].BillingNPI {
+	if ccm < 0 || pcm < 0 {
 		return
 	}
 	out, reason := pcm, ReasonExcludedCCMSame

@@ -153,8 +153,12 @@ func TestTimeEntriesAPI(t *testing.T) {
 		{"report", "GET", "/api/v1/billing/report?month=2026-03", "", 200, `"patient":"P1","program":"ccm","billing_npi":"1111111112","seconds":1500,"status":"billable"`},
 		{"report csv", "GET", "/api/v1/billing/report?month=2026-03&format=csv", "", 200, "P1,ccm,1111111112,1500,25,billable,99490x1,66.13"},
 		{"report bad month", "GET", "/api/v1/billing/report?month=2026-13", "", 400, "is not a month"},
-		{"worklist", "GET", "/api/v1/billing/worklist?month=2026-03", "", 200, `[{"patient":"P1","program":"rpm","code":"99470","minutes_needed":10,"value_cents":2605,"days_left":7}]`},
-		{"worklist within 20", "GET", "/api/v1/billing/worklist?month=2026-03&within=20", "", 200, `"patient":"P2","program":"ccm","code":"99490","minutes_needed":20`},
+		{"report leaves out rows with no time", "GET", "/api/v1/billing/report?month=2026-03", "", 200, `"hidden_rows":2}`},
+		{"report with every row", "GET", "/api/v1/billing/report?month=2026-03&all=1", "", 200, `"patient":"P2","program":"ccm","billing_npi":"1111111112","seconds":0,"status":"below_threshold"`},
+		{"report bad all", "GET", "/api/v1/billing/report?month=2026-03&all=yes", "", 400, `all \"yes\" is not 1 or 0`},
+		// Patients with no time this month (P1's RPM, P2's CCM) are close to nothing.
+		{"worklist", "GET", "/api/v1/billing/worklist?month=2026-03", "", 200, `[]`},
+		{"worklist within 20", "GET", "/api/v1/billing/worklist?month=2026-03&within=20", "", 200, `[{"patient":"P1","program":"ccm","code":"99439","minutes_needed":15,"value_cents":5044,"days_left":7}]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
