@@ -372,7 +372,7 @@ func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note stri
 		end := now.Truncate(time.Second)
 		start := end
 		if w.Since != nil {
-			start = w.Since.Truncate(time.Second)
+			start = end.Add(-end.Sub(*w.Since).Truncate(time.Second))
 		}
 		if w.Patient != nil {
 			p = &Proposal{Draft: timelog.Draft{Patients: []string{*w.Patient}, Staff: w.Staff, Program: program(w.Programs), StartedAt: start,
