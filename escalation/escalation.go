@@ -34,6 +34,8 @@ const (
 	SourceCallRequest   Source = "call_request"    // the patient asked for a call
 	SourceMessage       Source = "message"         // a message outside any check-in
 	SourceOptOutRequest Source = "opt_out_request" // a text that may ask to stop the texts: a human decides
+	SourceReading       Source = "reading"         // a monitoring device's reading out of the patient's limits
+	SourceDeviceSilent  Source = "device_silent"   // a monitoring device that sent nothing for days
 )
 
 // Item is an escalation to raise: about a patient, or about a number that matches no patient.

@@ -25,6 +25,7 @@ const (
 	Staff    Kind = "staff"
 	Services Kind = "services"
 	Time     Kind = "time"
+	Readings Kind = "readings"
 )
 
 // File is one imported file.
