@@ -130,7 +130,7 @@ func (s *Service) SetLimits(ctx context.Context, who staff.Identity, patient int
 	}
 	now := s.now()
 	err = db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, upsertLimits, s.pid(), patient, raw, who.StaffID, now); err != nil {
+		if _, err := tx.ExecContext(ctx, upsertLimits, s.pid(), patient, string(raw), who.StaffID, now); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{PracticeID: s.pid(), At: now, Actor: who.Actor(), Action: "patient.limits",

@@ -66,6 +66,13 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: %d rows: %d added, %d already known\n", path, res.Rows, res.Added, res.AlreadyKnown)
+	case "readings":
+		res, err := a.monitoring(d).ImportFile(ctx, path, r, audit.ActorCLI)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s: %d readings: %d new, %d already stored; %d out of range\n", path, res.Received, res.New,
+			res.Received-res.New, res.OutOfRange)
 	case "time":
 		res, err := a.timelog(d).ImportFile(ctx, path, r, timelog.CLI)
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 	_ "time/tzdata" // zones for minimal containers without /usr/share/zoneinfo
+
+	"github.com/outreach-engine/outreach/monitoring"
 )
 
 func main() {
@@ -39,6 +41,8 @@ type app struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// readings counts the readings this process stores (set with the server's metrics).
+	readings *monitoring.Metrics
 }
 
 // run runs the command line args. A command's --help succeeds without reading the

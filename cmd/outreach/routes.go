@@ -9,12 +9,20 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/monitoring"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/twilio"
 	"github.com/outreach-engine/outreach/staff"
 	"github.com/outreach-engine/outreach/timelog"
 	"github.com/outreach-engine/outreach/ui"
 )
+
+// monitoring returns remote monitoring's service, counting in the server's metrics when they
+// are registered.
+func (a *app) monitoring(d *sqlx.DB) *monitoring.Service {
+	return &monitoring.Service{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location, Clock: a.now,
+		Metrics: a.readings, Log: a.log}
+}
 
 func (a *app) timelog(d *sqlx.DB) *timelog.Service {
 	return &timelog.Service{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location, Clock: a.now}
@@ -85,6 +93,11 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	bh := &billing.Handlers{Store: a.billingStore(d), Log: a.log}
 	srv.Handle("GET /api/v1/billing/report", api(http.HandlerFunc(bh.ReportHandler)))
 	srv.Handle("GET /api/v1/billing/worklist", jsonAPI(bh.WorklistHandler))
+
+	mh := &monitoring.Handlers{Svc: a.monitoring(d)}
+	srv.Handle("POST /api/v1/readings", api(web.APIBody(a.log, mh.Receive)))
+	srv.Handle("GET /api/v1/patients/{id}/reading-limits", jsonAPI(mh.Limits))
+	srv.Handle("PUT /api/v1/patients/{id}/reading-limits", api(web.APIBody(a.log, mh.SetLimits)))
 
 	pages := &ui.Pages{DB: d, Practice: a.cfg.practiceSettings().ID, Queue: queue, Engine: eng,
 		Time: a.timelog(d), Billing: a.billingStore(d), Location: a.cfg.Location, Log: a.log,

@@ -18,6 +18,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/metrics"
+	"github.com/outreach-engine/outreach/monitoring"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/simulator"
 )
@@ -100,6 +101,7 @@ func (a *app) newServer(d *sqlx.DB, eng *outreach.Engine) (*web.Server, *metrics
 	reg.MustRegister(&metrics.Collector{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location,
 		Billing: a.billingStore(d), Clock: a.now, Log: a.log})
 	rt := metrics.NewRuntime(reg)
+	a.readings = monitoring.NewMetrics(reg, a.monitoring(d).SilentDevices)
 	eng.Channel = rt.Channel(eng.Channel)
 	srv := web.NewServer(a.log, reg)
 	srv.Health(func(ctx context.Context) error {
@@ -126,6 +128,10 @@ func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *ou
 	if _, err := c.AddFunc("*/10 * * * *", func() { purgeAccounts(ctx, acc, a.log) }); err != nil {
 		panic(err) // a constant spec
 	}
+	rpm := a.monitoring(eng.DB)
+	if _, err := c.AddFunc("*/15 * * * *", func() { followUpSilence(ctx, rpm, a.log) }); err != nil {
+		panic(err) // a constant spec
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -137,6 +143,18 @@ func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *ou
 	wg.Wait()
 	a.log.Info("stopped")
 	return err
+}
+
+// followUpSilence reminds the RPM patients whose device went silent and raises items for the
+// longer silences; every replica may run it, each silence is followed up once.
+func followUpSilence(ctx context.Context, svc *monitoring.Service, log *slog.Logger) {
+	res, err := svc.FollowUpSilence(ctx)
+	if err != nil {
+		log.Error("silent-device follow-up failed", "err", err)
+	}
+	if res.Reminded+res.Escalated > 0 {
+		log.Info("silent devices", "reminded", res.Reminded, "escalated", res.Escalated)
+	}
 }
 
 // purgeAccounts deletes the sessions that have ended and the login counts nobody added to

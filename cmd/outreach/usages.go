@@ -45,6 +45,12 @@ Columns: patient, code (CPT/HCPCS), date, npi. A service already stored is not s
 	{name: "import time", args: "FILE.csv", min: 1, max: 1, summary: "append staff time entries", about: importAbout + `
 Columns: patients (;-separated for a shared activity), staff, program, started_at, ended_at or
 minutes, activity, note, mdm, interactive, changed. The same file imported twice is refused.`},
+	{name: "import readings", args: "FILE.csv", min: 1, max: 1, summary: "remote monitoring readings from devices or patients", about: importAbout + `
+Columns: patient, device, type (blood_pressure, weight, glucose, spo2, heart_rate), taken_at
+(RFC 3339 with offset), systolic and diastolic (blood pressure, mmHg) or value and unit (kg, lb,
+mg/dL, %, bpm), manual (true when the patient typed it in). A reading already stored (same
+patient, device, type and instant) is not stored again: the same file imported twice changes
+nothing. Readings out of the patients' limits raise items on the queue.`},
 }
 
 var billingUsages = []cmdUsage{
@@ -141,7 +147,7 @@ var commands = slices.Concat(
 
 // groupAbout says what each group of commands is for, in the group's --help.
 var groupAbout = map[string]string{
-	"import":   "Imports a CSV file of patients, staff, services or time entries.",
+	"import":   "Imports a CSV file of patients, staff, services, time entries or readings.",
 	"billing":  "The monthly billing report, its close, and the worklist of patients near a code.",
 	"time":     "Staff time entries: an entry's history, the month's audit export, overlaps, amendments and voids.",
 	"audit":    "The audit log: who did what to which record, and when.",
