@@ -42,6 +42,7 @@ type patientData struct {
 	Timer        *timelog.Timer // the staff member's running timer, for any patient
 	RecordsTime  bool           // the staff member records time (clinical staff and practitioners)
 	Thread       threadData     // the patient's texts both ways
+	Readings     *readingsData  // remote monitoring: charts, data days, limits
 }
 
 func (p *Pages) patient(r *http.Request) (patientData, error) {
@@ -96,6 +97,9 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 	if d.Timer, err = p.Time.RunningTimer(r.Context(), who.Staff); err != nil {
 		return d, err
 	}
+	if d.Readings, err = p.readings(r.Context(), who, prof.ID, p.Queue.Clock()); err != nil {
+		return d, err
+	}
 	err = audit.Record(r.Context(), p.DB, audit.Event{PracticeID: int64(p.Practice), At: now, Actor: who.Actor(), Action: "patient.read",
 		Entity: "patient", EntityID: strconv.FormatInt(prof.ID, 10), Detail: map[string]any{"view": "page"}})
 	return d, err
@@ -112,6 +116,8 @@ func (p *Pages) patientPage(w http.ResponseWriter, r *http.Request) {
 		d.Notice = "The time was recorded."
 	case r.URL.Query().Get("opted_out") != "":
 		d.Notice = "The opt-out is recorded: no more texts or calls; one text confirms it to the patient."
+	case r.URL.Query().Get("limits") != "":
+		d.Notice = "The patient's limits are set: readings are checked against them from now on."
 	case r.URL.Query().Get("active") == "0":
 		d.Notice = "The patient is inactive: nothing more is sent to them, and what was queued is cancelled."
 	case r.URL.Query().Get("active") == "1":

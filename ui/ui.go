@@ -23,6 +23,7 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/monitoring"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/staff"
 	"github.com/outreach-engine/outreach/timelog"
@@ -43,7 +44,8 @@ type Pages struct {
 	Engine   *outreach.Engine // the patient's check-ins
 	Billing  *billing.Store
 	Time     *timelog.Service
-	Location *time.Location // times are shown in the practice's zone
+	Readings *monitoring.Service // remote monitoring on the patient's page; nil: none
+	Location *time.Location      // times are shown in the practice's zone
 	Log      *slog.Logger
 
 	tmpl *template.Template
@@ -99,6 +101,7 @@ func (p *Pages) Handler() http.Handler {
 	mux.Handle("POST /patients/{id}/time", auth(p.patientTime))
 	mux.Handle("POST /patients/{id}/message", auth(p.patientMessage))
 	mux.Handle("POST /patients/{id}/opt-out", auth(p.patientOptOut))
+	mux.Handle("POST /patients/{id}/limits", auth(p.patientLimits))
 	mux.Handle("POST /patients/{id}/timer/{action}", auth(p.patientTimer))
 	mux.Handle("POST /patients/{id}/active", auth(p.requireAccess(p.patientActive, staff.AccessManager, staff.AccessAdmin)))
 	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))

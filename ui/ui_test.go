@@ -22,6 +22,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/internal/web"
+	"github.com/outreach-engine/outreach/monitoring"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/scripts"
 	"github.com/outreach-engine/outreach/staff"
@@ -102,7 +103,8 @@ func newSite(t *testing.T) *site {
 	pages := &ui.Pages{DB: d, Practice: 1, Engine: eng,
 		Billing: &billing.Store{DB: d, Practice: 1, Location: ny, Rates: rates, Clock: s.clock}, Queue: &escalation.Queue{DB: d, Practice: 1, Clock: s.clock},
 		Time:     &timelog.Service{DB: d, Practice: 1, Clock: s.clock},
-		Accounts: &web.Accounts{Sessions: &staff.Sessions{DB: d, Practice: 1, Clock: s.clock}}, Location: ny, Log: log}
+		Accounts: &web.Accounts{Sessions: &staff.Sessions{DB: d, Practice: 1, Clock: s.clock}}, Location: ny, Log: log,
+		Readings: &monitoring.Service{DB: d, Practice: 1, Location: ny, Clock: s.clock, Log: log}}
 	s.srv = httptest.NewServer(pages.Handler())
 	t.Cleanup(s.srv.Close)
 	return s

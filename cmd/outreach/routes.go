@@ -101,7 +101,7 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 
 	pages := &ui.Pages{DB: d, Practice: a.cfg.practiceSettings().ID, Queue: queue, Engine: eng,
 		Time: a.timelog(d), Billing: a.billingStore(d), Location: a.cfg.Location, Log: a.log,
-		Accounts: a.accounts(d)}
+		Accounts: a.accounts(d), Readings: a.monitoring(d)}
 	srv.Handle("/", pages.Handler())
 
 	srv.Handle("/api/", jsonAPI(func(r *http.Request, _ staff.Identity) (int, any, error) {
