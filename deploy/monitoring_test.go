@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/metrics"
+	"github.com/outreach-engine/outreach/monitoring"
 )
 
 // promtool returns promtool's path, failing when the project's test command requires it.
@@ -65,6 +67,7 @@ func exported(t *testing.T) map[string]bool {
 	reg := &capture{}
 	reg.MustRegister(&metrics.Collector{})
 	metrics.NewRuntime(reg)
+	monitoring.NewMetrics(reg, func(context.Context) (int, error) { return 0, nil })
 	web.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
 	names := map[string]bool{}
 	fq := regexp.MustCompile(`fqName: "([a-z_]+)"`)

@@ -178,6 +178,13 @@ func TestWebhookIsIdempotentAndAllOrNothing(t *testing.T) {
 	if got := testutil.ToFloat64(mustCounter(t, r.reg, "outreach_readings_out_of_range_total", "blood_pressure")); got != 1 {
 		t.Errorf("out-of-range readings counted %v, want 1", got)
 	}
+	problems, err := testutil.GatherAndLint(r.reg)
+	if err != nil || len(problems) > 0 {
+		t.Errorf("the metrics do not lint: %v %v", problems, err)
+	}
+	if n, err := testutil.GatherAndCount(r.reg, "outreach_rpm_patients_device_silent"); err != nil || n != 1 {
+		t.Errorf("the silent-device gauge: %d series, %v", n, err)
+	}
 }
 
 // mustCounter finds one labelled value of a metric in reg.
