@@ -93,6 +93,8 @@ func bench(ctx context.Context, c benchConfig, out io.Writer) error {
 			err = b.claims(ctx)
 		case "billing":
 			err = b.billing(ctx)
+		case "readings":
+			err = b.readings(ctx)
 		}
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", p, err)

@@ -88,6 +88,10 @@ func TestBenchSmallRun(t *testing.T) {
 		`imported 120 time entries \(1 files, time log import\)`,
 		`billing report: 44 rows from 120 entries`, // 40 CCM rows and 4 RPM enrolments
 		`CPU .*engine .*database`,
+		`120 readings of 40 patients in 2 webhooks of 100, 16 in flight: .* 0 errors`,
+		`stored 120 readings, 2 items out of range`,
+		`the same day sent again: .* 0 errors; 0 stored twice`,
+		`bare handler, one INSERT of the batch per request: .* 0 errors`,
 		`database +[0-9]+ MB after the run`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
@@ -117,7 +121,7 @@ func TestBenchFlags(t *testing.T) {
 		}
 	}
 	c, err := parseBench([]string{"--patients", "500"}, io.Discard, func(string) string { return "" })
-	if err != nil || c.items != 500 || c.staff != 10 || len(c.phases) != 4 || c.databaseURL != defaultDatabaseURL {
+	if err != nil || c.items != 500 || c.staff != 10 || len(c.phases) != 5 || c.databaseURL != defaultDatabaseURL {
 		t.Errorf("parseBench(--patients 500) = %+v, %v; want 500 items, 10 staff, every phase, the default database", c, err)
 	}
 	var help bytes.Buffer

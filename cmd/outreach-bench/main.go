@@ -45,7 +45,7 @@ func usageErrorf(format string, args ...any) error {
 	return usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-const about = `Usage: outreach-bench [--patients N] [--phases dispatch,inbound,claims,billing] ...
+const about = `Usage: outreach-bench [--patients N] [--phases dispatch,inbound,claims,billing,readings] ...
 
 A load run to size a machine: it drops and recreates a scratch database on the server of
 DATABASE_URL (only one it made itself), starts a fake Twilio, runs the outreach command's own
@@ -73,7 +73,7 @@ type benchConfig struct {
 	at                       time.Time // the instant the check-ins are due at
 }
 
-var benchPhases = []string{"dispatch", "inbound", "claims", "billing"}
+var benchPhases = []string{"dispatch", "inbound", "claims", "billing", "readings"}
 
 // run runs the bench with the command line args; --help prints the usage and succeeds.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
