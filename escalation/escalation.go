@@ -38,6 +38,10 @@ const (
 	SourceDeviceSilent  Source = "device_silent"   // a monitoring device that sent nothing for days
 )
 
+// texted reports whether an item's words from this source are a text the patient wrote (which
+// the care team has to read), not what a device measured or the engine noticed.
+func (s Source) texted() bool { return s != SourceReading && s != SourceDeviceSilent }
+
 // Item is an escalation to raise: about a patient, or about a number that matches no patient.
 type Item struct {
 	PracticeID int64
@@ -49,7 +53,7 @@ type Item struct {
 	Source     Source
 	Question   string    // the question answered, when an answer raised it
 	Answer     string    // the answer as read (PHI: stored, never logged)
-	Text       string    // the patient's own words that raised it (PHI: stored, never logged)
+	Text       string    // the patient's own words that raised it, or the reading in words (PHI: stored, never logged)
 	DueAt      time.Time // when it is due; zero: as its severity says
 }
 
@@ -133,7 +137,7 @@ func Raise(ctx context.Context, q db.Querier, it Item, due DueTimes, now time.Ti
 	}
 	var r Raised
 	err := q.GetContext(ctx, &r, stmt, it.PracticeID, it.PatientID, it.CheckinID, string(it.Severity), it.Reason,
-		string(it.Source), firingJSON(it, now), now, at, it.Text != "" && it.CheckinID == nil, it.Phone)
+		string(it.Source), firingJSON(it, now), now, at, it.Text != "" && it.CheckinID == nil && it.Source.texted(), it.Phone)
 	if err != nil {
 		return Raised{}, fmt.Errorf("error raising escalation (%s, %s): %w", it.Severity, it.Source, err)
 	}
