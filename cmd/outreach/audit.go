@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/outreach-engine/outreach/internal/audit"
 )
 
@@ -28,41 +29,38 @@ func (a *app) auditCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return u.fail("%v", err)
 	}
-	d, err := a.openCurrent(ctx, audit.ActorCLI)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	w, closeOut := io.Writer(a.stdout), func() error { return nil }
-	if *out != "" {
-		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("--out %s exists: give a new file", *out)
+	return a.withDB(ctx, func(d *sqlx.DB) error {
+		w, closeOut := io.Writer(a.stdout), func() error { return nil }
+		if *out != "" {
+			f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if errors.Is(err, os.ErrExist) {
+				return fmt.Errorf("--out %s exists: give a new file", *out)
+			}
+			if err != nil {
+				return fmt.Errorf("error creating --out file: %w", err)
+			}
+			w, closeOut = f, f.Close
+		}
+		practice := int64(a.cfg.practiceSettings().ID)
+		if err := audit.Record(ctx, d, audit.Event{PracticeID: practice, At: a.now(), Actor: audit.ActorCLI,
+			Action: "audit_log.export", Entity: "audit_log", Detail: map[string]any{"from": *from, "to": *to}}); err != nil {
+			closeOut()
+			return err
+		}
+		bw := bufio.NewWriterSize(w, 64<<10)
+		n, err := audit.Export(ctx, d, practice, start, end, bw, nil)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if cerr := closeOut(); err == nil && cerr != nil {
+			err = fmt.Errorf("error writing --out file: %w", cerr)
 		}
 		if err != nil {
-			return fmt.Errorf("error creating --out file: %w", err)
+			return err
 		}
-		w, closeOut = f, f.Close
-	}
-	practice := int64(a.cfg.practiceSettings().ID)
-	if err := audit.Record(ctx, d, audit.Event{PracticeID: practice, At: a.now(), Actor: audit.ActorCLI,
-		Action: "audit_log.export", Entity: "audit_log", Detail: map[string]any{"from": *from, "to": *to}}); err != nil {
-		closeOut()
-		return err
-	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	n, err := audit.Export(ctx, d, practice, start, end, bw, nil)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := closeOut(); err == nil && cerr != nil {
-		err = fmt.Errorf("error writing --out file: %w", cerr)
-	}
-	if err != nil {
-		return err
-	}
-	if *out != "" {
-		fmt.Fprintf(a.stderr, "%d audit events written to %s\n", n, *out)
-	}
-	return nil
+		if *out != "" {
+			fmt.Fprintf(a.stderr, "%d audit events written to %s\n", n, *out)
+		}
+		return nil
+	})
 }

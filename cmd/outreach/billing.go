@@ -51,44 +51,41 @@ func (a *app) billingCmd(ctx context.Context, args []string) error {
 	if format != "json" && format != "csv" && format != "text" {
 		return u.fail("--format %q is not json, csv or text", format)
 	}
-	d, err := a.openCurrent(ctx, audit.ActorCLI)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	store := a.billingStore(d)
-	if sub == "worklist" {
-		rep, err := store.Report(ctx, m)
-		if err == nil {
-			err = store.AuditRead(ctx, audit.ActorCLI, m, map[string]any{"view": "worklist", "within": within})
+	return a.withDB(ctx, func(d *sqlx.DB) error {
+		store := a.billingStore(d)
+		if sub == "worklist" {
+			rep, err := store.Report(ctx, m)
+			if err == nil {
+				err = store.AuditRead(ctx, audit.ActorCLI, m, map[string]any{"view": "worklist", "within": within})
+			}
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(a.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(billing.Worklist(rep.Report, a.now(), a.cfg.Location, within))
+		}
+		var rep billing.MonthReport
+		if sub == "close" {
+			rep, err = store.Close(ctx, audit.ActorCLI, m)
+		} else if rep, err = store.Report(ctx, m); err == nil {
+			err = store.AuditRead(ctx, audit.ActorCLI, m, map[string]any{"view": "report", "format": format, "all": all})
 		}
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(billing.Worklist(rep.Report, a.now(), a.cfg.Location, within))
-	}
-	var rep billing.MonthReport
-	if sub == "close" {
-		rep, err = store.Close(ctx, audit.ActorCLI, m)
-	} else if rep, err = store.Report(ctx, m); err == nil {
-		err = store.AuditRead(ctx, audit.ActorCLI, m, map[string]any{"view": "report", "format": format, "all": all})
-	}
-	if err != nil {
-		return err
-	}
-	if sub == "report" && !all {
-		rep = rep.WithoutIdle()
-	}
-	switch format {
-	case "json":
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	case "csv":
-		return billing.WriteCSV(a.stdout, rep)
-	default:
-		return billing.WriteText(a.stdout, rep)
-	}
+		if sub == "report" && !all {
+			rep = rep.WithoutIdle()
+		}
+		switch format {
+		case "json":
+			enc := json.NewEncoder(a.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		case "csv":
+			return billing.WriteCSV(a.stdout, rep)
+		default:
+			return billing.WriteText(a.stdout, rep)
+		}
+	})
 }

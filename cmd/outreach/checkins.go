@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/jmoiron/sqlx"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/simulator"
 	"github.com/outreach-engine/outreach/scripts"
@@ -42,39 +42,36 @@ func (a *app) checkinsCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := a.openCurrent(ctx, audit.ActorCLI)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	eng := a.engine(d, lib, a.channel(ctx, simulator.Hooks{}))
-	s, err := eng.Schedule(ctx)
-	if err != nil {
-		return err
-	}
-	f, err := eng.FollowUp(ctx)
-	if err != nil {
-		return err
-	}
-	var total outreach.DispatchResult
-	for range maxPasses {
-		r, err := eng.Dispatch(ctx)
-		total.Add(r)
+	return a.withDB(ctx, func(d *sqlx.DB) error {
+		eng := a.engine(d, lib, a.channel(ctx, simulator.Hooks{}))
+		s, err := eng.Schedule(ctx)
 		if err != nil {
 			return err
 		}
-		if !r.Busy() {
-			break
+		f, err := eng.FollowUp(ctx)
+		if err != nil {
+			return err
 		}
-	}
-	fmt.Fprintf(a.stdout, "check-ins: %d started, %d waiting for quiet hours to end, %d reminded, %d expired\n",
-		s.Created, s.Waiting, f.Reminded, f.Expired)
-	fmt.Fprintf(a.stdout, "messages: %d sent, %d to retry, %d failed, %d unknown, %d held for quiet hours, %d cancelled, %d expired\n",
-		total.Sent, total.Retrying, total.Failed, total.Unknown, total.Deferred, total.Cancelled, total.Expired)
-	c := total.Calls
-	fmt.Fprintf(a.stdout, "calls: %d placed, %d to retry, %d failed, %d unknown, %d held for quiet hours, %d cancelled\n",
-		c.Placed, c.Retrying, c.Failed, c.Unknown, c.Deferred, c.Cancelled)
-	return nil
+		var total outreach.DispatchResult
+		for range maxPasses {
+			r, err := eng.Dispatch(ctx)
+			total.Add(r)
+			if err != nil {
+				return err
+			}
+			if !r.Busy() {
+				break
+			}
+		}
+		fmt.Fprintf(a.stdout, "check-ins: %d started, %d waiting for quiet hours to end, %d reminded, %d expired\n",
+			s.Created, s.Waiting, f.Reminded, f.Expired)
+		fmt.Fprintf(a.stdout, "messages: %d sent, %d to retry, %d failed, %d unknown, %d held for quiet hours, %d cancelled, %d expired\n",
+			total.Sent, total.Retrying, total.Failed, total.Unknown, total.Deferred, total.Cancelled, total.Expired)
+		c := total.Calls
+		fmt.Fprintf(a.stdout, "calls: %d placed, %d to retry, %d failed, %d unknown, %d held for quiet hours, %d cancelled\n",
+			c.Placed, c.Retrying, c.Failed, c.Unknown, c.Deferred, c.Cancelled)
+		return nil
+	})
 }
 
 // scriptsCmd runs "scripts validate FILE.yaml" (several files may be given).

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/csvfile"
@@ -37,60 +38,57 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 	} else {
 		path = "stdin"
 	}
-	d, err := a.openCurrent(ctx, audit.ActorCLI)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	switch kind {
-	case "patients":
-		res, err := outreach.ImportPatients(ctx, d, path, r, imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "%s: %d rows: %d created, %d updated, %d unchanged; consents: %d added, %d changed",
-			path, res.Rows, res.Created, res.Updated, res.Unchanged, res.ConsentsAdded, res.ConsentsChanged)
-		if res.Deactivated+res.Activated > 0 {
-			fmt.Fprintf(a.stdout, "; %d made inactive, %d made active", res.Deactivated, res.Activated)
-		}
-		fmt.Fprintln(a.stdout)
-	case "staff":
-		res, err := staff.ImportFile(ctx, d, path, r, imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "%s: %d rows: %d created, %d updated, %d unchanged\n", path, res.Rows, res.Created, res.Updated, res.Unchanged)
-	case "services":
-		res, err := billing.ImportServices(ctx, d, path, r, imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "%s: %d rows: %d added, %d already known\n", path, res.Rows, res.Added, res.AlreadyKnown)
-	case "readings":
-		res, err := a.monitoring(d).ImportFile(ctx, path, r, audit.ActorCLI)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "%s: %d readings: %d new, %d already stored; %d out of range\n", path, res.Received, res.New,
-			res.Received-res.New, res.OutOfRange)
-	case "time":
-		res, err := a.timelog(d).ImportFile(ctx, path, r, timelog.CLI)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "%s: %d entries, %d:%02d hours\n", path, res.Rows, res.Seconds/3600, res.Seconds%3600/60)
-		if len(res.Warnings) > 0 {
-			for _, w := range res.Warnings {
-				fmt.Fprintln(a.stdout, w)
+	return a.withDB(ctx, func(d *sqlx.DB) error {
+		switch kind {
+		case "patients":
+			res, err := outreach.ImportPatients(ctx, d, path, r, imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
+			if err != nil {
+				return err
 			}
-			noun := "warnings"
-			if len(res.Warnings) == 1 {
-				noun = "warning"
+			fmt.Fprintf(a.stdout, "%s: %d rows: %d created, %d updated, %d unchanged; consents: %d added, %d changed",
+				path, res.Rows, res.Created, res.Updated, res.Unchanged, res.ConsentsAdded, res.ConsentsChanged)
+			if res.Deactivated+res.Activated > 0 {
+				fmt.Fprintf(a.stdout, "; %d made inactive, %d made active", res.Deactivated, res.Activated)
 			}
-			fmt.Fprintf(a.stdout, "%s: %d %s; the entries are stored all the same\n", path, len(res.Warnings), noun)
+			fmt.Fprintln(a.stdout)
+		case "staff":
+			res, err := staff.ImportFile(ctx, d, path, r, imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: %d rows: %d created, %d updated, %d unchanged\n", path, res.Rows, res.Created, res.Updated, res.Unchanged)
+		case "services":
+			res, err := billing.ImportServices(ctx, d, path, r, imports.Options{Practice: a.cfg.practiceSettings(), Actor: audit.ActorCLI, Now: a.now()})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: %d rows: %d added, %d already known\n", path, res.Rows, res.Added, res.AlreadyKnown)
+		case "readings":
+			res, err := a.monitoring(d).ImportFile(ctx, path, r, audit.ActorCLI)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: %d readings: %d new, %d already stored; %d out of range\n", path, res.Received, res.New,
+				res.Received-res.New, res.OutOfRange)
+		case "time":
+			res, err := a.timelog(d).ImportFile(ctx, path, r, timelog.CLI)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: %d entries, %d:%02d hours\n", path, res.Rows, res.Seconds/3600, res.Seconds%3600/60)
+			if len(res.Warnings) > 0 {
+				for _, w := range res.Warnings {
+					fmt.Fprintln(a.stdout, w)
+				}
+				noun := "warnings"
+				if len(res.Warnings) == 1 {
+					noun = "warning"
+				}
+				fmt.Fprintf(a.stdout, "%s: %d %s; the entries are stored all the same\n", path, len(res.Warnings), noun)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // errorText is an error's text on one line, except a file's errors, listed one per line so

@@ -80,6 +80,17 @@ func (a *app) openAsRole(ctx context.Context) (*sqlx.DB, error) {
 	return d, nil
 }
 
+// withDB runs fn on the database of DATABASE_URL, opened for the command line as openCurrent
+// opens it, and closes it afterwards.
+func (a *app) withDB(ctx context.Context, fn func(d *sqlx.DB) error) error {
+	d, err := a.openCurrent(ctx, audit.ActorCLI)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return fn(d)
+}
+
 // openCurrent opens the database for every other command: it must exist and be migrated to
 // exactly this binary's schema, so that a mistyped DATABASE_URL fails rather than reads or
 // fills an empty database. With OUTREACH_DATABASE_ROLE, it acts as the role.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/staff"
 )
@@ -47,37 +48,34 @@ func (a *app) staffCmd(ctx context.Context, args []string) error {
 			return u.fail("access %q is not nurse, practitioner, manager or admin", access)
 		}
 	}
-	d, err := a.openCurrent(ctx, audit.ActorCLI)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	practice := int64(a.cfg.practiceSettings().ID)
-	switch u.name {
-	case "staff password":
-		password, err := a.readPassword(args[0])
+	return a.withDB(ctx, func(d *sqlx.DB) error {
+		practice := int64(a.cfg.practiceSettings().ID)
+		switch u.name {
+		case "staff password":
+			password, err := a.readPassword(args[0])
+			if err != nil {
+				return err
+			}
+			if err := staff.SetPassword(ctx, d, practice, args[0], password, access, audit.ActorCLI, a.now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "password set for %s\n", args[0])
+			return nil
+		case "staff revoke":
+			tokens, sessions, err := staff.Revoke(ctx, d, practice, args[0], audit.ActorCLI, a.now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "revoked %d API tokens and ended %d sessions of %s\n", tokens, sessions, args[0])
+			return nil
+		}
+		token, err := staff.NewTokenTTL(ctx, d, practice, args[0], ttl, audit.ActorCLI, a.now())
 		if err != nil {
 			return err
 		}
-		if err := staff.SetPassword(ctx, d, practice, args[0], password, access, audit.ActorCLI, a.now()); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "password set for %s\n", args[0])
+		fmt.Fprintln(a.stdout, token)
 		return nil
-	case "staff revoke":
-		tokens, sessions, err := staff.Revoke(ctx, d, practice, args[0], audit.ActorCLI, a.now())
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "revoked %d API tokens and ended %d sessions of %s\n", tokens, sessions, args[0])
-		return nil
-	}
-	token, err := staff.NewTokenTTL(ctx, d, practice, args[0], ttl, audit.ActorCLI, a.now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(a.stdout, token)
-	return nil
+	})
 }
 
 // parseTTL reads a token's lifetime: a Go duration ("720h") or whole days ("30d"), from one

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/timelog"
@@ -40,45 +41,42 @@ func (a *app) timeCmd(ctx context.Context, args []string) error {
 	} else if month, err = billing.ParseMonth(*m); err != nil {
 		return u.fail("--month: %v", err)
 	}
-	d, err := a.openCurrent(ctx, audit.ActorCLI)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	svc := a.timelog(d)
-	from, to := month.Bounds(a.cfg.Location)
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	switch sub {
-	case "history":
-		h, err := svc.History(ctx, timelog.EntryID(entry))
-		if err == nil {
-			err = svc.AuditRead(ctx, audit.ActorCLI, "time_entry.history", "", timelog.EntryID(entry), "", nil)
+	return a.withDB(ctx, func(d *sqlx.DB) error {
+		svc := a.timelog(d)
+		from, to := month.Bounds(a.cfg.Location)
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		switch sub {
+		case "history":
+			h, err := svc.History(ctx, timelog.EntryID(entry))
+			if err == nil {
+				err = svc.AuditRead(ctx, audit.ActorCLI, "time_entry.history", "", timelog.EntryID(entry), "", nil)
+			}
+			if err != nil {
+				return err
+			}
+			return enc.Encode(struct {
+				Timezone string          `json:"timezone"`
+				Versions []timelog.Entry `json:"versions"`
+			}{a.cfg.Location.String(), h})
+		case "conflicts":
+			cs, err := svc.Conflicts(ctx, from, to)
+			if err == nil {
+				err = svc.AuditRead(ctx, audit.ActorCLI, "time_entry.conflicts", month.String(), 0, "", nil)
+			}
+			if err != nil {
+				return err
+			}
+			return enc.Encode(struct {
+				Month     string             `json:"month"`
+				Timezone  string             `json:"timezone"`
+				Conflicts []timelog.Conflict `json:"conflicts"`
+			}{month.String(), a.cfg.Location.String(), cs})
+		default:
+			if err := svc.AuditRead(ctx, audit.ActorCLI, "time_entry.export", month.String(), 0, "", nil); err != nil {
+				return err
+			}
+			return svc.Export(ctx, a.stdout, from, to, a.cfg.Location)
 		}
-		if err != nil {
-			return err
-		}
-		return enc.Encode(struct {
-			Timezone string          `json:"timezone"`
-			Versions []timelog.Entry `json:"versions"`
-		}{a.cfg.Location.String(), h})
-	case "conflicts":
-		cs, err := svc.Conflicts(ctx, from, to)
-		if err == nil {
-			err = svc.AuditRead(ctx, audit.ActorCLI, "time_entry.conflicts", month.String(), 0, "", nil)
-		}
-		if err != nil {
-			return err
-		}
-		return enc.Encode(struct {
-			Month     string             `json:"month"`
-			Timezone  string             `json:"timezone"`
-			Conflicts []timelog.Conflict `json:"conflicts"`
-		}{month.String(), a.cfg.Location.String(), cs})
-	default:
-		if err := svc.AuditRead(ctx, audit.ActorCLI, "time_entry.export", month.String(), 0, "", nil); err != nil {
-			return err
-		}
-		return svc.Export(ctx, a.stdout, from, to, a.cfg.Location)
-	}
+	})
 }

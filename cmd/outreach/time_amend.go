@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/jmoiron/sqlx"
 	"github.com/outreach-engine/outreach/timelog"
 )
 
@@ -55,28 +55,25 @@ func (a *app) timeChange(ctx context.Context, u cmdUsage, args []string) error {
 	case strings.TrimSpace(*reason) == "":
 		return u.fail("--reason is required: say why the entry is %s", done)
 	}
-	d, err := a.openCurrent(ctx, audit.ActorCLI)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	svc := a.timelog(d)
-	who, err := svc.CallerFor(ctx, *as)
-	if err != nil {
-		return err
-	}
-	var e timelog.Entry
-	if amend {
-		e, err = svc.Amend(ctx, who, timelog.EntryID(entry), p, *reason)
-	} else {
-		e, err = svc.Void(ctx, who, timelog.EntryID(entry), *reason)
-	}
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(e)
+	return a.withDB(ctx, func(d *sqlx.DB) error {
+		svc := a.timelog(d)
+		who, err := svc.CallerFor(ctx, *as)
+		if err != nil {
+			return err
+		}
+		var e timelog.Entry
+		if amend {
+			e, err = svc.Amend(ctx, who, timelog.EntryID(entry), p, *reason)
+		} else {
+			e, err = svc.Void(ctx, who, timelog.EntryID(entry), *reason)
+		}
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(e)
+	})
 }
 
 // joinStrings lists values for a flag's help, comma-separated.
