@@ -179,13 +179,9 @@ type next struct {
 // for practitioner-track patients with at least 30 minutes of the practitioner's own time
 // (below that, their time counts as staff time).
 func ccmLines(t tally, practitionerTrack bool) (lines []line, nx *next, reasons []Reason, counted int64) {
-	if practitionerTrack {
-		if lines, nx, ok := practitionerLane(t, Code99491, Code99437); ok {
-			return lines, nx, nil, t.practitionerSeconds
-		}
-		if t.practitionerSeconds > 0 {
-			reasons = append(reasons, ReasonPractitionerTimeAsStaff)
-		}
+	var ok bool
+	if lines, nx, reasons, ok = practitionerLane(t, practitionerTrack, Code99491, Code99437); ok {
+		return lines, nx, nil, t.practitionerSeconds
 	}
 	s := t.seconds
 	switch {
@@ -220,13 +216,9 @@ func ccmLines(t tally, practitionerTrack bool) (lines []line, nx *next, reasons 
 // clinical staff lane (99426, then 99427 for each further full 30), where the practitioner's
 // time counts as staff time, as for CCM.
 func pcmLines(t tally, practitionerTrack bool) (lines []line, nx *next, reasons []Reason, counted int64) {
-	if practitionerTrack {
-		if lines, nx, ok := practitionerLane(t, Code99424, Code99425); ok {
-			return lines, nx, nil, t.practitionerSeconds
-		}
-		if t.practitionerSeconds > 0 {
-			reasons = append(reasons, ReasonPractitionerTimeAsStaff)
-		}
+	var ok bool
+	if lines, nx, reasons, ok = practitionerLane(t, practitionerTrack, Code99424, Code99425); ok {
+		return lines, nx, nil, t.practitionerSeconds
 	}
 	s := t.seconds
 	if s < min30 {
@@ -240,17 +232,25 @@ func pcmLines(t tally, practitionerTrack bool) (lines []line, nx *next, reasons 
 	return lines, &next{code: Code99427, seconds: min30*int64(add+2) - s}, reasons, s
 }
 
-// practitionerLane bills first at 30 minutes of the practitioner's own time and add for each
-// further full 30, with no cap; ok is false below 30 minutes.
-func practitionerLane(t tally, first, add Code) (lines []line, nx *next, ok bool) {
+// practitionerLane bills the practitioner's own time, first for its first 30 minutes and add for
+// each further full 30, when the patient is on the practitioner track and that time reaches 30
+// minutes (ok). Otherwise the practitioner's time counts as staff time, which reasons says when
+// there is any.
+func practitionerLane(t tally, track bool, first, add Code) (lines []line, nx *next, reasons []Reason, ok bool) {
 	p := t.practitionerSeconds
-	if p < min30 {
-		return nil, nil, false
+	switch {
+	case !track:
+		return nil, nil, nil, false
+	case p < min30:
+		if p > 0 {
+			reasons = []Reason{ReasonPractitionerTimeAsStaff}
+		}
+		return nil, nil, reasons, false
 	}
 	lines = []line{{first, 1}}
 	n := int((p - min30) / min30)
 	if n > 0 {
 		lines = append(lines, line{add, n})
 	}
-	return lines, &next{code: add, seconds: min30*int64(n+2) - p}, true
+	return lines, &next{code: add, seconds: min30*int64(n+2) - p}, nil, true
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -103,12 +104,7 @@ func ComputeFrom(in Input, entries StaffEntries) (Report, error) {
 	}
 	t := c.t
 	rep := Report{Month: in.Month.String(), Timezone: in.Location.String(), Rows: []Row{}}
-	ids := make([]string, 0, len(patients))
-	for id := range patients {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(patients)) {
 		p := patients[id]
 		first := len(rep.Rows)
 		for _, prog := range reported {

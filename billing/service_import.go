@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/internal/imports"
+	"github.com/outreach-engine/outreach/internal/patients"
 )
 
 var serviceSchema = csvfile.Schema{
@@ -44,7 +44,11 @@ func ImportServices(ctx context.Context, d *sqlx.DB, name string, r io.Reader, o
 	rows, err := imports.Run(ctx, d, name, r, opt, imports.Job[serviceRow]{
 		Kind: imports.Services, Schema: serviceSchema, FirstFile: true, Parse: parseServices,
 		Store: func(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, rows []serviceRow) (map[string]int, error) {
-			ids, err := patientIDs(ctx, tx, pid, rows)
+			ext := make([]string, len(rows))
+			for i, s := range rows {
+				ext[i] = s.patient
+			}
+			ids, err := patients.IDs(ctx, tx, pid, ext)
 			if err != nil {
 				return nil, err
 			}
@@ -90,29 +94,6 @@ INSERT INTO billed_services (practice_id, patient_id, code, service_date, npi, c
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (practice_id, patient_id, code, service_date, npi) DO NOTHING
 RETURNING id`
-
-const selectPatientIDs = `
-SELECT ext_id, id FROM patients WHERE practice_id = $1 AND ext_id = ANY($2)`
-
-// patientIDs maps the practice's patient ids used in rows to internal ids.
-func patientIDs(ctx context.Context, q db.Querier, practiceID int64, rows []serviceRow) (map[string]int64, error) {
-	ext := make([]string, 0, len(rows))
-	for _, s := range rows {
-		ext = append(ext, s.patient)
-	}
-	var found []struct {
-		Ext string `db:"ext_id"`
-		ID  int64  `db:"id"`
-	}
-	if err := q.SelectContext(ctx, &found, selectPatientIDs, practiceID, pq.Array(ext)); err != nil {
-		return nil, fmt.Errorf("error looking up patients: %w", err)
-	}
-	ids := make(map[string]int64, len(found))
-	for _, f := range found {
-		ids[f.Ext] = f.ID
-	}
-	return ids, nil
-}
 
 func parseServices(f *csvfile.File) ([]serviceRow, error) {
 	return csvfile.ParseRows(f, "", func(r csvfile.Row) (serviceRow, []*csvfile.Error) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/outreach-engine/outreach/internal/errkind"
+	"github.com/outreach-engine/outreach/internal/patients"
 	"github.com/outreach-engine/outreach/staff"
 )
 
@@ -133,7 +134,7 @@ type LimitsView struct {
 }
 
 func (h *Handlers) patient(ctx context.Context, ext string) (int64, error) {
-	ids, err := PatientIDs(ctx, h.Svc.DB, h.Svc.pid(), []string{ext})
+	ids, err := patients.IDs(ctx, h.Svc.DB, h.Svc.pid(), []string{ext})
 	if err != nil {
 		return 0, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/csvfile"
 	"github.com/outreach-engine/outreach/internal/imports"
+	"github.com/outreach-engine/outreach/internal/patients"
 	"github.com/outreach-engine/outreach/internal/practice"
 )
 
@@ -45,7 +46,7 @@ func (s *Service) ImportFile(ctx context.Context, name string, r io.Reader, who 
 			for i, r := range rows {
 				ext[i], rs[i] = r.Patient, r.Reading
 			}
-			ids, err := PatientIDs(ctx, tx, s.pid(), ext)
+			ids, err := patients.IDs(ctx, tx, s.pid(), ext)
 			if err != nil {
 				return nil, err
 			}

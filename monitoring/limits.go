@@ -2,6 +2,7 @@ package monitoring
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -51,12 +52,7 @@ func (l Limits) With(own Limits) Limits {
 // bounds outside what a reading can be, or bounds in the wrong order.
 func (l Limits) Check() []FieldError {
 	var errs []FieldError
-	ms := make([]Measure, 0, len(l))
-	for m := range l {
-		ms = append(ms, m)
-	}
-	slices.Sort(ms)
-	for _, m := range ms {
+	for _, m := range slices.Sorted(maps.Keys(l)) {
 		lim := l[m]
 		p, ok := plausible[m]
 		if !ok {

@@ -16,6 +16,7 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/patients"
 	"github.com/outreach-engine/outreach/internal/practice"
 )
 
@@ -50,25 +51,6 @@ type Result struct {
 	byType     map[Type]int   // new readings, by type
 	breaches   map[Type]int   // new readings out of range, by type
 	items      map[int64]bool // the items raised or joined
-}
-
-const selectPatientIDs = `SELECT ext_id, id FROM patients WHERE practice_id = $1 AND ext_id = ANY ($2)`
-
-// PatientIDs maps the practice's patient ids to internal ids; ids that match no patient are
-// left out.
-func PatientIDs(ctx context.Context, q db.Querier, practice int64, ext []string) (map[string]int64, error) {
-	var found []struct {
-		Ext string `db:"ext_id"`
-		ID  int64  `db:"id"`
-	}
-	if err := q.SelectContext(ctx, &found, selectPatientIDs, practice, pq.Array(ext)); err != nil {
-		return nil, fmt.Errorf("error looking up patients: %w", err)
-	}
-	ids := make(map[string]int64, len(found))
-	for _, f := range found {
-		ids[f.Ext] = f.ID
-	}
-	return ids, nil
 }
 
 // insertReadings stores a batch in one statement; a reading stored before (same patient, type,
@@ -225,7 +207,7 @@ func (s *Service) Receive(ctx context.Context, rs []Reading, who audit.Actor) (R
 	var res Result
 	var unknown []UnknownPatient
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		ids, err := PatientIDs(ctx, tx, s.pid(), ext)
+		ids, err := patients.IDs(ctx, tx, s.pid(), ext)
 		if err != nil {
 			return err
 		}

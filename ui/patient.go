@@ -156,9 +156,7 @@ func reasonText(r outreach.Reason, loc *time.Location) string {
 
 // patientActive makes the patient inactive, or active again, with the reason staff give.
 func (p *Pages) patientActive(w http.ResponseWriter, r *http.Request) {
-	who := me(r)
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	ext := r.PathValue("id")
+	who, ext := patientForm(w, r)
 	var active bool
 	switch r.PostFormValue("active") {
 	case "true":
@@ -196,9 +194,7 @@ func (p *Pages) patientFailed(w http.ResponseWriter, r *http.Request, err error)
 
 // patientTime records time spent on the patient, entered by hand.
 func (p *Pages) patientTime(w http.ResponseWriter, r *http.Request) {
-	who := me(r)
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	ext := r.PathValue("id")
+	who, ext := patientForm(w, r)
 	err := func() error {
 		started, err := localInstant(r.PostFormValue("started_date"), r.PostFormValue("started_time"), p.Location)
 		if err != nil {
@@ -271,9 +267,7 @@ func (p *Pages) patientMessage(w http.ResponseWriter, r *http.Request) {
 
 // patientTimer starts a timer for the patient, or stops the running one and records its time.
 func (p *Pages) patientTimer(w http.ResponseWriter, r *http.Request) {
-	who := me(r)
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	ext := r.PathValue("id")
+	who, ext := patientForm(w, r)
 	var err error
 	switch r.PathValue("action") {
 	case "start":
@@ -301,4 +295,11 @@ func (p *Pages) patientTimer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.patientFailed(w, r, err)
+}
+
+// patientForm bounds the body of a form posted to a patient's page, and returns who posts it
+// and the patient's id in the path.
+func patientForm(w http.ResponseWriter, r *http.Request) (staff.Identity, string) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	return me(r), r.PathValue("id")
 }

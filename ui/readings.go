@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/errkind"
+	"github.com/outreach-engine/outreach/internal/patients"
 	"github.com/outreach-engine/outreach/monitoring"
 	"github.com/outreach-engine/outreach/staff"
 )
@@ -109,9 +110,7 @@ func boundText(v *float64) string {
 // patientLimits sets the patient's own limits from the page's form: practitioners only. A
 // measure whose fields are all empty keeps the practice's default.
 func (p *Pages) patientLimits(w http.ResponseWriter, r *http.Request) {
-	who := me(r)
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	ext := r.PathValue("id")
+	who, ext := patientForm(w, r)
 	err := func() error {
 		if p.Readings == nil {
 			return errkind.Errorf(errkind.ErrNotFound, "remote monitoring is not set up")
@@ -119,7 +118,7 @@ func (p *Pages) patientLimits(w http.ResponseWriter, r *http.Request) {
 		if !monitoring.CanSetLimits(who) {
 			return errkind.Errorf(errkind.ErrForbidden, "only a practitioner may set a patient's limits")
 		}
-		ids, err := monitoring.PatientIDs(r.Context(), p.DB, int64(p.Practice), []string{ext})
+		ids, err := patients.IDs(r.Context(), p.DB, int64(p.Practice), []string{ext})
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
@@ -167,19 +168,40 @@ type bareHandler struct {
 }
 
 func startBareHandler(ctx context.Context, conn string) (*bareHandler, error) {
+	// The table is made unlogged and then logged only so that it leaves nothing behind; commits
+	// still wait for the WAL of a logged row, as the engine's do.
+	return startBare(ctx, conn, "bench_bare", []string{
+		`CREATE UNLOGGED TABLE IF NOT EXISTS bench_bare (id bigserial PRIMARY KEY, sid text, sender text, body text, at timestamptz)`,
+		`ALTER TABLE bench_bare SET LOGGED`,
+	}, func(d *sqlx.DB) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if err := r.ParseForm(); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			if _, err := d.ExecContext(r.Context(), `INSERT INTO bench_bare (sid, sender, body, at) VALUES ($1, $2, $3, now())`,
+				r.PostForm.Get("MessageSid"), r.PostForm.Get("From"), r.PostForm.Get("Body")); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("Content-Type", "text/xml")
+			_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
+		}
+	})
+}
+
+// startBare serves handle's handler on a local port, over its own pool with the engine's size,
+// after making its table with create; closing it drops the table.
+func startBare(ctx context.Context, conn, table string, create []string, handle func(d *sqlx.DB) http.HandlerFunc) (*bareHandler, error) {
 	d, err := db.Open(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.ExecContext(ctx, `CREATE UNLOGGED TABLE IF NOT EXISTS bench_bare (id bigserial PRIMARY KEY, sid text, sender text, body text, at timestamptz)`); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("error making the bare handler's table: %w", err)
-	}
-	// The table is unlogged only so that it leaves nothing behind; commits still wait for the
-	// WAL of a logged row, as the engine's do.
-	if _, err := d.ExecContext(ctx, `ALTER TABLE bench_bare SET LOGGED`); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("error making the bare handler's table: %w", err)
+	for _, stmt := range create {
+		if _, err := d.ExecContext(ctx, stmt); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("error making the bare handler's table: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -187,23 +209,11 @@ func startBareHandler(ctx context.Context, conn string) (*bareHandler, error) {
 		return nil, err
 	}
 	h := &bareHandler{url: "http://" + ln.Addr().String() + "/", db: d.DB}
-	h.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if _, err := d.ExecContext(r.Context(), `INSERT INTO bench_bare (sid, sender, body, at) VALUES ($1, $2, $3, now())`,
-			r.PostForm.Get("MessageSid"), r.PostForm.Get("From"), r.PostForm.Get("Body")); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "text/xml")
-		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
-	}), ReadHeaderTimeout: 10 * time.Second}
+	h.srv = &http.Server{Handler: handle(d), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = h.srv.Serve(ln) }()
 	h.close = func() {
 		_ = h.srv.Close()
-		_, _ = d.ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_bare`)
+		_, _ = d.ExecContext(context.Background(), `DROP TABLE IF EXISTS `+table)
 		d.Close()
 	}
 	return h, nil

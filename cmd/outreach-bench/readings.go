@@ -6,39 +6,27 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/loadstat"
+	"github.com/outreach-engine/outreach/monitoring"
 )
 
 // readingsBatch is how many readings a vendor's webhook carries.
 const readingsBatch = 100
 
-// benchReading is a reading as a vendor's webhook sends it.
-type benchReading struct {
-	Patient   string   `json:"patient"`
-	Device    string   `json:"device"`
-	Type      string   `json:"type"`
-	TakenAt   string   `json:"taken_at"`
-	Systolic  *float64 `json:"systolic,omitempty"`
-	Diastolic *float64 `json:"diastolic,omitempty"`
-	Value     *float64 `json:"value,omitempty"`
-	Unit      string   `json:"unit,omitempty"`
-}
-
 // dayOfReadings is a day of each patient's readings, in batches of readingsBatch as vendors
 // send them: a blood pressure in the morning and in the evening and a weight, one pressure in
 // fifty out of range (an item on the queue).
 func dayOfReadings(patients int, day time.Time) [][]byte {
-	var all []benchReading
+	var all []monitoring.Input
 	f := func(v float64) *float64 { return &v }
 	for i := range patients {
 		p := fmt.Sprintf("B%07d", i)
@@ -47,10 +35,10 @@ func dayOfReadings(patients int, day time.Time) [][]byte {
 			if (i*2+k)%50 == 0 {
 				sys = 168
 			}
-			all = append(all, benchReading{Patient: p, Device: "BP-" + p, Type: "blood_pressure",
+			all = append(all, monitoring.Input{Patient: p, Device: "BP-" + p, Type: "blood_pressure",
 				TakenAt: day.Add(at + time.Duration(i%600)*time.Second).Format(time.RFC3339), Systolic: f(sys), Diastolic: f(78)})
 		}
-		all = append(all, benchReading{Patient: p, Device: "SC-" + p, Type: "weight",
+		all = append(all, monitoring.Input{Patient: p, Device: "SC-" + p, Type: "weight",
 			TakenAt: day.Add(7*time.Hour + 5*time.Minute).Format(time.RFC3339), Value: f(70 + float64(i%40)), Unit: "kg"})
 	}
 	var out [][]byte
@@ -164,55 +152,36 @@ func (b *benchRun) readings(ctx context.Context) error {
 // the batch and stores it with one INSERT … SELECT FROM unnest (the same unique key), with the
 // engine's connection pool size, and nothing else: no token, no checks, no limits, no items.
 func startBareReadings(ctx context.Context, conn string) (*bareHandler, error) {
-	d, err := db.Open(ctx, conn)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := d.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS bench_bare_readings (id bigserial PRIMARY KEY, patient text,
+	return startBare(ctx, conn, "bench_bare_readings", []string{`CREATE TABLE IF NOT EXISTS bench_bare_readings (id bigserial PRIMARY KEY, patient text,
 		device text, type text, taken_at timestamptz, systolic smallint, diastolic smallint, value numeric(7, 2), unit text,
-		UNIQUE (patient, type, taken_at, device))`); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("error making the bare handler's table: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	h := &bareHandler{url: "http://" + ln.Addr().String() + "/", db: d.DB}
-	h.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var rs []benchReading
-		if err := json.NewDecoder(r.Body).Decode(&rs); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		n := len(rs)
-		patients, devices, types, at, units := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		sys, dia, vals := make([]float64, n), make([]float64, n), make([]float64, n)
-		for i, x := range rs {
-			patients[i], devices[i], types[i], at[i], units[i] = x.Patient, x.Device, x.Type, x.TakenAt, x.Unit
-			if x.Systolic != nil {
-				sys[i], dia[i] = *x.Systolic, *x.Diastolic
+		UNIQUE (patient, type, taken_at, device))`}, func(d *sqlx.DB) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			var rs []monitoring.Input
+			if err := json.NewDecoder(r.Body).Decode(&rs); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
 			}
-			if x.Value != nil {
-				vals[i] = *x.Value
+			n := len(rs)
+			patients, devices, types, at, units := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			sys, dia, vals := make([]float64, n), make([]float64, n), make([]float64, n)
+			for i, x := range rs {
+				patients[i], devices[i], types[i], at[i], units[i] = x.Patient, x.Device, x.Type, x.TakenAt, x.Unit
+				if x.Systolic != nil {
+					sys[i], dia[i] = *x.Systolic, *x.Diastolic
+				}
+				if x.Value != nil {
+					vals[i] = *x.Value
+				}
 			}
-		}
-		if _, err := d.ExecContext(r.Context(), `INSERT INTO bench_bare_readings (patient, device, type, taken_at, systolic, diastolic, value, unit)
+			if _, err := d.ExecContext(r.Context(), `INSERT INTO bench_bare_readings (patient, device, type, taken_at, systolic, diastolic, value, unit)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::smallint[], $6::smallint[], $7::numeric[], $8::text[])
 			ON CONFLICT DO NOTHING`, pq.Array(patients), pq.Array(devices), pq.Array(types), pq.Array(at), pq.Array(sys), pq.Array(dia),
-			pq.Array(vals), pq.Array(units)); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
+				pq.Array(vals), pq.Array(units)); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{}`)
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{}`)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = h.srv.Serve(ln) }()
-	h.close = func() {
-		_ = h.srv.Close()
-		_, _ = d.ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_bare_readings`)
-		d.Close()
-	}
-	return h, nil
+	})
 }
