@@ -162,10 +162,8 @@ func (s *Service) fileWarnings(ctx context.Context, q db.Querier, name string, s
 	if len(spans) == 0 {
 		return nil, nil
 	}
-	from, to := spans[0].from, spans[0].to
-	for _, sp := range spans {
-		from, to = minTime(from, sp.from), maxTime(to, sp.to)
-	}
+	from := slices.MinFunc(spans, func(a, b span) int { return a.from.Compare(b.from) }).from
+	to := slices.MaxFunc(spans, func(a, b span) int { return a.to.Compare(b.to) }).to
 	closed, err := billing.ClosedMonths(ctx, q, s.Practice, from, to)
 	if err != nil {
 		return nil, err
@@ -209,18 +207,4 @@ func localSpan(from, to time.Time, loc *time.Location) string {
 		return f.Format("2006-01-02 15:04") + "–" + t.Format("15:04 MST")
 	}
 	return localTime(f, loc) + " – " + localTime(t, loc)
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
