@@ -109,41 +109,73 @@ func same(a, b Draft) bool {
 // amendment that changes nothing is refused. The amendment carries warnings as a recorded
 // entry does.
 func (s *Service) Amend(ctx context.Context, c Caller, id EntryID, p Patch, reason string) (Entry, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return Entry{}, &InvalidError{[]*FieldError{fieldErr("reason", "reason is empty: say why the entry is amended")}}
-	}
-	now := s.Clock()
-	var newID EntryID
-	var ws []Warning
-	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		// An entry's staff member never changes: who may amend it is known before the lock.
-		cur, err := s.get(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := MayActFor(c, VerbAmend, cur.Staff); err != nil {
-			return fmt.Errorf("time entry %d: %w", id, err)
-		}
-		if err := s.lockCurrent(ctx, tx, id, "amend"); err != nil {
-			return err
-		}
+	// An entry's staff member never changes: who may amend it is known before the lock.
+	permit := func(cur Entry) error { return MayActFor(c, VerbAmend, cur.Staff) }
+	return s.supersede(ctx, c, id, reason, VerbAmend, permit, func(tx *sqlx.Tx, cur Entry, now time.Time) (resolved, Source, bool, error) {
 		d, errs := p.Apply(cur.draft())
 		if len(errs) == 0 {
 			errs = d.Normalize(now)
 		}
 		if len(errs) > 0 {
-			return &InvalidError{errs}
+			return resolved{}, "", false, &InvalidError{errs}
 		}
 		if same(d, cur.draft()) {
-			return errkind.Errorf(errkind.ErrInvalid, "the amendment changes nothing in time entry %d: give the fields that change", id)
+			return resolved{}, "", false, errkind.Errorf(errkind.ErrInvalid, "the amendment changes nothing in time entry %d: give the fields that change", id)
 		}
 		before := cur.attribution()
 		e, err := s.resolveOne(ctx, tx, c, VerbAmend, d, &before)
 		if err != nil {
+			return resolved{}, "", false, fmt.Errorf("time entry %d: %w", id, err)
+		}
+		return e, SourceManual, false, nil
+	})
+}
+
+// Void withdraws a current entry that c may void (see Permit), with the reason: it stays
+// stored and counts for nothing. A void in a closed billing month carries a warning: the
+// closed report still counts the entry.
+func (s *Service) Void(ctx context.Context, c Caller, id EntryID, reason string) (Entry, error) {
+	permit := func(old Entry) error { return Permit(c, Act{Verb: VerbVoid, Entry: old.attribution()}) }
+	return s.supersede(ctx, c, id, reason, VerbVoid, permit, func(tx *sqlx.Tx, old Entry, _ time.Time) (resolved, Source, bool, error) {
+		r, err := newResolver(ctx, tx, int64(s.Practice), []Draft{old.draft()})
+		if err != nil {
+			return resolved{}, "", false, err
+		}
+		e, _ := r.resolve(old.draft())
+		// The void keeps the voided entry's facts, including its role at the time.
+		e.role, e.credential, e.npi = old.StaffRole, old.StaffCredential, old.StaffNPI
+		return e, old.Source, true, nil
+	})
+}
+
+// supersede records, with the reason, a version that supersedes the current entry id, under
+// the entry's lock: permit says whether c may (before the lock), and next makes the version
+// from the entry as it stands, its source and whether it voids the entry.
+func (s *Service) supersede(ctx context.Context, c Caller, id EntryID, reason string, verb Verb, permit func(cur Entry) error,
+	next func(tx *sqlx.Tx, cur Entry, now time.Time) (resolved, Source, bool, error)) (Entry, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return Entry{}, &InvalidError{[]*FieldError{fieldErr("reason", "reason is empty: say why the entry is %s", verbDone[verb])}}
+	}
+	now := s.Clock()
+	var newID EntryID
+	var ws []Warning
+	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		cur, err := s.get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := permit(cur); err != nil {
 			return fmt.Errorf("time entry %d: %w", id, err)
 		}
-		newID, ws, err = s.store(ctx, tx, e, SourceManual, amendment{supersedes: &id, reason: &reason}, c.Actor, now)
+		if err := s.lockCurrent(ctx, tx, id, string(verb)); err != nil {
+			return err
+		}
+		e, src, voided, err := next(tx, cur, now)
+		if err != nil {
+			return err
+		}
+		newID, ws, err = s.store(ctx, tx, e, src, amendment{supersedes: &id, voided: voided, reason: &reason}, c.Actor, now)
 		return err
 	})
 	if err != nil {
@@ -152,43 +184,8 @@ func (s *Service) Amend(ctx context.Context, c Caller, id EntryID, p Patch, reas
 	return s.recorded(ctx, newID, ws)
 }
 
-// Void withdraws a current entry that c may void (see Permit), with the reason: it stays
-// stored and counts for nothing. A void in a closed billing month carries a warning: the
-// closed report still counts the entry.
-func (s *Service) Void(ctx context.Context, c Caller, id EntryID, reason string) (Entry, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return Entry{}, &InvalidError{[]*FieldError{fieldErr("reason", "reason is empty: say why the entry is voided")}}
-	}
-	now := s.Clock()
-	var newID EntryID
-	var ws []Warning
-	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		old, err := s.get(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := Permit(c, Act{Verb: VerbVoid, Entry: old.attribution()}); err != nil {
-			return fmt.Errorf("time entry %d: %w", id, err)
-		}
-		if err := s.lockCurrent(ctx, tx, id, "void"); err != nil {
-			return err
-		}
-		r, err := newResolver(ctx, tx, int64(s.Practice), []Draft{old.draft()})
-		if err != nil {
-			return err
-		}
-		e, _ := r.resolve(old.draft())
-		// The void keeps the voided entry's facts, including its role at the time.
-		e.role, e.credential, e.npi = old.StaffRole, old.StaffCredential, old.StaffNPI
-		newID, ws, err = s.store(ctx, tx, e, old.Source, amendment{supersedes: &id, voided: true, reason: &reason}, c.Actor, now)
-		return err
-	})
-	if err != nil {
-		return Entry{}, err
-	}
-	return s.recorded(ctx, newID, ws)
-}
+// verbDone is what an amendment or a void does to an entry, as its errors say it.
+var verbDone = map[Verb]string{VerbAmend: "amended", VerbVoid: "voided"}
 
 const lockEntry = `
 SELECT id FROM time_entries WHERE practice_id = $1 AND id = $2 FOR UPDATE`
