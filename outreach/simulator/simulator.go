@@ -90,14 +90,14 @@ func (c *Channel) AddPatient(phone string, p Patient) {
 // SendSMS accepts the message and returns a made-up id; a simulated patient's reply follows
 // after a few seconds.
 func (c *Channel) SendSMS(ctx context.Context, m outreach.SMS) (string, error) {
-	sid, err := c.accept(ctx, "SM")
+	var reply string
+	sid, err := c.accept(ctx, "SM", func(sid string) {
+		c.sent = append(c.sent, Sent{SMS: m, SID: sid, At: time.Now()})
+		reply = c.patients[m.To].reply(m.Kind)
+	})
 	if err != nil {
 		return "", err
 	}
-	c.mu.Lock()
-	c.sent = append(c.sent, Sent{SMS: m, SID: sid, At: time.Now()})
-	reply := c.patients[m.To].reply(m.Kind)
-	c.mu.Unlock()
 	c.log.Info("simulated sms", "sid", sid, "kind", m.Kind, "chars", len(m.Body))
 	if id, err := strconv.ParseInt(callbackParam(m.StatusCallback, "message"), 10, 64); err == nil && c.hooks.Delivered != nil {
 		go c.later(time.Second, func(ctx context.Context) { c.hooks.Delivered(ctx, id, sid) })
@@ -109,13 +109,18 @@ func (c *Channel) SendSMS(ctx context.Context, m outreach.SMS) (string, error) {
 	return sid, nil
 }
 
-// accept takes a message or call unless ctx has ended (then the outbox tries again), and gives
-// it a made-up id that starts like Twilio's (SM, CA).
-func (c *Channel) accept(ctx context.Context, prefix string) (string, error) {
+// accept takes a message or call unless ctx has ended (then the outbox tries again): it gives
+// it a made-up id that starts like Twilio's (SM, CA), and records it with record, under the
+// channel's lock.
+func (c *Channel) accept(ctx context.Context, prefix string, record func(sid string)) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", &outreach.SendError{Failure: outreach.Retry, Err: err}
 	}
-	return fmt.Sprintf("%ssim%030d", prefix, c.seq.Add(1)), nil
+	sid := fmt.Sprintf("%ssim%030d", prefix, c.seq.Add(1))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	record(sid)
+	return sid, nil
 }
 
 // reply is what the patient texts back to a message of a kind, if anything, and takes it from
@@ -147,14 +152,14 @@ func (p *Patient) reply(kind string) string {
 // StartCall accepts the call and returns a made-up id; after a few seconds the simulated
 // patient picks up (or not) and answers what the call asks.
 func (c *Channel) StartCall(ctx context.Context, call outreach.Call) (string, error) {
-	sid, err := c.accept(ctx, "CA")
+	var p *Patient
+	sid, err := c.accept(ctx, "CA", func(sid string) {
+		c.calls = append(c.calls, Placed{Call: call, SID: sid, At: time.Now()})
+		p = c.patients[call.To]
+	})
 	if err != nil {
 		return "", err
 	}
-	c.mu.Lock()
-	c.calls = append(c.calls, Placed{Call: call, SID: sid, At: time.Now()})
-	p := c.patients[call.To]
-	c.mu.Unlock()
 	c.log.Info("simulated call placed", "sid", sid)
 	if id, err := strconv.ParseInt(callbackParam(call.StatusCallback, "call"), 10, 64); err == nil {
 		go c.later(c.delay(), func(ctx context.Context) { c.runCall(ctx, id, sid, p) })
