@@ -42,6 +42,9 @@ type Row struct {
 	Program    care.Program `json:"program"`
 	BillingNPI string       `json:"billing_npi"`
 	Seconds    int64        `json:"seconds"` // counted toward the row's codes
+	// Days is, on RPM rows only, how many days of the period hold device data (a reading that
+	// is not manual), whatever the row's status.
+	Days *int `json:"days,omitempty"`
 	// UncountedSeconds is time that would count but that the row's lane does not use: staff
 	// time beside a practitioner lane (99491, 99424). Left out of the JSON when zero.
 	UncountedSeconds int64      `json:"uncounted_seconds,omitempty"`
@@ -50,6 +53,9 @@ type Row struct {
 	AmountCents      int64      `json:"amount_cents"`
 	Reasons          []Reason   `json:"reasons"`
 	Next             *Next      `json:"next"`
+	// DeviceNext is, on eligible RPM rows below 16 days, the next device supply code and the
+	// days of data it still needs.
+	DeviceNext *DeviceNext `json:"device_next,omitempty"`
 }
 
 // Report is a month's billing report.
@@ -109,7 +115,7 @@ func ComputeFrom(in Input, entries StaffEntries) (Report, error) {
 		first := len(rep.Rows)
 		for _, prog := range reported {
 			tl, logged := t[id][prog]
-			if !logged && !slices.Contains(p.Programs, prog) {
+			if !logged && !slices.Contains(p.Programs, prog) && (prog != care.RPM || p.Device.Days == 0) {
 				continue
 			}
 			if tl == nil {
@@ -130,7 +136,12 @@ func programRow(in Input, p *Patient, prog care.Program, t tally, services []Bil
 	row := Row{Patient: p.ID, Program: prog, BillingNPI: p.BillingNPI, Seconds: t.seconds, Codes: []CodeLine{}, Reasons: []Reason{}}
 	var lines []line
 	var nx *next
+	var dnx *DeviceNext
 	counted := t.seconds
+	if prog == care.RPM {
+		days := p.Device.Days
+		row.Days = &days
+	}
 	if rs := eligibility(p, prog, in.Month, in.Location); len(rs) > 0 {
 		row.Status, row.Reasons = NotEligible, rs
 	} else if rs := exclusions(p, prog, services, in.Month); len(rs) > 0 {
@@ -144,6 +155,12 @@ func programRow(in Input, p *Patient, prog care.Program, t tally, services []Bil
 			lines, nx, rs, counted = pcmLines(t, p.PCMPractitionerTrack)
 		case care.RPM:
 			lines, nx, rs = rpmLines(t)
+			var device []line
+			device, dnx = deviceLines(p.Device)
+			if len(device) > 0 { // billable for its device codes: the minutes are not below a threshold that matters
+				rs = slices.DeleteFunc(rs, func(r Reason) bool { return r == ReasonBelowThreshold })
+			}
+			lines = append(lines, device...)
 		case care.BHI:
 			if t.seconds >= min20 {
 				lines = []line{{Code99484, 1}}
@@ -184,6 +201,14 @@ func programRow(in Input, p *Patient, prog care.Program, t tally, services []Bil
 			value -= row.AmountCents
 		}
 		row.Next = &Next{Code: nx.code, MinutesNeeded: (max(nx.seconds, 0) + 59) / 60, Needs: nx.needs, ValueCents: value}
+	}
+	if dnx != nil && (row.Status == Billable || row.Status == BelowThreshold) {
+		value, err := deviceNextValue(in, p.Device, dnx)
+		if err != nil {
+			return Row{}, err
+		}
+		dnx.ValueCents = value
+		row.DeviceNext = dnx
 	}
 	return row, nil
 }
@@ -279,15 +304,20 @@ func g0506Lines(p *Patient, services []BilledService, m Month) ([]line, []Reason
 	return []line{{CodeG0506, 1}}, []Reason{}
 }
 
-// WorkItem is a patient close to their next threshold.
+// WorkItem is a patient close to their next threshold: minutes of time, or days of device data.
 type WorkItem struct {
 	Patient       string       `json:"patient"`
 	Program       care.Program `json:"program"`
 	Code          Code         `json:"code"`
 	MinutesNeeded int64        `json:"minutes_needed"`
 	Needs         Need         `json:"needs,omitempty"` // besides the minutes: an interactive contact for RPM
-	ValueCents    int64        `json:"value_cents"`
-	DaysLeft      int          `json:"days_left"`
+	// DaysNeeded is, for a device supply code, the days of device data still needed this month.
+	DaysNeeded int `json:"days_needed,omitempty"`
+	// MonthHasDays says, for a device supply code, whether the month still has as many days
+	// left as DaysNeeded (today included): false when the code is out of reach this month.
+	MonthHasDays *bool `json:"month_has_days,omitempty"`
+	ValueCents   int64 `json:"value_cents"`
+	DaysLeft     int   `json:"days_left"`
 }
 
 // Worklist returns the rows within reach of their next code (at most within minutes; 0 for RPM
@@ -296,6 +326,10 @@ type WorkItem struct {
 // never listed, however wide the window: nothing has been started, so it is no closer to a
 // code than any enrolled patient (the report with all rows lists them). An item that needs an
 // interactive contact says so.
+//
+// RPM rows with device data this month and fewer than 16 days are listed too, whatever the
+// window, with the next device supply code (99445 under 2 days, 99454 under 16), the days of
+// data still needed, and whether the month's days left (today included) are enough for them.
 func Worklist(rep Report, now time.Time, loc *time.Location, within int64) []WorkItem {
 	m, err := ParseMonth(rep.Month)
 	if err != nil {
@@ -311,6 +345,11 @@ func Worklist(rep Report, now time.Time, loc *time.Location, within int64) []Wor
 	}
 	items := []WorkItem{}
 	for _, r := range rep.Rows {
+		if dn := r.DeviceNext; dn != nil && r.Days != nil && *r.Days > 0 {
+			enough := dn.DaysNeeded <= days
+			items = append(items, WorkItem{Patient: r.Patient, Program: r.Program, Code: dn.Code, DaysNeeded: dn.DaysNeeded,
+				MonthHasDays: &enough, ValueCents: dn.ValueCents, DaysLeft: days})
+		}
 		if r.Next == nil || r.Next.MinutesNeeded > within || r.Seconds == 0 {
 			continue
 		}

@@ -22,6 +22,9 @@ const (
 	Code99457 Code = "99457" // RPM management, first 20 min
 	Code99458 Code = "99458" // RPM management, each further 20 min
 	Code99470 Code = "99470" // RPM management, 10 to 19 min
+	Code99453 Code = "99453" // RPM device set-up and education, once per episode
+	Code99454 Code = "99454" // RPM device supply, 16 to 30 days of data in the period
+	Code99445 Code = "99445" // RPM device supply, 2 to 15 days of data in the period
 	Code99484 Code = "99484" // BHI, clinical staff 20 min
 	Code99424 Code = "99424" // PCM by the practitioner personally, first 30 min
 	Code99425 Code = "99425" // PCM by the practitioner personally, each further 30 min
@@ -74,6 +77,8 @@ type Patient struct {
 	Consents             []Consent // every consent, in force or not
 	InitiatingVisit      time.Time // date; zero when none
 	CarePlan             time.Time // date; zero when none
+	// Device is what the patient's device readings say for the month, for RPM's device codes.
+	Device Device
 }
 
 // Entry is a current (not superseded, not voided) time entry.

@@ -29,7 +29,10 @@ type Store struct {
 	// SamePractitioner decides which of PCM and CCM is billed when both are billable by the
 	// same practitioner (zero: the one that pays more).
 	SamePractitioner Choice
-	Clock            func() time.Time
+	// Devices loads the patients' device data for RPM's device codes (monitoring.BillingFacts);
+	// nil: no patient has device data.
+	Devices DeviceFacts
+	Clock   func() time.Time
 }
 
 const selectPatientFacts = `
@@ -117,6 +120,17 @@ func (s *Store) facts(ctx context.Context, q db.Querier, m Month) (Input, map[in
 			pt.CarePlan = dateOnly(*p.CarePlan)
 		}
 		in.Patients[i] = pt
+	}
+	if s.Devices != nil {
+		// Device codes are billed per calendar month in the practice's zone (see device.go).
+		from, to := m.Bounds(s.Location)
+		devices, err := s.Devices(ctx, q, from, to)
+		if err != nil {
+			return Input{}, nil, err
+		}
+		for i := range in.Patients {
+			in.Patients[i].Device = devices[in.Patients[i].ID]
+		}
 	}
 	var services []struct {
 		Patient string    `db:"ext_id"`
@@ -208,11 +222,11 @@ type MonthReport struct {
 }
 
 // Idle reports whether a row says nothing but that a patient enrolled in its program has no
-// time this month: below threshold, no time counted or uncounted, and no reason but
-// below_threshold. A row with any other reason (not eligible, excluded, a time conflict, a
-// missing interactive contact) is never idle.
+// time this month: below threshold, no time counted or uncounted, no days of device data, and
+// no reason but below_threshold. A row with any other reason (not eligible, excluded, a time
+// conflict, a missing interactive contact) is never idle.
 func (r Row) Idle() bool {
-	if r.Status != BelowThreshold || r.Seconds != 0 || r.UncountedSeconds != 0 {
+	if r.Status != BelowThreshold || r.Seconds != 0 || r.UncountedSeconds != 0 || (r.Days != nil && *r.Days > 0) {
 		return false
 	}
 	for _, reason := range r.Reasons {

@@ -9,11 +9,13 @@ import (
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/monitoring"
 )
 
 func (a *app) billingStore(d *sqlx.DB) *billing.Store {
 	return &billing.Store{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location,
-		Rates: a.cfg.Rates, FeeSchedule: a.cfg.FeeSchedule, SamePractitioner: a.cfg.SamePractitioner, Clock: a.now}
+		Rates: a.cfg.Rates, FeeSchedule: a.cfg.FeeSchedule, SamePractitioner: a.cfg.SamePractitioner,
+		Devices: monitoring.BillingFacts(a.cfg.practiceSettings().ID, a.cfg.Location), Clock: a.now}
 }
 
 // billingCmd runs "billing report --month YYYY-MM [--format json|csv|text] [--all]",
