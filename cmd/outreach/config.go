@@ -224,6 +224,13 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	if c.SamePractitioner, err = billing.ParseChoice(e.get("OUTREACH_PCM_CCM_CHOICE", string(billing.ChooseHigher))); err != nil {
 		e.fail("OUTREACH_PCM_CCM_CHOICE: %v", err)
 	}
+	switch period := e.get("OUTREACH_RPM_PERIOD", "calendar"); period {
+	case "calendar":
+	case "rolling":
+		e.fail("OUTREACH_RPM_PERIOD rolling is not supported: RPM device codes are billed per calendar month in OUTREACH_TIMEZONE (rolling 30-day periods from the episode start are not built); unset it or set calendar")
+	default:
+		e.fail("OUTREACH_RPM_PERIOD %q is not calendar (rolling 30-day periods are not built)", period)
+	}
 
 	if err := c.LogLevel.UnmarshalText([]byte(e.get("OUTREACH_LOG_LEVEL", "info"))); err != nil {
 		e.fail("OUTREACH_LOG_LEVEL %q is not debug, info, warn or error", e.get("OUTREACH_LOG_LEVEL", ""))

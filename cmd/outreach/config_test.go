@@ -98,6 +98,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"public url", map[string]string{"OUTREACH_PUBLIC_URL": "outreach.example.org"}, nil, "OUTREACH_PUBLIC_URL"},
 		{"channel", map[string]string{"OUTREACH_CHANNEL": "pigeon"}, nil, `OUTREACH_CHANNEL "pigeon" is not twilio or simulator`},
 		{"PCM or CCM", map[string]string{"OUTREACH_PCM_CCM_CHOICE": "both"}, nil, `OUTREACH_PCM_CCM_CHOICE: "both" is not higher, ccm or pcm`},
+		{"rolling RPM periods", map[string]string{"OUTREACH_RPM_PERIOD": "rolling"}, nil, `OUTREACH_RPM_PERIOD rolling is not supported: RPM device codes are billed per calendar month`},
+		{"RPM period", map[string]string{"OUTREACH_RPM_PERIOD": "monthly"}, nil, `OUTREACH_RPM_PERIOD "monthly" is not calendar`},
 		{"twilio without sid", map[string]string{"OUTREACH_CHANNEL": "twilio"}, nil, "TWILIO_ACCOUNT_SID"},
 		{"twilio without token", map[string]string{"TWILIO_ACCOUNT_SID": sid, "TWILIO_FROM_NUMBER": "+15550001111"}, nil, "TWILIO_AUTH_TOKEN (or TWILIO_AUTH_TOKEN_FILE) is required"},
 		{"token with underscore", map[string]string{"TWILIO_ACCOUNT_SID": sid, "TWILIO_AUTH_TOKEN": "test_token", "TWILIO_FROM_NUMBER": "+15550001111"}, nil, "letters and digits only"},
