@@ -63,6 +63,15 @@ var deviceSupply = []deviceRule{
 var deviceSetup = deviceRule{Code99453, 2, "set-up and patient education, once per episode of care, in its first period",
 	"CPT 99453; CY 2026 PFS final rule CMS-1832-F; cptcodecalculator.com 99453 and 99445 (billing-rules §8: the 2-or-16-day question is unsettled; 2 chosen)"}
 
+// DeviceCodes lists RPM's device codes: the set-up code, then the device supply codes.
+func DeviceCodes() []Code {
+	codes := []Code{deviceSetup.code}
+	for _, r := range deviceSupply {
+		codes = append(codes, r.code)
+	}
+	return codes
+}
+
 // DeviceNext is the next device supply code within reach and the days of data still needed.
 type DeviceNext struct {
 	Code       Code  `json:"code"`

@@ -105,7 +105,10 @@ func TestDeviceRowsOnlyForRPM(t *testing.T) {
 // and whether the month still has that many days left (today included).
 func TestWorklistDeviceDays(t *testing.T) {
 	rpm := func(id string, days int, earlier bool) Patient {
-		return patient(id, func(p *Patient) { p.Programs = []care.Program{care.RPM}; p.Device = Device{Days: days, Earlier: earlier} })
+		return patient(id, func(p *Patient) {
+			p.Programs = []care.Program{care.RPM}
+			p.Device = Device{Days: days, Earlier: earlier}
+		})
 	}
 	patients := []Patient{rpm("A", 10, true), rpm("B", 1, false), rpm("C", 16, true), rpm("D", 0, true), rpm("E", 3, true),
 		rpm("F", 12, true)}

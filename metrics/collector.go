@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/outreach-engine/outreach/billing"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/practice"
 )
 
@@ -71,6 +72,7 @@ var (
 	careTime          = desc("care_time_seconds", "Staff time logged this month (current versions), by program.", "program")
 	atThreshold       = desc("billing_patients", "Patients billable this month, by program and code.", "program", "code")
 	nearNext          = desc("billing_patients_near_next", "Patients within 10 minutes of their next code this month, by program and code.", "program", "code")
+	deviceCodes       = desc("rpm_patients_device_code", "RPM patients billable this month for each device code (99453 set-up, 99454 16+ days of data, 99445 2 to 15 days); 0 for a code nobody reached.", "code")
 	expectedRevenue   = desc("billing_expected_dollars", "What this month's billable codes are worth so far, by program.", "program")
 	timeToClaim       = desc("escalation_time_to_claim_seconds", "Time from an item's opening to its first claim, by severity.", "severity")
 	scrapeErrors      = desc("metrics_query_errors_total", "Metric queries that failed (their metrics are left out of that scrape).")
@@ -81,7 +83,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{checkinsCreated, checkinsEnded, completionRatio, messagesSent, messagesDelivered,
 		messagesFailed, inbound, parseFailures, optedOut, calls, escalationsOpened, escalationsDone, escalationsOpen,
 		escalationsLate, oldestUrgent, outboxDepth, outboxAge, outboxUnknown, careTime, atThreshold, nearNext,
-		expectedRevenue, timeToClaim, scrapeErrors} {
+		deviceCodes, expectedRevenue, timeToClaim, scrapeErrors} {
 		ch <- d
 	}
 }
@@ -181,7 +183,8 @@ func (c *Collector) compute(ctx context.Context, now time.Time) []prometheus.Met
 	return append(out, prometheus.MustNewConstMetric(scrapeErrors, prometheus.CounterValue, c.errors))
 }
 
-// billing counts this month's patients at each code and near the next one.
+// billing counts this month's patients at each code and near the next one, and the RPM
+// patients at each device code (every device code, 0 when nobody reached it).
 func (c *Collector) billing(ctx context.Context, now time.Time) []prometheus.Metric {
 	m := billing.MonthOf(now, c.Billing.Location)
 	rep, err := c.Billing.Report(ctx, m)
@@ -193,9 +196,16 @@ func (c *Collector) billing(ctx context.Context, now time.Time) []prometheus.Met
 	type key struct{ program, code string }
 	at, near := map[key]int{}, map[key]int{}
 	revenue := map[string]int64{}
+	device := map[billing.Code]int{}
+	for _, c := range billing.DeviceCodes() {
+		device[c] = 0
+	}
 	for _, r := range rep.Rows {
 		for _, cl := range r.Codes {
 			at[key{string(r.Program), string(cl.Code)}]++
+			if _, ok := device[cl.Code]; ok && r.Program == care.RPM {
+				device[cl.Code]++
+			}
 		}
 		revenue[string(r.Program)] += r.AmountCents
 	}
@@ -208,6 +218,9 @@ func (c *Collector) billing(ctx context.Context, now time.Time) []prometheus.Met
 	}
 	for k, n := range near {
 		out = append(out, prometheus.MustNewConstMetric(nearNext, prometheus.GaugeValue, float64(n), k.program, k.code))
+	}
+	for code, n := range device {
+		out = append(out, prometheus.MustNewConstMetric(deviceCodes, prometheus.GaugeValue, float64(n), string(code)))
 	}
 	for p, cents := range revenue {
 		out = append(out, prometheus.MustNewConstMetric(expectedRevenue, prometheus.GaugeValue, float64(cents)/100, p))

@@ -147,6 +147,11 @@ outreach_escalation_time_to_claim_seconds_count{severity="high"} 1
 # HELP outreach_provider_errors_total Failed requests to the provider, by operation, failure class and the provider's error code (0: none given).
 # TYPE outreach_provider_errors_total counter
 outreach_provider_errors_total{error_code="21211",operation="send_sms",outcome="final"} 1
+# HELP outreach_rpm_patients_device_code RPM patients billable this month for each device code (99453 set-up, 99454 16+ days of data, 99445 2 to 15 days); 0 for a code nobody reached.
+# TYPE outreach_rpm_patients_device_code gauge
+outreach_rpm_patients_device_code{code="99445"} 0
+outreach_rpm_patients_device_code{code="99453"} 0
+outreach_rpm_patients_device_code{code="99454"} 0
 # HELP outreach_scheduler_last_tick_timestamp_seconds When the scheduler's minute last ran, in Unix seconds.
 # TYPE outreach_scheduler_last_tick_timestamp_seconds gauge
 outreach_scheduler_last_tick_timestamp_seconds 1.7969148e+09
@@ -155,7 +160,7 @@ outreach_scheduler_last_tick_timestamp_seconds 1.7969148e+09
 		"outreach_messages_failed_total", "outreach_messages_delivered_total", "outreach_patients_opted_out",
 		"outreach_escalations_open", "outreach_escalations_overdue", "outreach_escalation_oldest_unclaimed_urgent_seconds",
 		"outreach_outbox_depth", "outreach_outbox_oldest_due_seconds", "outreach_escalation_time_to_claim_seconds",
-		"outreach_provider_errors_total", "outreach_scheduler_last_tick_timestamp_seconds"}
+		"outreach_provider_errors_total", "outreach_rpm_patients_device_code", "outreach_scheduler_last_tick_timestamp_seconds"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
