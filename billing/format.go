@@ -12,10 +12,11 @@ import (
 )
 
 // csvHeader lists the columns of a report as CSV.
-var csvHeader = []string{"patient", "program", "billing_npi", "seconds", "minutes", "status", "codes", "amount", "reasons", "next_code", "next_minutes", "uncounted_seconds", "next_needs"}
+var csvHeader = []string{"patient", "program", "billing_npi", "seconds", "minutes", "status", "codes", "amount", "reasons", "next_code", "next_minutes", "uncounted_seconds", "next_needs", "days", "next_device_code", "next_device_days"}
 
 // WriteCSV writes the report's rows as CSV: codes as CODExUNITS separated by ';', amounts in
-// dollars; the columns added later (uncounted_seconds, next_needs) come last. No cell is written that a spreadsheet would run as a formula; numbers stay numbers.
+// dollars; the columns added later (uncounted_seconds, next_needs, then the RPM rows' days
+// with device data and the next device supply code with the days it needs) come last. No cell is written that a spreadsheet would run as a formula; numbers stay numbers.
 func WriteCSV(w io.Writer, rep MonthReport) error {
 	cw := csvfile.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
@@ -26,9 +27,17 @@ func WriteCSV(w io.Writer, rep MonthReport) error {
 		if r.Next != nil {
 			nextCode, nextMin, needs = string(r.Next.Code), strconv.FormatInt(r.Next.MinutesNeeded, 10), string(r.Next.Needs)
 		}
+		days, deviceCode, deviceDays := "", "", ""
+		if r.Days != nil {
+			days = strconv.Itoa(*r.Days)
+		}
+		if r.DeviceNext != nil {
+			deviceCode, deviceDays = string(r.DeviceNext.Code), strconv.Itoa(r.DeviceNext.DaysNeeded)
+		}
 		rec := []string{r.Patient, string(r.Program), r.BillingNPI, strconv.FormatInt(r.Seconds, 10),
 			strconv.FormatInt(r.Seconds/60, 10), string(r.Status), codeList(r.Codes), dollars(r.AmountCents),
-			reasonList(r.Reasons), nextCode, nextMin, strconv.FormatInt(r.UncountedSeconds, 10), needs}
+			reasonList(r.Reasons), nextCode, nextMin, strconv.FormatInt(r.UncountedSeconds, 10), needs,
+			days, deviceCode, deviceDays}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("error writing report: %w", err)
 		}
@@ -60,9 +69,18 @@ func WriteText(w io.Writer, rep MonthReport) error {
 				next += " and an interactive contact"
 			}
 		}
+		if r.DeviceNext != nil {
+			if next != "" {
+				next += "; "
+			}
+			next += fmt.Sprintf("%s in %d days of data", r.DeviceNext.Code, r.DeviceNext.DaysNeeded)
+		}
 		spent := fmt.Sprintf("%d:%02d", r.Seconds/60, r.Seconds%60)
 		if r.UncountedSeconds > 0 {
 			spent += fmt.Sprintf(" (+%d:%02d not counted)", r.UncountedSeconds/60, r.UncountedSeconds%60)
+		}
+		if r.Days != nil {
+			spent += fmt.Sprintf(", %d days of data", *r.Days)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Patient, r.Program, spent,
 			r.Status, codeList(r.Codes), dollars(r.AmountCents), next, strings.ReplaceAll(reasonList(r.Reasons), ";", ", "))

