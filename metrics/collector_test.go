@@ -18,6 +18,7 @@ import (
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/metrics"
 	"github.com/outreach-engine/outreach/outreach"
@@ -57,6 +58,11 @@ func TestScrapeAfterAScriptedRun(t *testing.T) {
 			SELECT 1, id, 'out', 'question', phone, 'q', s.status, s.code, CASE WHEN s.status <> 'queued' THEN $1::timestamptz END, $1::timestamptz - interval '10 minutes', $1::timestamptz, $1::timestamptz
 			FROM patients, (VALUES ('delivered', NULL), ('failed', 30006), ('queued', NULL)) AS s (status, code)
 			WHERE ext_id = 'P1'`,
+		// An RPM patient with consent, whose device data the billing store is handed below.
+		`INSERT INTO patients (practice_id, ext_id, phone, timezone, programs, billing_npi, created_at, updated_at) VALUES
+			(1, 'R1', '+15550000004', 'America/New_York', '{rpm}', '1111111112', $1, $1)`,
+		`INSERT INTO consents (practice_id, patient_id, given_at, npi, method, documented, created_at, updated_at)
+			SELECT 1, id, '2026-01-15', '1111111112', 'verbal', true, $1, $1 FROM patients WHERE ext_id = 'R1'`,
 	} {
 		if _, err := d.Exec(q, now); err != nil {
 			t.Fatalf("%v\n%s", err, q)
@@ -84,8 +90,11 @@ func TestScrapeAfterAScriptedRun(t *testing.T) {
 	rates, _ := billing.BundledRates()
 	clock := now
 	c := &metrics.Collector{DB: d, Practice: 1, Location: ny, Clock: func() time.Time { return clock },
-		Billing: &billing.Store{DB: d, Practice: 1, Location: ny, Rates: rates, Clock: func() time.Time { return clock }},
-		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Billing: &billing.Store{DB: d, Practice: 1, Location: ny, Rates: rates, Clock: func() time.Time { return clock },
+			Devices: func(context.Context, db.Querier, time.Time, time.Time) (map[string]billing.Device, error) {
+				return map[string]billing.Device{"R1": {Days: 17}}, nil // the first month of R1's episode
+			}},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	reg.MustRegister(c)
 	rt := metrics.NewRuntime(reg)
 	ch := rt.Channel(fakeChannel{err: &outreach.SendError{Failure: outreach.Final, Code: 21211, Err: errors.New("invalid")}})
@@ -150,8 +159,8 @@ outreach_provider_errors_total{error_code="21211",operation="send_sms",outcome="
 # HELP outreach_rpm_patients_device_code RPM patients billable this month for each device code (99453 set-up, 99454 16+ days of data, 99445 2 to 15 days); 0 for a code nobody reached.
 # TYPE outreach_rpm_patients_device_code gauge
 outreach_rpm_patients_device_code{code="99445"} 0
-outreach_rpm_patients_device_code{code="99453"} 0
-outreach_rpm_patients_device_code{code="99454"} 0
+outreach_rpm_patients_device_code{code="99453"} 1
+outreach_rpm_patients_device_code{code="99454"} 1
 # HELP outreach_scheduler_last_tick_timestamp_seconds When the scheduler's minute last ran, in Unix seconds.
 # TYPE outreach_scheduler_last_tick_timestamp_seconds gauge
 outreach_scheduler_last_tick_timestamp_seconds 1.7969148e+09
