@@ -43,7 +43,6 @@ const (
 	ReasonComplexCandidate        Reason = "complex_candidate"
 	ReasonNoInteractiveContact    Reason = "no_interactive_contact"
 	ReasonG0506AlreadyBilled      Reason = "g0506_already_billed"
-	ReasonNotEnrolled             Reason = "not_enrolled"
 	ReasonPractitionerTimeAsStaff Reason = "practitioner_time_as_staff"
 )
 
