@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -258,7 +259,15 @@ func TestServeAnswersAndStops(t *testing.T) {
 			t.Errorf("GET %s = %v, %v", path, resp, err)
 			continue
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		// The process and Go runtime metrics keep their standard names, which dashboards and
+		// alert rules shared across services expect.
+		for _, name := range []string{"\nprocess_resident_memory_bytes ", "\nprocess_cpu_seconds_total ", "\ngo_goroutines "} {
+			if path == "/metrics" && !strings.Contains(string(body), name) {
+				t.Errorf("/metrics has no %s", strings.TrimSpace(name))
+			}
+		}
 	}
 	if _, _, err := runCmd(t, context.Background(), map[string]string{"OUTREACH_LISTEN": addr}, "healthcheck"); err != nil {
 		t.Errorf("healthcheck: %v", err)

@@ -97,7 +97,7 @@ func loopback(host string) bool {
 // wraps the engine's channel.
 func (a *app) newServer(d *sqlx.DB, eng *outreach.Engine) (*web.Server, *metrics.Runtime) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "outreach"}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(&metrics.Collector{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location,
 		Billing: a.billingStore(d), Clock: a.now, Log: a.log})
 	rt := metrics.NewRuntime(reg)
