@@ -21,6 +21,9 @@ const (
 	Routine Severity = "routine"
 )
 
+// Severities lists every severity, most urgent first.
+var Severities = []Severity{Urgent, High, Routine}
+
 // Source says what raised an item.
 type Source string
 
@@ -37,6 +40,10 @@ const (
 	SourceReading       Source = "reading"         // a monitoring device's reading out of the patient's limits
 	SourceDeviceSilent  Source = "device_silent"   // a monitoring device that sent nothing for days
 )
+
+// Sources lists every source of an item.
+var Sources = []Source{SourceRule, SourceEmergency, SourceUnparseable, SourceInvalidNumber, SourceExpired,
+	SourceCallRequest, SourceMessage, SourceOptOutRequest, SourceReading, SourceDeviceSilent}
 
 // texted reports whether an item's words from this source are a text the patient wrote (which
 // the care team has to read), not what a device measured or the engine noticed.

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/outreach-engine/outreach/billing"
+	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/practice"
 )
@@ -122,26 +123,62 @@ var queries = []struct {
 	kind   prometheus.ValueType
 	labels int
 	sql    string
+	zeros  [][]string // the label values every scrape shows, 0 when the query has no row for them
 }{
-	{checkinsCreated, prometheus.CounterValue, 2, `SELECT script_id AS l1, channel AS l2, '' AS l3, count(*) AS v FROM checkins WHERE practice_id = :practice GROUP BY 1, 2`},
-	{checkinsEnded, prometheus.CounterValue, 3, `SELECT script_id AS l1, channel AS l2, status AS l3, count(*) AS v FROM checkins WHERE practice_id = :practice AND status <> 'open' GROUP BY 1, 2, 3`},
-	{completionRatio, prometheus.GaugeValue, 1, `SELECT script_id AS l1, '' AS l2, '' AS l3, avg(CAST(status = 'completed' AS int)) AS v FROM checkins WHERE practice_id = :practice AND started_at >= :month AND started_at <= :now GROUP BY 1`},
-	{messagesSent, prometheus.CounterValue, 1, `SELECT kind AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND direction = 'out' AND sent_at IS NOT NULL GROUP BY 1`},
-	{messagesDelivered, prometheus.CounterValue, 0, `SELECT '' AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND status = 'delivered'`},
-	{messagesFailed, prometheus.CounterValue, 1, `SELECT COALESCE(CAST(error_code AS text), 'none') AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND status IN ('failed', 'undelivered') GROUP BY 1`},
-	{inbound, prometheus.CounterValue, 0, `SELECT '' AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND direction = 'in'`},
-	{parseFailures, prometheus.CounterValue, 1, `SELECT c.script_id AS l1, '' AS l2, '' AS l3, count(*) AS v FROM checkin_answers a JOIN checkins c ON c.practice_id = a.practice_id AND c.id = a.checkin_id WHERE a.practice_id = :practice AND a.value = '' GROUP BY 1`},
-	{optedOut, prometheus.GaugeValue, 1, `SELECT opt_out_source AS l1, '' AS l2, '' AS l3, count(*) AS v FROM patients WHERE practice_id = :practice AND opted_out_at IS NOT NULL GROUP BY 1`},
-	{calls, prometheus.CounterValue, 1, `SELECT status AS l1, '' AS l2, '' AS l3, count(*) AS v FROM calls WHERE practice_id = :practice AND call_status_rank(status) = 6 GROUP BY 1`},
-	{escalationsOpened, prometheus.CounterValue, 2, `SELECT severity AS l1, source AS l2, '' AS l3, count(*) AS v FROM escalations WHERE practice_id = :practice GROUP BY 1, 2`},
-	{escalationsDone, prometheus.CounterValue, 1, `SELECT outcome AS l1, '' AS l2, '' AS l3, count(*) AS v FROM escalations WHERE practice_id = :practice AND status = 'resolved' GROUP BY 1`},
-	{escalationsOpen, prometheus.GaugeValue, 2, `SELECT severity AS l1, CAST(status = 'claimed' AND claim_expires_at > :now AS text) AS l2, '' AS l3, count(*) AS v FROM escalations WHERE practice_id = :practice AND status <> 'resolved' GROUP BY 1, 2`},
-	{escalationsLate, prometheus.GaugeValue, 1, `SELECT severity AS l1, '' AS l2, '' AS l3, count(*) AS v FROM escalations WHERE practice_id = :practice AND status <> 'resolved' AND due_at < :now GROUP BY 1`},
-	{oldestUrgent, prometheus.GaugeValue, 0, `SELECT '' AS l1, '' AS l2, '' AS l3, COALESCE(extract(epoch FROM :now - min(created_at)), 0) AS v FROM escalations WHERE practice_id = :practice AND severity = 'urgent' AND status <> 'resolved' AND NOT (status = 'claimed' AND claim_expires_at > :now)`},
-	{outboxDepth, prometheus.GaugeValue, 1, `SELECT 'message' AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND status = 'queued' UNION ALL SELECT 'call', '', '', count(*) FROM calls WHERE practice_id = :practice AND status = 'queued'`},
-	{outboxAge, prometheus.GaugeValue, 1, `SELECT 'message' AS l1, '' AS l2, '' AS l3, COALESCE(extract(epoch FROM :now - min(next_attempt_at)), 0) AS v FROM messages WHERE practice_id = :practice AND status = 'queued' AND next_attempt_at <= :now UNION ALL SELECT 'call', '', '', COALESCE(extract(epoch FROM :now - min(next_attempt_at)), 0) FROM calls WHERE practice_id = :practice AND status = 'queued' AND next_attempt_at <= :now`},
-	{outboxUnknown, prometheus.GaugeValue, 1, `SELECT 'message' AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND status = 'unknown' UNION ALL SELECT 'call', '', '', count(*) FROM calls WHERE practice_id = :practice AND status = 'unknown'`},
-	{careTime, prometheus.GaugeValue, 1, `SELECT program AS l1, '' AS l2, '' AS l3, COALESCE(sum(extract(epoch FROM ended_at - started_at)), 0) AS v FROM time_entries e WHERE practice_id = :practice AND started_at >= :month AND started_at <= :now AND NOT voided AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id) GROUP BY 1`},
+	{checkinsCreated, prometheus.CounterValue, 2, `SELECT script_id AS l1, channel AS l2, '' AS l3, count(*) AS v FROM checkins WHERE practice_id = :practice GROUP BY 1, 2`, nil},
+	{checkinsEnded, prometheus.CounterValue, 3, `SELECT script_id AS l1, channel AS l2, status AS l3, count(*) AS v FROM checkins WHERE practice_id = :practice AND status <> 'open' GROUP BY 1, 2, 3`, nil},
+	{completionRatio, prometheus.GaugeValue, 1, `SELECT script_id AS l1, '' AS l2, '' AS l3, avg(CAST(status = 'completed' AS int)) AS v FROM checkins WHERE practice_id = :practice AND started_at >= :month AND started_at <= :now GROUP BY 1`, nil},
+	{messagesSent, prometheus.CounterValue, 1, `SELECT kind AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND direction = 'out' AND sent_at IS NOT NULL GROUP BY 1`, nil},
+	{messagesDelivered, prometheus.CounterValue, 0, `SELECT '' AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND status = 'delivered'`, nil},
+	{messagesFailed, prometheus.CounterValue, 1, `SELECT COALESCE(CAST(error_code AS text), 'none') AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND status IN ('failed', 'undelivered') GROUP BY 1`, nil},
+	{inbound, prometheus.CounterValue, 0, `SELECT '' AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND direction = 'in'`, nil},
+	{parseFailures, prometheus.CounterValue, 1, `SELECT c.script_id AS l1, '' AS l2, '' AS l3, count(*) AS v FROM checkin_answers a JOIN checkins c ON c.practice_id = a.practice_id AND c.id = a.checkin_id WHERE a.practice_id = :practice AND a.value = '' GROUP BY 1`, nil},
+	{optedOut, prometheus.GaugeValue, 1, `SELECT opt_out_source AS l1, '' AS l2, '' AS l3, count(*) AS v FROM patients WHERE practice_id = :practice AND opted_out_at IS NOT NULL GROUP BY 1`, nil},
+	{calls, prometheus.CounterValue, 1, `SELECT status AS l1, '' AS l2, '' AS l3, count(*) AS v FROM calls WHERE practice_id = :practice AND call_status_rank(status) = 6 GROUP BY 1`, nil},
+	{escalationsOpened, prometheus.CounterValue, 2, `SELECT severity AS l1, source AS l2, '' AS l3, count(*) AS v FROM escalations WHERE practice_id = :practice GROUP BY 1, 2`, cross(severities, sources)},
+	{escalationsDone, prometheus.CounterValue, 1, `SELECT outcome AS l1, '' AS l2, '' AS l3, count(*) AS v FROM escalations WHERE practice_id = :practice AND status = 'resolved' GROUP BY 1`, each(escalation.Outcomes)},
+	{escalationsOpen, prometheus.GaugeValue, 2, `SELECT severity AS l1, CAST(status = 'claimed' AND claim_expires_at > :now AS text) AS l2, '' AS l3, count(*) AS v FROM escalations WHERE practice_id = :practice AND status <> 'resolved' GROUP BY 1, 2`, cross(severities, []string{"false", "true"})},
+	{escalationsLate, prometheus.GaugeValue, 1, `SELECT severity AS l1, '' AS l2, '' AS l3, count(*) AS v FROM escalations WHERE practice_id = :practice AND status <> 'resolved' AND due_at < :now GROUP BY 1`, each(severities)},
+	{oldestUrgent, prometheus.GaugeValue, 0, `SELECT '' AS l1, '' AS l2, '' AS l3, COALESCE(extract(epoch FROM :now - min(created_at)), 0) AS v FROM escalations WHERE practice_id = :practice AND severity = 'urgent' AND status <> 'resolved' AND NOT (status = 'claimed' AND claim_expires_at > :now)`, nil},
+	{outboxDepth, prometheus.GaugeValue, 1, `SELECT 'message' AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND status = 'queued' UNION ALL SELECT 'call', '', '', count(*) FROM calls WHERE practice_id = :practice AND status = 'queued'`, nil},
+	{outboxAge, prometheus.GaugeValue, 1, `SELECT 'message' AS l1, '' AS l2, '' AS l3, COALESCE(extract(epoch FROM :now - min(next_attempt_at)), 0) AS v FROM messages WHERE practice_id = :practice AND status = 'queued' AND next_attempt_at <= :now UNION ALL SELECT 'call', '', '', COALESCE(extract(epoch FROM :now - min(next_attempt_at)), 0) FROM calls WHERE practice_id = :practice AND status = 'queued' AND next_attempt_at <= :now`, nil},
+	{outboxUnknown, prometheus.GaugeValue, 1, `SELECT 'message' AS l1, '' AS l2, '' AS l3, count(*) AS v FROM messages WHERE practice_id = :practice AND status = 'unknown' UNION ALL SELECT 'call', '', '', count(*) FROM calls WHERE practice_id = :practice AND status = 'unknown'`, nil},
+	{careTime, prometheus.GaugeValue, 1, `SELECT program AS l1, '' AS l2, '' AS l3, COALESCE(sum(extract(epoch FROM ended_at - started_at)), 0) AS v FROM time_entries e WHERE practice_id = :practice AND started_at >= :month AND started_at <= :now AND NOT voided AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id) GROUP BY 1`, each(programs)},
+}
+
+// Label values that every scrape shows, as label tuples.
+var (
+	severities = names(escalation.Severities)
+	sources    = names(escalation.Sources)
+	programs   = names(care.Programs)
+)
+
+// names turns a list of string-typed values into strings.
+func names[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// each is one tuple per value; cross is every pair of a value of a and one of b.
+func each(a []string) [][]string {
+	out := make([][]string, len(a))
+	for i, v := range a {
+		out[i] = []string{v}
+	}
+	return out
+}
+
+func cross(a, b []string) [][]string {
+	var out [][]string
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, []string{x, y})
+		}
+	}
+	return out
 }
 
 // compute runs every query; one that fails is logged, counted and left out.
@@ -164,9 +201,16 @@ func (c *Collector) compute(ctx context.Context, now time.Time) []prometheus.Met
 			c.Log.Error("metric query failed", "metric", q.desc.String(), "err", err)
 			continue
 		}
+		seen := make(map[string]bool, len(rows))
 		for _, r := range rows {
 			labels := []string{r.L1, r.L2, r.L3}[:q.labels]
+			seen[strings.Join(labels, "\x00")] = true
 			out = append(out, prometheus.MustNewConstMetric(q.desc, q.kind, r.V, labels...))
+		}
+		for _, labels := range q.zeros {
+			if !seen[strings.Join(labels, "\x00")] {
+				out = append(out, prometheus.MustNewConstMetric(q.desc, q.kind, 0, labels...))
+			}
 		}
 	}
 	out = append(out, c.claimTimes(ctx)...)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/dbtest"
 	"github.com/outreach-engine/outreach/metrics"
@@ -124,9 +125,15 @@ outreach_patients_opted_out{source="sms"} 1
 # HELP outreach_escalations_open Unresolved escalation items, by severity and whether someone holds a claim.
 # TYPE outreach_escalations_open gauge
 outreach_escalations_open{claimed="false",severity="high"} 1
+outreach_escalations_open{claimed="false",severity="routine"} 0
 outreach_escalations_open{claimed="false",severity="urgent"} 1
+outreach_escalations_open{claimed="true",severity="high"} 0
+outreach_escalations_open{claimed="true",severity="routine"} 0
+outreach_escalations_open{claimed="true",severity="urgent"} 0
 # HELP outreach_escalations_overdue Unresolved escalation items past their due time, by severity.
 # TYPE outreach_escalations_overdue gauge
+outreach_escalations_overdue{severity="high"} 0
+outreach_escalations_overdue{severity="routine"} 0
 outreach_escalations_overdue{severity="urgent"} 1
 # HELP outreach_escalation_oldest_unclaimed_urgent_seconds Age of the oldest urgent item nobody holds; 0 when there is none.
 # TYPE outreach_escalation_oldest_unclaimed_urgent_seconds gauge
@@ -237,5 +244,48 @@ func TestCollectorCaches(t *testing.T) {
 	clock = now.Add(time.Minute)
 	if n := optedOut(); n != 1 {
 		t.Errorf("a scrape after the cache time did not query again")
+	}
+}
+
+// TestKnownLabelsStartAtZero: on a new install, every severity, source, outcome and program
+// shows 0 rather than no series at all, so that dashboards show 0, not "No data".
+func TestKnownLabelsStartAtZero(t *testing.T) {
+	d, _ := dbtest.Fresh(t)
+	now := time.Date(2026, 12, 10, 15, 0, 0, 0, time.UTC)
+	if _, err := d.Exec(`INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (1, 'UTC', $1, $1) ON CONFLICT DO NOTHING`, now); err != nil {
+		t.Fatal(err)
+	}
+	c := &metrics.Collector{DB: d, Practice: 1, Location: time.UTC, Clock: func() time.Time { return now },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	want := map[string]int{ // series per metric: every known label value, or pair of them
+		"outreach_escalations_opened_total":   len(escalation.Severities) * len(escalation.Sources),
+		"outreach_escalations_resolved_total": len(escalation.Outcomes),
+		"outreach_escalations_open":           len(escalation.Severities) * 2,
+		"outreach_escalations_overdue":        len(escalation.Severities),
+		"outreach_care_time_seconds":          len(care.Programs),
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range families {
+		n, ok := want[mf.GetName()]
+		if !ok {
+			continue
+		}
+		delete(want, mf.GetName())
+		if len(mf.Metric) != n {
+			t.Errorf("%s: %d series, want %d", mf.GetName(), len(mf.Metric), n)
+		}
+		for _, m := range mf.Metric {
+			if v := m.GetCounter().GetValue() + m.GetGauge().GetValue(); v != 0 {
+				t.Errorf("%s%v = %v on an empty database, want 0", mf.GetName(), m.Label, v)
+			}
+		}
+	}
+	for name := range want {
+		t.Errorf("%s is missing on an empty database", name)
 	}
 }
