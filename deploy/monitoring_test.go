@@ -92,10 +92,18 @@ func TestDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	var dash struct {
-		UID    string `json:"uid"`
+		UID        string `json:"uid"`
+		Templating struct {
+			List []struct {
+				Name  string `json:"name"`
+				Type  string `json:"type"`
+				Query string `json:"query"`
+			} `json:"list"`
+		} `json:"templating"`
 		Panels []struct {
-			Title      string `json:"title"`
-			Datasource struct {
+			Title       string `json:"title"`
+			Description string `json:"description"`
+			Datasource  struct {
 				UID string `json:"uid"`
 			} `json:"datasource"`
 			Targets []struct {
@@ -109,11 +117,22 @@ func TestDashboard(t *testing.T) {
 	if dash.UID == "" || len(dash.Panels) < 10 {
 		t.Fatalf("dashboard uid %q with %d panels", dash.UID, len(dash.Panels))
 	}
+	// The data source is a variable of the dashboard, so that it works with any Prometheus data
+	// source, whatever its uid in the Grafana it is imported into.
+	if l := dash.Templating.List; len(l) == 0 || l[0].Name != "datasource" || l[0].Type != "datasource" || l[0].Query != "prometheus" {
+		t.Errorf("the dashboard has no datasource variable of type prometheus: %+v", dash.Templating.List)
+	}
+	if strings.Contains(string(b), `"uid": "prometheus"`) {
+		t.Error("the dashboard names a data source by a fixed uid")
+	}
 	names := exported(t)
 	metric := regexp.MustCompile(`\boutreach_[a-z_]+`)
 	for _, p := range dash.Panels {
-		if p.Datasource.UID != "prometheus" || len(p.Targets) == 0 {
+		if p.Datasource.UID != "${datasource}" || len(p.Targets) == 0 {
 			t.Errorf("panel %q: data source %q, %d queries", p.Title, p.Datasource.UID, len(p.Targets))
+		}
+		if len(p.Description) < 20 {
+			t.Errorf("panel %q has no description saying what it shows", p.Title)
 		}
 		for _, q := range p.Targets {
 			found := metric.FindAllString(q.Expr, -1)
