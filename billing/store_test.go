@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/dbtest"
@@ -17,19 +18,8 @@ import (
 // closed months periods overlap: each month's bounds are those of the zone it was closed in.
 func TestClosedMonths(t *testing.T) {
 	ctx := context.Background()
-	d, _ := dbtest.Fresh(t)
-	rates, err := billing.BundledRates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	newYork, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
 	closedAt := time.Date(2026, 3, 5, 15, 0, 0, 0, time.UTC)
-	if err := practice.Ensure(ctx, d, practice.Settings{ID: practice.Default, Location: newYork}, audit.ActorCLI, closedAt); err != nil {
-		t.Fatal(err)
-	}
+	d, rates, newYork := practiceDB(t, closedAt)
 	for m, loc := range map[time.Month]*time.Location{time.January: time.UTC, time.February: newYork} {
 		st := &billing.Store{DB: d, Practice: practice.Default, Location: loc, Rates: rates, Clock: func() time.Time { return closedAt }}
 		if _, err := st.Close(ctx, audit.ActorCLI, billing.Month{Year: 2026, Month: m}); err != nil {
@@ -86,19 +76,8 @@ func TestClosedMonths(t *testing.T) {
 // bills 99424, shows the staff time beside it apart, and leaves the idle row to WithoutIdle.
 func TestReportLoadsProgramFacts(t *testing.T) {
 	ctx := context.Background()
-	d, _ := dbtest.Fresh(t)
-	rates, err := billing.BundledRates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	newYork, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 3, 20, 15, 0, 0, 0, time.UTC)
-	if err := practice.Ensure(ctx, d, practice.Settings{ID: practice.Default, Location: newYork}, audit.ActorCLI, now); err != nil {
-		t.Fatal(err)
-	}
+	d, rates, newYork := practiceDB(t, now)
 	for _, q := range []string{
 		`INSERT INTO patients (practice_id, ext_id, timezone, chronic_conditions, short_term_conditions, billing_npi, programs, pcm_track, initiating_visit_on, care_plan_on, created_at, updated_at)
 VALUES (1, 'P1', 'America/New_York', '{}', '{S72.001A}', '1111111112', '{pcm}', 'practitioner', NULL, '2026-01-15', $1, $1),
@@ -138,4 +117,23 @@ SELECT 1, e.id, p.id FROM time_entries e, patients p WHERE p.ext_id = 'P1'`,
 	if shown := rep.WithoutIdle(); len(shown.Rows) != 1 || shown.HiddenRows != 1 {
 		t.Errorf("shown %+v, want P1's row only and one hidden", shown)
 	}
+}
+
+// practiceDB returns a fresh database holding the default practice in New York, created at
+// now, with the bundled rate table and the zone.
+func practiceDB(t *testing.T, now time.Time) (*sqlx.DB, billing.Rates, *time.Location) {
+	t.Helper()
+	d, _ := dbtest.Fresh(t)
+	rates, err := billing.BundledRates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := practice.Ensure(context.Background(), d, practice.Settings{ID: practice.Default, Location: newYork}, audit.ActorCLI, now); err != nil {
+		t.Fatal(err)
+	}
+	return d, rates, newYork
 }
