@@ -83,14 +83,18 @@ WITH batch AS (
 	SELECT DISTINCT ON (s.phone) s.phone, s.id AS patient_id, o.id AS checkin_id
 	FROM senders s LEFT JOIN open o ON o.patient_id = s.id
 	ORDER BY s.phone, o.id IS NULL, s.id
+), fresh AS (
+	INSERT INTO inbound_sids (twilio_sid, received_at)
+	SELECT b.sid, $5 FROM batch b WHERE b.phone <> '' AND b.sid <> ''
+	ON CONFLICT DO NOTHING
+	RETURNING twilio_sid
 ), stored AS (
 	INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status, twilio_sid,
 		created_at, updated_at)
 	SELECT $1, k.patient_id, k.checkin_id, 'in', 'reply', b.phone, b.body, 'received', NULLIF(b.sid, ''), $5, $5
 	FROM batch b LEFT JOIN pick k ON k.phone = b.phone
-	WHERE b.phone <> ''
+	WHERE b.phone <> '' AND (b.sid = '' OR b.sid IN (SELECT twilio_sid FROM fresh))
 	ORDER BY b.n
-	ON CONFLICT (twilio_sid) WHERE twilio_sid IS NOT NULL DO NOTHING
 	RETURNING phone, patient_id
 )
 SELECT s.phone, s.id, s.language, s.opted_out, s.opt_out_source, o.id AS checkin_id,
@@ -437,15 +441,18 @@ SELECT checkin_id, question_id, value, raw FROM checkin_answers WHERE practice_i
 
 // recordSteps stores steps of conversations in one statement: the answers (when a question was
 // answered or given up on), where each check-in stands now, and the texts the steps send,
-// queued in their order ahead of scheduled messages and whatever the hour.
+// queued in their order ahead of scheduled messages and whatever the hour. A question's first
+// answer is the one kept: an answer is stored only while its question has none, which the
+// check-in's row lock, held by every caller, makes safe.
 const recordSteps = `
 WITH step AS (
 	SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
 		AS s (checkin, answered, value, raw, next, reasks, status)
 ), answer AS (
 	INSERT INTO checkin_answers (practice_id, checkin_id, question_id, value, raw, answered_at)
-	SELECT $1, checkin, answered, value, raw, $9 FROM step WHERE answered <> ''
-	ON CONFLICT DO NOTHING
+	SELECT $1, checkin, answered, value, raw, $9 FROM step s WHERE answered <> ''
+		AND NOT EXISTS (SELECT 1 FROM checkin_answers a WHERE a.practice_id = $1 AND a.checkin_id = s.checkin
+			AND a.question_id = s.answered)
 ), advance AS (
 	UPDATE checkins c SET question_id = NULLIF(s.next, ''), reasks = s.reasks, reminded_at = NULL, last_sent_at = $9,
 		status = s.status, ended_at = CASE WHEN s.status <> 'open' THEN $9::timestamptz END
