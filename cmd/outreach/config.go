@@ -18,6 +18,7 @@ import (
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/dbrole"
+	"github.com/outreach-engine/outreach/internal/history"
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/internal/practice"
 	"github.com/outreach-engine/outreach/internal/tz"
@@ -59,9 +60,13 @@ type Config struct {
 	// ConsentExemption documents why patients without consent on file are contacted; empty:
 	// outreach needs consent in force.
 	ConsentExemption string
-	SessionIdle      time.Duration  // a session ends this long after its person's last action
-	TrustedProxies   []netip.Prefix // reverse proxies whose ProxyHeader names the client
-	ProxyHeader      string         // the header they write the client's address into
+	// MessageRetentionMonths is how long the words of texts are kept; RecordYears how long the
+	// time log, the audit log, the check-in answers and the texts' rows are (at least 10).
+	MessageRetentionMonths int
+	RecordYears            int
+	SessionIdle            time.Duration  // a session ends this long after its person's last action
+	TrustedProxies         []netip.Prefix // reverse proxies whose ProxyHeader names the client
+	ProxyHeader            string         // the header they write the client's address into
 }
 
 // TwilioConfig holds the Twilio account and sender.
@@ -270,6 +275,15 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		e.fail("OUTREACH_CONSENT_EXEMPTION is %d characters long; say why in at most 500", n)
 	}
 
+	months := e.get("OUTREACH_MESSAGE_RETENTION_MONTHS", strconv.Itoa(practice.DefaultMessageRetentionMonths))
+	if c.MessageRetentionMonths, err = strconv.Atoi(months); err != nil || c.MessageRetentionMonths < 1 || c.MessageRetentionMonths > 1200 {
+		e.fail("OUTREACH_MESSAGE_RETENTION_MONTHS %q is not a number of months from 1 to 1200, like 120", months)
+	}
+	years := e.get("OUTREACH_RECORD_RETENTION_YEARS", strconv.Itoa(history.MinRecordYears))
+	if c.RecordYears, err = strconv.Atoi(years); err != nil || c.RecordYears < history.MinRecordYears || c.RecordYears > 100 {
+		e.fail("OUTREACH_RECORD_RETENTION_YEARS %q is not a number of years from %d to 100", years, history.MinRecordYears)
+	}
+
 	idle := e.get("OUTREACH_SESSION_IDLE", "30m")
 	if c.SessionIdle, err = time.ParseDuration(idle); err != nil || c.SessionIdle < time.Minute || c.SessionIdle > 12*time.Hour {
 		e.fail("OUTREACH_SESSION_IDLE %q is not a duration from 1m to 12h, like 30m", idle)
@@ -314,5 +328,6 @@ var onCallID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
 // practiceSettings returns the practice settings the configuration sets.
 func (c Config) practiceSettings() practice.Settings {
 	return practice.Settings{ID: practice.Default, Location: c.Location, Quiet: c.Quiet, Name: c.Practice.Name,
-		Phone: c.Practice.Phone, Country: c.Country, ConsentExemption: c.ConsentExemption}
+		Phone: c.Practice.Phone, Country: c.Country, ConsentExemption: c.ConsentExemption,
+		MessageRetentionMonths: c.MessageRetentionMonths}
 }

@@ -93,6 +93,7 @@ var commandRunners = map[string]func(a *app, ctx context.Context, args []string)
 	"staff":       (*app).staffCmd,
 	"time":        (*app).timeCmd,
 	"audit":       (*app).auditCmd,
+	"history":     (*app).historyCmd,
 	"checkins":    (*app).checkinsCmd,
 	"scripts":     func(a *app, _ context.Context, args []string) error { return a.scriptsCmd(args) },
 	"demo":        (*app).demo,

@@ -25,7 +25,8 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 }
 
 // openMigrated creates the database when it is missing, applies pending migrations and stores
-// the practice settings: for migrate, serve and demo only. A database whose schema is
+// the practice settings: for migrate, serve and demo only. The months ahead of the tables of
+// history get their partitions. A database whose schema is
 // newer than this binary is refused. Migrations run on sessions of their own, whose statements
 // may take longer than the engine's. With OUTREACH_DATABASE_ROLE, the role's rights are granted
 // after the migrations, and the database returned acts as the role.
@@ -38,6 +39,9 @@ func (a *app) openMigrated(ctx context.Context, actor audit.Actor) (*sqlx.DB, er
 		return nil, err
 	}
 	applied, err := db.Migrate(ctx, m, a.now)
+	if err == nil {
+		err = a.ensurePartitions(ctx, m)
+	}
 	m.Close()
 	if err != nil {
 		return nil, err

@@ -132,6 +132,9 @@ func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *ou
 	if _, err := c.AddFunc("*/15 * * * *", func() { followUpSilence(ctx, rpm, a.log) }); err != nil {
 		panic(err) // a constant spec
 	}
+	if _, err := c.AddFunc("41 3 * * *", func() { a.keepPartitions(ctx) }); err != nil {
+		panic(err) // a constant spec
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -110,6 +110,22 @@ entity_id, record, detail. The export is itself recorded in the audit log. Stand
 --out FILE (created with mode 0600; an existing file is refused).`},
 }
 
+var historyUsages = []cmdUsage{
+	{name: "history partitions", summary: "the monthly partitions of texts, answers, audit events and time entries, with sizes", about: `
+Lists the partitions of the tables of history (messages, checkin_answers, audit_log,
+time_entries): one per UTC calendar month and a DEFAULT one each, with the planner's estimate of
+their rows and their size on disk (table, indexes and TOAST), and the totals. Runs as the user of
+DATABASE_URL.`},
+	{name: "history retain", flags: "[--dry-run] [--archive DIR]", summary: "detach, or archive and drop, the months past retention", about: `
+Applies the retention policy in one transaction: every monthly partition that ends on or before
+the horizon (now less OUTREACH_RECORD_RETENTION_YEARS, at least 10) is detached from its table;
+with --archive, it is also written to DIR/<partition>.jsonl.gz (one JSON object a line; a time
+entry with its patients) and dropped, with the patients of its time entries. A month inside the
+horizon is never touched. Texts older than OUTREACH_MESSAGE_RETENTION_MONTHS lose their words
+(the rows stay, for threads and the record). Prints what it did, and records it in the audit
+log; --dry-run prints what it would do and changes nothing. Runs as the user of DATABASE_URL.`},
+}
+
 var checkinsRunUsage = cmdUsage{name: "checkins run", flags: "[--at RFC3339]", summary: "one scheduling pass and dispatch until nothing is due", about: `
 One scheduling pass (due check-ins, reminders, expiry) and dispatch passes until nothing more is
 due, then prints what was done and exits. It sends through the channel serve would use, and
@@ -140,7 +156,7 @@ answers 200. Made for container health checks.`}
 // commands lists every command line, in the overview's order.
 var commands = slices.Concat(
 	[]cmdUsage{serveUsage, demoUsage, migrateUsage},
-	importUsages, billingUsages, timeUsages, auditUsages,
+	importUsages, billingUsages, timeUsages, auditUsages, historyUsages,
 	[]cmdUsage{checkinsRunUsage, scriptsValidateUsage}, staffUsages,
 	[]cmdUsage{healthcheckUsage},
 )
@@ -151,6 +167,7 @@ var groupAbout = map[string]string{
 	"billing":  "The monthly billing report, its close, and the worklist of patients near a code.",
 	"time":     "Staff time entries: an entry's history, the month's audit export, overlaps, amendments and voids.",
 	"audit":    "The audit log: who did what to which record, and when.",
+	"history":  "The monthly partitions of history and their retention.",
 	"checkins": "Runs the check-ins from the command line.",
 	"scripts":  "Check-in scripts.",
 	"staff":    "Staff credentials: API tokens, their revocation and passwords for the pages.",

@@ -76,19 +76,26 @@ type Settings struct {
 	// ConsentExemption, when set, documents why the practice contacts patients who have no
 	// consent on file (a revoked consent still stops outreach); empty: consent is required.
 	ConsentExemption string
+	// MessageRetentionMonths is how long the words of texts are kept; older texts keep their
+	// rows with an empty body. Zero means DefaultMessageRetentionMonths.
+	MessageRetentionMonths int
 }
 
+// DefaultMessageRetentionMonths keeps the words of texts as long as the record: ten years.
+const DefaultMessageRetentionMonths = 120
+
 const upsertSettings = `
-INSERT INTO practices (id, timezone, quiet_start, quiet_end, name, phone, consent_exemption, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $6, $7, $8, $5, $5)
+INSERT INTO practices (id, timezone, quiet_start, quiet_end, name, phone, consent_exemption, message_retention_months,
+    created_at, updated_at)
+VALUES ($1, $2, $3, $4, $6, $7, $8, $9, $5, $5)
 ON CONFLICT (id) DO UPDATE
 SET timezone = EXCLUDED.timezone, quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
     name = EXCLUDED.name, phone = EXCLUDED.phone, consent_exemption = EXCLUDED.consent_exemption,
-    updated_at = EXCLUDED.updated_at
+    message_retention_months = EXCLUDED.message_retention_months, updated_at = EXCLUDED.updated_at
 WHERE (practices.timezone, practices.quiet_start, practices.quiet_end, practices.name, practices.phone,
-       practices.consent_exemption)
+       practices.consent_exemption, practices.message_retention_months)
       IS DISTINCT FROM (EXCLUDED.timezone, EXCLUDED.quiet_start, EXCLUDED.quiet_end, EXCLUDED.name, EXCLUDED.phone,
-       EXCLUDED.consent_exemption)
+       EXCLUDED.consent_exemption, EXCLUDED.message_retention_months)
 RETURNING (xmax = 0) AS inserted`
 
 // Ensure stores the configured settings for the practice, creating its row when missing, and
@@ -106,7 +113,11 @@ func Ensure(ctx context.Context, q db.Querier, s Settings, actor audit.Actor, no
 	if s.ConsentExemption != "" {
 		exemption = s.ConsentExemption
 	}
-	err := q.GetContext(ctx, &inserted, upsertSettings, int64(s.ID), s.Location.String(), start, end, now, s.Name, phone, exemption)
+	months := s.MessageRetentionMonths
+	if months == 0 {
+		months = DefaultMessageRetentionMonths
+	}
+	err := q.GetContext(ctx, &inserted, upsertSettings, int64(s.ID), s.Location.String(), start, end, now, s.Name, phone, exemption, months)
 	if db.IsNoRows(err) {
 		return nil // unchanged
 	}
@@ -121,7 +132,7 @@ func Ensure(ctx context.Context, q db.Querier, s Settings, actor audit.Actor, no
 		PracticeID: int64(s.ID), At: now, Actor: actor, Action: action, Entity: "practice",
 		EntityID: fmt.Sprint(s.ID),
 		Detail: map[string]any{"timezone": s.Location.String(), "quiet_hours": s.Quiet.String(), "name": s.Name, "phone": s.Phone,
-			"consent_exemption": s.ConsentExemption},
+			"consent_exemption": s.ConsentExemption, "message_retention_months": months},
 	})
 }
 

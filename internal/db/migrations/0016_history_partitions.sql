@@ -262,3 +262,8 @@ END
 $$;
 CREATE TRIGGER time_entries_claim_superseded AFTER INSERT ON time_entries
 	FOR EACH ROW WHEN (NEW.supersedes IS NOT NULL) EXECUTE FUNCTION time_entry_claim_superseded();
+
+-- How long the practice keeps the words of its texts (months); older texts keep their rows with
+-- an empty body (internal/history). The default keeps them as long as the record, ten years.
+ALTER TABLE practices ADD COLUMN message_retention_months integer NOT NULL DEFAULT 120
+	CHECK (message_retention_months BETWEEN 1 AND 1200);
