@@ -62,7 +62,8 @@ type Report struct {
 // patients) and dropped, with the patients, successors and timers of their time entries. A
 // partition that ends after the horizon is never touched. The bodies of texts older than their
 // practice's message retention are cleared; the rows stay, for threads and the record. The run
-// is recorded in the audit log.
+// is recorded in the audit log. Bodies are cleared first, so that a month detached and kept
+// keeps no words past their retention either.
 func Retain(ctx context.Context, d *sqlx.DB, o Options) (Report, error) {
 	if o.RecordYears < MinRecordYears {
 		return Report{}, fmt.Errorf("the record must be kept at least %d years, not %d", MinRecordYears, o.RecordYears)
@@ -77,16 +78,16 @@ func Retain(ctx context.Context, d *sqlx.DB, o Options) (Report, error) {
 		if err := lock(ctx, tx); err != nil {
 			return err
 		}
+		var err error
+		if rep.Bodies, err = clearBodies(ctx, tx, o.Now); err != nil {
+			return err
+		}
 		for _, t := range Tables {
 			rs, err := retireTable(ctx, tx, t, rep.Horizon, o)
 			if err != nil {
 				return err
 			}
 			rep.Partitions = append(rep.Partitions, rs...)
-		}
-		var err error
-		if rep.Bodies, err = clearBodies(ctx, tx, o.Now); err != nil {
-			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM inbound_sids WHERE received_at < $1`, o.Now.AddDate(0, 0, -sidDays))
 		if err != nil {
