@@ -82,7 +82,15 @@ func Grant(ctx context.Context, d *sqlx.DB, role string) error {
 			`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ` + s + ` TO ` + r,
 		}
 		for _, t := range appendOnly {
-			stmts = append(stmts, `REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON `+s+`.`+pq.QuoteIdentifier(t)+` FROM `+r)
+			// The partitions of a partitioned table too: they are tables of the schema.
+			var parts []string
+			if err := tx.SelectContext(ctx, &parts, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+				WHERE i.inhparent = to_regclass($1) ORDER BY 1`, s+"."+pq.QuoteIdentifier(t)); err != nil {
+				return fmt.Errorf("error listing the partitions of %s: %w", t, err)
+			}
+			for _, name := range append([]string{t}, parts...) {
+				stmts = append(stmts, `REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON `+s+`.`+pq.QuoteIdentifier(name)+` FROM `+r)
+			}
 		}
 		for _, t := range readOnly {
 			stmts = append(stmts, `REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON `+s+`.`+pq.QuoteIdentifier(t)+` FROM `+r)
