@@ -245,7 +245,7 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION forbid_change();
 
 ALTER TABLE time_entries ADD CONSTRAINT time_entries_pkey PRIMARY KEY (practice_id, id, started_at);
-CREATE INDEX time_entries_by_supersedes ON time_entries (practice_id, supersedes) WHERE supersedes IS NOT NULL;
+CREATE INDEX time_entries_by_supersedes ON time_entries (practice_id, supersedes);
 CREATE INDEX time_entries_by_staff ON time_entries (practice_id, staff_id, started_at);
 CREATE INDEX time_entries_by_start ON time_entries (practice_id, started_at);
 CREATE TRIGGER time_entries_append_only BEFORE UPDATE OR DELETE ON time_entries
