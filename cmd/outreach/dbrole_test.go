@@ -19,6 +19,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/dbrole"
 	"github.com/outreach-engine/outreach/internal/dbtest"
+	"github.com/outreach-engine/outreach/internal/history"
 )
 
 // testRole names a database role for one test and drops it when the test ends (its rights in
@@ -100,6 +101,9 @@ func TestDatabaseRoleCannotRewriteTheAuditLog(t *testing.T) {
 		`TRUNCATE audit_log`,
 		`ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only`,
 		`DROP TRIGGER audit_log_append_only ON audit_log`,
+		`DELETE FROM audit_log_default`,
+		`TRUNCATE audit_log_default`,
+		`DELETE FROM ` + history.PartitionName("audit_log", history.MonthOf(time.Now())),
 		`UPDATE schema_migrations SET checksum = 'x'`,
 		`DELETE FROM schema_migrations`,
 	} {
