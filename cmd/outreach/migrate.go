@@ -40,7 +40,11 @@ func (a *app) openMigrated(ctx context.Context, actor audit.Actor) (*sqlx.DB, er
 	}
 	applied, err := db.Migrate(ctx, m, a.now)
 	if err == nil {
-		err = a.ensurePartitions(ctx, m)
+		// Not made now (a table's lock not granted in time), a month's rows go to its table's
+		// DEFAULT partition meanwhile: worth a warning, not a refusal to start.
+		if perr := a.ensurePartitions(ctx, m); perr != nil {
+			a.log.Warn("the partitions of the months ahead were not made; serve tries again daily", "err", perr)
+		}
 	}
 	m.Close()
 	if err != nil {
