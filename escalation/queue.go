@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/outreach-engine/outreach/internal/aftercommit"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/care"
 	"github.com/outreach-engine/outreach/internal/db"
@@ -43,6 +44,7 @@ type Queue struct {
 	Practice practice.ID
 	Clock    func() time.Time
 	Lease    time.Duration
+	Metrics  *Metrics // nil: claims and resolutions are not counted
 }
 
 // View is an item as staff see it. A claim whose lease ran out shows as open. An item about a
@@ -182,29 +184,54 @@ const claimItem = `
 UPDATE escalations e SET status = 'claimed', claimed_by = $3, claimed_at = CASE WHEN e.claimed_by = $3
 		AND e.status = 'claimed' AND e.claim_expires_at > $4 THEN e.claimed_at ELSE $4 END,
 	claim_expires_at = $5, first_claimed_at = COALESCE(e.first_claimed_at, $4), updated_at = $4
+FROM (` + lockItem + `) o
 WHERE e.practice_id = $1 AND e.id = $2 AND (e.status = 'open'
 	OR (e.status = 'claimed' AND (e.claim_expires_at <= $4 OR e.claimed_by = $3)))
-RETURNING e.claim_expires_at`
+RETURNING e.claim_expires_at AS until, ` + firstClaim
+
+// lockItem locks item $2 and reads what its claim changes: whether it was ever claimed.
+const lockItem = `SELECT first_claimed_at IS NULL AS first FROM escalations WHERE practice_id = $1 AND id = $2 FOR UPDATE`
+
+// firstClaim returns, after an update FROM lockItem, whether it was the item's first claim,
+// its severity and its time to that claim.
+const firstClaim = `o.first, e.severity, extract(epoch FROM e.first_claimed_at - e.created_at) AS wait`
+
+// claimed is an item an update claimed.
+type claimed struct {
+	Until    time.Time `db:"until"`
+	Staff    int64     `db:"staff"`
+	First    bool      `db:"first"`
+	Severity string    `db:"severity"`
+	Wait     float64   `db:"wait"` // seconds
+}
+
+// counted counts the claim if it was the item's first.
+func (q *Queue) counted(ctx context.Context, c claimed) {
+	if c.First {
+		q.Metrics.firstClaim(ctx, c.Severity, time.Duration(c.Wait*float64(time.Second)))
+	}
+}
 
 // Claim gives staff the item for a lease (or renews their own claim) and returns when the lease
 // ends. ErrClaimed when someone else holds it or it is resolved.
 func (q *Queue) Claim(ctx context.Context, id, staff int64) (time.Time, error) {
 	now := q.now()
-	var until time.Time
-	err := db.WithTx(ctx, q.DB, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &until, claimItem, q.Practice, id, staff, now, now.Add(q.lease()))
+	var c claimed
+	err := aftercommit.WithTx(ctx, q.DB, func(ctx context.Context, tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &c, claimItem, q.Practice, id, staff, now, now.Add(q.lease()))
 		if db.IsNoRows(err) {
 			return q.whyNot(ctx, tx, id)
 		}
 		if err != nil {
 			return err
 		}
-		return q.audit(ctx, tx, staff, id, "escalation.claim", map[string]any{"until": until.Format(time.RFC3339)}, now)
+		q.counted(ctx, c)
+		return q.audit(ctx, tx, staff, id, "escalation.claim", map[string]any{"until": c.Until.Format(time.RFC3339)}, now)
 	})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("error claiming escalation %d: %w", id, err)
 	}
-	return until, nil
+	return c.Until, nil
 }
 
 // whyNot tells a missing item from one someone else holds.
@@ -224,10 +251,10 @@ func (q *Queue) whyNot(ctx context.Context, tx *sqlx.Tx, id int64) error {
 const reassignItem = `
 UPDATE escalations e SET status = 'claimed', claimed_by = s.id, claimed_at = $4, claim_expires_at = $5,
 	first_claimed_at = COALESCE(e.first_claimed_at, $4), updated_at = $4
-FROM staff s
+FROM staff s, (` + lockItem + `) o
 WHERE e.practice_id = $1 AND e.id = $2 AND e.status <> 'resolved'
 	AND s.practice_id = e.practice_id AND s.ext_id = $3 AND s.role IN ('clinical', 'practitioner') AND s.disabled_at IS NULL
-RETURNING s.id`
+RETURNING e.claim_expires_at AS until, s.id AS staff, ` + firstClaim
 
 const worksItems = `
 SELECT EXISTS (SELECT 1 FROM staff WHERE practice_id = $1 AND ext_id = $2 AND role IN ('clinical', 'practitioner')
@@ -237,9 +264,9 @@ SELECT EXISTS (SELECT 1 FROM staff WHERE practice_id = $1 AND ext_id = $2 AND ro
 // holds it now. ErrInvalid when the staff member does not work items.
 func (q *Queue) Reassign(ctx context.Context, id, manager int64, to string) error {
 	now := q.now()
-	err := db.WithTx(ctx, q.DB, func(tx *sqlx.Tx) error {
-		var staff int64
-		err := tx.GetContext(ctx, &staff, reassignItem, q.Practice, id, to, now, now.Add(q.lease()))
+	err := aftercommit.WithTx(ctx, q.DB, func(ctx context.Context, tx *sqlx.Tx) error {
+		var c claimed
+		err := tx.GetContext(ctx, &c, reassignItem, q.Practice, id, to, now, now.Add(q.lease()))
 		if db.IsNoRows(err) {
 			if err := q.whyNot(ctx, tx, id); !errors.Is(err, ErrClaimed) {
 				return err // not found, or the database failed
@@ -256,7 +283,8 @@ func (q *Queue) Reassign(ctx context.Context, id, manager int64, to string) erro
 		if err != nil {
 			return err
 		}
-		return q.audit(ctx, tx, manager, id, "escalation.reassign", map[string]any{"to": staff}, now)
+		q.counted(ctx, c)
+		return q.audit(ctx, tx, manager, id, "escalation.reassign", map[string]any{"to": c.Staff}, now)
 	})
 	if err != nil {
 		return fmt.Errorf("error reassigning escalation %d: %w", id, err)
@@ -346,7 +374,7 @@ func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note stri
 	}
 	now := q.now()
 	var p *Proposal
-	err := db.WithTx(ctx, q.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, q.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		var w struct {
 			Since    *time.Time     `db:"since"`
 			Reason   string         `db:"reason"`
@@ -367,6 +395,7 @@ func (q *Queue) Resolve(ctx context.Context, id, staff int64, outcome, note stri
 		if n, _ := r.RowsAffected(); n == 0 {
 			return ErrClaimed
 		}
+		q.Metrics.resolvedWith(ctx, outcome)
 		// A time entry is kept in whole seconds: the proposal is too, so that confirming it as it
 		// is records exactly the seconds it shows.
 		end := now.Truncate(time.Second)

@@ -9,7 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/escalation"
-	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/aftercommit"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/scripts"
 )
@@ -67,7 +67,7 @@ func (s *Service) FollowUpSilence(ctx context.Context) (Silence, error) {
 	var res Silence
 	now := s.now()
 	for {
-		n, err := s.silenceStep(ctx, markReminded, now.Add(-RemindAfter), func(tx *sqlx.Tx, patient int64, last time.Time) error {
+		n, err := s.silenceStep(ctx, markReminded, now.Add(-RemindAfter), func(ctx context.Context, tx *sqlx.Tx, patient int64, last time.Time) error {
 			queued, err := outreach.QueueReminder(ctx, tx, s.pid(), patient, reminderText, now)
 			if queued {
 				res.Reminded++
@@ -82,16 +82,19 @@ func (s *Service) FollowUpSilence(ctx context.Context) (Silence, error) {
 		}
 	}
 	for {
-		n, err := s.silenceStep(ctx, markEscalated, now.Add(-EscalateAfter), func(tx *sqlx.Tx, patient int64, last time.Time) error {
+		n, err := s.silenceStep(ctx, markEscalated, now.Add(-EscalateAfter), func(ctx context.Context, tx *sqlx.Tx, patient int64, last time.Time) error {
 			days := int(now.Sub(last) / (24 * time.Hour))
-			_, err := escalation.Raise(ctx, tx, escalation.Item{PracticeID: s.pid(), PatientID: patient, Severity: escalation.Routine,
+			it := escalation.Item{PracticeID: s.pid(), PatientID: patient, Severity: escalation.Routine,
 				Reason: "Monitoring device silent", Source: escalation.SourceDeviceSilent,
 				Text: fmt.Sprintf("No device reading for %d days: the last was taken %s.", days,
-					last.In(s.Location).Format("Jan 2 15:04 MST"))}, s.due(), now, s.Location)
-			if err == nil {
-				res.Escalated++
+					last.In(s.Location).Format("Jan 2 15:04 MST"))}
+			raised, err := escalation.Raise(ctx, tx, it, s.due(), now, s.Location)
+			if err != nil {
+				return err
 			}
-			return err
+			s.Escalations.Raised(ctx, it, raised)
+			res.Escalated++
+			return nil
 		})
 		if err != nil {
 			return res, err
@@ -105,9 +108,9 @@ func (s *Service) FollowUpSilence(ctx context.Context) (Silence, error) {
 
 // silenceStep marks one batch of silences with stmt and follows each up with do, in one
 // transaction; it returns how many it took.
-func (s *Service) silenceStep(ctx context.Context, stmt string, before time.Time, do func(*sqlx.Tx, int64, time.Time) error) (int, error) {
+func (s *Service) silenceStep(ctx context.Context, stmt string, before time.Time, do func(context.Context, *sqlx.Tx, int64, time.Time) error) (int, error) {
 	var n int
-	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, s.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		var rows []struct {
 			Patient int64     `db:"patient_id"`
 			Last    time.Time `db:"last_reading_at"`
@@ -117,7 +120,7 @@ func (s *Service) silenceStep(ctx context.Context, stmt string, before time.Time
 		}
 		n = len(rows)
 		for _, r := range rows {
-			if err := do(tx, r.Patient, r.Last); err != nil {
+			if err := do(ctx, tx, r.Patient, r.Last); err != nil {
 				return err
 			}
 		}

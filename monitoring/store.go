@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/aftercommit"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/patients"
@@ -29,7 +30,9 @@ type Service struct {
 	Clock    func() time.Time
 	Due      escalation.DueTimes // zero: escalation.DefaultDueTimes
 	Metrics  *Metrics            // nil: nothing is counted
-	Log      *slog.Logger
+	// Escalations counts the items readings and silences open (nil: not counted).
+	Escalations *escalation.Metrics
+	Log         *slog.Logger
 }
 
 func (s *Service) now() time.Time { return s.Clock().UTC().Truncate(time.Microsecond) }
@@ -149,12 +152,14 @@ func (s *Service) store(ctx context.Context, tx *sqlx.Tx, rs []Reading, ids map[
 		}
 		res.OutOfRange++
 		res.breaches[f.Type]++
-		raised, err := escalation.Raise(ctx, tx, escalation.Item{PracticeID: s.pid(), PatientID: f.Patient, Severity: b.Severity,
+		it := escalation.Item{PracticeID: s.pid(), PatientID: f.Patient, Severity: b.Severity,
 			Reason: f.Type.Label() + " out of range", Source: escalation.SourceReading, Question: string(f.Type),
-			Answer: r.Text(), Text: s.alertText(r, b)}, s.due(), now, s.Location)
+			Answer: r.Text(), Text: s.alertText(r, b)}
+		raised, err := escalation.Raise(ctx, tx, it, s.due(), now, s.Location)
 		if err != nil {
 			return Result{}, err
 		}
+		s.Escalations.Raised(ctx, it, raised)
 		res.items[raised.ID] = true
 	}
 	return res, nil
@@ -206,7 +211,7 @@ func (s *Service) Receive(ctx context.Context, rs []Reading, who audit.Actor) (R
 	now := s.now()
 	var res Result
 	var unknown []UnknownPatient
-	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, s.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		ids, err := patients.IDs(ctx, tx, s.pid(), ext)
 		if err != nil {
 			return err

@@ -11,7 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/escalation"
-	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/aftercommit"
 )
 
 // callCandidate is a queued call with what the claim decision needs.
@@ -55,13 +55,15 @@ func (c callCandidate) decide(now time.Time) (fate, *int64) {
 
 const closeCalls = `
 UPDATE calls SET status = $1, lease_until = NULL, ended_at = $2, updated_at = $2
-WHERE practice_id = $3 AND id = ANY ($4::bigint[])`
+WHERE practice_id = $3 AND id = ANY ($4::bigint[])
+RETURNING status`
 
 // calls is the outbox of calls: one batch a pass, placed one at a time, paced with the texts.
 var calls = &outbox[callCandidate]{
 	noun: "call", table: "calls", tries: "tries", tryKey: "try",
 	selectDue: selectCalls,
 	close:     closeCalls,
+	closed:    (*Metrics).callsEnded,
 	batches:   1,
 	deliver:   (*Engine).startCall,
 	refused:   "call not placed",
@@ -98,7 +100,7 @@ UPDATE checkins SET last_sent_at = GREATEST(last_sent_at, $1) WHERE practice_id 
 
 // recordPlaced records a call the provider placed.
 func (e *Engine) recordPlaced(ctx context.Context, c callCandidate, sid string, now time.Time) error {
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, markPlaced, sid, now, e.pid(), c.ID); err != nil {
 			return err
 		}
@@ -182,7 +184,7 @@ func (e *Engine) UpdateCallStatus(ctx context.Context, r CallReport) (bool, erro
 	}
 	now := e.now()
 	changed := false
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		var rows []endedCall
 		if err := tx.SelectContext(ctx, &rows, applyCallReport, status, r.SID, nullCode(r.ErrorCode), r.AnsweredBy,
 			duration, now, e.pid(), r.Call); err != nil {
@@ -191,6 +193,7 @@ func (e *Engine) UpdateCallStatus(ctx context.Context, r CallReport) (bool, erro
 		changed = len(rows) > 0
 		for _, c := range rows {
 			if callEnded(c.Status) {
+				e.Metrics.callsEnded(ctx, []string{c.Status})
 				if err := e.callEnded(ctx, tx, c, r.ErrorCode, now); err != nil {
 					return err
 				}
@@ -274,23 +277,43 @@ const noAnswerReason = "No answer to the check-in: call the patient"
 
 const endOpenCheckin = `
 UPDATE checkins SET status = $1, ended_at = $2, question_id = NULL
-WHERE practice_id = $3 AND id = $4 AND status = 'open'`
+WHERE practice_id = $3 AND id = $4 AND status = 'open'
+RETURNING script_id, channel, status`
 
 const cancelQueuedCalls = `
 UPDATE calls SET status = 'cancelled', ended_at = $1, updated_at = $1
-WHERE practice_id = $2 AND checkin_id = ANY ($3::bigint[]) AND status = 'queued'`
+WHERE practice_id = $2 AND checkin_id = ANY ($3::bigint[]) AND status = 'queued'
+RETURNING status`
+
+// cancelCalls cancels the queued calls of check-ins and counts them.
+func (e *Engine) cancelCalls(ctx context.Context, tx *sqlx.Tx, checkins []int64, now time.Time) error {
+	var statuses []string
+	if err := tx.SelectContext(ctx, &statuses, cancelQueuedCalls, now, e.pid(), pq.Array(checkins)); err != nil {
+		return err
+	}
+	e.Metrics.callsEnded(ctx, statuses)
+	return nil
+}
+
+// raised counts the item r opened, if it did, and logs it.
+func (e *Engine) raised(ctx context.Context, it escalation.Item, r escalation.Raised) {
+	e.Escalations.Raised(ctx, it, r)
+	e.Log.Info("escalation raised", "escalation", r.ID, "new", r.Created, "severity", it.Severity,
+		"source", it.Source, "patient", it.PatientID)
+}
 
 // endCheckin ends a check-in early, if it is still open, with a status (expired, cancelled,
 // handed_off), cancels what it still had queued, and raises the item a human works from, if any.
 func (e *Engine) endCheckin(ctx context.Context, tx *sqlx.Tx, patient, checkin int64, status string, it *escalation.Item, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, endOpenCheckin, status, now, e.pid(), checkin); err != nil {
+	var ended []checkinRow
+	if err := tx.SelectContext(ctx, &ended, endOpenCheckin, status, now, e.pid(), checkin); err != nil {
 		return err
 	}
-	ids := pq.Array([]int64{checkin})
-	if _, err := tx.ExecContext(ctx, cancelQueued, now, e.pid(), ids); err != nil {
+	e.Metrics.checkinsEnded(ctx, ended)
+	if _, err := tx.ExecContext(ctx, cancelQueued, now, e.pid(), pq.Array([]int64{checkin})); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, cancelQueuedCalls, now, e.pid(), ids); err != nil {
+	if err := e.cancelCalls(ctx, tx, []int64{checkin}, now); err != nil {
 		return err
 	}
 	if it == nil {
@@ -301,7 +324,6 @@ func (e *Engine) endCheckin(ctx context.Context, tx *sqlx.Tx, patient, checkin i
 	if err != nil {
 		return err
 	}
-	e.Log.Info("escalation raised", "escalation", raised.ID, "new", raised.Created, "severity", it.Severity,
-		"source", it.Source, "patient", patient, "checkin", checkin)
+	e.raised(ctx, *it, raised)
 	return nil
 }

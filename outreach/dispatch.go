@@ -15,8 +15,8 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/aftercommit"
 	"github.com/outreach-engine/outreach/internal/audit"
-	"github.com/outreach-engine/outreach/internal/db"
 )
 
 // DispatchResult counts what a dispatch pass did.
@@ -127,7 +127,8 @@ func (m textCandidate) decide(now time.Time) (fate, *int64) {
 
 const closeTexts = `
 UPDATE messages SET status = $1, updated_at = $2, lease_until = NULL
-WHERE practice_id = $3 AND id = ANY ($4::bigint[])`
+WHERE practice_id = $3 AND id = ANY ($4::bigint[])
+RETURNING status`
 
 // texts is the outbox of texts.
 var texts = &outbox[textCandidate]{
@@ -193,12 +194,32 @@ func (e *Engine) StatusCallback(id int64) string {
 }
 
 // markSentBatch records the provider's ids of a batch of sends; a status report that came
-// first is kept.
+// first is kept. It returns the kinds of the messages it marked sent first (a status report
+// may have done it before).
 const markSentBatch = `
 UPDATE messages m SET twilio_sid = u.sid, sent_at = COALESCE(m.sent_at, u.at), lease_until = NULL, updated_at = u.at,
 	status = CASE WHEN message_status_rank(m.status) < message_status_rank('sent') THEN 'sent' ELSE m.status END
-FROM unnest($2::bigint[], $3::text[], $4::timestamptz[]) AS u (id, sid, at)
-WHERE m.practice_id = $1 AND m.id = u.id`
+FROM unnest($2::bigint[], $3::text[], $4::timestamptz[]) AS u (id, sid, at),
+	(SELECT id, sent_at IS NULL AS first FROM messages WHERE practice_id = $1 AND id = ANY ($2::bigint[])
+		ORDER BY id FOR NO KEY UPDATE) o
+WHERE m.practice_id = $1 AND m.id = u.id AND o.id = u.id
+RETURNING o.first, m.kind`
+
+// sentKind is a message markSentBatch or applyReport marked, and whether it was the first
+// time the message was sent.
+type sentKind struct {
+	First bool   `db:"first"`
+	Kind  string `db:"kind"`
+}
+
+// countSent counts the messages sent for the first time.
+func (e *Engine) countSent(ctx context.Context, rows []sentKind) {
+	for _, r := range rows {
+		if r.First {
+			e.Metrics.textSent(ctx, r.Kind)
+		}
+	}
+}
 
 // touchCheckins finds its rows by primary key. A "status = 'open'" test in the WHERE clause
 // let the planner pick the partial index of open check-ins and filter all of them for every
@@ -314,13 +335,15 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 	}
 	slices.Sort(checkins)
 	e := l.e
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, markSentBatch, e.pid(), pq.Array(ids), pq.Array(sids), pq.Array(ats)); err != nil {
+		var marked []sentKind
+		if err := tx.SelectContext(ctx, &marked, markSentBatch, e.pid(), pq.Array(ids), pq.Array(sids), pq.Array(ats)); err != nil {
 			return err
 		}
+		e.countSent(ctx, marked)
 		if len(checkins) == 0 {
 			return nil
 		}
@@ -335,13 +358,18 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 
 const markFailed = `
 UPDATE messages SET status = 'failed', error_code = $1, lease_until = NULL, updated_at = $2
-WHERE practice_id = $3 AND id = $4 AND message_status_rank(status) < 4`
+WHERE practice_id = $3 AND id = $4 AND message_status_rank(status) < 4
+RETURNING status`
 
 // fail records a final failure and acts on what the provider said about the patient's number.
 func (e *Engine) fail(ctx context.Context, m textCandidate, code int, now time.Time) error {
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, markFailed, nullCode(code), now, e.pid(), m.ID); err != nil {
+	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
+		var statuses []string
+		if err := tx.SelectContext(ctx, &statuses, markFailed, nullCode(code), now, e.pid(), m.ID); err != nil {
 			return err
+		}
+		for _, s := range statuses {
+			e.Metrics.textSettled(ctx, s, code)
 		}
 		return e.actOnCode(ctx, tx, m.Patient, m.Phone, m.Checkin, code, now)
 	})
@@ -375,8 +403,12 @@ func (e *Engine) actOnCode(ctx context.Context, tx *sqlx.Tx, patient int64, phon
 			return e.endCheckin(ctx, tx, patient, *checkin, "cancelled", &it, now)
 		}
 		it.PracticeID, it.PatientID = e.pid(), patient
-		_, err := escalation.Raise(ctx, tx, it, e.Due, now, e.Practice.Location)
-		return err
+		r, err := escalation.Raise(ctx, tx, it, e.Due, now, e.Practice.Location)
+		if err != nil {
+			return err
+		}
+		e.raised(ctx, it, r)
+		return nil
 	case CodeNotMobile, CodeLandline:
 		r, err := tx.ExecContext(ctx, switchToVoice, now, e.pid(), patient)
 		if err != nil {

@@ -62,6 +62,9 @@ type Engine struct {
 	Send      SendConfig
 	Calls     CallConfig
 	Log       *slog.Logger
+	// Metrics counts the engine's events, Escalations the items it opens; nil counts nothing.
+	Metrics     *Metrics
+	Escalations *escalation.Metrics
 
 	pace  *pacer
 	inbox inbox

@@ -9,7 +9,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/escalation"
-	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/aftercommit"
 	"github.com/outreach-engine/outreach/scripts"
 )
 
@@ -71,7 +71,7 @@ type reminded struct {
 func (e *Engine) remind(ctx context.Context, s *scripts.Script) (int, error) {
 	now := e.now()
 	var rows []reminded
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		rows = nil
 		if err := tx.SelectContext(ctx, &rows, markReminded, now, e.pid(), s.ID, now.Add(-time.Duration(s.Reminder))); err != nil {
 			return err
@@ -109,7 +109,7 @@ WHERE practice_id = $2 AND script_id = $3 AND status = 'open' AND last_sent_at <
 		AND m.status IN ('sending', 'unknown'))
 	AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.practice_id = checkins.practice_id AND k.checkin_id = checkins.id
 		AND call_status_rank(k.status) BETWEEN 1 AND 5)
-RETURNING id, patient_id`
+RETURNING id, patient_id, script_id, channel, status`
 
 const cancelQueued = `
 UPDATE messages SET status = 'cancelled', updated_at = $1
@@ -120,8 +120,9 @@ func (e *Engine) expire(ctx context.Context, s *scripts.Script) (int, error) {
 	var rows []struct {
 		ID      int64 `db:"id"`
 		Patient int64 `db:"patient_id"`
+		checkinRow
 	}
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		rows = rows[:0]
 		if err := tx.SelectContext(ctx, &rows, expireCheckins, now, e.pid(), s.ID, now.Add(-time.Duration(s.Expire))); err != nil {
 			return err
@@ -130,12 +131,14 @@ func (e *Engine) expire(ctx context.Context, s *scripts.Script) (int, error) {
 		for i, r := range rows {
 			ids[i] = r.ID
 			checkin := r.ID
-			if _, err := escalation.Raise(ctx, tx, escalation.Item{
-				PracticeID: e.pid(), PatientID: r.Patient, CheckinID: &checkin, Severity: escalation.Routine,
-				Source: escalation.SourceExpired, Reason: noAnswerReason,
-			}, e.Due, now, e.Practice.Location); err != nil {
+			e.Metrics.checkinsEnded(ctx, []checkinRow{r.checkinRow})
+			it := escalation.Item{PracticeID: e.pid(), PatientID: r.Patient, CheckinID: &checkin, Severity: escalation.Routine,
+				Source: escalation.SourceExpired, Reason: noAnswerReason}
+			raised, err := escalation.Raise(ctx, tx, it, e.Due, now, e.Practice.Location)
+			if err != nil {
 				return err
 			}
+			e.Escalations.Raised(ctx, it, raised)
 		}
 		if len(ids) == 0 {
 			return nil
@@ -143,8 +146,7 @@ func (e *Engine) expire(ctx context.Context, s *scripts.Script) (int, error) {
 		if _, err := tx.ExecContext(ctx, cancelQueued, now, e.pid(), pq.Array(ids)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, cancelQueuedCalls, now, e.pid(), pq.Array(ids))
-		return err
+		return e.cancelCalls(ctx, tx, ids, now)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("error expiring %s check-ins: %w", s.ID, err)

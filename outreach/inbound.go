@@ -12,6 +12,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/aftercommit"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
@@ -140,7 +141,7 @@ func (e *Engine) receiveBatch(ctx context.Context, batch []*delivery) {
 // receiveTogether handles texts, one per number, in one transaction, and sets what became of
 // each.
 func (e *Engine) receiveTogether(ctx context.Context, batch []*delivery) error {
-	return db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	return aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		now := e.now()
 		phones, bodies, sids := make([]string, len(batch)), make([]string, len(batch)), make([]string, len(batch))
 		for i, d := range batch {
@@ -154,6 +155,13 @@ func (e *Engine) receiveTogether(ctx context.Context, batch []*delivery) error {
 		if err := tx.SelectContext(ctx, &senders, receiveTexts, e.pid(), pq.Array(phones), pq.Array(bodies), pq.Array(sids), now); err != nil {
 			return err
 		}
+		stored := map[string]bool{} // a row per patient of a number: its text counts once
+		for _, s := range senders {
+			if s.Stored {
+				stored[s.Phone] = true
+			}
+		}
+		e.Metrics.textsReceived(ctx, len(stored))
 		byPhone := map[string][]sender{}
 		for _, s := range senders {
 			byPhone[s.Phone] = append(byPhone[s.Phone], s)
@@ -280,13 +288,17 @@ const cancelOpenFor = `
 WITH c AS (
 	UPDATE checkins SET status = 'cancelled', ended_at = $1, question_id = NULL
 	WHERE practice_id = $2 AND patient_id = ANY ($3::bigint[]) AND status = 'open'
-	RETURNING id
+	RETURNING script_id, channel, status
 ), k AS (
 	UPDATE calls SET status = 'cancelled', ended_at = $1, updated_at = $1
 	WHERE practice_id = $2 AND patient_id = ANY ($3::bigint[]) AND status = 'queued'
+	RETURNING status
+), m AS (
+	UPDATE messages SET status = 'cancelled', updated_at = $1
+	WHERE practice_id = $2 AND patient_id = ANY ($3::bigint[]) AND status = 'queued' AND direction = 'out'
 )
-UPDATE messages SET status = 'cancelled', updated_at = $1
-WHERE practice_id = $2 AND patient_id = ANY ($3::bigint[]) AND status = 'queued' AND direction = 'out'`
+SELECT script_id, channel, status, false AS call FROM c
+UNION ALL SELECT '', '', status, true FROM k`
 
 // optOut stops all texts and calls to a number: every patient with it is opted out, their open
 // check-ins, queued messages and queued calls are cancelled. how says how they asked (keyword,
@@ -299,8 +311,19 @@ func (e *Engine) optOut(ctx context.Context, tx *sqlx.Tx, phone, source, how str
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	if _, err := tx.ExecContext(ctx, cancelOpenFor, now, e.pid(), pq.Array(ids)); err != nil {
+	var ended []struct {
+		checkinRow
+		Call bool `db:"call"`
+	}
+	if err := tx.SelectContext(ctx, &ended, cancelOpenFor, now, e.pid(), pq.Array(ids)); err != nil {
 		return 0, fmt.Errorf("error cancelling check-ins after an opt-out: %w", err)
+	}
+	for _, r := range ended {
+		if r.Call {
+			e.Metrics.callsEnded(ctx, []string{r.Status})
+		} else {
+			e.Metrics.checkinsEnded(ctx, []checkinRow{r.checkinRow})
+		}
 	}
 	for _, id := range ids {
 		if err := audit.Record(ctx, tx, audit.Event{PracticeID: e.pid(), At: now, Actor: actor,
@@ -331,7 +354,7 @@ const selectOptOutOf = `SELECT phone, language FROM patients WHERE practice_id =
 // has already opted out or has no phone.
 func (e *Engine) RecordOptOut(ctx context.Context, patient int64, who staff.Identity) error {
 	now := e.now()
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		var p struct {
 			Phone    *string `db:"phone"`
 			Language string  `db:"language"`
@@ -453,18 +476,24 @@ WITH step AS (
 	SELECT $1, checkin, answered, value, raw, $9 FROM step s WHERE answered <> ''
 		AND NOT EXISTS (SELECT 1 FROM checkin_answers a WHERE a.practice_id = $1 AND a.checkin_id = s.checkin
 			AND a.question_id = s.answered)
+	RETURNING checkin_id, value
 ), advance AS (
 	UPDATE checkins c SET question_id = NULLIF(s.next, ''), reasks = s.reasks, reminded_at = NULL, last_sent_at = $9,
 		status = s.status, ended_at = CASE WHEN s.status <> 'open' THEN $9::timestamptz END
 	FROM step s
 	WHERE c.practice_id = $1 AND c.id = s.checkin
+	RETURNING c.id, c.script_id, c.channel, c.status
+), queued AS (
+	INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status, immediate,
+		next_attempt_at, created_at, updated_at)
+	SELECT $1, m.patient, m.checkin, 'out', m.kind, m.phone, m.body, 'queued', true, $9, $9, $9
+	FROM unnest($10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY
+		AS m (patient, checkin, phone, kind, body, n)
+	ORDER BY m.n
 )
-INSERT INTO messages (practice_id, patient_id, checkin_id, direction, kind, phone, body, status, immediate,
-	next_attempt_at, created_at, updated_at)
-SELECT $1, m.patient, m.checkin, 'out', m.kind, m.phone, m.body, 'queued', true, $9, $9, $9
-FROM unnest($10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY
-	AS m (patient, checkin, phone, kind, body, n)
-ORDER BY m.n`
+-- What the metrics count: check-ins ended, and questions given up on (an answer stored empty).
+SELECT a.script_id, a.channel, a.status, EXISTS (SELECT 1 FROM answer w WHERE w.checkin_id = a.id AND w.value = '') AS gave_up
+FROM advance a`
 
 // replyAll gives replies to their check-ins: their answers are stored, their rules raise
 // items, and each check-in moves to its next question, a re-ask or its end; the texts the
@@ -490,14 +519,14 @@ func (e *Engine) replyAll(ctx context.Context, tx *sqlx.Tx, rs []pendingReply, n
 	for i, r := range rs {
 		st := converse(r, answers[r.checkin])
 		for _, it := range st.Raise {
-			raised, err := escalation.Raise(ctx, tx, escalation.Item{PracticeID: e.pid(), PatientID: r.patient, CheckinID: &r.checkin,
+			item := escalation.Item{PracticeID: e.pid(), PatientID: r.patient, CheckinID: &r.checkin,
 				Severity: escalation.Severity(it.Severity), Reason: it.Reason, Source: escalation.Source(it.Source),
-				Question: it.Question, Answer: it.Value, Text: r.body}, e.Due, now, e.Practice.Location)
+				Question: it.Question, Answer: it.Value, Text: r.body}
+			raised, err := escalation.Raise(ctx, tx, item, e.Due, now, e.Practice.Location)
 			if err != nil {
 				return nil, err
 			}
-			e.Log.Info("escalation raised", "escalation", raised.ID, "new", raised.Created, "severity", it.Severity,
-				"source", it.Source, "patient", r.patient, "checkin", r.checkin)
+			e.raised(ctx, item, raised)
 		}
 		rec.add(r, st)
 		if st.Done {
@@ -505,10 +534,20 @@ func (e *Engine) replyAll(ctx context.Context, tx *sqlx.Tx, rs []pendingReply, n
 		}
 		steps[i] = st
 	}
-	if _, err := tx.ExecContext(ctx, recordSteps, e.pid(), pq.Array(rec.checkin), pq.Array(rec.answered), pq.Array(rec.value),
+	var recorded []struct {
+		checkinRow
+		GaveUp bool `db:"gave_up"`
+	}
+	if err := tx.SelectContext(ctx, &recorded, recordSteps, e.pid(), pq.Array(rec.checkin), pq.Array(rec.answered), pq.Array(rec.value),
 		pq.Array(rec.raw), pq.Array(rec.next), pq.Array(rec.reasks), pq.Array(rec.status), now,
 		pq.Array(rec.msgPatient), pq.Array(rec.msgCheckin), pq.Array(rec.msgPhone), pq.Array(rec.msgKind), pq.Array(rec.msgBody)); err != nil {
 		return nil, err
+	}
+	for _, r := range recorded {
+		e.Metrics.checkinsEnded(ctx, []checkinRow{r.checkinRow})
+		if r.GaveUp {
+			e.Metrics.answerGivenUp(ctx, r.Script)
+		}
 	}
 	return steps, nil
 }
@@ -655,8 +694,7 @@ func (e *Engine) raise(ctx context.Context, tx *sqlx.Tx, it escalation.Item, now
 	if err != nil {
 		return err
 	}
-	e.Log.Info("escalation raised", "escalation", raised.ID, "new", raised.Created, "severity", it.Severity,
-		"source", it.Source, "patient", it.PatientID)
+	e.raised(ctx, it, raised)
 	return nil
 }
 

@@ -10,8 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-
-	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/aftercommit"
 )
 
 // outbox is one of the engine's two queues to patients: texts (the messages table: check-in
@@ -26,8 +25,11 @@ type outbox[T queued] struct {
 	// selectDue claims a batch of due items with what decides their fate: $1 now, $2 the
 	// practice, $3 the batch size, $4 the practice's consent exemption, $5 the practice's zone.
 	selectDue string
-	// close ends items that will never go out: $1 the status, $2 now, $3 the practice, $4 the ids.
-	close   string
+	// close ends items that will never go out: $1 the status, $2 now, $3 the practice, $4 the
+	// ids; it returns their statuses.
+	close string
+	// closed counts the items close ended (nil: they are not counted).
+	closed  func(m *Metrics, ctx context.Context, statuses []string)
 	batches int  // the batches one pass claims at most
 	workers bool // handed to the provider by Send.Workers at once; otherwise one at a time
 	// deliver hands one leased item to the provider and returns the provider's id for it.
@@ -174,7 +176,8 @@ func (e *Engine) heldUntil(zone string, now time.Time) (time.Time, bool, error) 
 // texts and calls are cancelled as their turn comes.
 const cancelCheckins = `
 UPDATE checkins SET status = 'cancelled', ended_at = $1, question_id = NULL
-WHERE practice_id = $2 AND id = ANY ($3::bigint[]) AND status = 'open'`
+WHERE practice_id = $2 AND id = ANY ($3::bigint[]) AND status = 'open'
+RETURNING script_id, channel, status`
 
 const leaseDue = `
 UPDATE %[1]s SET status = 'sending', %[2]s = %[2]s + 1, lease_until = $1, updated_at = $2
@@ -193,7 +196,7 @@ WHERE %[1]s.practice_id = $2 AND %[1]s.id = u.id`
 func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mutex) (claimed []T, seen int, err error) {
 	now := e.now()
 	var n tally
-	err = db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	err = aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		claimed = claimed[:0]
 		var cands []T
 		if err := tx.SelectContext(ctx, &cands, k.selectDue, now, e.pid(), max(1, e.Send.Batch), e.exempt(),
@@ -233,15 +236,21 @@ func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mut
 			ids    []int64
 		}{{"cancelled", cancel}, {"expired", expire}} {
 			if len(u.ids) > 0 {
-				if _, err := tx.ExecContext(ctx, k.close, u.status, now, e.pid(), pq.Array(u.ids)); err != nil {
+				var statuses []string
+				if err := tx.SelectContext(ctx, &statuses, k.close, u.status, now, e.pid(), pq.Array(u.ids)); err != nil {
 					return err
+				}
+				if k.closed != nil {
+					k.closed(e.Metrics, ctx, statuses)
 				}
 			}
 		}
 		if len(ended) > 0 {
-			if _, err := tx.ExecContext(ctx, cancelCheckins, now, e.pid(), pq.Array(ended)); err != nil {
+			var rows []checkinRow
+			if err := tx.SelectContext(ctx, &rows, cancelCheckins, now, e.pid(), pq.Array(ended)); err != nil {
 				return err
 			}
+			e.Metrics.checkinsEnded(ctx, rows)
 			e.Log.Info("check-ins cancelled: the patient may no longer be contacted", "checkins", ended)
 		}
 		if len(deferIDs) > 0 {

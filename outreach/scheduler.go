@@ -7,8 +7,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/aftercommit"
 	"github.com/outreach-engine/outreach/scripts"
 )
 
@@ -41,7 +42,7 @@ WITH due AS (
 
 // createWithFirstMessage follows a "due" CTE of (practice_id, id, lang, channel) rows: it
 // creates their check-ins and queues each one's first message, or first call for patients on
-// voice, and counts the check-ins created. $1 now, $2 practice, $3 script, $5 period, $6 first
+// voice, and counts the check-ins created by channel. $1 now, $2 practice, $3 script, $5 period, $6 first
 // question, $7 message kind, $8 and $9 the English and Spanish bodies.
 const createWithFirstMessage = `, created AS (
 	INSERT INTO checkins (practice_id, patient_id, script_id, period, language, channel, status, question_id,
@@ -62,7 +63,24 @@ const createWithFirstMessage = `, created AS (
 	FROM created c JOIN patients p ON p.practice_id = c.practice_id AND p.id = c.patient_id
 	WHERE c.channel = 'voice'
 )
-SELECT count(*) FROM created`
+SELECT channel, count(*) AS n FROM created GROUP BY channel`
+
+// started is how many check-ins a statement created on a channel.
+type started struct {
+	Channel string `db:"channel"`
+	N       int    `db:"n"`
+}
+
+// countStarted counts check-ins of a script started, once ctx's transaction commits; it
+// returns how many.
+func (e *Engine) countStarted(ctx context.Context, script string, rows []started) int {
+	n := 0
+	for _, r := range rows {
+		n += r.N
+		e.Metrics.add(ctx, r.N, func(m *Metrics) prometheus.Counter { return m.created.WithLabelValues(script, r.Channel) })
+	}
+	return n
+}
 
 // ScheduleResult counts what a scheduling pass did.
 type ScheduleResult struct {
@@ -144,15 +162,20 @@ func opening(s *scripts.Script) []any {
 
 func (e *Engine) start(ctx context.Context, s *scripts.Script, zone, period string, now time.Time) (int, error) {
 	open := opening(s)
-	var n int64
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
-		return tx.GetContext(ctx, &n, e.forPractice(insertDue), now, e.pid(), s.ID, open[0], period, open[1], open[2], open[3], open[4],
-			DefaultScript, zone)
+	var n int
+	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
+		var rows []started
+		if err := tx.SelectContext(ctx, &rows, e.forPractice(insertDue), now, e.pid(), s.ID, open[0], period, open[1], open[2], open[3], open[4],
+			DefaultScript, zone); err != nil {
+			return err
+		}
+		n = e.countStarted(ctx, s.ID, rows)
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("error starting %s check-ins for %s: %w", s.ID, period, err)
 	}
-	return int(n), nil
+	return n, nil
 }
 
 // startOne creates a check-in for one patient ($10) who may be contacted, for a period ($5),
@@ -198,12 +221,12 @@ func (e *Engine) StartNow(ctx context.Context, patient PatientID, scriptID strin
 		period = Period(slot)
 	}
 	open := opening(s)
-	var n int
-	if err := e.DB.GetContext(ctx, &n, startOne, now, e.pid(), s.ID, open[0], period,
+	var rows []started
+	if err := e.DB.SelectContext(ctx, &rows, startOne, now, e.pid(), s.ID, open[0], period,
 		open[1], open[2], open[3], open[4], int64(patient), e.exempt()); err != nil {
 		return false, fmt.Errorf("error starting check-in %s for patient %d: %w", scriptID, patient, err)
 	}
-	return n == 1, nil
+	return e.countStarted(ctx, s.ID, rows) == 1, nil
 }
 
 func nullable(s string) any {

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/aftercommit"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
@@ -107,7 +108,7 @@ func (e *Engine) SendStaffText(ctx context.Context, to Party, who staff.Identity
 	}
 	now := e.now()
 	var m MessageView
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		phone, wrote := to.Phone, false
 		if to.Patient > 0 {
 			var p struct {
@@ -156,7 +157,7 @@ UPDATE messages SET patient_id = $2 WHERE practice_id = $1 AND patient_id IS NUL
 // holds the firings now (another open item of the patient's, when they merge).
 func (e *Engine) AttachNumber(ctx context.Context, item int64, patientExt string, staff int64) (int64, error) {
 	var holder int64
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		var patient int64
 		err := tx.GetContext(ctx, &patient, selectPatientID, e.pid(), patientExt)
 		if db.IsNoRows(err) {

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/aftercommit"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/outreach/ivr"
@@ -54,9 +55,9 @@ WHERE practice_id = $4 AND id = $5`
 const markReached = `UPDATE calls SET reached_at = COALESCE(reached_at, $1), updated_at = $1 WHERE practice_id = $2 AND id = $3`
 
 // withCall runs f on a locked call in one transaction.
-func (e *Engine) withCall(ctx context.Context, call int64, f func(tx *sqlx.Tx, c callState, now time.Time) (ivr.Turn, error)) (ivr.Turn, error) {
+func (e *Engine) withCall(ctx context.Context, call int64, f func(ctx context.Context, tx *sqlx.Tx, c callState, now time.Time) (ivr.Turn, error)) (ivr.Turn, error) {
 	var turn ivr.Turn
-	err := db.WithTx(ctx, e.DB, func(tx *sqlx.Tx) error {
+	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		var c callState
 		if err := tx.GetContext(ctx, &c, selectCallState, e.pid(), call); err != nil {
 			if db.IsNoRows(err) {
@@ -65,7 +66,7 @@ func (e *Engine) withCall(ctx context.Context, call int64, f func(tx *sqlx.Tx, c
 			return err
 		}
 		var err error
-		turn, err = f(tx, c, e.now())
+		turn, err = f(ctx, tx, c, e.now())
 		return err
 	})
 	if err != nil {
@@ -87,7 +88,7 @@ func (e *Engine) speaks(c callState) (*scripts.Script, scripts.Language) {
 // an answering machine, otherwise the opening menu. A call whose check-in ended meanwhile hangs
 // up.
 func (e *Engine) CallAnswered(ctx context.Context, call int64, sid, answeredBy string) (ivr.Turn, error) {
-	return e.withCall(ctx, call, func(tx *sqlx.Tx, c callState, now time.Time) (ivr.Turn, error) {
+	return e.withCall(ctx, call, func(ctx context.Context, tx *sqlx.Tx, c callState, now time.Time) (ivr.Turn, error) {
 		if _, err := tx.ExecContext(ctx, markAnswered, answeredBy, sid, now, e.pid(), call); err != nil {
 			return ivr.Turn{}, err
 		}
@@ -109,7 +110,7 @@ func (e *Engine) CallAnswered(ctx context.Context, call int64, sid, answeredBy s
 // question: the same conversation as by text, spoken; an urgent answer ends the call with the
 // advice to dial 911, and a request for a nurse hands the check-in to the care team.
 func (e *Engine) CallInput(ctx context.Context, call int64, step string, in ivr.Input) (ivr.Turn, error) {
-	return e.withCall(ctx, call, func(tx *sqlx.Tx, c callState, now time.Time) (ivr.Turn, error) {
+	return e.withCall(ctx, call, func(ctx context.Context, tx *sqlx.Tx, c callState, now time.Time) (ivr.Turn, error) {
 		s, lang := e.speaks(c)
 		if c.Status != "open" || s == nil || c.Question == nil {
 			return ivr.Turn{Lang: lang}, nil

@@ -15,6 +15,7 @@ import (
 	"time"
 	_ "time/tzdata" // zones for minimal containers without /usr/share/zoneinfo
 
+	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/monitoring"
 )
 
@@ -41,8 +42,10 @@ type app struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
-	// readings counts the readings this process stores (set with the server's metrics).
-	readings *monitoring.Metrics
+	// readings counts the readings this process stores, escalations the items it opens, claims
+	// and resolves (set with the server's metrics; nil elsewhere: not counted).
+	readings    *monitoring.Metrics
+	escalations *escalation.Metrics
 }
 
 // run runs the command line args. A command's --help succeeds without reading the

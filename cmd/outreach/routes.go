@@ -21,7 +21,7 @@ import (
 // are registered.
 func (a *app) monitoring(d *sqlx.DB) *monitoring.Service {
 	return &monitoring.Service{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location, Clock: a.now,
-		Metrics: a.readings, Log: a.log}
+		Metrics: a.readings, Escalations: a.escalations, Log: a.log}
 }
 
 func (a *app) timelog(d *sqlx.DB) *timelog.Service {
@@ -69,7 +69,7 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("GET /api/v1/audit/export", web.RequireToken(d, a.now, web.RequireAccess(
 		web.AuditExportHandler(d, int64(a.cfg.practiceSettings().ID), a.cfg.Location, a.now, a.log), staff.AccessManager, staff.AccessAdmin)))
 
-	queue := &escalation.Queue{DB: d, Practice: a.cfg.practiceSettings().ID, Clock: a.now}
+	queue := &escalation.Queue{DB: d, Practice: a.cfg.practiceSettings().ID, Clock: a.now, Metrics: a.escalations}
 	qh := &escalation.Handlers{Queue: queue}
 	srv.Handle("GET /api/v1/escalations", jsonAPI(qh.List))
 	srv.Handle("GET /api/v1/escalations/{id}", jsonAPI(qh.Get))

@@ -14,13 +14,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/dbgauge"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/metrics"
 	"github.com/outreach-engine/outreach/monitoring"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/outreach/simulator"
+	"github.com/outreach-engine/outreach/timelog"
 )
 
 // shutdownGrace bounds how long requests in flight may take once a stop is asked for.
@@ -93,13 +96,20 @@ func loopback(host string) bool {
 }
 
 // newServer returns the HTTP server with its health routes and metrics: the Go and process
-// collectors, the database-derived metrics, and the runtime metrics, whose provider timing
-// wraps the engine's channel.
+// collectors; the events this process records, counted by the engine, the queue and remote
+// monitoring; the gauges of the current state each package reads from the database; the
+// billing thresholds; and the runtime metrics, whose provider timing wraps the engine's channel.
 func (a *app) newServer(d *sqlx.DB, eng *outreach.Engine) (*web.Server, *metrics.Runtime) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(&metrics.Collector{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location,
-		Billing: a.billingStore(d), Clock: a.now, Log: a.log})
+	pid, scripts := a.cfg.practiceSettings().ID, eng.Scripts.IDs()
+	errs := dbgauge.NewErrors(reg)
+	eng.Metrics = outreach.NewMetrics(reg, scripts)
+	a.escalations = escalation.NewMetrics(reg)
+	eng.Escalations = a.escalations
+	reg.MustRegister(outreach.Gauges(d, pid, scripts, a.now, errs, a.log), escalation.Gauges(d, pid, a.now, errs, a.log),
+		timelog.Gauges(d, pid, a.now, errs, a.log))
+	reg.MustRegister(&metrics.Collector{Billing: a.billingStore(d), Clock: a.now, Errors: errs, Log: a.log})
 	rt := metrics.NewRuntime(reg)
 	a.readings = monitoring.NewMetrics(reg, a.monitoring(d).SilentDevices)
 	eng.Channel = rt.Channel(eng.Channel)

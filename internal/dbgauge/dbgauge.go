@@ -1,0 +1,148 @@
+// Package dbgauge reads gauges of the current state from the database for Prometheus: one
+// statement per metric, each bounded by what is open or due (never a scan of history), their
+// answers cached for a few seconds whatever the scrapes, known label values shown as 0 when a
+// statement has no row for them, and failed statements counted in
+// outreach_metrics_query_errors_total and left out of that scrape.
+//
+// The gauges are the same on every replica: aggregate them with max(), not sum().
+package dbgauge
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/outreach-engine/outreach/internal/practice"
+)
+
+// DefaultCache is how long answers are kept when Set.CacheFor is 0.
+const DefaultCache = 15 * time.Second
+
+// queryTimeout bounds all the statements of one refresh.
+const queryTimeout = 10 * time.Second
+
+// NewErrors registers the counter of failed metric statements on reg: one per process, shared
+// by every Set.
+func NewErrors(reg prometheus.Registerer) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "outreach", Name: "metrics_query_errors_total",
+		Help: "Metric queries that failed (their metrics are left out of that scrape)."})
+	reg.MustRegister(c)
+	return c
+}
+
+// Query is one gauge's statement. It takes $1, the practice, and, when UsesNow, $2, now; it
+// returns the columns l1, l2 and l3 (the label values, '' past Labels) and v.
+type Query struct {
+	Desc    *prometheus.Desc
+	Labels  int // how many labels Desc has
+	SQL     string
+	UsesNow bool
+	Zeros   [][]string // the label values every scrape shows, 0 when the statement has no row for them
+}
+
+// Set is a collector of gauges read by Queries.
+type Set struct {
+	DB       *sqlx.DB
+	Practice practice.ID
+	Clock    func() time.Time
+	CacheFor time.Duration // 0: DefaultCache
+	Errors   prometheus.Counter
+	Log      *slog.Logger
+	Queries  []Query
+
+	mu      sync.Mutex
+	at      time.Time
+	metrics []prometheus.Metric
+}
+
+// Describe sends the gauges' descriptions.
+func (s *Set) Describe(ch chan<- *prometheus.Desc) {
+	for _, q := range s.Queries {
+		ch <- q.Desc
+	}
+}
+
+// Collect sends the gauges, read again when the last answers are older than CacheFor.
+func (s *Set) Collect(ch chan<- prometheus.Metric) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cache := s.CacheFor
+	if cache <= 0 {
+		cache = DefaultCache
+	}
+	if now := s.Clock(); s.metrics == nil || now.Sub(s.at) >= cache || now.Before(s.at) {
+		ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+		s.metrics = s.read(ctx, now)
+		cancel()
+		s.at = now
+	}
+	for _, m := range s.metrics {
+		ch <- m
+	}
+}
+
+// row is one labelled value of a statement.
+type row struct {
+	L1 string  `db:"l1"`
+	L2 string  `db:"l2"`
+	L3 string  `db:"l3"`
+	V  float64 `db:"v"`
+}
+
+// read runs every statement; one that fails is logged, counted and left out.
+func (s *Set) read(ctx context.Context, now time.Time) []prometheus.Metric {
+	out := []prometheus.Metric{}
+	for _, q := range s.Queries {
+		var rows []row
+		args := []any{s.Practice}
+		if q.UsesNow {
+			args = append(args, now)
+		}
+		if err := s.DB.SelectContext(ctx, &rows, q.SQL, args...); err != nil {
+			s.Errors.Inc()
+			s.Log.Error("metric query failed", "metric", q.Desc.String(), "err", err)
+			continue
+		}
+		seen := make(map[string]bool, len(rows))
+		for _, r := range rows {
+			labels := []string{r.L1, r.L2, r.L3}[:q.Labels]
+			seen[strings.Join(labels, "\x00")] = true
+			out = append(out, prometheus.MustNewConstMetric(q.Desc, prometheus.GaugeValue, r.V, labels...))
+		}
+		for _, labels := range q.Zeros {
+			if !seen[strings.Join(labels, "\x00")] {
+				out = append(out, prometheus.MustNewConstMetric(q.Desc, prometheus.GaugeValue, 0, labels...))
+			}
+		}
+	}
+	return out
+}
+
+// Each is one label tuple per value.
+func Each[T ~string](vs []T) [][]string {
+	out := make([][]string, len(vs))
+	for i, v := range vs {
+		out[i] = []string{string(v)}
+	}
+	return out
+}
+
+// Cross is every pair of a value of a and one of b.
+func Cross[A, B ~string](a []A, b []B) [][]string {
+	var out [][]string
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, []string{string(x), string(y)})
+		}
+	}
+	return out
+}
+
+// Month is SQL for the first day of the month of $2 (now) in the practice's ($1) zone, the
+// key of the monthly rollups.
+const Month = `(SELECT (date_trunc('month', $2::timestamptz AT TIME ZONE p.timezone))::date FROM practices p WHERE p.id = $1)`
