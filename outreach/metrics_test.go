@@ -224,3 +224,53 @@ func TestKnownLabelsStartAtZero(t *testing.T) {
 		t.Errorf("the bundled scripts %v lack %s", r.lib.IDs(), outreach.DefaultScript)
 	}
 }
+
+// TestCompletionRollupEqualsRecount changes check-ins in every way a statement can (started in
+// one statement, in two months of the practice's zone, one late on a month's last evening;
+// completed, reopened, moved to another script and month, deleted) and checks after each step
+// that the rollup the triggers keep equals a full recount.
+func TestCompletionRollupEqualsRecount(t *testing.T) {
+	r := newRig(t, time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC), practice.QuietHours{}, "")
+	r.patients("C1 +15550820001 America/New_York en -", "C2 +15550820002 America/New_York en -",
+		"C3 +15550820003 America/New_York en -", "C4 +15550820004 America/New_York en -")
+	const recount = `
+SELECT to_char(date_trunc('month', c.started_at AT TIME ZONE p.timezone), 'YYYY-MM') || ' ' || c.script_id AS key,
+	count(*) AS started, count(*) FILTER (WHERE c.status = 'completed') AS completed
+FROM checkins c JOIN practices p ON p.id = c.practice_id GROUP BY 1`
+	const rolled = `
+SELECT to_char(month, 'YYYY-MM') || ' ' || script_id AS key, sum(started) AS started, sum(completed) AS completed
+FROM checkin_months GROUP BY 1 HAVING sum(started) <> 0 OR sum(completed) <> 0`
+	read := func(q string) string {
+		var rows []struct {
+			Key       string `db:"key"`
+			Started   int    `db:"started"`
+			Completed int    `db:"completed"`
+		}
+		if err := r.db.Select(&rows, q+" ORDER BY 1"); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(rows)
+	}
+	steps := []struct{ name, sql string }{
+		{"started", `INSERT INTO checkins (practice_id, patient_id, script_id, period, language, channel, status, started_at, last_sent_at, ended_at)
+			SELECT 1, id, CASE WHEN ext_id = 'C4' THEN 'hypertension' ELSE 'ccm-monthly' END, 'p', 'en', 'sms',
+				CASE WHEN ext_id = 'C3' THEN 'completed' ELSE 'open' END,
+				CASE WHEN ext_id = 'C2' THEN '2026-12-01T04:30:00Z'::timestamptz ELSE '2026-12-01T15:00:00Z' END, '2026-12-01T15:00:00Z',
+				CASE WHEN ext_id = 'C3' THEN '2026-12-01T16:00:00Z'::timestamptz END
+			FROM patients`}, // C2 on November's last evening in New York
+		{"completed", `UPDATE checkins SET status = 'completed', ended_at = '2026-12-01T16:00:00Z' WHERE patient_id IN (SELECT id FROM patients WHERE ext_id IN ('C1', 'C2'))`},
+		{"answered, nothing to count", `UPDATE checkins SET last_sent_at = '2026-12-01T16:00:00Z'`},
+		{"expired", `UPDATE checkins SET status = 'expired', ended_at = '2026-12-02T16:00:00Z' WHERE status = 'open'`},
+		{"no longer completed", `UPDATE checkins SET status = 'handed_off' WHERE patient_id = (SELECT id FROM patients WHERE ext_id = 'C1')`},
+		{"moved", `UPDATE checkins SET script_id = 'hypertension', started_at = started_at + interval '40 days' WHERE patient_id = (SELECT id FROM patients WHERE ext_id = 'C3')`},
+		{"deleted", `DELETE FROM checkins WHERE patient_id = (SELECT id FROM patients WHERE ext_id = 'C2')`},
+	}
+	for _, s := range steps {
+		if _, err := r.db.Exec(s.sql); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got, want := read(rolled), read(recount); got != want {
+			t.Errorf("after %s: rollup %s, recount %s", s.name, got, want)
+		}
+	}
+}
