@@ -388,9 +388,13 @@ closing: {en: "Thank you."}
 	}
 	scraped, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	// Counters count what this process recorded: the check-in was started by "checkins run".
 	for _, line := range []string{
-		`outreach_checkins_created_total{channel="sms",script="bp"} 1`,
+		`outreach_checkins_created_total{channel="sms",script="bp"} 0`,
 		`outreach_checkins_ended_total{channel="sms",script="bp",status="handed_off"} 1`,
+		`outreach_messages_sent_total{kind="safety"} 1`,
+		`outreach_messages_delivered_total 1`,
+		`outreach_metrics_query_errors_total 0`,
 		`outreach_escalations_opened_total{severity="urgent",source="rule"} 1`,
 		`outreach_escalations_resolved_total{outcome="advised_ed_911"} 1`,
 		`outreach_escalation_time_to_claim_seconds_count{severity="urgent"} 1`,

@@ -263,7 +263,19 @@ func TestServeAnswersAndStops(t *testing.T) {
 		resp.Body.Close()
 		// The process and Go runtime metrics keep their standard names, which dashboards and
 		// alert rules shared across services expect.
-		for _, name := range []string{"\nprocess_resident_memory_bytes ", "\nprocess_cpu_seconds_total ", "\ngo_goroutines "} {
+		// On an empty database every known label shows 0 (a few of each metric here), and no
+		// metric query failed.
+		for _, name := range []string{"\nprocess_resident_memory_bytes ", "\nprocess_cpu_seconds_total ", "\ngo_goroutines ",
+			"\noutreach_checkins_created_total{channel=\"voice\",script=\"ccm-monthly\"} 0\n",
+			"\noutreach_checkins_ended_total{channel=\"sms\",script=\"diabetes\",status=\"handed_off\"} 0\n",
+			"\noutreach_messages_sent_total{kind=\"question\"} 0\n", "\noutreach_messages_delivered_total 0\n",
+			"\noutreach_inbound_messages_total 0\n", "\noutreach_answer_parse_failures_total{script=\"copd\"} 0\n",
+			"\noutreach_calls_total{status=\"no-answer\"} 0\n", "\noutreach_escalations_opened_total{severity=\"urgent\",source=\"reading\"} 0\n",
+			"\noutreach_escalations_resolved_total{outcome=\"referred\"} 0\n",
+			"\noutreach_escalation_time_to_claim_seconds_count{severity=\"high\"} 0\n",
+			"\noutreach_escalations_open{claimed=\"false\",severity=\"urgent\"} 0\n", "\noutreach_patients_opted_out{source=\"carrier\"} 0\n",
+			"\noutreach_outbox_depth{kind=\"message\"} 0\n", "\noutreach_checkin_completion_ratio{script=\"hypertension\"} 0\n",
+			"\noutreach_care_time_seconds{program=\"g0506\"} 0\n", "\noutreach_metrics_query_errors_total 0\n"} {
 			if path == "/metrics" && !strings.Contains(string(body), name) {
 				t.Errorf("/metrics has no %s", strings.TrimSpace(name))
 			}
