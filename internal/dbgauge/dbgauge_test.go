@@ -1,0 +1,79 @@
+package dbgauge_test
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/outreach-engine/outreach/internal/dbgauge"
+	"github.com/outreach-engine/outreach/internal/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// TestSetCachesZeroFillsAndCountsErrors: a scrape within the cache time reuses the last
+// answers, the next one after it reads again; known labels show 0 when no row has them; a
+// failing statement is counted and its gauge left out, the others still shown.
+func TestSetCachesZeroFillsAndCountsErrors(t *testing.T) {
+	d, _ := dbtest.Fresh(t)
+	now := time.Date(2026, 12, 10, 15, 0, 0, 0, time.UTC)
+	if _, err := d.Exec(`INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (1, 'America/New_York', $1, $1) ON CONFLICT DO NOTHING`, now); err != nil {
+		t.Fatal(err)
+	}
+	clock := now
+	reg := prometheus.NewPedanticRegistry()
+	errs := dbgauge.NewErrors(reg)
+	optedOut := prometheus.NewDesc("test_opted_out", "Patients opted out, by source.", []string{"source"}, nil)
+	broken := prometheus.NewDesc("test_broken", "A statement that fails.", nil, nil)
+	reg.MustRegister(&dbgauge.Set{DB: d, Practice: 1, Clock: func() time.Time { return clock }, CacheFor: time.Minute,
+		Errors: errs, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Queries: []dbgauge.Query{
+			{Desc: optedOut, Labels: 1, Zeros: dbgauge.Each([]string{"sms", "voice"}),
+				SQL: `SELECT opt_out_source AS l1, '' AS l2, '' AS l3, count(*) AS v FROM patients
+					WHERE practice_id = $1 AND opted_out_at IS NOT NULL GROUP BY 1`},
+			{Desc: broken, SQL: `SELECT 1/0 AS v WHERE $1::bigint > 0`},
+		}})
+	gauge := func(source string) float64 {
+		t.Helper()
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range families {
+			if mf.GetName() == "test_broken" {
+				t.Errorf("the failing gauge was shown")
+			}
+			for _, m := range mf.Metric {
+				if mf.GetName() == "test_opted_out" && m.Label[0].GetValue() == source {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+		t.Fatalf("no test_opted_out{source=%q}", source)
+		return 0
+	}
+	if v := gauge("sms"); v != 0 || gauge("voice") != 0 {
+		t.Errorf("empty: sms %v, want 0", v)
+	}
+	if v := testutil.ToFloat64(errs); v != 1 {
+		t.Errorf("errors = %v after one read, want 1", v)
+	}
+	if _, err := d.Exec(`INSERT INTO patients (practice_id, ext_id, timezone, opted_out_at, opt_out_source, created_at, updated_at)
+		VALUES (1, 'P1', 'America/New_York', $1, 'voice', $1, $1)`, now); err != nil {
+		t.Fatal(err)
+	}
+	clock = now.Add(59 * time.Second)
+	if v := gauge("voice"); v != 0 {
+		t.Errorf("a scrape within the cache time read again: voice %v", v)
+	}
+	clock = now.Add(time.Minute)
+	if v := gauge("voice"); v != 1 {
+		t.Errorf("a scrape after the cache time did not read again: voice %v", v)
+	}
+	if v := testutil.ToFloat64(errs); v != 2 {
+		t.Errorf("errors = %v after two reads, want 2", v)
+	}
+}
