@@ -43,8 +43,8 @@ WHERE e.practice_id = $1 AND e.id = $2`
 // team knows it belongs to (a caregiver's phone, a new number). When the patient already has an
 // open item for the same reason, the firings join that one and this item is resolved as merged.
 // It returns the item that holds the firings now. The caller moves the number's texts in the
-// same transaction.
-func AttachPatient(ctx context.Context, tx *sqlx.Tx, practice, id, patient, staff int64, now time.Time) (int64, string, error) {
+// same transaction; m counts a merge as a resolution, once the transaction commits.
+func AttachPatient(ctx context.Context, tx *sqlx.Tx, m *Metrics, practice, id, patient, staff int64, now time.Time) (int64, string, error) {
 	var it struct {
 		Reason     string `db:"reason"`
 		Status     string `db:"status"`
@@ -76,6 +76,7 @@ func AttachPatient(ctx context.Context, tx *sqlx.Tx, practice, id, patient, staf
 		if _, err := tx.ExecContext(ctx, mergeInto, practice, open, id, staff, now); err != nil {
 			return 0, "", fmt.Errorf("error merging escalation %d into %d: %w", id, open, err)
 		}
+		m.resolvedWith(ctx, "no_action_needed")
 		holder = open
 	}
 	err = audit.Record(ctx, tx, audit.Event{PracticeID: practice, At: now, Actor: audit.Staff(staff), Action: "escalation.attach",

@@ -300,6 +300,26 @@ WITH c AS (
 SELECT script_id, channel, status, false AS call FROM c
 UNION ALL SELECT '', '', status, true FROM k`
 
+// cancelOpen cancels the open check-ins, queued calls and queued texts of patients, and counts
+// the check-ins and calls it ended.
+func (e *Engine) cancelOpen(ctx context.Context, tx *sqlx.Tx, patients []int64, now time.Time) error {
+	var ended []struct {
+		checkinRow
+		Call bool `db:"call"`
+	}
+	if err := tx.SelectContext(ctx, &ended, cancelOpenFor, now, e.pid(), pq.Array(patients)); err != nil {
+		return err
+	}
+	for _, r := range ended {
+		if r.Call {
+			e.Metrics.callsEnded(ctx, []string{r.Status})
+		} else {
+			e.Metrics.checkinsEnded(ctx, []checkinRow{r.checkinRow})
+		}
+	}
+	return nil
+}
+
 // optOut stops all texts and calls to a number: every patient with it is opted out, their open
 // check-ins, queued messages and queued calls are cancelled. how says how they asked (keyword,
 // plain_language, …) for the audit log. It returns how many patients it opted out.
@@ -311,19 +331,8 @@ func (e *Engine) optOut(ctx context.Context, tx *sqlx.Tx, phone, source, how str
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	var ended []struct {
-		checkinRow
-		Call bool `db:"call"`
-	}
-	if err := tx.SelectContext(ctx, &ended, cancelOpenFor, now, e.pid(), pq.Array(ids)); err != nil {
+	if err := e.cancelOpen(ctx, tx, ids, now); err != nil {
 		return 0, fmt.Errorf("error cancelling check-ins after an opt-out: %w", err)
-	}
-	for _, r := range ended {
-		if r.Call {
-			e.Metrics.callsEnded(ctx, []string{r.Status})
-		} else {
-			e.Metrics.checkinsEnded(ctx, []checkinRow{r.checkinRow})
-		}
 	}
 	for _, id := range ids {
 		if err := audit.Record(ctx, tx, audit.Event{PracticeID: e.pid(), At: now, Actor: actor,

@@ -178,7 +178,7 @@ func (e *Engine) SetActive(ctx context.Context, ext string, active bool, reason 
 		action := "patient.activate"
 		if !active {
 			action = "patient.deactivate"
-			if _, err := tx.ExecContext(ctx, cancelOpenFor, now, e.pid(), pq.Array([]int64{p.ID})); err != nil {
+			if err := e.cancelOpen(ctx, tx, []int64{p.ID}, now); err != nil {
 				return err
 			}
 		}

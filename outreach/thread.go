@@ -167,7 +167,7 @@ func (e *Engine) AttachNumber(ctx context.Context, item int64, patientExt string
 			return err
 		}
 		var phone string
-		if holder, phone, err = escalation.AttachPatient(ctx, tx, e.pid(), item, patient, staff, e.now()); err != nil {
+		if holder, phone, err = escalation.AttachPatient(ctx, tx, e.Escalations, e.pid(), item, patient, staff, e.now()); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, movesNumberTexts, e.pid(), patient, phone)
