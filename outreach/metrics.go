@@ -89,18 +89,11 @@ func (m *Metrics) add(ctx context.Context, n int, c func(m *Metrics) prometheus.
 	aftercommit.Do(ctx, func() { c(m).Add(float64(n)) })
 }
 
-// checkinRow is a check-in that was started or ended by a statement.
+// checkinRow is a check-in that a statement ended (or did not: status open).
 type checkinRow struct {
 	Script  string `db:"script_id"`
 	Channel string `db:"channel"`
 	Status  string `db:"status"`
-}
-
-// checkinsCreated counts check-ins started.
-func (m *Metrics) checkinsCreated(ctx context.Context, rows []checkinRow) {
-	for _, r := range rows {
-		m.add(ctx, 1, func(m *Metrics) prometheus.Counter { return m.created.WithLabelValues(r.Script, r.Channel) })
-	}
 }
 
 // checkinsEnded counts check-ins ended; rows still open are not counted.

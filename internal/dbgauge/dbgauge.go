@@ -36,7 +36,7 @@ func NewErrors(reg prometheus.Registerer) prometheus.Counter {
 }
 
 // Query is one gauge's statement. It takes $1, the practice, and, when UsesNow, $2, now; it
-// returns the columns l1, l2 and l3 (the label values, '' past Labels) and v.
+// returns the columns l1, l2 and l3 (the label values; empty strings past Labels) and v.
 type Query struct {
 	Desc    *prometheus.Desc
 	Labels  int // how many labels Desc has
