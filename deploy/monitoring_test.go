@@ -13,9 +13,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/dbgauge"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/metrics"
 	"github.com/outreach-engine/outreach/monitoring"
+	"github.com/outreach-engine/outreach/outreach"
+	"github.com/outreach-engine/outreach/timelog"
 )
 
 // promtool returns promtool's path, failing when the project's test command requires it.
@@ -67,6 +71,10 @@ func exported(t *testing.T) map[string]bool {
 	reg := &capture{}
 	reg.MustRegister(&metrics.Collector{})
 	metrics.NewRuntime(reg)
+	errs := dbgauge.NewErrors(reg)
+	outreach.NewMetrics(reg, []string{outreach.DefaultScript})
+	escalation.NewMetrics(reg)
+	reg.MustRegister(outreach.Gauges(nil, 0, nil, nil, errs, nil), escalation.Gauges(nil, 0, nil, errs, nil), timelog.Gauges(nil, 0, nil, errs, nil))
 	monitoring.NewMetrics(reg, func(context.Context) (int, error) { return 0, nil })
 	web.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
 	names := map[string]bool{}
