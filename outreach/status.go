@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
 	"github.com/outreach-engine/outreach/internal/aftercommit"
 )
 
