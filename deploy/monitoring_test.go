@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/dbgauge"
 	"github.com/outreach-engine/outreach/internal/web"
@@ -69,7 +70,7 @@ func (c *capture) Unregister(prometheus.Collector) bool { return false }
 // exported lists the names of the metrics the engine exports.
 func exported(t *testing.T) map[string]bool {
 	reg := &capture{}
-	reg.MustRegister(&metrics.Collector{})
+	reg.MustRegister(billing.NewMetrics(&billing.Store{}, 0, nil))
 	metrics.NewRuntime(reg)
 	errs := dbgauge.NewErrors(reg)
 	outreach.NewMetrics(reg, []string{outreach.DefaultScript})

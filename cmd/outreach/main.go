@@ -15,6 +15,7 @@ import (
 	"time"
 	_ "time/tzdata" // zones for minimal containers without /usr/share/zoneinfo
 
+	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/monitoring"
 )
@@ -46,6 +47,8 @@ type app struct {
 	// and resolves (set with the server's metrics; nil elsewhere: not counted).
 	readings    *monitoring.Metrics
 	escalations *escalation.Metrics
+	// figures are billing's month figures (set with the server's metrics), kept computed by run.
+	figures *billing.Metrics
 }
 
 // run runs the command line args. A command's --help succeeds without reading the

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
@@ -98,7 +99,7 @@ func loopback(host string) bool {
 // newServer returns the HTTP server with its health routes and metrics: the Go and process
 // collectors; the events this process records, counted by the engine, the queue and remote
 // monitoring; the gauges of the current state each package reads from the database; the
-// billing thresholds; and the runtime metrics, whose provider timing wraps the engine's channel.
+// billing month figures; and the runtime metrics, whose provider timing wraps the engine's channel.
 func (a *app) newServer(d *sqlx.DB, eng *outreach.Engine) (*web.Server, *metrics.Runtime) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -109,7 +110,8 @@ func (a *app) newServer(d *sqlx.DB, eng *outreach.Engine) (*web.Server, *metrics
 	eng.Escalations = a.escalations
 	reg.MustRegister(outreach.Gauges(d, pid, scripts, a.now, errs, a.log), escalation.Gauges(d, pid, a.now, errs, a.log),
 		timelog.Gauges(d, pid, a.now, errs, a.log))
-	reg.MustRegister(&metrics.Collector{Billing: a.billingStore(d), Clock: a.now, Errors: errs, Log: a.log})
+	a.figures = billing.NewMetrics(a.billingStore(d), 0, a.log)
+	reg.MustRegister(a.figures)
 	rt := metrics.NewRuntime(reg)
 	a.readings = monitoring.NewMetrics(reg, a.monitoring(d).SilentDevices)
 	eng.Channel = rt.Channel(eng.Channel)
@@ -128,8 +130,9 @@ func (a *app) newServer(d *sqlx.DB, eng *outreach.Engine) (*web.Server, *metrics
 	return srv, rt
 }
 
-// run serves HTTP and runs the scheduler and the dispatcher until ctx ends, then stops them in
-// order: no new ticks, the dispatcher's sends in flight recorded, requests in flight answered.
+// run serves HTTP and runs the scheduler, the dispatcher and the computation of billing's month
+// figures until ctx ends, then stops them in order: no new ticks, the dispatcher's sends in
+// flight recorded, requests in flight answered.
 func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *outreach.Engine, rt *metrics.Runtime) error {
 	a.log.Info("serving", "public_url", a.cfg.PublicURL.String(), "channel", a.cfg.Channel,
 		"timezone", a.cfg.Location.String(), "quiet_hours", a.cfg.Quiet.String(), "scripts", eng.Scripts.IDs())
@@ -146,10 +149,14 @@ func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *ou
 		panic(err) // a constant spec
 	}
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		dispatchLoop(ctx, eng, rt, a.log)
+	}()
+	go func() {
+		defer wg.Done()
+		a.figures.Run(ctx)
 	}()
 	err := srv.Serve(ctx, ln, shutdownGrace)
 	<-c.Stop().Done()
