@@ -280,6 +280,10 @@ func TestServeAnswersAndStops(t *testing.T) {
 				t.Errorf("/metrics has no %s", strings.TrimSpace(name))
 			}
 		}
+		// Billing's month figures show from 0 on a new install.
+		if name := "\noutreach_billing_patients{code=\"99490\",program=\"ccm\"} 0\n"; path == "/metrics" && !strings.Contains(string(body), name) {
+			t.Errorf("/metrics has no %s", strings.TrimSpace(name))
+		}
 	}
 	if _, _, err := runCmd(t, context.Background(), map[string]string{"OUTREACH_LISTEN": addr}, "healthcheck"); err != nil {
 		t.Errorf("healthcheck: %v", err)
