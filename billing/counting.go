@@ -3,6 +3,7 @@ package billing
 import (
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/care"
@@ -198,6 +199,54 @@ func (c *counter) add(entries []Entry) {
 			if own {
 				tl.practitionerSeconds += share
 			}
+		}
+	}
+}
+
+// countAll counts what entries hands over on up to workers goroutines, each with a counter of
+// its own, and merges their tallies: every part of a tally is a sum or a flag, and a staff
+// member's entries are counted together, so the split changes nothing.
+func countAll(in Input, patients map[string]*Patient, entries StaffEntries, workers int) (tallies, error) {
+	if workers < 2 {
+		c := newCounter(in, patients)
+		err := entries(c.add)
+		return c.t, err
+	}
+	ch := make(chan []Entry, 4*workers)
+	counters := make([]*counter, workers)
+	var wg sync.WaitGroup
+	for i := range counters {
+		c := newCounter(in, patients)
+		counters[i] = c
+		wg.Go(func() {
+			for es := range ch {
+				c.add(es)
+			}
+		})
+	}
+	err := entries(func(es []Entry) { ch <- es })
+	close(ch)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	t := counters[0].t
+	for _, c := range counters[1:] {
+		t.merge(c.t)
+	}
+	return t, nil
+}
+
+// merge adds o's tallies to t's.
+func (t tallies) merge(o tallies) {
+	for id, programs := range o {
+		for p, x := range programs {
+			tl := t.get(id, p)
+			tl.seconds += x.seconds
+			tl.practitionerSeconds += x.practitionerSeconds
+			tl.complexMDM = tl.complexMDM || x.complexMDM
+			tl.interactive = tl.interactive || x.interactive
+			tl.conflict = tl.conflict || x.conflict
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -104,11 +105,10 @@ func ComputeFrom(in Input, entries StaffEntries) (Report, error) {
 	for _, s := range in.Services {
 		servicesOf[s.Patient] = append(servicesOf[s.Patient], s)
 	}
-	c := newCounter(in, patients)
-	if err := entries(c.add); err != nil {
+	t, err := countAll(in, patients, entries, runtime.GOMAXPROCS(0))
+	if err != nil {
 		return Report{}, err
 	}
-	t := c.t
 	rep := Report{Month: in.Month.String(), Timezone: in.Location.String(), Rows: []Row{}}
 	for _, id := range slices.Sorted(maps.Keys(patients)) {
 		p := patients[id]

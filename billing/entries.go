@@ -92,16 +92,13 @@ func loadMonthEntries(ctx context.Context, q db.Querier, p practice.ID, start, e
 }
 
 // each hands add the entries of one staff member after another, with their patients' ids
-// sorted (the remainder seconds of a shared entry go to the first ids). The slices handed to
-// add are reused for the next staff member, and each staff member's rows are let go once
-// handed.
+// sorted (the remainder seconds of a shared entry go to the first ids), each in slices of
+// their own (see StaffEntries); each staff member's rows are let go once handed.
 func (me *monthEntries) each(patients []Patient, add func([]Entry)) {
-	var entries []Entry
-	var ids []string
 	for g, rows := range me.rows {
 		slices.SortFunc(rows, func(a, b entryRow) int { return cmp.Compare(a.id, b.id) })
 		staff := strconv.FormatInt(me.staff[g], 10)
-		entries, ids = entries[:0], ids[:0]
+		entries, ids := make([]Entry, 0, len(rows)), make([]string, 0, len(rows))
 		for i := 0; i < len(rows); {
 			r := rows[i]
 			first := len(ids)

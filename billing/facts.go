@@ -103,7 +103,9 @@ type BilledService struct {
 }
 
 // StaffEntries hands a month's entries to the engine one staff member at a time: it calls add
-// once per staff member, with every current entry of theirs that overlaps the month.
+// once per staff member, with every current entry of theirs that overlaps the month. The engine
+// may still be counting a call's entries after add returns: they must stay unchanged until the
+// report is computed.
 type StaffEntries func(add func(entries []Entry)) error
 
 // Input is everything a month's report is computed from.
