@@ -1,3 +1,11 @@
+// Package metrics measures this process's own work that belongs to no domain package: requests
+// to the messaging provider, dispatch passes and scheduler ticks. The engine's events are
+// counted by the packages where they happen (outreach, escalation, monitoring), their gauges
+// and month figures read by the owners of the tables (outreach, escalation, timelog, billing);
+// cmd/outreach registers them all.
+//
+// Counters are per process: aggregate them with sum(rate(...)) over replicas. Gauges read from
+// the database are the same on every replica: aggregate them with max().
 package metrics
 
 import (
