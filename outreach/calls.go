@@ -66,6 +66,7 @@ var calls = &outbox[callCandidate]{
 	closed:    (*Metrics).callsEnded,
 	batches:   1,
 	deliver:   (*Engine).startCall,
+	pace:      func(e *Engine) *pacer { return e.callPace },
 	refused:   "call not placed",
 	fail:      (*Engine).failCall,
 }

@@ -140,6 +140,7 @@ var texts = &outbox[textCandidate]{
 	batches: 20,
 	workers: true,
 	deliver: (*Engine).sendText,
+	pace:    func(e *Engine) *pacer { return e.textPace },
 	refused: "send failed",
 	fail:    (*Engine).fail,
 }
@@ -156,9 +157,7 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 	if err != nil {
 		return DispatchResult{}, err
 	}
-	if e.pace == nil {
-		e.pace = newPacer(e.Send.PerSecond)
-	}
+	e.pacers()
 	log := newSentLog(e)
 	t, err := texts.dispatch(ctx, e, log.record)
 	if ferr := log.flush(context.WithoutCancel(ctx)); err == nil {

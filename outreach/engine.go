@@ -3,6 +3,7 @@ package outreach
 import (
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -31,8 +32,13 @@ type SendConfig struct {
 	Workers     int           // sends in flight at once
 	Lease       time.Duration // how long a claim lasts; an expired one becomes unknown
 	MaxAttempts int           // tries before a retryable failure becomes final
-	PerSecond   float64       // messages per second from our sender; 0: no limit
+	// PerSecond is the texts a second from one sender, and the calls a second from one calling
+	// number, across all replicas; 0: no limit.
+	PerSecond   float64
 	SettleAfter time.Duration // how long an unknown send waits for its status report before a lookup
+	// Sender is who texts go out as (the messaging service, or the number), and CallSender the
+	// number calls are placed from: the keys of the pace replicas share.
+	Sender, CallSender string
 }
 
 // DefaultSendConfig suits one long-code sender.
@@ -66,15 +72,25 @@ type Engine struct {
 	Metrics     *Metrics
 	Escalations *escalation.Metrics
 
-	pace  *pacer
-	inbox inbox
-	zones tz.Zones // patients' zones
+	paceOnce sync.Once
+	textPace *pacer // texts, from Send.Sender
+	callPace *pacer // calls, from Send.CallSender
+	inbox    inbox
+	zones    tz.Zones // patients' zones
 }
 
 // New returns an engine with the default dispatcher settings and due times; set fields after.
 func New(d *sqlx.DB, lib scripts.Library, ch Channel, clock func() time.Time, p practice.Settings, log *slog.Logger) *Engine {
 	return &Engine{DB: d, Scripts: lib, Channel: ch, Clock: clock, Practice: p, Due: escalation.DefaultDueTimes,
 		Send: DefaultSendConfig, Calls: DefaultCallConfig, Log: log}
+}
+
+// pacers makes the pacers of texts and calls at the first dispatch, once Send is set.
+func (e *Engine) pacers() {
+	e.paceOnce.Do(func() {
+		e.textPace = newPacer(e.DB, "text "+e.Send.Sender, e.Send.PerSecond)
+		e.callPace = newPacer(e.DB, "call "+e.Send.CallSender, e.Send.PerSecond)
+	})
 }
 
 func (e *Engine) now() time.Time { return e.Clock().UTC().Truncate(time.Microsecond) }

@@ -35,7 +35,8 @@ type outbox[T queued] struct {
 	workers bool // handed to the provider by Send.Workers at once; otherwise one at a time
 	// deliver hands one leased item to the provider and returns the provider's id for it.
 	deliver func(e *Engine, ctx context.Context, c T) (sid string, err error)
-	refused string // the log message of a delivery the provider did not take
+	pace    func(e *Engine) *pacer // the pace of its sender
+	refused string                 // the log message of a delivery the provider did not take
 	// fail records an item the provider refused for good.
 	fail func(e *Engine, ctx context.Context, c T, code int, now time.Time) error
 }
@@ -305,7 +306,7 @@ func recording(ctx context.Context) (context.Context, context.CancelFunc) {
 // the provider took.
 func (k *outbox[T]) hand(ctx context.Context, e *Engine, c T, record func(context.Context, T, string, time.Time) error) (outcome, error) {
 	id, tries := c.head().ID, c.head().Tries
-	if err := e.pace.wait(ctx); err != nil {
+	if err := k.pace(e).wait(ctx); err != nil {
 		// Not sent: give the claim back.
 		rctx, cancel := recording(ctx)
 		defer cancel()

@@ -2,37 +2,113 @@ package outreach
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
-// pacer spaces sends to at most perSecond a second, in real time: a provider's rate limit is
-// about wall-clock seconds, whatever clock the rules read.
-type pacer struct {
-	mu       sync.Mutex
-	interval time.Duration
-	next     time.Time
+// A sender's pace is shared by every replica: a carrier counts the messages of a number (or of a
+// messaging service), not of a process. The database hands out send slots, Send.PerSecond a
+// second per sender: a replica reserves a small block of them in one statement and spaces its
+// own sends within it. A slot is handed out once; one that passes unused (its replica stopped,
+// or had nothing more to send) is lost, so a replica's gaps only lower the rate.
+
+// blockSpan is how much sending time one reservation covers: long enough that the database is
+// asked at most a few times a second per replica, short enough that a replica holds little of
+// the sender's time that another could use.
+const blockSpan = 150 * time.Millisecond
+
+// maxBlock bounds the slots of one reservation (at high rates).
+const maxBlock = 64
+
+// paceInterval is the time between two slots at perSecond, in whole microseconds (the
+// database's resolution), rounded up so that the rate is never exceeded; 0 for no limit.
+func paceInterval(perSecond float64) time.Duration {
+	if perSecond <= 0 {
+		return 0
+	}
+	d := time.Duration(float64(time.Second) / perSecond)
+	return (d + time.Microsecond - 1).Truncate(time.Microsecond)
 }
 
-func newPacer(perSecond float64) *pacer {
-	if perSecond <= 0 {
-		return &pacer{}
+// blockSize is how many slots one reservation takes at interval every: those of blockSpan, from
+// 1 to maxBlock.
+func blockSize(every time.Duration) int {
+	if every <= 0 {
+		return 0
 	}
-	return &pacer{interval: time.Duration(float64(time.Second) / perSecond)}
+	return int(min(max(blockSpan/every, 1), maxBlock))
+}
+
+// block is a run of n send slots reserved for one sender: at start, start+every, …, in local
+// (monotonic) time.
+type block struct {
+	start time.Time
+	every time.Duration
+	n     int
+	next  int // the first slot not handed out yet
+}
+
+// take hands out the next slot not handed out yet. Of the slots already past at now only the
+// latest may be taken (it goes at once, before the next slot's time); the older ones are lost,
+// so that late sends cannot bunch up. ok is false when the block has none left.
+func (b *block) take(now time.Time) (at time.Time, ok bool) {
+	i := b.next
+	if late := now.Sub(b.start); late > 0 && b.every > 0 {
+		i = max(i, int(late/b.every)) // the latest slot at or before now
+	}
+	if i >= b.n {
+		b.next = b.n
+		return time.Time{}, false
+	}
+	b.next = i + 1
+	return b.start.Add(time.Duration(i) * b.every), true
+}
+
+// reserveSlots reserves $2 microseconds of sender $1's time from the first free slot, or from
+// now when its last reservation has passed, and returns where the reservation starts and the
+// database's clock. The clock is the database's (clock_timestamp(), read once the row is
+// locked), so that the replicas' own clocks play no part.
+const reserveSlots = `
+INSERT INTO send_pace AS p (sender, next_at) VALUES ($1, clock_timestamp() + $2 * interval '1 microsecond')
+ON CONFLICT (sender) DO UPDATE SET next_at = greatest(p.next_at, clock_timestamp()) + $2 * interval '1 microsecond'
+RETURNING p.next_at - $2 * interval '1 microsecond' AS first, clock_timestamp() AS now`
+
+// pacer spaces one sender's sends to at most perSecond a second across all replicas, waiting in
+// real time: a provider's rate limit is about wall-clock seconds, whatever clock the rules read.
+type pacer struct {
+	db     *sqlx.DB
+	sender string
+	every  time.Duration // 0: no limit, and no reservations
+	size   int           // slots per reservation
+
+	mu  sync.Mutex
+	cur block
+}
+
+func newPacer(d *sqlx.DB, sender string, perSecond float64) *pacer {
+	every := paceInterval(perSecond)
+	return &pacer{db: d, sender: sender, every: every, size: blockSize(every)}
 }
 
 // wait blocks until the next send may go, or ctx ends.
 func (p *pacer) wait(ctx context.Context) error {
-	if p.interval == 0 {
+	if p.every == 0 {
 		return ctx.Err()
 	}
 	p.mu.Lock()
-	now := time.Now()
-	at := p.next
-	if at.Before(now) {
-		at = now
+	at, ok := p.cur.take(time.Now())
+	if !ok {
+		b, err := p.reserve(ctx)
+		if err != nil {
+			p.mu.Unlock()
+			return err
+		}
+		p.cur = b
+		at, _ = p.cur.take(time.Now())
 	}
-	p.next = at.Add(p.interval)
 	p.mu.Unlock()
 	if d := time.Until(at); d > 0 {
 		t := time.NewTimer(d)
@@ -44,4 +120,19 @@ func (p *pacer) wait(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// reserve reserves the next block of the sender's slots. Its start is placed in local time by
+// its distance from the database's clock, counted from when the answer arrived: later than the
+// database's instant, so a slot is never used before its time.
+func (p *pacer) reserve(ctx context.Context) (block, error) {
+	var r struct {
+		First time.Time `db:"first"`
+		Now   time.Time `db:"now"`
+	}
+	span := time.Duration(p.size) * p.every
+	if err := p.db.GetContext(ctx, &r, reserveSlots, p.sender, span.Microseconds()); err != nil {
+		return block{}, fmt.Errorf("error reserving send slots: %w", err)
+	}
+	return block{start: time.Now().Add(r.First.Sub(r.Now)), every: p.every, n: p.size}, nil
 }

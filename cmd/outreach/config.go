@@ -52,7 +52,7 @@ type Config struct {
 	LogLevel         slog.Level
 	LogFormat        string // "json" or "text"
 	Practice         outreach.Contact
-	SendRate         float64  // messages per second from our sender; 0: no limit
+	SendRate         float64  // messages per second from one sender, across all replicas; 0: no limit
 	ScriptsDir       string   // extra check-in scripts, beside the bundled ones
 	OnCall           []string // staff ids paged by text about urgent items
 	CPUProfile       string   // a file the command writes its CPU profile to; empty: none

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,6 +104,9 @@ func (a *app) engine(d *sqlx.DB, lib scripts.Library, ch outreach.Channel) *outr
 	e.Contact = a.cfg.Practice
 	e.PublicURL = a.cfg.PublicURL
 	e.Send.PerSecond = a.cfg.SendRate
+	// The pace is per sender, shared by every replica sending as it.
+	t := a.cfg.Twilio
+	e.Send.Sender, e.Send.CallSender = cmp.Or(t.MessagingServiceSID, t.FromNumber), t.FromNumber
 	if a.cfg.Channel == channelSimulator {
 		e.Send.PerSecond = 0 // pacing protects a provider; the simulator needs none
 	}

@@ -1,0 +1,141 @@
+package outreach
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/outreach-engine/outreach/internal/dbtest"
+)
+
+func TestPaceInterval(t *testing.T) {
+	for _, c := range []struct {
+		perSecond float64
+		want      time.Duration
+	}{
+		{0, 0},
+		{-1, 0},
+		{1, time.Second},
+		{50, 20 * time.Millisecond},
+		{1000, time.Millisecond},
+		{3, 333334 * time.Microsecond}, // rounded up to the microsecond: never faster
+		{0.5, 2 * time.Second},
+		{7, 142858 * time.Microsecond},
+	} {
+		if got := paceInterval(c.perSecond); got != c.want {
+			t.Errorf("paceInterval(%v) = %v, want %v", c.perSecond, got, c.want)
+		}
+	}
+}
+
+func TestBlockSize(t *testing.T) {
+	for _, c := range []struct {
+		every time.Duration
+		want  int
+	}{
+		{0, 0},
+		{time.Second, 1},            // a long code: one slot per reservation
+		{200 * time.Millisecond, 1}, // longer than a block's span
+		{20 * time.Millisecond, 7},  // 50 a second: 140 ms a reservation
+		{10 * time.Millisecond, 15},
+		{time.Millisecond, maxBlock}, // 1,000 a second: bounded
+	} {
+		if got := blockSize(c.every); got != c.want {
+			t.Errorf("blockSize(%v) = %d, want %d", c.every, got, c.want)
+		}
+	}
+}
+
+func TestBlockTake(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	type take struct {
+		now  time.Time
+		want time.Time // zero: none left
+	}
+	for _, c := range []struct {
+		name  string
+		next  int
+		takes []take
+	}{
+		{"ahead of the block: each slot in turn", 0, []take{
+			{ms(-50), ms(0)}, {ms(-50), ms(20)}, {ms(-50), ms(40)}, {ms(-50), ms(60)}, {ms(-50), time.Time{}},
+		}},
+		{"on a slot: that slot, then the next", 0, []take{{ms(20), ms(20)}, {ms(20), ms(40)}}},
+		{"between slots: the one just past goes at once", 0, []take{{ms(25), ms(20)}, {ms(25), ms(40)}}},
+		{"late: older slots are lost, not used in a burst", 0, []take{
+			{ms(45), ms(40)}, {ms(45), ms(60)}, {ms(45), time.Time{}},
+		}},
+		{"a slot handed out is not handed out again", 2, []take{{ms(0), ms(40)}, {ms(0), ms(60)}}},
+		{"past the block: none left", 0, []take{{ms(100), time.Time{}}, {ms(-10), time.Time{}}}},
+		{"at the last slot", 0, []take{{ms(60), ms(60)}, {ms(60), time.Time{}}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := block{start: t0, every: 20 * time.Millisecond, n: 4, next: c.next}
+			for i, tk := range c.takes {
+				at, ok := b.take(tk.now)
+				if ok != !tk.want.IsZero() || !at.Equal(tk.want) {
+					t.Errorf("take %d at %v = %v, %v; want %v", i, tk.now.Sub(t0), at.Sub(t0), ok, tk.want.Sub(t0))
+				}
+			}
+		})
+	}
+}
+
+// TestReserveSlots: reservations of one sender follow each other on the database's clock, with
+// no gap and no overlap, whoever makes them; one made after the sender was idle starts now, not
+// in the past (the idle time is not sent in a burst); senders do not share their slots.
+func TestReserveSlots(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.DB(t)
+	type slots struct {
+		First time.Time `db:"first"`
+		Now   time.Time `db:"now"`
+	}
+	reserve := func(sender string, span time.Duration) slots {
+		t.Helper()
+		var s slots
+		if err := d.GetContext(ctx, &s, reserveSlots, sender, span.Microseconds()); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	const span = time.Hour // far longer than the test: the reservations queue up
+	a := reserve("text +15550009901", span)
+	if a.First.After(a.Now) || a.Now.Sub(a.First) > time.Second {
+		t.Errorf("a new sender's first reservation starts at %v, its clock reads %v: want now", a.First, a.Now)
+	}
+	b := reserve("text +15550009901", span)
+	c := reserve("text +15550009901", 2*span)
+	if !b.First.Equal(a.First.Add(span)) || !c.First.Equal(b.First.Add(span)) {
+		t.Errorf("reservations start at %v, %v, %v: want one after the other, %v apart", a.First, b.First, c.First, span)
+	}
+	other := reserve("call +15550009901", span)
+	if other.First.After(other.Now) {
+		t.Errorf("another sender waits for the first one's slots: starts at %v, now %v", other.First, other.Now)
+	}
+	// The sender is idle: its last slot is in the past.
+	if _, err := d.ExecContext(ctx, "UPDATE send_pace SET next_at = now() - interval '1 hour' WHERE sender = $1",
+		"text +15550009901"); err != nil {
+		t.Fatal(err)
+	}
+	idle := reserve("text +15550009901", span)
+	if idle.First.After(idle.Now) || idle.Now.Sub(idle.First) > time.Second {
+		t.Errorf("after an idle hour the reservation starts at %v, the clock reads %v: want now", idle.First, idle.Now)
+	}
+}
+
+// TestNoLimit: at rate 0 a send never waits and the database is never asked (the pacer has none).
+func TestNoLimit(t *testing.T) {
+	p := newPacer(nil, "text +15550009902", 0)
+	for range 1000 {
+		if err := p.wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.wait(ctx); err == nil {
+		t.Error("wait on an ended context succeeded")
+	}
+}
