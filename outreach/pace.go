@@ -93,33 +93,48 @@ func newPacer(d *sqlx.DB, sender string, perSecond float64) *pacer {
 	return &pacer{db: d, sender: sender, every: every, size: blockSize(every)}
 }
 
-// wait blocks until the next send may go, or ctx ends.
+// wait blocks until the next send may go, or ctx ends. A send goes within its slot's interval:
+// woken later than that (a busy machine), it would crowd the next slot's send, so it takes
+// another slot instead.
 func (p *pacer) wait(ctx context.Context) error {
 	if p.every == 0 {
 		return ctx.Err()
 	}
-	p.mu.Lock()
-	at, ok := p.cur.take(time.Now())
-	if !ok {
-		b, err := p.reserve(ctx)
+	for {
+		at, err := p.slot(ctx)
 		if err != nil {
-			p.mu.Unlock()
 			return err
 		}
-		p.cur = b
-		at, _ = p.cur.take(time.Now())
-	}
-	p.mu.Unlock()
-	if d := time.Until(at); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
+		if d := time.Until(at); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			}
+		}
+		if time.Since(at) < p.every {
+			return nil
 		}
 	}
-	return nil
+}
+
+// slot hands out the next of the sender's slots this replica holds, reserving more when it holds
+// none.
+func (p *pacer) slot(ctx context.Context) (time.Time, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if at, ok := p.cur.take(time.Now()); ok {
+		return at, nil
+	}
+	b, err := p.reserve(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	p.cur = b
+	at, _ := p.cur.take(time.Now())
+	return at, nil
 }
 
 // reserve reserves the next block of the sender's slots. Its start is placed in local time by

@@ -95,6 +95,8 @@ func bench(ctx context.Context, c benchConfig, out io.Writer) error {
 			err = b.billing(ctx)
 		case "readings":
 			err = b.readings(ctx)
+		case "pace":
+			err = b.pace(ctx)
 		}
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", p, err)

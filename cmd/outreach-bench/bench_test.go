@@ -121,7 +121,7 @@ func TestBenchFlags(t *testing.T) {
 		}
 	}
 	c, err := parseBench([]string{"--patients", "500"}, io.Discard, func(string) string { return "" })
-	if err != nil || c.items != 500 || c.staff != 10 || len(c.phases) != 5 || c.databaseURL != defaultDatabaseURL {
+	if err != nil || c.items != 500 || c.staff != 10 || len(c.phases) != 6 || c.databaseURL != defaultDatabaseURL {
 		t.Errorf("parseBench(--patients 500) = %+v, %v; want 500 items, 10 staff, every phase, the default database", c, err)
 	}
 	var help bytes.Buffer

@@ -45,7 +45,7 @@ func usageErrorf(format string, args ...any) error {
 	return usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-const about = `Usage: outreach-bench [--patients N] [--phases dispatch,inbound,claims,billing,readings] ...
+const about = `Usage: outreach-bench [--patients N] [--phases dispatch,inbound,claims,billing,readings,pace] ...
 
 A load run to size a machine: it drops and recreates a scratch database on the server of
 DATABASE_URL (only one it made itself), starts a fake Twilio, runs the outreach command's own
@@ -63,6 +63,8 @@ const defaultDatabaseURL = "postgres://postgres@localhost:5432/outreach?sslmode=
 type benchConfig struct {
 	patients, entries, staff int
 	rate                     int
+	sendRate                 int           // the pace phase's OUTREACH_SEND_RATE
+	latency                  time.Duration // how long the fake Twilio takes to answer in the pace phase
 	duration                 time.Duration
 	nurses, items            int
 	phases                   []string
@@ -73,7 +75,7 @@ type benchConfig struct {
 	at                       time.Time // the instant the check-ins are due at
 }
 
-var benchPhases = []string{"dispatch", "inbound", "claims", "billing", "readings"}
+var benchPhases = []string{"dispatch", "inbound", "claims", "billing", "readings", "pace"}
 
 // run runs the bench with the command line args; --help prints the usage and succeeds.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -97,6 +99,8 @@ func parseBench(args []string, out io.Writer, getenv func(string) string) (bench
 	fs.IntVar(&c.entries, "entries", 20, "`N` time entries per patient in the billing month")
 	fs.IntVar(&c.rate, "rate", 1000, "`N` signed inbound replies per second")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long replies are fired, a `DURATION` like 10s or 2m")
+	fs.IntVar(&c.sendRate, "send-rate", 50, "the pace phase's OUTREACH_SEND_RATE, `N` texts a second per sender")
+	fs.DurationVar(&c.latency, "latency", 150*time.Millisecond, "how long the fake Twilio takes to answer a send in the pace phase, a `DURATION`")
 	fs.IntVar(&c.nurses, "nurses", 20, "`N` nurses claiming queue items at once")
 	fs.IntVar(&c.items, "items", 0, "`N` queue items to claim (default 10,000, at most --patients)")
 	phases := fs.String("phases", strings.Join(benchPhases, ","), "the `PHASES` to run, comma-separated")
@@ -127,6 +131,10 @@ func parseBench(args []string, out io.Writer, getenv func(string) string) (bench
 		return c, usageErrorf("--rate must be from 1 to 100000 replies a second")
 	case c.duration <= 0 || c.duration > time.Hour:
 		return c, usageErrorf("--duration must be positive and at most 1h")
+	case c.sendRate < 1 || c.sendRate > 1000:
+		return c, usageErrorf("--send-rate must be from 1 to 1000 texts a second")
+	case c.latency < 0 || c.latency > time.Minute:
+		return c, usageErrorf("--latency must be from 0 to 1m")
 	case c.nurses < 1 || c.nurses > 1000 || c.items < 1 || c.items > c.patients:
 		return c, usageErrorf("--nurses must be from 1 to 1000, and --items from 1 to --patients")
 	case c.database == "" || strings.ContainsAny(c.database, `"'\/ `):
