@@ -81,6 +81,9 @@ func bench(ctx context.Context, c benchConfig, out io.Writer) error {
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
+	if err := b.history(ctx); err != nil {
+		return err
+	}
 	for _, p := range c.phases {
 		var err error
 		b.phase = p
@@ -318,6 +321,7 @@ func (b *benchRun) runChild(ctx context.Context, args ...string) (*child, childU
 // setup imports the patients and staff through the import commands.
 func (b *benchRun) setup(ctx context.Context) error {
 	zones := []string{"America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix"}
+	enrolled, carePlan := b.enrolment()
 	var p strings.Builder
 	p.WriteString("id,first_name,last_name,phone,timezone,language,channel,chronic_conditions,billing_npi,programs,consent_at,consent_method,initiating_visit_on,care_plan_on\n")
 	for i := range b.c.patients {
@@ -328,8 +332,8 @@ func (b *benchRun) setup(ctx context.Context) error {
 		if i%10 == 0 {
 			programs = "ccm;rpm"
 		}
-		fmt.Fprintf(&p, "B%07d,Pat,Bench%d,%s,%s,%s,sms,I10;E11.9,1234567893,%s,2026-01-05,verbal,2026-01-05,2026-01-06\n",
-			i, i, benchPhone(i), zones[i%len(zones)], lang, programs)
+		fmt.Fprintf(&p, "B%07d,Pat,Bench%d,%s,%s,%s,sms,I10;E11.9,1234567893,%s,%s,verbal,%s,%s\n",
+			i, i, benchPhone(i), zones[i%len(zones)], lang, programs, enrolled, enrolled, carePlan)
 	}
 	var s strings.Builder
 	s.WriteString("id,name,credential,role\n")

@@ -45,13 +45,18 @@ func usageErrorf(format string, args ...any) error {
 	return usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-const about = `Usage: outreach-bench [--patients N] [--phases dispatch,inbound,claims,billing,readings,pace] ...
+const about = `Usage: outreach-bench [--patients N] [--history MONTHS] [--phases dispatch,inbound,claims,billing,readings,pace] ...
 
 A load run to size a machine: it drops and recreates a scratch database on the server of
 DATABASE_URL (only one it made itself), starts a fake Twilio, runs the outreach command's own
 commands in child processes against them and prints what it measured. The outreach binary is
 --outreach, by default the one next to this program, else the one on PATH; it must be built
 from the same source.
+
+With --history, months of a clinic's history are written before the phases (with SQL, a few
+statements a month), and every phase runs on top of them. Each run also times /metrics before
+the load and under the replies, the scheduler's minute once the month's check-ins are sent,
+and the queue, item and patient pages while the replies come.
 
 Flags:
 `
@@ -62,6 +67,7 @@ const defaultDatabaseURL = "postgres://postgres@localhost:5432/outreach?sslmode=
 // benchConfig is what a load run does.
 type benchConfig struct {
 	patients, entries, staff int
+	history                  int // months of history filled before the phases
 	rate                     int
 	sendRate                 int           // the pace phase's OUTREACH_SEND_RATE
 	latency                  time.Duration // how long the fake Twilio takes to answer in the pace phase
@@ -96,6 +102,7 @@ func parseBench(args []string, out io.Writer, getenv func(string) string) (bench
 	fs.SetOutput(io.Discard)
 	c := benchConfig{at: time.Date(2026, 12, 1, 18, 30, 0, 0, time.UTC)}
 	fs.IntVar(&c.patients, "patients", 100000, "`N` synthetic patients")
+	fs.IntVar(&c.history, "history", 0, "`MONTHS` of history (check-ins, texts, answers, items, time, audit) filled before the month the phases run in")
 	fs.IntVar(&c.entries, "entries", 20, "`N` time entries per patient in the billing month")
 	fs.IntVar(&c.rate, "rate", 1000, "`N` signed inbound replies per second")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long replies are fired, a `DURATION` like 10s or 2m")
@@ -125,6 +132,8 @@ func parseBench(args []string, out io.Writer, getenv func(string) string) (bench
 	switch {
 	case c.patients < 1 || c.patients > 10_000_000:
 		return c, usageErrorf("--patients must be from 1 to 10000000")
+	case c.history < 0 || c.history > 120:
+		return c, usageErrorf("--history must be from 0 to 120 months")
 	case c.entries < 0 || c.entries > 1000:
 		return c, usageErrorf("--entries must be from 0 to 1000")
 	case c.rate < 1 || c.rate > 100_000:
