@@ -89,7 +89,9 @@ func bench(ctx context.Context, c benchConfig, out io.Writer) error {
 		b.phase = p
 		switch p {
 		case "dispatch":
-			err = b.dispatch(ctx)
+			if err = b.dispatch(ctx); err == nil {
+				err = b.minute(ctx)
+			}
 		case "inbound":
 			err = b.inbound(ctx)
 		case "claims":
