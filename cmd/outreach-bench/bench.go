@@ -84,6 +84,9 @@ func bench(ctx context.Context, c benchConfig, out io.Writer) error {
 	if err := b.history(ctx); err != nil {
 		return err
 	}
+	if err := b.scrapeIdle(ctx); err != nil {
+		return err
+	}
 	for _, p := range c.phases {
 		var err error
 		b.phase = p
@@ -439,10 +442,15 @@ func (b *benchRun) inbound(ctx context.Context) error {
 			"To": {benchFrom}, "Body": {bodies[(i/b.c.patients)%len(bodies)]}, "NumMedia": {"0"}}
 		replies[i] = signedForm{body: v.Encode(), signature: twiliofake.Sign(b.token, hook, v)}
 	}
+	side, err := b.startBeside(ctx, srv)
+	if err != nil {
+		return err
+	}
 	cpu, vacuum := startCPU(), b.watchVacuum(ctx)
 	res := fire(ctx, "replies", b.c.rate, len(replies), func(i int) (*http.Request, error) {
 		return replies[i].request(hook)
 	})
+	side.stop()
 	split, background := cpu.split(srv.ch.cmd.Process.Pid, 0), vacuum.end()
 	drained, err := b.drainOutbox(ctx, 2*time.Minute)
 	if err != nil {
@@ -461,6 +469,7 @@ func (b *benchRun) inbound(ctx context.Context) error {
 	fmt.Fprintf(b.out, "%-9s recorded %s of %s (%d lost, %d duplicated); the answers' next messages all sent %.1f s after the last reply\n",
 		"", thousands(after-before), thousands(total), total-(after-before), (after-before)-(distinct-before), drained.Seconds())
 	fmt.Fprintf(b.out, "%-9s CPU while replies came: %s; %s\n", "", split.per(total, "reply"), background)
+	side.report(b.out, res.lat.Summary())
 
 	srv.stop() // its work must not slow the comparison down
 	bare, err := startBareHandler(ctx, b.conn)
