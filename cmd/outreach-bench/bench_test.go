@@ -68,7 +68,7 @@ func TestBenchSmallRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Drop(ctx, scratchConn) })
-	args := []string{"--outreach", exe, "--patients", "40", "--entries", "3", "--rate", "100", "--duration", "1s",
+	args := []string{"--outreach", exe, "--patients", "40", "--history", "2", "--entries", "3", "--rate", "100", "--duration", "1s",
 		"--nurses", "4", "--items", "20", "--database", scratch}
 	out, err := runBench(ctx, env, args...)
 	if err != nil {
@@ -78,7 +78,15 @@ func TestBenchSmallRun(t *testing.T) {
 	for _, want := range []string{
 		`each command of ` + regexp.QuoteMeta(exe) + ` runs in its own process`,
 		`import patients: 40 rows`,
+		`history +2 months before 2026-12 in .* the tables hold 80 check-ins, .* 160 time entries \(160 patient rows\)`,
+		`sizes with indexes: checkins [0-9]+ MB, .* messages [0-9]+ MB`,
+		`metrics +/metrics of a serve just started, before the load: first scrape [0-9.]+ ms \([0-9,]+ series\), the next [0-9.]+ ms; outreach_metrics_query_errors_total 0`,
 		`checkins run: 40 check-ins and first texts .*; 0 patients without a text, 0 doubled`,
+		`minute +the scheduler's minute with nothing due .*: first [0-9.]+ ms, then median [0-9.]+ ms of 5`,
+		`pages +queue page, 5/s in a nurse's session while replies came: [0-9]+ pages, p50 .*; 0 errors; replies p99 [0-9.]+ ms`,
+		`item page, 5/s .*; 0 errors`,
+		`patient page, 5/s .*; 0 errors`,
+		`/metrics under the replies, 500ms in: first scrape .*outreach_metrics_query_errors_total 0`,
 		`engine/bare = [0-9.]+x`,
 		`100 signed replies offered at 100/s: .* 0 errors`,
 		`recorded 100 of 100 \(0 lost, 0 duplicated\)`,
@@ -108,6 +116,8 @@ func TestBenchFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--patients", "0"},
 		{"--rate", "0"},
+		{"--history", "-1"},
+		{"--history", "121"},
 		{"--phases", "dispatch,teleport"},
 		{"--items", "50", "--patients", "10"},
 		{"--database", "a b"},
@@ -121,7 +131,7 @@ func TestBenchFlags(t *testing.T) {
 		}
 	}
 	c, err := parseBench([]string{"--patients", "500"}, io.Discard, func(string) string { return "" })
-	if err != nil || c.items != 500 || c.staff != 10 || len(c.phases) != 6 || c.databaseURL != defaultDatabaseURL {
+	if err != nil || c.items != 500 || c.staff != 10 || len(c.phases) != 6 || c.databaseURL != defaultDatabaseURL || c.history != 0 {
 		t.Errorf("parseBench(--patients 500) = %+v, %v; want 500 items, 10 staff, every phase, the default database", c, err)
 	}
 	var help bytes.Buffer

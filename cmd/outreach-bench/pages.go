@@ -22,7 +22,8 @@ const pagesPerSecond = 5
 // pageNurse is the staff member whose browser session asks for the pages.
 const pageNurse = "S00000"
 
-// scrapeAfter is how long into the replies /metrics is scraped.
+// scrapeAfter is how long into the replies /metrics is scraped, at most: a short run scrapes
+// halfway.
 const scrapeAfter = 2 * time.Second
 
 // pageLoad is one page asked for at a steady rate, open loop: its latency counts from when it
@@ -38,6 +39,7 @@ type pageLoad struct {
 // browser session, and a scrape of /metrics.
 type beside struct {
 	pages     []*pageLoad
+	after     time.Duration // when the scrape was, into the replies
 	done      chan struct{}
 	wg        sync.WaitGroup
 	scraped   bool
@@ -58,7 +60,7 @@ func (b *benchRun) startBeside(ctx context.Context, srv *benchServer) (*beside, 
 		b.practice); err != nil {
 		return nil, fmt.Errorf("error listing items for their pages: %w", err)
 	}
-	s := &beside{done: make(chan struct{})}
+	s := &beside{done: make(chan struct{}), after: min(scrapeAfter, b.c.duration/2)}
 	s.pages = append(s.pages, &pageLoad{name: "queue", paths: []string{"/"}})
 	if len(items) > 0 {
 		p := &pageLoad{name: "item"}
@@ -81,7 +83,7 @@ func (b *benchRun) startBeside(ctx context.Context, srv *benchServer) (*beside, 
 		select {
 		case <-s.done:
 			return
-		case <-time.After(scrapeAfter):
+		case <-time.After(s.after):
 		}
 		s.first, s.again, s.scrapeErr = scrapePair(ctx, srv.base)
 		s.scraped = true
@@ -172,10 +174,10 @@ func (s *beside) report(out io.Writer, replies loadstat.Summary) {
 	}
 	switch {
 	case !s.scraped:
-		fmt.Fprintf(out, "%-9s /metrics under the replies: not scraped (the replies lasted less than %v)\n", "", scrapeAfter)
+		fmt.Fprintf(out, "%-9s /metrics under the replies: not scraped (the replies ended within %v)\n", "", s.after)
 	case s.scrapeErr != nil:
-		fmt.Fprintf(out, "%-9s /metrics under the replies, %v in: %v\n", "", scrapeAfter, s.scrapeErr)
+		fmt.Fprintf(out, "%-9s /metrics under the replies, %v in: %v\n", "", s.after, s.scrapeErr)
 	default:
-		fmt.Fprintf(out, "%-9s /metrics under the replies, %v in: %s\n", "", scrapeAfter, describeScrapes(s.first, s.again))
+		fmt.Fprintf(out, "%-9s /metrics under the replies, %v in: %s\n", "", s.after, describeScrapes(s.first, s.again))
 	}
 }
