@@ -98,17 +98,42 @@ SELECT e.id, p.ext_id AS patient, coalesce(btrim(p.first_name || ' ' || p.last_n
 	r.ext_id AS resolved_by`
 
 const viewJoins = `
-FROM escalations e
+FROM escalations e` + viewPeople
+
+// viewPeople joins an item e to its patient and to who claimed and resolved it.
+const viewPeople = `
 LEFT JOIN patients p ON p.practice_id = e.practice_id AND p.id = e.patient_id
 LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.claimed_by
 LEFT JOIN staff r ON r.practice_id = e.practice_id AND r.id = e.resolved_by`
 
-const selectItems = viewColumns + viewJoins + `
-WHERE e.practice_id = $1 AND ($3 = '' OR ` + liveStatus + ` = $3) AND ($4 = '' OR e.severity = $4)
-	AND ($5 = '' OR (` + liveStatus + ` = 'claimed' AND s.ext_id = $5))
+// listOrder is the queue's order: unresolved first, the most severe and oldest first.
+const listOrder = `
 ORDER BY CASE WHEN e.status = 'resolved' THEN 1 ELSE 0 END,
-	array_position(ARRAY['urgent', 'high', 'routine'], e.severity), e.created_at, e.id
-LIMIT 500`
+	array_position(ARRAY['urgent', 'high', 'routine'], e.severity), e.created_at, e.id`
+
+// selectItems lists the items that match a filter, the first 500 in the queue's order. It
+// reads the unresolved items (escalations_open_reason) and, of the resolved ones, only the
+// first 500 of each severity (escalations_queue), which hold the first 500 in that order: a
+// year of resolved items costs the list nothing. The 500 are picked before their patients and
+// resolvers are joined.
+const selectItems = `
+WITH candidates AS (
+	SELECT e.* FROM escalations e WHERE e.practice_id = $1 AND e.status <> 'resolved'
+	UNION ALL
+	SELECT r.* FROM unnest(ARRAY['urgent', 'high', 'routine']) AS sev (severity)
+	CROSS JOIN LATERAL (
+		SELECT e.* FROM escalations e
+		WHERE e.practice_id = $1 AND e.status = 'resolved' AND e.severity = sev.severity AND ($3 = '' OR $3 = 'resolved')
+		ORDER BY e.created_at, e.id
+		LIMIT 500) r
+), picked AS (
+	SELECT e.* FROM candidates e
+	LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.claimed_by
+	WHERE ($3 = '' OR ` + liveStatus + ` = $3) AND ($4 = '' OR e.severity = $4)
+		AND ($5 = '' OR (` + liveStatus + ` = 'claimed' AND s.ext_id = $5))` + listOrder + `
+	LIMIT 500
+)` + viewColumns + `
+FROM picked e` + viewPeople + listOrder
 
 // List returns the items that match f: unresolved first, the most severe and oldest first.
 func (q *Queue) List(ctx context.Context, f Filter) ([]View, error) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -370,5 +371,51 @@ func TestResolveProposesTheTimeWorked(t *testing.T) {
 	other := r.raise(escalation.Routine, "Missed doses")
 	if p, err := r.queue.Resolve(ctx, other, nurse, "reached_patient", ""); err != nil || p.Seconds != 0 || !p.Interactive {
 		t.Errorf("unclaimed resolve = %+v, %v", p, err)
+	}
+}
+
+// TestListWithHistory: with more resolved items than the list shows, of every severity and in
+// no order of severity by time, the list holds the same items in the same order as a sort of
+// every item would, for each filter.
+func TestListWithHistory(t *testing.T) {
+	r := newQueueRig(t)
+	ctx := context.Background()
+	// 1,800 resolved items over a year, the severities interleaved, some created at the same
+	// instant (the id breaks the tie); and a few unresolved ones, one claimed.
+	r.exec(`INSERT INTO escalations (practice_id, patient_id, severity, reason, source, status, created_at, due_at, updated_at,
+		resolved_by, resolved_at, outcome)
+		SELECT 1, p.id, (ARRAY['urgent', 'high', 'routine'])[1 + i % 3], 'Item ' || i, 'rule', 'resolved',
+			$1::timestamptz - make_interval(hours => ((i / 6) * 7919) % 8760), $1, $1, $2, $1, 'no_action_needed'
+		FROM patients p CROSS JOIN generate_series(1, 1800) AS i`, r.now, r.staff["RN01"])
+	for _, sev := range []escalation.Severity{escalation.Routine, escalation.Urgent, escalation.High, escalation.Routine} {
+		r.advance(time.Minute)
+		r.raise(sev, "Open "+string(sev)+" "+r.clock().Format("15:04"))
+	}
+	open := r.raise(escalation.High, "Held")
+	if _, err := r.queue.Claim(ctx, open, r.staff["RN07"]); err != nil {
+		t.Fatal(err)
+	}
+	const everyItem = `SELECT e.id FROM escalations e LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.claimed_by
+		WHERE e.practice_id = 1 AND ($1 = '' OR e.status = $1) AND ($2 = '' OR e.severity = $2) AND ($3 = '' OR s.ext_id = $3)
+		ORDER BY CASE WHEN e.status = 'resolved' THEN 1 ELSE 0 END,
+			array_position(ARRAY['urgent', 'high', 'routine'], e.severity), e.created_at, e.id
+		LIMIT 500`
+	for _, f := range []escalation.Filter{{}, {Status: "resolved"}, {Status: "open"}, {Severity: escalation.High},
+		{Status: "resolved", Severity: escalation.Routine}, {ClaimedBy: "RN07"}} {
+		var want []int64
+		if err := r.db.Select(&want, everyItem, f.Status, string(f.Severity), f.ClaimedBy); err != nil {
+			t.Fatal(err)
+		}
+		items, err := r.queue.List(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]int64, len(items))
+		for i, it := range items {
+			got[i] = it.ID
+		}
+		if !slices.Equal(got, want) || len(want) == 0 {
+			t.Errorf("filter %+v: %d items, want %d in the order of a sort of every item", f, len(got), len(want))
+		}
 	}
 }

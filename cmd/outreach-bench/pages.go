@@ -15,8 +15,8 @@ import (
 	"github.com/outreach-engine/outreach/staff"
 )
 
-// pagesPerSecond is how often each of the care team's pages is asked for while the replies
-// come: a few nurses at work.
+// pagesPerSecond is how often each of the care team's pages is asked for, at most, while the
+// replies come: a few nurses at work.
 const pagesPerSecond = 5
 
 // pageNurse is the staff member whose browser session asks for the pages.
@@ -26,8 +26,7 @@ const pageNurse = "S00000"
 // halfway.
 const scrapeAfter = 2 * time.Second
 
-// pageLoad is one page asked for at a steady rate, open loop: its latency counts from when it
-// was due.
+// pageLoad is one page asked for again and again (see run).
 type pageLoad struct {
 	name   string
 	paths  []string
@@ -39,6 +38,8 @@ type pageLoad struct {
 // browser session, and a scrape of /metrics.
 type beside struct {
 	pages     []*pageLoad
+	started   time.Time
+	took      time.Duration // how long the pages were asked for
 	after     time.Duration // when the scrape was, into the replies
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -60,7 +61,7 @@ func (b *benchRun) startBeside(ctx context.Context, srv *benchServer) (*beside, 
 		b.practice); err != nil {
 		return nil, fmt.Errorf("error listing items for their pages: %w", err)
 	}
-	s := &beside{done: make(chan struct{}), after: min(scrapeAfter, b.c.duration/2)}
+	s := &beside{done: make(chan struct{}), after: min(scrapeAfter, b.c.duration/2), started: time.Now()}
 	s.pages = append(s.pages, &pageLoad{name: "queue", paths: []string{"/"}})
 	if len(items) > 0 {
 		p := &pageLoad{name: "item"}
@@ -117,41 +118,42 @@ func (b *benchRun) pageSession(ctx context.Context, base string) ([]*http.Cookie
 	return resp.Cookies(), nil
 }
 
-// run asks for the page's paths in turn, pagesPerSecond, until done is closed.
+// run asks for the page's paths in turn, as a nurse at a browser does: each page when the last
+// has come, pagesPerSecond at most, until done is closed. A slow page slows the nurse down
+// rather than piling requests up on the server; its latency is the page's own.
 func (p *pageLoad) run(ctx context.Context, client *http.Client, base string, cookies []*http.Cookie, done <-chan struct{}) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	interval := time.Second / pagesPerSecond
-	start := time.Now()
+	next := time.Now()
 	for i := 0; ; i++ {
-		due := start.Add(time.Duration(i) * interval)
 		select {
 		case <-done:
 			return
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Until(due)):
+		case <-time.After(time.Until(next)):
 		}
-		path := p.paths[i%len(p.paths)]
-		wg.Go(func() {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-			if err != nil {
-				p.failed.Add(1)
-				return
-			}
-			for _, c := range cookies {
-				req.AddCookie(c)
-			}
-			resp, err := client.Do(req)
-			if err == nil {
-				_, err = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-			p.lat.Add(time.Since(due))
-			if err != nil || resp.StatusCode != http.StatusOK {
-				p.failed.Add(1)
-			}
-		})
+		next = next.Add(interval)
+		if now := time.Now(); next.Before(now) {
+			next = now
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+p.paths[i%len(p.paths)], nil)
+		if err != nil {
+			p.failed.Add(1)
+			continue
+		}
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		p.lat.Add(time.Since(start))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			p.failed.Add(1)
+		}
 	}
 }
 
@@ -159,6 +161,7 @@ func (p *pageLoad) run(ctx context.Context, client *http.Client, base string, co
 func (s *beside) stop() {
 	close(s.done)
 	s.wg.Wait()
+	s.took = time.Since(s.started)
 }
 
 // report writes the pages' latencies next to the replies' p99, and the scrape under the load.
@@ -169,8 +172,9 @@ func (s *beside) report(out io.Writer, replies loadstat.Summary) {
 			label = "pages"
 		}
 		sum := p.lat.Summary()
-		fmt.Fprintf(out, "%-9s %s page, %d/s in a nurse's session while replies came: %s pages, p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms; %d errors; replies p99 %.1f ms\n",
-			label, p.name, pagesPerSecond, thousands(sum.N), ms(sum.P50), ms(sum.P95), ms(sum.P99), ms(sum.Max), p.failed.Load(), ms(replies.P99))
+		fmt.Fprintf(out, "%-9s %s page, up to %d/s, one at a time in a nurse's session while replies came: %s pages (%.1f/s), p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms; %d errors; replies p99 %.1f ms\n",
+			label, p.name, pagesPerSecond, thousands(sum.N), float64(sum.N)/s.took.Seconds(), ms(sum.P50), ms(sum.P95), ms(sum.P99), ms(sum.Max),
+			p.failed.Load(), ms(replies.P99))
 	}
 	switch {
 	case !s.scraped:
