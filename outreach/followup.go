@@ -14,12 +14,14 @@ import (
 )
 
 // markReminded picks a script's open check-ins whose last message went out at least `after`
-// ago, with nothing of theirs still waiting to go, and that had no reminder since.
+// ago, with nothing of theirs still waiting to go, and that had no reminder since. A check-in's
+// last message went out after it started: the bound on the start reads only the open check-ins
+// that started long enough ago (checkins_open_by_start), not the day's.
 const markReminded = `
 UPDATE checkins c SET reminded_at = $1
 FROM patients p
 WHERE c.practice_id = $2 AND c.script_id = $3 AND c.status = 'open' AND c.channel = 'sms'
-	AND c.reminded_at IS NULL AND c.last_sent_at <= $4 AND c.question_id IS NOT NULL
+	AND c.reminded_at IS NULL AND c.started_at <= $4 AND c.last_sent_at <= $4 AND c.question_id IS NOT NULL
 	AND p.practice_id = c.practice_id AND p.id = c.patient_id AND p.opted_out_at IS NULL AND p.phone IS NOT NULL
 	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.practice_id = c.practice_id AND m.checkin_id = c.id
 		AND m.status IN ('queued', 'sending', 'unknown'))
@@ -102,9 +104,12 @@ func (e *Engine) remind(ctx context.Context, s *scripts.Script) (int, error) {
 	return len(rows), nil
 }
 
+// expireCheckins ends a script's open check-ins whose last message went out at least the
+// script's expiry ago (found, as markReminded's, by their start), unless a text or call of
+// theirs is in flight.
 const expireCheckins = `
 UPDATE checkins SET status = 'expired', ended_at = $1, question_id = NULL
-WHERE practice_id = $2 AND script_id = $3 AND status = 'open' AND last_sent_at <= $4
+WHERE practice_id = $2 AND script_id = $3 AND status = 'open' AND started_at <= $4 AND last_sent_at <= $4
 	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.practice_id = checkins.practice_id AND m.checkin_id = checkins.id
 		AND m.status IN ('sending', 'unknown'))
 	AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.practice_id = checkins.practice_id AND k.checkin_id = checkins.id
