@@ -387,6 +387,11 @@ func fillHistory(ctx context.Context, d *sqlx.DB, practice int64, loc *time.Loca
 		practice, first.AddDate(0, -1, 0)); err != nil {
 		return res, fmt.Errorf("error dating the patients' enrolment: %w", err)
 	}
+	// The rows of history span the months from the day before the first (a zone behind UTC)
+	// to the bench's month (the last items' resolutions).
+	if err := monthPartitions(ctx, d, first.AddDate(0, 0, -1), month.AddDate(0, 0, 1)); err != nil {
+		return res, err
+	}
 	bar := loadstat.NewProgress(os.Stderr, "history", 2*months)
 	start := time.Now()
 	for i := range months {
@@ -405,6 +410,9 @@ func fillHistory(ctx context.Context, d *sqlx.DB, practice int64, loc *time.Loca
 		bar.Set(2*i + 2)
 	}
 	bar.Done()
+	if err := keepInboundSids(ctx, d); err != nil {
+		return res, err
+	}
 	res.took = time.Since(start)
 	start = time.Now()
 	if _, err := d.ExecContext(ctx, "VACUUM (ANALYZE) "+strings.Join(append(historyTables, "patients"), ", ")); err != nil {
@@ -414,7 +422,9 @@ func fillHistory(ctx context.Context, d *sqlx.DB, practice int64, loc *time.Loca
 	for _, t := range historyTables {
 		var n int
 		var size int64
-		if err := d.QueryRowContext(ctx, `SELECT count(*), pg_total_relation_size('`+t+`') FROM `+t).Scan(&n, &size); err != nil {
+		// A partitioned table's size is its partitions'.
+		if err := d.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM `+t+`),
+			(SELECT sum(pg_total_relation_size(relid))::bigint FROM pg_partition_tree('`+t+`'))`).Scan(&n, &size); err != nil {
 			return res, fmt.Errorf("error measuring %s: %w", t, err)
 		}
 		res.rows[t], res.bytes[t] = n, size
@@ -473,5 +483,59 @@ func (b *benchRun) history(ctx context.Context) error {
 		total += res.bytes[t]
 	}
 	fmt.Fprintf(b.out, "%-9s sizes with indexes: %s; %s in all\n", "", strings.Join(sizes, ", "), loadstat.MB(total))
+	return nil
+}
+
+// selectMonthPartitioned lists the tables of history partitioned by range on one column, with
+// that column: none before the schema partitions them.
+const selectMonthPartitioned = `
+SELECT c.relname AS name, a.attname AS key
+FROM pg_partitioned_table pt
+JOIN pg_class c ON c.oid = pt.partrelid
+JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = pt.partattrs[0]
+WHERE pt.partstrat = 'r' AND pt.partnatts = 1 AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY ($1)`
+
+// monthPartitions makes, for each table of history the schema partitions by month, the
+// partitions of the UTC months from the one holding from through the one holding to, named
+// <table>_pYYYYMM as the engine's upkeep names those it makes ahead of time: the history's rows
+// go to their month's partition, as a year of upkeep would have put them, not to the DEFAULT
+// partition. Partitions already made are kept.
+func monthPartitions(ctx context.Context, d *sqlx.DB, from, to time.Time) error {
+	var tables []struct {
+		Name string `db:"name"`
+		Key  string `db:"key"`
+	}
+	if err := d.SelectContext(ctx, &tables, selectMonthPartitioned, pq.Array(historyTables)); err != nil {
+		return fmt.Errorf("error listing the partitioned tables of history: %w", err)
+	}
+	for _, t := range tables {
+		for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(to); m = m.AddDate(0, 1, 0) {
+			stmt := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF %s FOR VALUES FROM (%s) TO (%s)`,
+				pq.QuoteIdentifier(t.Name+"_p"+m.Format("200601")), pq.QuoteIdentifier(t.Name),
+				pq.QuoteLiteral(m.Format("2006-01-02 15:04:05+00")), pq.QuoteLiteral(m.AddDate(0, 1, 0).Format("2006-01-02 15:04:05+00")))
+			if _, err := d.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("error making the %s partition of %s: %w", m.Format("2006-01"), t.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// keepInboundSids records the provider ids of the history's received texts where the schema
+// keeps them apart from the partitioned texts (inbound_sids, which makes a text the provider
+// sends twice stored once), as the engine records them on receipt.
+func keepInboundSids(ctx context.Context, d *sqlx.DB) error {
+	var kept *string
+	if err := d.GetContext(ctx, &kept, `SELECT to_regclass('inbound_sids')::text`); err != nil {
+		return fmt.Errorf("error looking for inbound_sids: %w", err)
+	}
+	if kept == nil {
+		return nil
+	}
+	if _, err := d.ExecContext(ctx, `INSERT INTO inbound_sids (twilio_sid, received_at)
+		SELECT twilio_sid, created_at FROM messages WHERE direction = 'in' AND twilio_sid LIKE 'SMf%'
+		ON CONFLICT DO NOTHING`); err != nil {
+		return fmt.Errorf("error recording the history's inbound ids: %w", err)
+	}
 	return nil
 }
