@@ -387,9 +387,9 @@ func fillHistory(ctx context.Context, d *sqlx.DB, practice int64, loc *time.Loca
 		practice, first.AddDate(0, -1, 0)); err != nil {
 		return res, fmt.Errorf("error dating the patients' enrolment: %w", err)
 	}
-	// The rows of history span the months from the day before the first (a zone behind UTC)
-	// to the bench's month (the last items' resolutions).
-	if err := monthPartitions(ctx, d, first.AddDate(0, 0, -1), month.AddDate(0, 0, 1)); err != nil {
+	// The rows of history lie in the UTC months of the history's months (the bench's own month
+	// is the upkeep's to make: it may hold rows already).
+	if err := monthPartitions(ctx, d, first, month.AddDate(0, 0, -1)); err != nil {
 		return res, err
 	}
 	bar := loadstat.NewProgress(os.Stderr, "history", 2*months)
@@ -424,7 +424,8 @@ func fillHistory(ctx context.Context, d *sqlx.DB, practice int64, loc *time.Loca
 		var size int64
 		// A partitioned table's size is its partitions'.
 		if err := d.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM `+t+`),
-			(SELECT sum(pg_total_relation_size(relid))::bigint FROM pg_partition_tree('`+t+`'))`).Scan(&n, &size); err != nil {
+			coalesce((SELECT sum(pg_total_relation_size(relid))::bigint FROM pg_partition_tree('`+t+`')),
+				pg_total_relation_size('`+t+`'))`).Scan(&n, &size); err != nil {
 			return res, fmt.Errorf("error measuring %s: %w", t, err)
 		}
 		res.rows[t], res.bytes[t] = n, size

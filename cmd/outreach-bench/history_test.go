@@ -147,6 +147,24 @@ func TestFillHistory(t *testing.T) {
 		}
 	}
 
+	// Where the schema partitions history by month, the history is in its months' partitions.
+	for table, key := range map[string]string{"messages": "created_at", "checkin_answers": "answered_at", "audit_log": "at", "time_entries": "started_at"} {
+		var def *string
+		if err := d.Get(&def, `SELECT to_regclass($1)::text`, table+"_default"); err != nil {
+			t.Fatal(err)
+		}
+		if def == nil {
+			continue
+		}
+		var stray int
+		if err := d.Get(&stray, `SELECT count(*) FROM `+*def+` WHERE `+key+` < '2026-12-01T00:00Z'`); err != nil {
+			t.Fatal(err)
+		}
+		if stray != 0 {
+			t.Errorf("%s: %d rows of history in the DEFAULT partition", table, stray)
+		}
+	}
+
 	// The engine reads them.
 	lib, err := scripts.Bundled()
 	if err != nil {
