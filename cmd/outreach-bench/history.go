@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -393,21 +396,38 @@ func fillHistory(ctx context.Context, d *sqlx.DB, practice int64, loc *time.Loca
 		return res, err
 	}
 	bar := loadstat.NewProgress(os.Stderr, "history", 2*months)
+	var done atomic.Int64
 	start := time.Now()
-	for i := range months {
-		m := first.AddDate(0, i, 0)
-		wall := time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, time.UTC)
-		slot := wall.Add(10 * time.Hour) // the script's slot: the 1st at 10:00 in the patient's zone
-		number := m.Year()*12 + int(m.Month())
-		if _, err := d.ExecContext(ctx, historyMonthSQL, practice, slot.Format("2006-01-02T15:04"), slot.Format("2006-01-02 15:04:05"),
-			number, historyScript, string(plan.outcomes), string(plan.steps), string(plan.answers), pq.Array(plan.pick), i == months-1); err != nil {
-			return res, fmt.Errorf("error writing the check-ins of %s: %w", m.Format("2006-01"), err)
+	// The check-ins and the time entries are written side by side, a month at a time each, on
+	// two connections: each statement keeps one core busy.
+	var checkinsErr, timeErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range months {
+			m := first.AddDate(0, i, 0)
+			slot := time.Date(m.Year(), m.Month(), 1, 10, 0, 0, 0, time.UTC) // the script's slot: the 1st at 10:00 in the patient's zone
+			if _, err := d.ExecContext(ctx, historyMonthSQL, practice, slot.Format("2006-01-02T15:04"), slot.Format("2006-01-02 15:04:05"),
+				monthNumber(m), historyScript, string(plan.outcomes), string(plan.steps), string(plan.answers), pq.Array(plan.pick),
+				i == months-1); err != nil {
+				checkinsErr = fmt.Errorf("error writing the check-ins of %s: %w", m.Format("2006-01"), err)
+				return
+			}
+			bar.Set(int(done.Add(1)))
 		}
-		bar.Set(2*i + 1)
-		if err := fillTime(ctx, d, practice, loc, wall, number); err != nil {
-			return res, fmt.Errorf("error writing the time entries of %s: %w", m.Format("2006-01"), err)
+	})
+	wg.Go(func() {
+		for i := range months {
+			m := first.AddDate(0, i, 0)
+			if err := fillTime(ctx, d, practice, loc, time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, time.UTC), monthNumber(m)); err != nil {
+				timeErr = fmt.Errorf("error writing the time entries of %s: %w", m.Format("2006-01"), err)
+				return
+			}
+			bar.Set(int(done.Add(1)))
 		}
-		bar.Set(2*i + 2)
+	})
+	wg.Wait()
+	if err := errors.Join(checkinsErr, timeErr); err != nil {
+		return res, err
 	}
 	bar.Done()
 	if err := keepInboundSids(ctx, d); err != nil {
@@ -432,6 +452,9 @@ func fillHistory(ctx context.Context, d *sqlx.DB, practice int64, loc *time.Loca
 	}
 	return res, nil
 }
+
+// monthNumber numbers the months one after another, for the pick of each month's outcomes.
+func monthNumber(m time.Time) int { return m.Year()*12 + int(m.Month()) }
 
 // fillTime writes a month's time entries (see historyTimeSQL); wall is the month's first day.
 func fillTime(ctx context.Context, d *sqlx.DB, practice int64, loc *time.Location, wall time.Time, number int) error {
