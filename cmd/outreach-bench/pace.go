@@ -105,12 +105,13 @@ func (b *benchRun) pace(ctx context.Context) error {
 }
 
 // requeueSent queues n texts already sent once more, due at the bench's instant: the paced and
-// unpaced runs send them again.
+// unpaced runs send them again. The newest are taken: texts of the history months are too old
+// to be sent (the engine expires them).
 const requeueSent = `
 UPDATE messages SET status = 'queued', next_attempt_at = $1, attempts = 0, lease_until = NULL, twilio_sid = NULL,
 	sent_at = NULL, error_code = NULL, updated_at = $1
 WHERE id IN (
-	SELECT id FROM messages WHERE practice_id = $2 AND direction = 'out' AND status <> 'queued' ORDER BY id LIMIT $3)`
+	SELECT id FROM messages WHERE practice_id = $2 AND direction = 'out' AND status <> 'queued' ORDER BY id DESC LIMIT $3)`
 
 // paceRun queues n sent texts again and has paceReplicas "checkins run" processes send them at
 // rate per sender (0: unpaced); it returns how long the processes took, the slowest one.
