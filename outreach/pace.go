@@ -84,8 +84,9 @@ type pacer struct {
 	every  time.Duration // 0: no limit, and no reservations
 	size   int           // slots per reservation
 
-	mu  sync.Mutex
-	cur block
+	mu    sync.Mutex
+	cur   block
+	clock clockMap // the database's clock in local time, from the reservations' answers
 }
 
 func newPacer(d *sqlx.DB, sender string, perSecond float64) *pacer {
@@ -137,17 +138,45 @@ func (p *pacer) slot(ctx context.Context) (time.Time, error) {
 	return at, nil
 }
 
-// reserve reserves the next block of the sender's slots. Its start is placed in local time by
-// its distance from the database's clock, counted from when the answer arrived: later than the
-// database's instant, so a slot is never used before its time.
+// reserve reserves the next block of the sender's slots and places it in local time through
+// the clock map. Where an answer was slow to come back (a busy machine, a busy database), the
+// block is placed by an earlier, quicker answer: placing it from when the answer arrived
+// would move it late, into the next replica's block.
 func (p *pacer) reserve(ctx context.Context) (block, error) {
 	var r struct {
 		First time.Time `db:"first"`
 		Now   time.Time `db:"now"`
 	}
 	span := time.Duration(p.size) * p.every
+	asked := time.Now()
 	if err := p.db.GetContext(ctx, &r, reserveSlots, p.sender, span.Microseconds()); err != nil {
 		return block{}, fmt.Errorf("error reserving send slots: %w", err)
 	}
-	return block{start: time.Now().Add(r.First.Sub(r.Now)), every: p.every, n: p.size}, nil
+	p.clock.observe(asked, time.Now(), r.Now)
+	return block{start: p.clock.local(r.First), every: p.every, n: p.size}, nil
 }
+
+// clockMap maps the database's clock to this process's monotonic clock. Each answer of the
+// database says its clock's reading, taken somewhere between the question and the answer; the
+// map keeps the answer that came back quickest (its reading is placed at the midpoint, off by
+// at most half its round trip), renewed after clockMapAge so that the two clocks' drift stays
+// negligible.
+type clockMap struct {
+	at  time.Time     // local time of the midpoint of the kept question and answer
+	db  time.Time     // the database's reading then
+	rtt time.Duration // the kept answer's round trip
+}
+
+// clockMapAge is how long an answer's reading is kept when no quicker one comes.
+const clockMapAge = 30 * time.Second
+
+// observe takes a question asked and answered at these local times, the database reading db.
+func (c *clockMap) observe(asked, answered, db time.Time) {
+	rtt := answered.Sub(asked)
+	if c.at.IsZero() || rtt <= c.rtt || answered.Sub(c.at) > clockMapAge {
+		*c = clockMap{at: asked.Add(rtt / 2), db: db, rtt: rtt}
+	}
+}
+
+// local is the local time of the database's reading t.
+func (c *clockMap) local(t time.Time) time.Time { return c.at.Add(t.Sub(c.db)) }

@@ -82,6 +82,51 @@ func TestBlockTake(t *testing.T) {
 	}
 }
 
+// TestClockMap: a reservation is placed by the quickest answer seen, so that a slow answer
+// does not move its block late (into another replica's block).
+func TestClockMap(t *testing.T) {
+	local := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	db := local.Add(ms(5000)) // the database's clock reads 5 s ahead of this process's
+	type answer struct{ asked, rtt int }
+	for _, c := range []struct {
+		name    string
+		answers []answer
+	}{
+		{"one quick answer: off by at most half its round trip", []answer{{0, 2}}},
+		{"a slow answer after a quick one keeps the quick one", []answer{{0, 2}, {100, 300}}},
+		{"a quicker answer replaces a slower one", []answer{{0, 40}, {100, 2}}},
+		{"a slow first answer is used until a better one", []answer{{0, 40}}},
+		{"an old reading is renewed even by a slower answer", []answer{{0, 2}, {31000, 10}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var m clockMap
+			for _, a := range c.answers {
+				asked := local.Add(ms(a.asked))
+				// The database reads its clock a quarter of the way through the round trip.
+				reading := db.Add(ms(a.asked)).Add(ms(a.rtt) / 4)
+				m.observe(asked, asked.Add(ms(a.rtt)), reading)
+			}
+			got := m.local(db.Add(ms(1000))).Sub(local.Add(ms(1000)))
+			if got < -m.rtt/2 || got > m.rtt/2 {
+				t.Errorf("the map is off by %v, more than half its round trip %v", got, m.rtt)
+			}
+			last := c.answers[len(c.answers)-1]
+			if best := minRTT(c.answers, func(a answer) int { return a.rtt }); last.asked < 30000 && m.rtt != ms(best) {
+				t.Errorf("kept an answer of round trip %v, want the quickest %v", m.rtt, ms(best))
+			}
+		})
+	}
+}
+
+func minRTT[T any](xs []T, f func(T) int) int {
+	best := f(xs[0])
+	for _, x := range xs[1:] {
+		best = min(best, f(x))
+	}
+	return best
+}
+
 // TestReserveSlots: reservations of one sender follow each other on the database's clock, with
 // no gap and no overlap, whoever makes them; one made after the sender was idle starts now, not
 // in the past (the idle time is not sent in a burst); senders do not share their slots.
