@@ -77,6 +77,7 @@ type Engine struct {
 	callPace *pacer // calls, from Send.CallSender
 	inbox    inbox
 	zones    tz.Zones // patients' zones
+	memo     scheduleMemo
 }
 
 // New returns an engine with the default dispatcher settings and due times; set fields after.

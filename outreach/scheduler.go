@@ -2,6 +2,7 @@ package outreach
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -28,21 +29,36 @@ GROUP BY 1, 2`)
 
 // insertDue creates the check-ins of one group's slot with their first message, in one
 // statement: ON CONFLICT DO NOTHING makes a second replica, a retried tick or a patient already
-// in another conversation (one open check-in per patient) a no-op.
+// in another conversation (one open check-in per patient) a no-op. It reports the check-ins
+// created by channel, and how many of the group's patients it found without the period's
+// check-in (all of them started, unless in another conversation or started by another replica).
 var insertDue = forExemption(`
-WITH due AS (
+WITH missing AS (
 	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang, p.channel
 	FROM patients p
 	WHERE p.practice_id = $2 AND p.timezone = $11 AND COALESCE(p.script_id, $10) = $3 AND ` + eligible + `
 	-- NOT IN over a set hashed once, not a NOT EXISTS per patient: the planner would probe the
 	-- checkins being inserted by this very statement, which made a first month quadratic.
-	AND p.id NOT IN (SELECT c.patient_id FROM checkins c WHERE c.practice_id = $2
-		AND (c.status = 'open' OR (c.script_id = $3 AND c.period = $5)))
-)` + createWithFirstMessage)
+	AND p.id NOT IN (SELECT c.patient_id FROM checkins c WHERE c.practice_id = $2 AND c.script_id = $3 AND c.period = $5)
+), due AS (
+	SELECT practice_id, id, lang, channel FROM missing
+	WHERE id NOT IN (SELECT c.patient_id FROM checkins c WHERE c.practice_id = $2 AND c.status = 'open')
+)` + createWithFirstMessage + `
+SELECT k.channel, COALESCE(k.n, 0) AS n, m.n AS missing
+FROM (SELECT count(*) AS n FROM missing) m
+LEFT JOIN (SELECT channel, count(*) AS n FROM created GROUP BY channel) k ON true`)
+
+// groupRun is one row of insertDue: the check-ins created on a channel (none: a null channel),
+// and the group's patients found without the period's check-in.
+type groupRun struct {
+	Channel sql.NullString `db:"channel"`
+	N       int            `db:"n"`
+	Missing int            `db:"missing"`
+}
 
 // createWithFirstMessage follows a "due" CTE of (practice_id, id, lang, channel) rows: it
 // creates their check-ins and queues each one's first message, or first call for patients on
-// voice, and counts the check-ins created by channel. $1 now, $2 practice, $3 script, $5 period, $6 first
+// voice. $1 now, $2 practice, $3 script, $5 period, $6 first
 // question, $7 message kind, $8 and $9 the English and Spanish bodies.
 const createWithFirstMessage = `, created AS (
 	INSERT INTO checkins (practice_id, patient_id, script_id, period, language, channel, status, question_id,
@@ -62,7 +78,10 @@ const createWithFirstMessage = `, created AS (
 	SELECT c.practice_id, c.patient_id, c.id, 1, p.phone, 'queued', $1, $1, $1
 	FROM created c JOIN patients p ON p.practice_id = c.practice_id AND p.id = c.patient_id
 	WHERE c.channel = 'voice'
-)
+)`
+
+// countCreated follows createWithFirstMessage: the check-ins created, by channel.
+const countCreated = `
 SELECT channel, count(*) AS n FROM created GROUP BY channel`
 
 // started is how many check-ins a statement created on a channel.
@@ -86,6 +105,7 @@ func (e *Engine) countStarted(ctx context.Context, script string, rows []started
 type ScheduleResult struct {
 	Created int // check-ins started
 	Waiting int // patients whose slot is due but who are in quiet hours
+	Scanned int // groups whose patients were read for check-ins to start
 }
 
 type group struct {
@@ -95,15 +115,20 @@ type group struct {
 }
 
 // Schedule starts the check-ins that are due at the engine's clock: for each script and patient
-// zone, the latest slot of the script's schedule within CatchUp, outside quiet hours.
+// zone, the latest slot of the script's schedule within CatchUp, outside quiet hours. Between
+// minutes it remembers the groups of eligible patients and the slots whose check-ins all
+// started, until a change is noted that could make a patient due (see scheduleMemo), so that a
+// minute with nothing due reads no patient.
 func (e *Engine) Schedule(ctx context.Context) (ScheduleResult, error) {
 	now := e.now()
-	var groups []group
-	if err := e.DB.SelectContext(ctx, &groups, e.forPractice(selectGroups), now, e.pid(), DefaultScript); err != nil {
-		return ScheduleResult{}, fmt.Errorf("error listing patients due a check-in: %w", err)
+	m := &e.memo
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := e.recall(ctx, now); err != nil {
+		return ScheduleResult{}, err
 	}
 	var res ScheduleResult
-	for _, g := range groups {
+	for _, g := range m.Groups {
 		s := e.script(g.Script)
 		if s == nil {
 			e.Log.Warn("patients have a script that is not loaded", "script", g.Script, "patients", g.Patients)
@@ -124,12 +149,20 @@ func (e *Engine) Schedule(ctx context.Context) (ScheduleResult, error) {
 			res.Waiting += g.Patients
 			continue
 		}
-		n, err := e.start(ctx, s, g.Zone, Period(slot), now)
+		key := slotKey{Script: s.ID, Zone: g.Zone, Period: Period(slot)}
+		if m.Done[key] {
+			continue
+		}
+		n, done, err := e.start(ctx, s, g.Zone, key.Period, now)
 		if err != nil {
 			return res, err
 		}
+		res.Scanned++
+		if done {
+			m.Done[key] = true
+		}
 		if n > 0 {
-			e.Log.Info("check-ins started", "script", s.ID, "zone", g.Zone, "period", Period(slot), "count", n)
+			e.Log.Info("check-ins started", "script", s.ID, "zone", g.Zone, "period", key.Period, "count", n)
 		}
 		res.Created += n
 	}
@@ -142,6 +175,58 @@ func (e *Engine) Schedule(ctx context.Context) (ScheduleResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// selectChanged reads the database's snapshot now, and whether a change that could make a
+// patient due was committed since the snapshot $1 (null: none remembered).
+const selectChanged = `
+SELECT pg_current_snapshot()::text AS snapshot,
+	$1::text IS NULL OR EXISTS (SELECT 1 FROM schedule_changes s
+		WHERE s.xid >= pg_snapshot_xmin($1::text::pg_snapshot)
+		AND NOT pg_visible_in_snapshot(s.xid, $1::text::pg_snapshot)) AS changed`
+
+// selectNextConsent finds when the next consent of the practice's patients comes into force
+// after $1: the moment a patient may become due with nothing changed.
+const selectNextConsent = `SELECT min(given_at) FROM consents WHERE practice_id = $2 AND given_at > $1`
+
+// deleteOldChanges drops the changes noted longer ago than any memo lasts ($1 seconds, on the
+// database's clock, as they were noted).
+const deleteOldChanges = `DELETE FROM schedule_changes WHERE noted_at < statement_timestamp() - make_interval(secs => $1)`
+
+// changesKept is how long noted changes are kept: far longer than a memo lasts.
+const changesKept = 24 * time.Hour
+
+// recall makes the engine's memo hold at now: kept, with its snapshot moved to now's, when
+// nothing was noted since it was made and it has not expired; otherwise made again from the
+// groups of eligible patients.
+func (e *Engine) recall(ctx context.Context, now time.Time) error {
+	m := &e.memo
+	var c struct {
+		Snapshot string `db:"snapshot"`
+		Changed  bool   `db:"changed"`
+	}
+	if err := e.DB.GetContext(ctx, &c, selectChanged, nullable(m.Snapshot)); err != nil {
+		return fmt.Errorf("error reading changes to the patients due a check-in: %w", err)
+	}
+	if m.valid(now, c.Changed) {
+		// Nothing was noted between the two snapshots: what held at the first holds at the second.
+		m.Snapshot = c.Snapshot
+		return nil
+	}
+	// Every read below comes after the snapshot: a change it misses is noted after it.
+	var groups []group
+	if err := e.DB.SelectContext(ctx, &groups, e.forPractice(selectGroups), now, e.pid(), DefaultScript); err != nil {
+		return fmt.Errorf("error listing patients due a check-in: %w", err)
+	}
+	var next sql.NullTime
+	if err := e.DB.GetContext(ctx, &next, selectNextConsent, now, e.pid()); err != nil {
+		return fmt.Errorf("error finding the next consent to come into force: %w", err)
+	}
+	if _, err := e.DB.ExecContext(ctx, deleteOldChanges, changesKept.Seconds()); err != nil {
+		return fmt.Errorf("error dropping old changes to the patients due a check-in: %w", err)
+	}
+	m.reset(c.Snapshot, groups, now, next.Time)
+	return nil
 }
 
 // analyzeAfter is how many check-ins started, or patients imported, at once refresh the
@@ -160,22 +245,34 @@ func opening(s *scripts.Script) []any {
 	return []any{pq.Array(langs), nullable(en.Next), en.Send[0].Kind, en.Send[0].Body, es.Send[0].Body}
 }
 
-func (e *Engine) start(ctx context.Context, s *scripts.Script, zone, period string, now time.Time) (int, error) {
+// start runs insertDue for one group's slot: it returns the check-ins started, and whether the
+// group is done until a change (see slotDone).
+func (e *Engine) start(ctx context.Context, s *scripts.Script, zone, period string, now time.Time) (int, bool, error) {
 	open := opening(s)
 	var n int
+	var done bool
 	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
-		var rows []started
+		var rows []groupRun
 		if err := tx.SelectContext(ctx, &rows, e.forPractice(insertDue), now, e.pid(), s.ID, open[0], period, open[1], open[2], open[3], open[4],
 			DefaultScript, zone); err != nil {
 			return err
 		}
-		n = e.countStarted(ctx, s.ID, rows)
+		var created []started
+		missing := 0
+		for _, r := range rows {
+			missing = r.Missing
+			if r.Channel.Valid {
+				created = append(created, started{Channel: r.Channel.String, N: r.N})
+			}
+		}
+		n = e.countStarted(ctx, s.ID, created)
+		done = slotDone(missing, n)
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("error starting %s check-ins for %s: %w", s.ID, period, err)
+		return 0, false, fmt.Errorf("error starting %s check-ins for %s: %w", s.ID, period, err)
 	}
-	return n, nil
+	return n, done, nil
 }
 
 // startOne creates a check-in for one patient ($10) who may be contacted, for a period ($5),
@@ -186,7 +283,7 @@ WITH due AS (
 	SELECT p.practice_id, p.id, CASE WHEN p.language = ANY ($4::text[]) THEN p.language ELSE 'en' END AS lang, p.channel
 	FROM patients p CROSS JOIN (SELECT $11::boolean AS exempt) x` + consentsOf + `
 	WHERE p.practice_id = $2 AND p.id = $10 AND ` + contactableEach + `
-)` + createWithFirstMessage
+)` + createWithFirstMessage + countCreated
 
 const selectPatientZone = `SELECT timezone FROM patients WHERE practice_id = $1 AND id = $2`
 
