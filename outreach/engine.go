@@ -76,7 +76,8 @@ type Engine struct {
 	textPace *pacer // texts, from Send.Sender
 	callPace *pacer // calls, from Send.CallSender
 	inbox    inbox
-	zones    tz.Zones // patients' zones
+	zones    tz.Zones   // patients' zones
+	memoMu   sync.Mutex // held for a whole Schedule
 	memo     scheduleMemo
 }
 

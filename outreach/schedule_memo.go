@@ -1,9 +1,6 @@
 package outreach
 
-import (
-	"sync"
-	"time"
-)
+import "time"
 
 // memoMaxAge is how long the scheduler trusts what it remembers with no change noted: a bound
 // on how late it notices what changes with time alone and that no trigger notes.
@@ -20,8 +17,7 @@ type slotKey struct {
 // database snapshot) and until Until. It is an optimisation of one replica: the database's
 // unique keys keep the check-ins single, so a memo can only delay a start, never repeat one.
 type scheduleMemo struct {
-	mu       sync.Mutex // held for a whole Schedule
-	Snapshot string     // the database snapshot the memo holds for; "" when empty
+	Snapshot string // the database snapshot the memo holds for; "" when empty
 	Until    time.Time
 	Groups   []group
 	Done     map[slotKey]bool

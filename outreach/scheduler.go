@@ -121,9 +121,9 @@ type group struct {
 // minute with nothing due reads no patient.
 func (e *Engine) Schedule(ctx context.Context) (ScheduleResult, error) {
 	now := e.now()
+	e.memoMu.Lock()
+	defer e.memoMu.Unlock()
 	m := &e.memo
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := e.recall(ctx, now); err != nil {
 		return ScheduleResult{}, err
 	}
