@@ -7,23 +7,26 @@ import (
 
 func TestScheduleMemoValid(t *testing.T) {
 	made := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
+	f := memoFor{Practice: 1}
 	var m scheduleMemo
-	m.reset("100:100:", []group{{Script: DefaultScript, Zone: "America/New_York", Patients: 3}}, made, time.Time{})
+	m.reset("100:100:", f, []group{{Script: DefaultScript, Zone: "America/New_York", Patients: 3}}, made, time.Time{})
 	for _, tc := range []struct {
 		name    string
 		memo    scheduleMemo
 		now     time.Time
+		f       memoFor
 		changed bool
 		want    bool
 	}{
-		{"nothing noted, a minute later", m, made.Add(time.Minute), false, true},
-		{"a change noted", m, made.Add(time.Minute), true, false},
-		{"just before it expires", m, made.Add(memoMaxAge - time.Second), false, true},
-		{"expired", m, made.Add(memoMaxAge), false, false},
-		{"never made", scheduleMemo{}, made, false, false},
+		{"nothing noted, a minute later", m, made.Add(time.Minute), f, false, true},
+		{"a change noted", m, made.Add(time.Minute), f, true, false},
+		{"just before it expires", m, made.Add(memoMaxAge - time.Second), f, false, true},
+		{"expired", m, made.Add(memoMaxAge), f, false, false},
+		{"the practice's exemption documented since", m, made.Add(time.Minute), memoFor{Practice: 1, Exempt: true}, false, false},
+		{"never made", scheduleMemo{}, made, f, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.memo.valid(tc.now, tc.changed); got != tc.want {
+			if got := tc.memo.valid(tc.now, tc.f, tc.changed); got != tc.want {
 				t.Errorf("valid = %v, want %v", got, tc.want)
 			}
 		})

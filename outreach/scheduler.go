@@ -208,7 +208,8 @@ func (e *Engine) recall(ctx context.Context, now time.Time) error {
 	if err := e.DB.GetContext(ctx, &c, selectChanged, nullable(m.Snapshot)); err != nil {
 		return fmt.Errorf("error reading changes to the patients due a check-in: %w", err)
 	}
-	if m.valid(now, c.Changed) {
+	f := memoFor{Practice: e.pid(), Exempt: e.exempt()}
+	if m.valid(now, f, c.Changed) {
 		// Nothing was noted between the two snapshots: what held at the first holds at the second.
 		m.Snapshot = c.Snapshot
 		return nil
@@ -225,7 +226,7 @@ func (e *Engine) recall(ctx context.Context, now time.Time) error {
 	if _, err := e.DB.ExecContext(ctx, deleteOldChanges, changesKept.Seconds()); err != nil {
 		return fmt.Errorf("error dropping old changes to the patients due a check-in: %w", err)
 	}
-	m.reset(c.Snapshot, groups, now, next.Time)
+	m.reset(c.Snapshot, f, groups, now, next.Time)
 	return nil
 }
 
