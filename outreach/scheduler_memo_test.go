@@ -129,14 +129,22 @@ func TestScheduleChangesNoted(t *testing.T) {
 	if s := r.schedule(); s.Scanned != 0 {
 		t.Errorf("minute after: %+v, want no group read", s)
 	}
-	// STOP makes a patient ineligible, which starts nothing, but START, which may make them
-	// due, updates the same column: both are noted.
+	// STOP makes a patient ineligible, which starts nothing: it is not noted. START, which may
+	// make them due again, is.
 	r.receive("+15550200002", "STOP")
+	if n := noted(); n != before {
+		t.Errorf("changes noted after STOP = %d, want %d", n, before)
+	}
+	r.clock.Add(time.Minute)
+	if s := r.schedule(); s.Scanned != 0 {
+		t.Errorf("minute after STOP: %+v, want no group read", s)
+	}
+	r.receive("+15550200002", "START")
 	if n := noted(); n != before+1 {
-		t.Errorf("changes noted after STOP = %d, want %d", n, before+1)
+		t.Errorf("changes noted after START = %d, want %d", n, before+1)
 	}
 	r.clock.Add(time.Minute)
 	if s := r.schedule(); s.Scanned != 1 || s.Created != 0 {
-		t.Errorf("minute after STOP: %+v, want the group read again, nothing started", s)
+		t.Errorf("minute after START: %+v, want the group read again, nothing started", s)
 	}
 }

@@ -5,7 +5,7 @@
 -- changed), consents, and check-ins (removed, or moved to another patient, script or period).
 -- A row is only inserted, never updated, so writers never wait on one another; a replica asks
 -- whether a row was committed since the database snapshot its memory holds for.
--- Replies, reminders and the other updates of patients and check-ins note nothing.
+-- Replies, opt-outs, reminders and the other updates of patients and check-ins note nothing.
 CREATE TABLE schedule_changes (
 	xid xid8 PRIMARY KEY,
 	-- On the database's clock: only for dropping rows older than any replica's memory.
@@ -21,8 +21,15 @@ $$;
 
 CREATE TRIGGER patients_schedule_change
 	AFTER INSERT OR DELETE OR TRUNCATE
-		OR UPDATE OF practice_id, active, phone, opted_out_at, script_id, programs, timezone
+		OR UPDATE OF practice_id, active, phone, script_id, programs, timezone
 	ON patients FOR EACH STATEMENT EXECUTE FUNCTION note_schedule_change();
+
+-- An opt-out (STOP, a carrier's report) only makes a patient ineligible, which starts nothing:
+-- only the opt-in that clears it is noted.
+CREATE TRIGGER patients_opt_in_schedule_change
+	AFTER UPDATE OF opted_out_at ON patients
+	FOR EACH ROW WHEN (OLD.opted_out_at IS NOT NULL AND NEW.opted_out_at IS NULL)
+	EXECUTE FUNCTION note_schedule_change();
 
 CREATE TRIGGER consents_schedule_change
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
