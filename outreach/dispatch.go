@@ -194,14 +194,15 @@ func (e *Engine) StatusCallback(id int64) string {
 
 // markSentBatch records the provider's ids of a batch of sends; a status report that came
 // first is kept. It returns the kinds of the messages it marked sent first (a status report
-// may have done it before).
+// may have done it before). $5, the batch's oldest creation time, bounds the monthly
+// partitions read: by id alone, each would be probed for each text.
 const markSentBatch = `
 UPDATE messages m SET twilio_sid = u.sid, sent_at = COALESCE(m.sent_at, u.at), lease_until = NULL, updated_at = u.at,
 	status = CASE WHEN message_status_rank(m.status) < message_status_rank('sent') THEN 'sent' ELSE m.status END
 FROM unnest($2::bigint[], $3::text[], $4::timestamptz[]) AS u (id, sid, at),
-	(SELECT id, sent_at IS NULL AS first FROM messages WHERE practice_id = $1 AND id = ANY ($2::bigint[])
+	(SELECT id, sent_at IS NULL AS first FROM messages WHERE practice_id = $1 AND id = ANY ($2::bigint[]) AND created_at >= $5
 		ORDER BY id FOR NO KEY UPDATE) o
-WHERE m.practice_id = $1 AND m.id = u.id AND o.id = u.id
+WHERE m.practice_id = $1 AND m.id = u.id AND o.id = u.id AND m.created_at >= $5
 RETURNING o.first, m.kind`
 
 // sentKind is a message markSentBatch or applyReport marked, and whether it was the first
@@ -235,6 +236,7 @@ type sentRecord struct {
 	id      int64
 	sid     string
 	at      time.Time
+	created time.Time // when the text was queued: its partition
 	checkin *int64
 	touch   bool // the send starts the check-in's wait for an answer
 }
@@ -290,7 +292,7 @@ func (l *sentLog) record(ctx context.Context, m textCandidate, sid string, at ti
 	touch := m.Checkin != nil && (m.Kind == "question" || m.Kind == "reask")
 	// The batch may be written after the send's own recording time is over: write bounds each
 	// batch by itself.
-	l.add(context.WithoutCancel(ctx), sentRecord{id: m.ID, sid: sid, at: at, checkin: m.Checkin, touch: touch})
+	l.add(context.WithoutCancel(ctx), sentRecord{id: m.ID, sid: sid, at: at, created: m.Created, checkin: m.Checkin, touch: touch})
 	return nil
 }
 
@@ -323,7 +325,11 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 	var sids []string
 	var ats []time.Time
 	var last time.Time // the batch's latest send: what its check-ins' wait counts from
+	oldest := batch[0].created
 	for _, r := range batch {
+		if r.created.Before(oldest) {
+			oldest = r.created
+		}
 		ids, sids, ats = append(ids, r.id), append(sids, r.sid), append(ats, r.at)
 		if r.touch {
 			checkins = append(checkins, *r.checkin)
@@ -339,7 +345,7 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 			return err
 		}
 		var marked []sentKind
-		if err := tx.SelectContext(ctx, &marked, markSentBatch, e.pid(), pq.Array(ids), pq.Array(sids), pq.Array(ats)); err != nil {
+		if err := tx.SelectContext(ctx, &marked, markSentBatch, e.pid(), pq.Array(ids), pq.Array(sids), pq.Array(ats), oldest); err != nil {
 			return err
 		}
 		e.countSent(ctx, marked)

@@ -85,8 +85,11 @@ WITH batch AS (
 	FROM senders s LEFT JOIN open o ON o.patient_id = s.id
 	ORDER BY s.phone, o.id IS NULL, s.id
 ), fresh AS (
+	-- In the order of the ids, so that batches holding the same redelivered texts never wait on
+	-- each other in a circle.
 	INSERT INTO inbound_sids (twilio_sid, received_at)
 	SELECT b.sid, $5 FROM batch b WHERE b.phone <> '' AND b.sid <> ''
+	ORDER BY b.sid
 	ON CONFLICT DO NOTHING
 	RETURNING twilio_sid
 ), stored AS (
