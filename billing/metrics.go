@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"log/slog"
@@ -235,7 +234,7 @@ func (m *Metrics) compute(ctx context.Context, conn *sqlx.Conn, month Month, now
 	}
 	var in Input
 	var entries *monthEntries
-	err := withConnTx(ctx, conn, db.Snapshot, func(tx *sqlx.Tx) error {
+	err := db.WithTxOptions(ctx, conn, db.Snapshot, func(tx *sqlx.Tx) error {
 		var err error
 		in, entries, err = s.load(ctx, tx, month)
 		return err
@@ -256,7 +255,7 @@ func (m *Metrics) compute(ctx context.Context, conn *sqlx.Conn, month Month, now
 		patients, near, cents = append(patients, int64(f.Patients)), append(near, int64(f.NearNext)), append(cents, f.Cents)
 	}
 	first := month.FirstDay().Format(time.DateOnly)
-	return withConnTx(ctx, conn, nil, func(tx *sqlx.Tx) error {
+	return db.WithTxOptions(ctx, conn, nil, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, deleteFigures, int64(s.Practice)); err != nil {
 			return fmt.Errorf("error replacing the billing figures: %w", err)
 		}
@@ -269,22 +268,6 @@ func (m *Metrics) compute(ctx context.Context, conn *sqlx.Conn, month Month, now
 		}
 		return nil
 	})
-}
-
-// withConnTx runs fn in a transaction on conn, committing when fn returns nil.
-func withConnTx(ctx context.Context, conn *sqlx.Conn, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
-	tx, err := conn.BeginTxx(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("error beginning transaction: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("error committing transaction: %w", err)
-	}
-	return nil
 }
 
 // Run marks the figures stale (the configuration they are computed with may have changed),

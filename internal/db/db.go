@@ -302,8 +302,14 @@ func WithTx(ctx context.Context, d *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
 // Snapshot is for transactions whose several reads must see one consistent state.
 var Snapshot = &sql.TxOptions{Isolation: sql.LevelRepeatableRead}
 
-// WithTxOptions is WithTx with an isolation level or read-only mode.
-func WithTxOptions(ctx context.Context, d *sqlx.DB, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
+// Beginner starts transactions: a pool (*sqlx.DB) or one connection taken from it (*sqlx.Conn).
+type Beginner interface {
+	BeginTxx(ctx context.Context, opts *sql.TxOptions) (*sqlx.Tx, error)
+}
+
+// WithTxOptions is WithTx with an isolation level or read-only mode, on a pool or on one
+// connection.
+func WithTxOptions(ctx context.Context, d Beginner, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
 	tx, err := d.BeginTxx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("error beginning transaction: %w", err)
