@@ -179,17 +179,36 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 
 // sendText hands a text to the channel.
 func (e *Engine) sendText(ctx context.Context, m textCandidate) (string, error) {
-	return e.Channel.SendSMS(ctx, SMS{To: m.Phone, Body: m.Body, StatusCallback: e.StatusCallback(m.ID), Kind: m.Kind})
+	return e.Channel.SendSMS(ctx, SMS{To: m.Phone, Body: m.Body, StatusCallback: e.StatusCallback(m.ID, m.Created), Kind: m.Kind})
 }
 
-// StatusCallback is the URL the provider reports a message's delivery to.
-func (e *Engine) StatusCallback(id int64) string {
+// StatusCallback is the URL the provider reports a message's delivery to: it names the
+// message by id and, when created is not zero, the UTC month the message was queued in
+// (YYYY-MM), which is the monthly partition that holds it.
+func (e *Engine) StatusCallback(id int64, created time.Time) string {
 	if e.PublicURL == nil {
 		return ""
 	}
 	u := e.PublicURL.JoinPath("webhooks", "twilio", "status")
-	u.RawQuery = url.Values{"message": {strconv.FormatInt(id, 10)}}.Encode()
+	q := url.Values{"message": {strconv.FormatInt(id, 10)}}
+	if !created.IsZero() {
+		q.Set("month", created.UTC().Format(monthLayout))
+	}
+	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// monthLayout is the form of the month in a status callback URL.
+const monthLayout = "2006-01"
+
+// parseMonth reads the month of a status callback URL: the start of that UTC month, or the
+// zero time and an error for anything else.
+func parseMonth(s string) (time.Time, error) {
+	t, err := time.Parse(monthLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("error reading month %q (want YYYY-MM): %w", s, err)
+	}
+	return t, nil
 }
 
 // markSentBatch records the provider's ids of a batch of sends; a status report that came
@@ -361,16 +380,17 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 	return nil
 }
 
+// markFailed records a final failure of a message created at $5.
 const markFailed = `
 UPDATE messages SET status = 'failed', error_code = $1, lease_until = NULL, updated_at = $2
-WHERE practice_id = $3 AND id = $4 AND message_status_rank(status) < 4
+WHERE practice_id = $3 AND id = $4 AND created_at >= $5 AND message_status_rank(status) < 4
 RETURNING status`
 
 // fail records a final failure and acts on what the provider said about the patient's number.
 func (e *Engine) fail(ctx context.Context, m textCandidate, code int, now time.Time) error {
 	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		var statuses []string
-		if err := tx.SelectContext(ctx, &statuses, markFailed, nullCode(code), now, e.pid(), m.ID); err != nil {
+		if err := tx.SelectContext(ctx, &statuses, markFailed, nullCode(code), now, e.pid(), m.ID, m.Created); err != nil {
 			return err
 		}
 		for _, s := range statuses {
@@ -447,7 +467,8 @@ SELECT id, phone, body, created_at FROM messages
 WHERE practice_id = $1 AND status = 'unknown' AND twilio_sid IS NULL AND updated_at <= $2
 ORDER BY updated_at LIMIT 50`
 
-const touchUnknown = `UPDATE messages SET updated_at = $1 WHERE practice_id = $2 AND id = $3 AND status = 'unknown'`
+const touchUnknown = `
+UPDATE messages SET updated_at = $1 WHERE practice_id = $2 AND id = $3 AND created_at >= $4 AND status = 'unknown'`
 
 // settle looks up unknown sends that waited long enough for a status report: found, they take
 // the provider's status; not found, nothing reached the provider and they are queued again.
@@ -467,18 +488,18 @@ func (e *Engine) settle(ctx context.Context) (int, error) {
 		found, err := e.Channel.FindSMS(ctx, r.Phone, r.Body, r.Created)
 		if err != nil {
 			e.Log.Warn("lookup of an unknown send failed", "message", r.ID, "err", err)
-			if _, err := e.DB.ExecContext(ctx, touchUnknown, now, e.pid(), r.ID); err != nil {
+			if _, err := e.DB.ExecContext(ctx, touchUnknown, now, e.pid(), r.ID, r.Created); err != nil {
 				return n, fmt.Errorf("error deferring lookup of message %d: %w", r.ID, err)
 			}
 			continue
 		}
 		if found == nil {
-			if _, err := e.DB.ExecContext(ctx, texts.sql(requeue), now, nil, now, e.pid(), r.ID); err != nil {
+			if _, err := e.DB.ExecContext(ctx, texts.sql(requeue), now, nil, now, e.pid(), r.ID, r.Created); err != nil {
 				return n, fmt.Errorf("error requeueing message %d: %w", r.ID, err)
 			}
 			e.Log.Info("unknown send not found at the provider: queued again", "message", r.ID)
 		} else {
-			if _, err := e.UpdateStatus(ctx, Report{Message: r.ID, SID: found.SID, Status: found.Status}); err != nil {
+			if _, err := e.UpdateStatus(ctx, Report{Message: r.ID, Month: monthOf(r.Created), SID: found.SID, Status: found.Status}); err != nil {
 				return n, err
 			}
 			e.Log.Info("unknown send found at the provider", "message", r.ID, "status", found.Status)

@@ -65,6 +65,10 @@ type sender struct {
 // are handled one at a time and batches never wait on each other in a circle. Then it stores
 // each text, unless it came before, filed with the patient in a conversation first. Locked rows
 // are read as the last writer left them. A batch holds one text per number.
+//
+// Whether the last text a patient got was staff's is looked up in [$6, $7) first (see
+// recentMonths), where a patient who is answering a check-in has the question: only those
+// monthly partitions are read. The whole history is read only for a patient sent nothing then.
 const receiveTexts = `
 WITH batch AS (
 	SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS b (phone, body, sid, n)
@@ -75,7 +79,7 @@ WITH batch AS (
 	ORDER BY p.id
 	FOR NO KEY UPDATE
 ), open AS (
-	SELECT c.id, c.patient_id, c.script_id, c.language, c.question_id, c.reasks
+	SELECT c.id, c.patient_id, c.script_id, c.language, c.question_id, c.reasks, c.started_at
 	FROM checkins c
 	WHERE c.practice_id = $1 AND c.patient_id IN (SELECT id FROM senders) AND c.status = 'open'
 	ORDER BY c.id
@@ -104,12 +108,15 @@ WITH batch AS (
 SELECT s.phone, s.id, s.language, s.opted_out, s.opt_out_source, o.id AS checkin_id,
 	coalesce(o.script_id, '') AS "open.script_id", coalesce(o.language, '') AS "open.language",
 	o.question_id AS "open.question_id", coalesce(o.reasks, 0) AS "open.reasks",
+	coalesce(o.started_at, $5) AS "open.started_at",
 	s.phone IN (SELECT phone FROM stored) AS stored,
 	coalesce((SELECT m.kind = 'staff' FROM messages m WHERE m.practice_id = $1 AND m.patient_id = s.id
-		AND m.direction = 'out' ORDER BY m.created_at DESC, m.id DESC LIMIT 1), false) AS after_staff
+			AND m.direction = 'out' AND m.created_at >= $6 AND m.created_at < $7 ORDER BY m.created_at DESC, m.id DESC LIMIT 1),
+		(SELECT m.kind = 'staff' FROM messages m WHERE m.practice_id = $1 AND m.patient_id = s.id
+			AND m.direction = 'out' ORDER BY m.created_at DESC, m.id DESC LIMIT 1), false) AS after_staff
 FROM senders s LEFT JOIN open o ON o.patient_id = s.id
 UNION ALL
-SELECT phone, 0, 'en', false, NULL, NULL, '', '', NULL, 0, true, false FROM stored WHERE patient_id IS NULL
+SELECT phone, 0, 'en', false, NULL, NULL, '', '', NULL, 0, $5, true, false FROM stored WHERE patient_id IS NULL
 ORDER BY 1, 2`
 
 // Receive handles a text from a patient: duplicates are dropped, carrier keywords come first
@@ -155,7 +162,9 @@ func (e *Engine) receiveTogether(ctx context.Context, batch []*delivery) error {
 			}
 		}
 		var senders []sender
-		if err := tx.SelectContext(ctx, &senders, receiveTexts, e.pid(), pq.Array(phones), pq.Array(bodies), pq.Array(sids), now); err != nil {
+		from, to := recentMonths(now)
+		if err := tx.SelectContext(ctx, &senders, receiveTexts, e.pid(), pq.Array(phones), pq.Array(bodies), pq.Array(sids), now,
+			from, to); err != nil {
 			return err
 		}
 		stored := map[string]bool{} // a row per patient of a number: its text counts once
@@ -451,6 +460,9 @@ type openCheckin struct {
 	Language string  `db:"language"`
 	Question *string `db:"question_id"`
 	Reasks   int     `db:"reasks"`
+	// Started is when the check-in started: its answers were all given since. Zero when not
+	// known, which reads every month of answers.
+	Started time.Time `db:"started_at"`
 }
 
 // pendingReply is a reply (a text, or what the patient pressed or said on a call) to an open
@@ -471,14 +483,19 @@ type storedAnswer struct {
 	Raw      string `db:"raw"`
 }
 
+// selectAnswers reads the answers of check-ins that started after $3 (see answersFrom): only
+// the monthly partitions since then are read. Each check-in is looked up by itself, so that a
+// month's partition whose statistics are not yet made is still read by its key, not scanned.
 const selectAnswers = `
-SELECT checkin_id, question_id, value, raw FROM checkin_answers WHERE practice_id = $1 AND checkin_id = ANY ($2::bigint[])`
+SELECT a.checkin_id, a.question_id, a.value, a.raw FROM unnest($2::bigint[]) AS c (id)
+JOIN checkin_answers a ON a.practice_id = $1 AND a.checkin_id = c.id AND a.answered_at >= $3`
 
 // recordSteps stores steps of conversations in one statement: the answers (when a question was
 // answered or given up on), where each check-in stands now, and the texts the steps send,
 // queued in their order ahead of scheduled messages and whatever the hour. A question's first
 // answer is the one kept: an answer is stored only while its question has none, which the
-// check-in's row lock, held by every caller, makes safe.
+// check-in's row lock, held by every caller, makes safe. $15 bounds the answers looked for, as
+// in selectAnswers.
 const recordSteps = `
 WITH step AS (
 	SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
@@ -487,7 +504,7 @@ WITH step AS (
 	INSERT INTO checkin_answers (practice_id, checkin_id, question_id, value, raw, answered_at)
 	SELECT $1, checkin, answered, value, raw, $9 FROM step s WHERE answered <> ''
 		AND NOT EXISTS (SELECT 1 FROM checkin_answers a WHERE a.practice_id = $1 AND a.checkin_id = s.checkin
-			AND a.question_id = s.answered)
+			AND a.question_id = s.answered AND a.answered_at >= $15)
 	RETURNING checkin_id, value
 ), advance AS (
 	UPDATE checkins c SET question_id = NULLIF(s.next, ''), reasks = s.reasks, reminded_at = NULL, last_sent_at = $9,
@@ -518,8 +535,9 @@ func (e *Engine) replyAll(ctx context.Context, tx *sqlx.Tx, rs []pendingReply, n
 	for i, r := range rs {
 		ids[i] = r.checkin
 	}
+	from := answersFrom(rs)
 	var stored []storedAnswer
-	if err := tx.SelectContext(ctx, &stored, selectAnswers, e.pid(), pq.Array(ids)); err != nil {
+	if err := tx.SelectContext(ctx, &stored, selectAnswers, e.pid(), pq.Array(ids), from); err != nil {
 		return nil, err
 	}
 	answers := map[int64][]storedAnswer{}
@@ -552,7 +570,8 @@ func (e *Engine) replyAll(ctx context.Context, tx *sqlx.Tx, rs []pendingReply, n
 	}
 	if err := tx.SelectContext(ctx, &recorded, recordSteps, e.pid(), pq.Array(rec.checkin), pq.Array(rec.answered), pq.Array(rec.value),
 		pq.Array(rec.raw), pq.Array(rec.next), pq.Array(rec.reasks), pq.Array(rec.status), now,
-		pq.Array(rec.msgPatient), pq.Array(rec.msgCheckin), pq.Array(rec.msgPhone), pq.Array(rec.msgKind), pq.Array(rec.msgBody)); err != nil {
+		pq.Array(rec.msgPatient), pq.Array(rec.msgCheckin), pq.Array(rec.msgPhone), pq.Array(rec.msgKind), pq.Array(rec.msgBody),
+		from); err != nil {
 		return nil, err
 	}
 	for _, r := range recorded {
@@ -562,6 +581,33 @@ func (e *Engine) replyAll(ctx context.Context, tx *sqlx.Tx, rs []pendingReply, n
 		}
 	}
 	return steps, nil
+}
+
+// answersSkew is how much earlier than its check-in's start an answer may be stamped: the
+// clocks of the processes that start check-ins and take replies may differ by that much.
+const answersSkew = 24 * time.Hour
+
+// answersFrom is a time no answer of the replies' check-ins was given before: the earliest
+// start among them, less answersSkew; the zero time when a start is not known.
+func answersFrom(rs []pendingReply) time.Time {
+	var from time.Time
+	for i, r := range rs {
+		if r.open.Started.IsZero() {
+			return time.Time{}
+		}
+		if i == 0 || r.open.Started.Before(from) {
+			from = r.open.Started
+		}
+	}
+	return from.Add(-answersSkew)
+}
+
+// recentMonths is where receiveTexts looks first for the last text a patient got: the UTC
+// months before now's, now's and the next (a text queued by a process whose clock is ahead), so
+// that a text sent late last month is found among three monthly partitions.
+func recentMonths(now time.Time) (from, to time.Time) {
+	m := monthOf(now)
+	return m.AddDate(0, -1, 0), m.AddDate(0, 2, 0)
 }
 
 // converse runs the conversation of a check-in, with the answers it already has, on a reply.

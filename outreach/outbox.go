@@ -181,14 +181,17 @@ UPDATE checkins SET status = 'cancelled', ended_at = $1, question_id = NULL
 WHERE practice_id = $2 AND id = ANY ($3::bigint[]) AND status = 'open'
 RETURNING script_id, channel, status`
 
+// leaseDue leases claimed items. Like every statement here that finds items by id, it is
+// bounded by the oldest item's creation time ($5), which a monthly partitioned table (texts)
+// is partitioned by: by id alone, each month's partition would be probed for each item.
 const leaseDue = `
 UPDATE %[1]s SET status = 'sending', %[2]s = %[2]s + 1, lease_until = $1, updated_at = $2
-WHERE practice_id = $3 AND id = ANY ($4::bigint[])`
+WHERE practice_id = $3 AND id = ANY ($4::bigint[]) AND created_at >= $5`
 
 const deferDue = `
 UPDATE %[1]s SET next_attempt_at = u.at, updated_at = $1
 FROM unnest($3::bigint[], $4::timestamptz[]) AS u (id, at)
-WHERE %[1]s.practice_id = $2 AND %[1]s.id = u.id`
+WHERE %[1]s.practice_id = $2 AND %[1]s.id = u.id AND %[1]s.created_at >= $5`
 
 // claim takes a batch of due items in one transaction, with SKIP LOCKED so that concurrent
 // passes share the work: each item's decide cancels it (with its check-in, when the patient
@@ -207,6 +210,7 @@ func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mut
 		}
 		var cancel, expire, lease, deferIDs, ended []int64
 		var deferAt []time.Time
+		var leaseFrom, deferFrom oldest
 		for _, c := range cands {
 			id := c.head().ID
 			f, end := c.decide(now)
@@ -227,10 +231,12 @@ func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mut
 				}
 				if held {
 					deferIDs, deferAt = append(deferIDs, id), append(deferAt, opens)
+					deferFrom.add(c.head().Created)
 					continue
 				}
 			}
 			lease = append(lease, id)
+			leaseFrom.add(c.head().Created)
 			claimed = append(claimed, c)
 		}
 		for _, u := range []struct {
@@ -256,12 +262,12 @@ func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mut
 			e.Log.Info("check-ins cancelled: the patient may no longer be contacted", "checkins", ended)
 		}
 		if len(deferIDs) > 0 {
-			if _, err := tx.ExecContext(ctx, k.sql(deferDue), now, e.pid(), pq.Array(deferIDs), pq.Array(deferAt)); err != nil {
+			if _, err := tx.ExecContext(ctx, k.sql(deferDue), now, e.pid(), pq.Array(deferIDs), pq.Array(deferAt), deferFrom.at); err != nil {
 				return err
 			}
 		}
 		if len(lease) > 0 {
-			if _, err := tx.ExecContext(ctx, k.sql(leaseDue), now.Add(e.Send.Lease), now, e.pid(), pq.Array(lease)); err != nil {
+			if _, err := tx.ExecContext(ctx, k.sql(leaseDue), now.Add(e.Send.Lease), now, e.pid(), pq.Array(lease), leaseFrom.at); err != nil {
 				return err
 			}
 		}
@@ -281,14 +287,27 @@ func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mut
 	return claimed, seen, nil
 }
 
-// requeue gives an item back to its queue, for another try at $1.
+// oldest is the earliest of creation times added to it.
+type oldest struct {
+	at  time.Time
+	set bool
+}
+
+func (o *oldest) add(t time.Time) {
+	if !o.set || t.Before(o.at) {
+		o.at, o.set = t, true
+	}
+}
+
+// requeue gives an item back to its queue, for another try at $1; $6 is when it was created.
 const requeue = `
 UPDATE %[1]s SET status = 'queued', next_attempt_at = $1, lease_until = NULL, error_code = $2, updated_at = $3
-WHERE practice_id = $4 AND id = $5 AND status IN ('sending', 'unknown')`
+WHERE practice_id = $4 AND id = $5 AND created_at >= $6 AND status IN ('sending', 'unknown')`
 
+// markUnknown puts an item in doubt; $4 is when it was created.
 const markUnknown = `
 UPDATE %[1]s SET status = 'unknown', lease_until = NULL, updated_at = $1
-WHERE practice_id = $2 AND id = $3 AND status = 'sending'`
+WHERE practice_id = $2 AND id = $3 AND created_at >= $4 AND status = 'sending'`
 
 // recordWithin bounds the recording of a send's outcome, which goes on after the dispatcher's
 // context ends (a text that went out, a call that was placed, must say so): a database that does
@@ -305,12 +324,12 @@ func recording(ctx context.Context) (context.Context, context.CancelFunc) {
 // hand hands one leased item to the provider and records the outcome; record records an item
 // the provider took.
 func (k *outbox[T]) hand(ctx context.Context, e *Engine, c T, record func(context.Context, T, string, time.Time) error) (outcome, error) {
-	id, tries := c.head().ID, c.head().Tries
+	id, tries, created := c.head().ID, c.head().Tries, c.head().Created
 	if err := k.pace(e).wait(ctx); err != nil {
 		// Not sent: give the claim back.
 		rctx, cancel := recording(ctx)
 		defer cancel()
-		_, dbErr := e.DB.ExecContext(rctx, k.sql(requeue), e.now(), nil, e.now(), e.pid(), id)
+		_, dbErr := e.DB.ExecContext(rctx, k.sql(requeue), e.now(), nil, e.now(), e.pid(), id, created)
 		return retry, errors.Join(err, dbErr)
 	}
 	sid, err := k.deliver(e, ctx, c)
@@ -327,14 +346,14 @@ func (k *outbox[T]) hand(ctx context.Context, e *Engine, c T, record func(contex
 	switch {
 	case se.Failure == Retry && tries+1 < e.Send.MaxAttempts:
 		at := now.Add(backoff(tries+1, se.RetryAfter))
-		if _, err := e.DB.ExecContext(ctx, k.sql(requeue), at, nullCode(se.Code), now, e.pid(), id); err != nil {
+		if _, err := e.DB.ExecContext(ctx, k.sql(requeue), at, nullCode(se.Code), now, e.pid(), id, created); err != nil {
 			return retry, fmt.Errorf("error requeueing %s %d: %w", k.noun, id, err)
 		}
 		return retry, nil
 	case se.Failure == Retry || se.Failure == Final:
 		return failed, k.fail(e, ctx, c, se.Code, now)
 	default:
-		if _, err := e.DB.ExecContext(ctx, k.sql(markUnknown), now, e.pid(), id); err != nil {
+		if _, err := e.DB.ExecContext(ctx, k.sql(markUnknown), now, e.pid(), id, created); err != nil {
 			return unknown, fmt.Errorf("error marking %s %d unknown: %w", k.noun, id, err)
 		}
 		return unknown, nil

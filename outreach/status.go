@@ -12,7 +12,11 @@ import (
 
 // Report is a provider's delivery report for a message we sent.
 type Report struct {
-	Message   int64  // our id, from the callback URL; 0 when only the provider's id is known
+	Message int64 // our id, from the callback URL; 0 when only the provider's id is known
+	// Month is the start of the UTC month the message was queued in, from the callback URL:
+	// only that month's partition is read. Zero when not known (a callback URL made before it
+	// carried the month): every month is read.
+	Month     time.Time
 	SID       string // the provider's id
 	Status    string // the provider's status word
 	ErrorCode int
@@ -28,17 +32,26 @@ var providerStatus = map[string]string{
 // applyReport moves a message forward only: a late "sent" never replaces "delivered", and final
 // states stay. A report for a message we know by id must carry its provider id, if we have one.
 // It returns, for the metrics, whether the report is the first word that the message was sent
-// (sent_at was empty), its kind, and its provider error code.
+// (sent_at was empty), its kind, and its provider error code. The message was queued in
+// [$6, $7) (see reportBounds), and is found by %s: see applyReportByID and applyReportBySID.
 const applyReport = `
 UPDATE messages m SET status = $1, twilio_sid = COALESCE(m.twilio_sid, NULLIF($2, '')),
 	error_code = COALESCE($3, m.error_code), sent_at = COALESCE(m.sent_at, $4), lease_until = NULL, updated_at = $4
-FROM (SELECT id, sent_at IS NULL AS first FROM messages WHERE practice_id = $5 AND direction = 'out'
-	AND CASE WHEN $6::bigint > 0 THEN id = $6 ELSE twilio_sid = $2 END ORDER BY id FOR NO KEY UPDATE) o
-WHERE m.practice_id = $5 AND m.id = o.id
+FROM (SELECT id, created_at, sent_at IS NULL AS first FROM messages WHERE practice_id = $5 AND direction = 'out'
+	AND %s AND created_at >= $6 AND created_at < $7 ORDER BY id FOR NO KEY UPDATE) o
+WHERE m.practice_id = $5 AND m.id = o.id AND m.created_at = o.created_at AND m.created_at >= $6 AND m.created_at < $7
 	AND (m.twilio_sid IS NULL OR $2 = '' OR m.twilio_sid = $2)
 	AND message_status_rank(m.status) < message_status_rank($1)
 RETURNING m.id, coalesce(m.patient_id, 0) AS patient_id, m.phone, m.checkin_id, o.first, m.kind,
 	coalesce(m.error_code, 0) AS error_code`
+
+// applyReportByID and applyReportBySID apply a report to the message of our id ($8) or of the
+// provider's id ($2). They are two statements, not one with a choice in it, so that each keeps
+// the plan of its own index when the plan is made once for every report.
+var (
+	applyReportByID  = fmt.Sprintf(applyReport, "id = $8")
+	applyReportBySID = fmt.Sprintf(applyReport, "twilio_sid = $2")
+)
 
 // UpdateStatus applies a delivery report. It reports whether the message changed; unknown
 // status words and stale reports change nothing. Failures that say something about the
@@ -59,7 +72,13 @@ func (e *Engine) UpdateStatus(ctx context.Context, r Report) (bool, error) {
 			sentKind
 			Code int `db:"error_code"`
 		}
-		if err := tx.SelectContext(ctx, &rows, applyReport, status, r.SID, nullCode(r.ErrorCode), now, e.pid(), r.Message); err != nil {
+		lo, hi := reportBounds(r.Month)
+		args := []any{status, r.SID, nullCode(r.ErrorCode), now, e.pid(), lo, hi}
+		stmt := applyReportBySID
+		if r.Message > 0 {
+			stmt, args = applyReportByID, append(args, r.Message)
+		}
+		if err := tx.SelectContext(ctx, &rows, stmt, args...); err != nil {
 			return err
 		}
 		changed = len(rows) > 0
@@ -78,6 +97,24 @@ func (e *Engine) UpdateStatus(ctx context.Context, r Report) (bool, error) {
 		return false, fmt.Errorf("error applying delivery report for message %d: %w", r.Message, err)
 	}
 	return changed, nil
+}
+
+// unbounded are the bounds of a report's message when its month is not known: every month.
+var unboundedFrom, unboundedTo = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// reportBounds is when a report's message was queued: in month (the start of a UTC month),
+// or at any time when month is zero.
+func reportBounds(month time.Time) (from, to time.Time) {
+	if month.IsZero() {
+		return unboundedFrom, unboundedTo
+	}
+	return month, month.AddDate(0, 1, 0)
+}
+
+// monthOf is the start of the UTC month of t.
+func monthOf(t time.Time) time.Time {
+	y, m, _ := t.UTC().Date()
+	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
 }
 
 // WebhookDeadline bounds work started from a webhook so that a stuck database answers the

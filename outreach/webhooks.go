@@ -44,7 +44,8 @@ func (e *Engine) SMSWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // StatusWebhook handles POST /webhooks/twilio/status: a delivery report for a message we sent,
-// found by the outbox id in the callback URL or by the provider's id, or the progress of a call
+// found by the outbox id in the callback URL (with the month it was queued in, when the URL
+// has it) or by the provider's id, or the progress of a call
 // we placed, found by the call id in the callback URL.
 func (e *Engine) StatusWebhook(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
@@ -57,6 +58,10 @@ func (e *Engine) StatusWebhook(w http.ResponseWriter, r *http.Request) {
 		rep.Status = f.Get("SmsStatus")
 	}
 	rep.Message, _ = strconv.ParseInt(r.URL.Query().Get("message"), 10, 64)
+	if m := r.URL.Query().Get("month"); m != "" && rep.Message > 0 {
+		// A month that cannot be read bounds nothing: the message is looked for in every month.
+		rep.Month, _ = parseMonth(m)
+	}
 	rep.ErrorCode, _ = strconv.Atoi(f.Get("ErrorCode"))
 	e.applyReport(w, r, "delivery report", func(ctx context.Context) (bool, error) { return e.UpdateStatus(ctx, rep) },
 		"message", rep.Message, "sid", rep.SID, "status", rep.Status, "code", rep.ErrorCode)
