@@ -17,6 +17,7 @@ import (
 	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/aftercommit"
 	"github.com/outreach-engine/outreach/internal/audit"
+	"github.com/outreach-engine/outreach/internal/history"
 )
 
 // DispatchResult counts what a dispatch pass did.
@@ -192,19 +193,16 @@ func (e *Engine) StatusCallback(id int64, created time.Time) string {
 	u := e.PublicURL.JoinPath("webhooks", "twilio", "status")
 	q := url.Values{"message": {strconv.FormatInt(id, 10)}}
 	if !created.IsZero() {
-		q.Set("month", created.UTC().Format(monthLayout))
+		q.Set("month", history.MonthOf(created).String())
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }
 
-// monthLayout is the form of the month in a status callback URL.
-const monthLayout = "2006-01"
-
-// parseMonth reads the month of a status callback URL: the start of that UTC month, or the
-// zero time and an error for anything else.
+// parseMonth reads the month of a status callback URL (YYYY-MM, as history.Month formats it):
+// the start of that UTC month, or the zero time and an error for anything else.
 func parseMonth(s string) (time.Time, error) {
-	t, err := time.Parse(monthLayout, s)
+	t, err := time.Parse("2006-01", s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("error reading month %q (want YYYY-MM): %w", s, err)
 	}
@@ -499,7 +497,7 @@ func (e *Engine) settle(ctx context.Context) (int, error) {
 			}
 			e.Log.Info("unknown send not found at the provider: queued again", "message", r.ID)
 		} else {
-			if _, err := e.UpdateStatus(ctx, Report{Message: r.ID, Month: monthOf(r.Created), SID: found.SID, Status: found.Status}); err != nil {
+			if _, err := e.UpdateStatus(ctx, Report{Message: r.ID, Month: history.MonthOf(r.Created).Start(), SID: found.SID, Status: found.Status}); err != nil {
 				return n, err
 			}
 			e.Log.Info("unknown send found at the provider", "message", r.ID, "status", found.Status)

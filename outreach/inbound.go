@@ -16,6 +16,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
+	"github.com/outreach-engine/outreach/internal/history"
 	"github.com/outreach-engine/outreach/internal/ident"
 	"github.com/outreach-engine/outreach/scripts"
 	"github.com/outreach-engine/outreach/staff"
@@ -606,8 +607,8 @@ func answersFrom(rs []pendingReply) time.Time {
 // months before now's, now's and the next (a text queued by a process whose clock is ahead), so
 // that a text sent late last month is found among three monthly partitions.
 func recentMonths(now time.Time) (from, to time.Time) {
-	m := monthOf(now)
-	return m.AddDate(0, -1, 0), m.AddDate(0, 2, 0)
+	m := history.MonthOf(now)
+	return m.Add(-1).Start(), m.Add(2).Start()
 }
 
 // converse runs the conversation of a check-in, with the answers it already has, on a reply.

@@ -111,12 +111,6 @@ func reportBounds(month time.Time) (from, to time.Time) {
 	return month, month.AddDate(0, 1, 0)
 }
 
-// monthOf is the start of the UTC month of t.
-func monthOf(t time.Time) time.Time {
-	y, m, _ := t.UTC().Date()
-	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
-}
-
 // WebhookDeadline bounds work started from a webhook so that a stuck database answers the
 // provider with an error, not a hung connection (Twilio waits 15 seconds).
 const WebhookDeadline = 10 * time.Second
