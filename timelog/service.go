@@ -321,21 +321,23 @@ func (s *Service) duplicateOf(ctx context.Context, q db.Querier, e resolved) (En
 
 // entryColumns selects an Entry; it is completed with a WHERE clause. created_by is stored as
 // the audit actor ("staff:<internal id>", "cli"): a staff member's is read as their own id and
-// name.
+// name. Every entry has its staff member (a foreign key): the left join only lets the planner
+// start from the entries a WHERE clause picks. The entry that supersedes one is found in
+// time_entry_successors, one index, rather than in every month of time_entries.
 const entryColumns = `
 SELECT e.id, e.staff_id, e.staff_role, e.staff_credential, e.staff_npi, e.program, e.started_at, e.ended_at,
 	e.activity, e.note, e.changed, e.mdm, e.interactive, e.source, e.supersedes, e.voided,
 	e.amend_reason, coalesce(c.ext_id, e.created_by) AS created_by, coalesce(c.name, '') AS created_by_name,
 	e.created_at, s.ext_id AS staff, s.name AS staff_name,
-	n.id AS superseded_by,
+	n.entry_id AS superseded_by,
 	ARRAY(SELECT p.ext_id FROM time_entry_patients tp
 	      JOIN patients p ON p.practice_id = tp.practice_id AND p.id = tp.patient_id
 	      WHERE tp.practice_id = e.practice_id AND tp.entry_id = e.id ORDER BY p.ext_id) AS patients
 FROM time_entries e
-JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.staff_id
+LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.staff_id
 LEFT JOIN staff c ON c.practice_id = e.practice_id
 	AND c.id = CASE WHEN e.created_by ~ '^staff:[0-9]{1,18}$' THEN substr(e.created_by, 7)::bigint END
-LEFT JOIN time_entries n ON n.practice_id = e.practice_id AND n.supersedes = e.id
+LEFT JOIN time_entry_successors n ON n.practice_id = e.practice_id AND n.supersedes = e.id
 `
 
 // entryRow is an entry as the database returns it: the entry's columns, its patients and the
@@ -417,17 +419,21 @@ type ListFilter struct {
 	AllVersion bool      // include superseded versions and voids
 }
 
+// storedLength is the longest entry the database stores (time_entries_check1): an entry that
+// overlaps a period started at most this long before it, which bounds the months a list reads.
+const storedLength = 24 * time.Hour
+
 // List returns the entries overlapping a period, current versions only unless asked, oldest
 // first, their instants in the practice's zone.
 func (s *Service) List(ctx context.Context, f ListFilter) ([]Entry, error) {
-	where := `WHERE e.practice_id = $1 AND e.started_at < $3 AND e.ended_at > $2`
+	where := `WHERE e.practice_id = $1 AND e.started_at < $3 AND e.ended_at > $2 AND e.started_at > $4`
 	if !f.AllVersion {
-		where += ` AND NOT e.voided AND n.id IS NULL`
+		where += ` AND NOT e.voided AND n.entry_id IS NULL`
 	}
-	args := []any{int64(s.Practice), f.From, f.To}
+	args := []any{int64(s.Practice), f.From, f.To, f.From.Add(-storedLength)}
 	if f.Patient != "" {
 		where += ` AND EXISTS (SELECT 1 FROM time_entry_patients tp JOIN patients p ON p.practice_id = tp.practice_id AND p.id = tp.patient_id
-			WHERE tp.practice_id = e.practice_id AND tp.entry_id = e.id AND p.ext_id = $4)`
+			WHERE tp.practice_id = e.practice_id AND tp.entry_id = e.id AND p.ext_id = $5)`
 		args = append(args, f.Patient)
 	}
 	var rows []entryRow
