@@ -8,8 +8,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
+	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/scripts"
 	"github.com/outreach-engine/outreach/staff"
 )
@@ -59,21 +62,69 @@ SELECT id, script_id, period, channel, language, status, started_at, ended_at
 FROM checkins WHERE practice_id = $1 AND patient_id = $2
 ORDER BY started_at DESC, id DESC LIMIT $3`
 
+// selectCheckinsBefore is selectCheckins after check-in $4, in the same order.
+const selectCheckinsBefore = `
+SELECT c.id, c.script_id, c.period, c.channel, c.language, c.status, c.started_at, c.ended_at
+FROM checkins c, checkins b
+WHERE c.practice_id = $1 AND c.patient_id = $2 AND b.practice_id = $1 AND b.patient_id = $2 AND b.id = $4
+	AND (c.started_at, c.id) < (b.started_at, b.id)
+ORDER BY c.started_at DESC, c.id DESC LIMIT $3`
+
+const selectCheckinExists = `SELECT EXISTS (SELECT 1 FROM checkins WHERE practice_id = $1 AND patient_id = $2 AND id = $3)`
+
+// selectCheckinAnswers reads the answers of the check-ins listed only (ids $2, starts $3), each
+// in the months from its start on: an answer comes after its check-in started (the day taken
+// off allows for replicas' clocks), and answers are partitioned by month, so the months before
+// a check-in are not read for it.
 const selectCheckinAnswers = `
-SELECT checkin_id, question_id, value, raw, answered_at FROM checkin_answers
-WHERE practice_id = $1 AND checkin_id = ANY (SELECT id FROM checkins WHERE practice_id = $1 AND patient_id = $2)
-ORDER BY answered_at, question_id`
+SELECT c.id AS checkin_id, a.question_id, a.value, a.raw, a.answered_at
+FROM unnest($2::bigint[], $3::timestamptz[]) AS c (id, started_at)
+CROSS JOIN LATERAL (SELECT question_id, value, raw, answered_at FROM checkin_answers
+	WHERE practice_id = $1 AND checkin_id = c.id AND answered_at >= c.started_at - interval '1 day') a
+ORDER BY a.answered_at, a.question_id`
 
 const selectCheckinCalls = `
 SELECT checkin_id, attempt, status, answered_by, reached_at IS NOT NULL AS reached, placed_at, ended_at, duration_seconds
-FROM calls WHERE practice_id = $1 AND patient_id = $2
+FROM calls WHERE practice_id = $1 AND checkin_id = ANY ($2::bigint[])
 ORDER BY checkin_id, attempt`
+
+// MaxCheckins is the most check-ins read at once.
+const MaxCheckins = 100
 
 // Checkins lists a patient's most recent check-ins with their answers and calls, newest first.
 func (e *Engine) Checkins(ctx context.Context, q db.Querier, patient int64, limit int) ([]CheckinView, error) {
-	var out []CheckinView
-	if err := q.SelectContext(ctx, &out, selectCheckins, e.pid(), patient, limit); err != nil {
+	return e.CheckinsBefore(ctx, q, patient, 0, limit)
+}
+
+// CheckinsBefore lists, newest first, at most limit of a patient's check-ins that started
+// before check-in before (0: the most recent), with their answers and calls: a page of them,
+// whose last one's id gives the next page. A before that is not one of the patient's
+// check-ins is errkind.ErrInvalid. Only the listed check-ins' answers and calls are read.
+func (e *Engine) CheckinsBefore(ctx context.Context, q db.Querier, patient, before int64, limit int) ([]CheckinView, error) {
+	out := []CheckinView{}
+	var err error
+	if before > 0 {
+		var exists bool
+		if err := q.GetContext(ctx, &exists, selectCheckinExists, e.pid(), patient, before); err != nil {
+			return nil, fmt.Errorf("error finding check-in %d of patient %d: %w", before, patient, err)
+		}
+		if !exists {
+			return nil, errkind.Errorf(errkind.ErrInvalid, "before: the patient has no check-in %d", before)
+		}
+		err = q.SelectContext(ctx, &out, selectCheckinsBefore, e.pid(), patient, limit, before)
+	} else {
+		err = q.SelectContext(ctx, &out, selectCheckins, e.pid(), patient, limit)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("error listing check-ins of patient %d: %w", patient, err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids, starts := make([]int64, len(out)), make([]string, len(out))
+	for i, c := range out {
+		// Text with the offset and every digit: the server reads it as the instant stored.
+		ids[i], starts[i] = c.ID, c.StartedAt.Format(time.RFC3339Nano)
 	}
 	var answers []struct {
 		Checkin    int64     `db:"checkin_id"`
@@ -82,11 +133,11 @@ func (e *Engine) Checkins(ctx context.Context, q db.Querier, patient int64, limi
 		Raw        string    `db:"raw"`
 		AnsweredAt time.Time `db:"answered_at"`
 	}
-	if err := q.SelectContext(ctx, &answers, selectCheckinAnswers, e.pid(), patient); err != nil {
+	if err := q.SelectContext(ctx, &answers, selectCheckinAnswers, e.pid(), pq.Array(ids), pq.Array(starts)); err != nil {
 		return nil, fmt.Errorf("error listing answers of patient %d: %w", patient, err)
 	}
 	var calls []CallView
-	if err := q.SelectContext(ctx, &calls, selectCheckinCalls, e.pid(), patient); err != nil {
+	if err := q.SelectContext(ctx, &calls, selectCheckinCalls, e.pid(), pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("error listing calls of patient %d: %w", patient, err)
 	}
 	callsOf := map[int64][]CallView{}
@@ -96,9 +147,6 @@ func (e *Engine) Checkins(ctx context.Context, q db.Querier, patient int64, limi
 	byID := map[int64][]AnswerView{}
 	for _, a := range answers {
 		byID[a.Checkin] = append(byID[a.Checkin], AnswerView{Question: a.Question, Value: a.Value, Text: a.Raw, AnsweredAt: a.AnsweredAt})
-	}
-	if out == nil {
-		out = []CheckinView{}
 	}
 	for i, r := range out {
 		out[i].Answers = byID[r.ID]
@@ -131,14 +179,20 @@ func questionIndex(s *scripts.Script, id string) int {
 	return len(s.Questions)
 }
 
-// CheckinsHandler serves GET /api/v1/patients/{id}/checkins, {id} being the practice's patient
-// id; the read is written to the audit log.
+// CheckinsHandler serves GET /api/v1/patients/{id}/checkins[?limit=N][&before=CHECKIN], {id}
+// being the practice's patient id: the newest check-ins (100 by default, at most MaxCheckins),
+// or those that started before check-in CHECKIN (the last id of a page, for the next one). The
+// read is written to the audit log.
 func (e *Engine) CheckinsHandler(r *http.Request, who staff.Identity) (int, any, error) {
+	limit, before, err := pageParams(r, MaxCheckins, MaxCheckins)
+	if err != nil {
+		return 0, nil, err
+	}
 	patient, err := e.patientOf(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	list, err := e.Checkins(r.Context(), e.DB, patient, 100)
+	list, err := e.CheckinsBefore(r.Context(), e.DB, patient, before, limit)
 	if err != nil {
 		return 0, nil, err
 	}

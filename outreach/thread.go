@@ -47,6 +47,19 @@ var (
 ORDER BY m.created_at DESC, m.id DESC LIMIT $3`
 	selectNumberThread = threadColumns + `WHERE m.practice_id = $1 AND m.patient_id IS NULL AND m.phone = $2
 ORDER BY m.created_at DESC, m.id DESC LIMIT $3`
+	// The texts before text ($4, $5), $4 its created_at: the months after it are not read.
+	selectPatientThreadBefore = threadColumns + `WHERE m.practice_id = $1 AND m.patient_id = $2
+	AND m.created_at <= $4 AND (m.created_at, m.id) < ($4, $5)
+ORDER BY m.created_at DESC, m.id DESC LIMIT $3`
+	selectNumberThreadBefore = threadColumns + `WHERE m.practice_id = $1 AND m.patient_id IS NULL AND m.phone = $2
+	AND m.created_at <= $4 AND (m.created_at, m.id) < ($4, $5)
+ORDER BY m.created_at DESC, m.id DESC LIMIT $3`
+)
+
+// The instant of a text of a conversation, the place a page of older texts starts from.
+const (
+	selectPatientTextAt = `SELECT created_at FROM messages WHERE practice_id = $1 AND id = $3 AND patient_id = $2`
+	selectNumberTextAt  = `SELECT created_at FROM messages WHERE practice_id = $1 AND id = $3 AND patient_id IS NULL AND phone = $2`
 )
 
 // MaxThread is the most texts a conversation is read with at once.
@@ -55,12 +68,31 @@ const MaxThread = 500
 // Thread returns the newest texts of a conversation, newest first, at most limit. Reading it is
 // a read of the patient's record: the caller audits it.
 func (e *Engine) Thread(ctx context.Context, q db.Querier, with Party, limit int) ([]MessageView, error) {
+	return e.ThreadBefore(ctx, q, with, 0, limit)
+}
+
+// ThreadBefore returns, newest first, at most limit texts of a conversation older than its text
+// before (0: the newest texts): a page of it, whose last text's id gives the next page. A
+// before that is not a text of the conversation is errkind.ErrInvalid. Reading it is a read of
+// the patient's record: the caller audits it.
+func (e *Engine) ThreadBefore(ctx context.Context, q db.Querier, with Party, before int64, limit int) ([]MessageView, error) {
 	out := []MessageView{}
-	var err error
+	party, list, at, listBefore := any(with.Phone), selectNumberThread, selectNumberTextAt, selectNumberThreadBefore
 	if with.Patient > 0 {
-		err = q.SelectContext(ctx, &out, selectPatientThread, e.pid(), with.Patient, limit)
+		party, list, at, listBefore = with.Patient, selectPatientThread, selectPatientTextAt, selectPatientThreadBefore
+	}
+	var err error
+	if before > 0 {
+		var from time.Time
+		err = q.GetContext(ctx, &from, at, e.pid(), party, before)
+		if db.IsNoRows(err) {
+			return nil, errkind.Errorf(errkind.ErrInvalid, "before: no text %d in this conversation", before)
+		}
+		if err == nil {
+			err = q.SelectContext(ctx, &out, listBefore, e.pid(), party, limit, from, before)
+		}
 	} else {
-		err = q.SelectContext(ctx, &out, selectNumberThread, e.pid(), with.Phone, limit)
+		err = q.SelectContext(ctx, &out, list, e.pid(), party, limit)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("error reading a conversation: %w", err)

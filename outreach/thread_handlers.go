@@ -27,22 +27,41 @@ func (e *Engine) patientOf(r *http.Request) (int64, error) {
 	return patient, nil
 }
 
-// MessagesHandler serves GET /api/v1/patients/{id}/messages[?limit=N]: the patient's texts both
-// ways, newest first (50 by default, at most MaxThread). The read is audited.
-func (e *Engine) MessagesHandler(r *http.Request, who staff.Identity) (int, any, error) {
-	limit := 50
-	if v := r.URL.Query().Get("limit"); v != "" {
+// pageParams reads a listing's paging from the query: limit (def when absent, 1 to max) and
+// before (a positive id, 0 when absent). A bad value is errkind.ErrInvalid.
+func pageParams(r *http.Request, def, max int) (limit int, before int64, err error) {
+	limit = def
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxThread {
-			return 0, nil, errkind.Errorf(errkind.ErrInvalid, "limit %q is not a number from 1 to %d", v, MaxThread)
+		if err != nil || n < 1 || n > max {
+			return 0, 0, errkind.Errorf(errkind.ErrInvalid, "limit %q is not a number from 1 to %d", v, max)
 		}
 		limit = n
+	}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return 0, 0, errkind.Errorf(errkind.ErrInvalid, "before %q is not an id", v)
+		}
+		before = n
+	}
+	return limit, before, nil
+}
+
+// MessagesHandler serves GET /api/v1/patients/{id}/messages[?limit=N][&before=TEXT]: the
+// patient's texts both ways, newest first (50 by default, at most MaxThread), or those older
+// than text TEXT (the last id of a page, for the next one). The read is audited.
+func (e *Engine) MessagesHandler(r *http.Request, who staff.Identity) (int, any, error) {
+	limit, before, err := pageParams(r, 50, MaxThread)
+	if err != nil {
+		return 0, nil, err
 	}
 	patient, err := e.patientOf(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	list, err := e.Thread(r.Context(), e.DB, Party{Patient: patient}, limit)
+	list, err := e.ThreadBefore(r.Context(), e.DB, Party{Patient: patient}, before, limit)
 	if err != nil {
 		return 0, nil, err
 	}
