@@ -34,20 +34,59 @@ type patientData struct {
 	CanSetActive bool         // managers and admins may make the patient inactive or active again
 	CanOptOut    bool         // the care team and managers record an opt-out the patient asked for
 	Checkins     []outreach.CheckinView
-	Entries      []timelog.Entry
-	Totals       map[string]int64 // seconds this month, by program
-	Programs     []string
-	Activities   []string
-	Now          time.Time      // the form's default start
-	Timer        *timelog.Timer // the staff member's running timer, for any patient
-	RecordsTime  bool           // the staff member records time (clinical staff and practitioners)
-	Thread       threadData     // the patient's texts both ways
-	Readings     *readingsData  // remote monitoring: charts, data days, limits
+	// CheckinsOlder is the address of the page of the check-ins before these (empty when there
+	// are none); CheckinsNewest that of the newest when these are older ones.
+	CheckinsOlder, CheckinsNewest string
+	Entries                       []timelog.Entry  // the time of the month shown
+	Totals                        map[string]int64 // seconds that month, by program
+	Month                         string           // the month shown, in words; empty: this month
+	// PrevMonth and NextMonth are the addresses of the page with the time of the month before
+	// and after the one shown (NextMonth empty when it is this month).
+	PrevMonth, NextMonth string
+	Programs             []string
+	Activities           []string
+	Now                  time.Time      // the form's default start
+	Timer                *timelog.Timer // the staff member's running timer, for any patient
+	RecordsTime          bool           // the staff member records time (clinical staff and practitioners)
+	Thread               threadData     // the patient's texts both ways
+	Readings             *readingsData  // remote monitoring: charts, data days, limits
+}
+
+// checkinsShown is how many check-ins the patient's page shows; older ones are a page away.
+const checkinsShown = 12
+
+// checkinsPaging is how the patient's page names the check-in its list is shown before, and
+// monthParam the month (YYYY-MM) whose time it shows.
+const (
+	checkinsPaging = "checkins_before"
+	monthParam     = "month"
+)
+
+// patientPaging is what of the patient's history the request asks the page to show: the
+// check-ins before one (0: the newest) and the month of time, the first instant of it in loc.
+func patientPaging(r *http.Request, now time.Time, loc *time.Location) (before int64, month time.Time, err error) {
+	if before, err = requestedBefore(r, checkinsPaging); err != nil {
+		return 0, time.Time{}, err
+	}
+	month = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, loc)
+	if v := r.URL.Query().Get(monthParam); v != "" {
+		m, err := time.ParseInLocation("2006-01", v, loc)
+		if err != nil || m.Year() < 2000 || m.After(month) {
+			return 0, time.Time{}, errkind.Errorf(errkind.ErrInvalid, "%s %q is not a month like 2026-03, up to this one", monthParam, v)
+		}
+		month = m
+	}
+	return before, month, nil
 }
 
 func (p *Pages) patient(r *http.Request) (patientData, error) {
 	who := me(r)
 	d := patientData{page: page{Title: "Patient", Me: who}, Activities: activities, Totals: map[string]int64{}}
+	now := p.Queue.Clock().In(p.Location)
+	checkinsBefore, month, err := patientPaging(r, now, p.Location)
+	if err != nil {
+		return d, err
+	}
 	prof, err := outreach.LoadProfile(r.Context(), p.DB, int64(p.Practice), r.PathValue("id"))
 	if db.IsNoRows(err) {
 		return d, errkind.Errorf(errkind.ErrNotFound, "no patient %q", r.PathValue("id"))
@@ -79,16 +118,27 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 	if len(d.Programs) == 0 {
 		d.Programs = []string{"ccm"}
 	}
-	if d.Checkins, err = p.Engine.Checkins(r.Context(), p.DB, prof.ID, 12); err != nil {
+	base := "/patients/" + url.PathEscape(prof.Ext)
+	if d.Checkins, err = p.Engine.CheckinsBefore(r.Context(), p.DB, prof.ID, checkinsBefore, checkinsShown+1); err != nil {
 		return d, err
 	}
-	if d.Thread, err = p.thread(r, outreach.Party{Patient: prof.ID}, "/patients/"+url.PathEscape(prof.Ext)+"/message", true); err != nil {
+	if len(d.Checkins) > checkinsShown {
+		d.Checkins = d.Checkins[:checkinsShown]
+		d.CheckinsOlder = pageAt(base, checkinsPaging, d.Checkins[checkinsShown-1].ID, "checkins")
+	}
+	if checkinsBefore > 0 {
+		d.CheckinsNewest = base + "#checkins"
+	}
+	if d.Thread, err = p.thread(r, outreach.Party{Patient: prof.ID}, base, base+"/message", true); err != nil {
 		return d, err
 	}
-	now := p.Queue.Clock().In(p.Location)
 	d.Now = now.Truncate(time.Minute)
-	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, p.Location)
-	if d.Entries, err = p.Time.List(r.Context(), timelog.ListFilter{From: from, To: from.AddDate(0, 1, 0), Patient: prof.Ext}); err != nil {
+	if this := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, p.Location); month.Before(this) {
+		d.Month = month.Format("January 2006")
+		d.NextMonth = monthPage(base, month.AddDate(0, 1, 0), this)
+	}
+	d.PrevMonth = monthPage(base, month.AddDate(0, -1, 0), time.Time{})
+	if d.Entries, err = p.Time.List(r.Context(), timelog.ListFilter{From: month, To: month.AddDate(0, 1, 0), Patient: prof.Ext}); err != nil {
 		return d, err
 	}
 	for _, e := range d.Entries {
@@ -103,6 +153,15 @@ func (p *Pages) patient(r *http.Request) (patientData, error) {
 	err = audit.Record(r.Context(), p.DB, audit.Event{PracticeID: int64(p.Practice), At: now, Actor: who.Actor(), Action: "patient.read",
 		Entity: "patient", EntityID: strconv.FormatInt(prof.ID, 10), Detail: map[string]any{"view": "page"}})
 	return d, err
+}
+
+// monthPage is the address of the patient's page (at base) with the time of month; this
+// month (this) is the page without one.
+func monthPage(base string, month, this time.Time) string {
+	if month.Equal(this) {
+		return base + "#time"
+	}
+	return base + "?" + url.Values{monthParam: {month.Format("2006-01")}}.Encode() + "#time"
 }
 
 func (p *Pages) patientPage(w http.ResponseWriter, r *http.Request) {
@@ -262,7 +321,7 @@ func (p *Pages) patientMessage(w http.ResponseWriter, r *http.Request) {
 		return nil
 	}
 	base := "/patients/" + url.PathEscape(ext)
-	p.sendText(w, r, outreach.Party{Patient: prof.ID}, base+"/message", base+"#thread", forbidden)
+	p.sendText(w, r, outreach.Party{Patient: prof.ID}, base, base+"/message", base+"#thread", forbidden)
 }
 
 // patientTimer starts a timer for the patient, or stops the running one and records its time.

@@ -113,7 +113,7 @@ func (p *Pages) item(r *http.Request, id int64) (itemData, error) {
 	if item.Status != "resolved" {
 		reply = fmt.Sprintf("/items/%d/message", id)
 	}
-	if d.Thread, err = p.thread(r, party(item), reply, false); err != nil {
+	if d.Thread, err = p.thread(r, party(item), fmt.Sprintf("/items/%d", id), reply, false); err != nil {
 		return d, err
 	}
 	if r.URL.Query().Get("recorded") != "" {
@@ -161,7 +161,7 @@ func (p *Pages) itemMessage(w http.ResponseWriter, r *http.Request) {
 		_, err := p.Queue.Claim(r.Context(), id, who.StaffID)
 		return err
 	}
-	p.sendText(w, r, party(item), fmt.Sprintf("/items/%d/message", id), fmt.Sprintf("/items/%d", id), claim)
+	p.sendText(w, r, party(item), fmt.Sprintf("/items/%d", id), fmt.Sprintf("/items/%d/message", id), fmt.Sprintf("/items/%d", id), claim)
 }
 
 // itemAttach gives an item about a number that matched no patient to a patient, with the
