@@ -3,6 +3,7 @@ package outreach
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -23,14 +24,23 @@ const blockSpan = 150 * time.Millisecond
 // maxBlock bounds the slots of one reservation (at high rates).
 const maxBlock = 64
 
-// paceInterval is the time between two slots at perSecond, in whole microseconds (the
-// database's resolution), rounded up so that the rate is never exceeded; 0 for no limit.
-func paceInterval(perSecond float64) time.Duration {
+// paceSlots is the time between two slots at perSecond and how late after its slot a send may
+// still go (a busy machine wakes a sender late); 0, 0 for no limit. A send goes within late of
+// its slot, so a sliding second that starts at a late send reaches slots up to a second and late
+// on: the interval is stretched so that perSecond intervals span that margin too, and no
+// second can hold more than perSecond sends (at most one below one a second). The margin is a
+// quarter of the bare interval 1/perSecond, so the rate is perSecond/(1+1/(4·perSecond)): 0.5%
+// under at 50 a second. The interval is rounded up to whole microseconds (the database's
+// resolution) and the lateness down, so that rounding never makes it faster.
+func paceSlots(perSecond float64) (every, late time.Duration) {
 	if perSecond <= 0 {
-		return 0
+		return 0, 0
 	}
-	d := time.Duration(float64(time.Second) / perSecond)
-	return (d + time.Microsecond - 1).Truncate(time.Microsecond)
+	bare := float64(time.Second) / perSecond
+	margin := bare / 4
+	every = time.Duration(math.Ceil((bare+margin/perSecond)/float64(time.Microsecond))) * time.Microsecond
+	late = time.Duration(margin).Truncate(time.Microsecond)
+	return every, late
 }
 
 // blockSize is how many slots one reservation takes at interval every: those of blockSpan, from
@@ -82,6 +92,7 @@ type pacer struct {
 	db     *sqlx.DB
 	sender string
 	every  time.Duration // 0: no limit, and no reservations
+	late   time.Duration // how late after its slot a send may still go
 	size   int           // slots per reservation
 
 	mu    sync.Mutex
@@ -90,13 +101,13 @@ type pacer struct {
 }
 
 func newPacer(d *sqlx.DB, sender string, perSecond float64) *pacer {
-	every := paceInterval(perSecond)
-	return &pacer{db: d, sender: sender, every: every, size: blockSize(every)}
+	every, late := paceSlots(perSecond)
+	return &pacer{db: d, sender: sender, every: every, late: late, size: blockSize(every)}
 }
 
-// wait blocks until the next send may go, or ctx ends. A send goes within its slot's interval:
-// woken later than that (a busy machine), it would crowd the next slot's send, so it takes
-// another slot instead.
+// wait blocks until the next send may go, or ctx ends. A send goes within its slot's allowed
+// lateness (see paceSlots): woken later than that (a busy machine), it could crowd a second
+// with one send too many, so it takes another slot instead.
 func (p *pacer) wait(ctx context.Context) error {
 	if p.every == 0 {
 		return ctx.Err()
@@ -115,7 +126,7 @@ func (p *pacer) wait(ctx context.Context) error {
 				return ctx.Err()
 			}
 		}
-		if time.Since(at) < p.every {
+		if time.Since(at) < p.late {
 			return nil
 		}
 	}

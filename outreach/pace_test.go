@@ -2,30 +2,110 @@ package outreach
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/dbtest"
 )
 
-func TestPaceInterval(t *testing.T) {
+func TestPaceSlots(t *testing.T) {
 	for _, c := range []struct {
-		perSecond float64
-		want      time.Duration
+		perSecond   float64
+		every, late time.Duration
 	}{
-		{0, 0},
-		{-1, 0},
-		{1, time.Second},
-		{50, 20 * time.Millisecond},
-		{1000, time.Millisecond},
-		{3, 333334 * time.Microsecond}, // rounded up to the microsecond: never faster
-		{0.5, 2 * time.Second},
-		{7, 142858 * time.Microsecond},
+		{0, 0, 0},
+		{-1, 0, 0},
+		{1, 1250 * time.Millisecond, 250 * time.Millisecond},
+		{50, 20100 * time.Microsecond, 5 * time.Millisecond},
+		{1000, 1001 * time.Microsecond, 250 * time.Microsecond}, // 1,000.25 µs rounded up: never faster
+		{3, 361112 * time.Microsecond, 83333 * time.Microsecond},
+		{0.5, 3 * time.Second, 500 * time.Millisecond},
+		{7, 147960 * time.Microsecond, 35714 * time.Microsecond},
 	} {
-		if got := paceInterval(c.perSecond); got != c.want {
-			t.Errorf("paceInterval(%v) = %v, want %v", c.perSecond, got, c.want)
+		every, late := paceSlots(c.perSecond)
+		if every != c.every || late != c.late {
+			t.Errorf("paceSlots(%v) = %v, %v; want %v, %v", c.perSecond, every, late, c.every, c.late)
 		}
 	}
+}
+
+// TestPaceSlotsWindow: wherever the sends fall within their slots' allowed lateness, no
+// sliding second holds more than the rate (at most one send below one a second). The bare
+// interval with a whole interval's lateness, as before the margin, is shown to exceed it.
+func TestPaceSlotsWindow(t *testing.T) {
+	// Where each send goes in its slot, from its slot's time and the allowed lateness.
+	places := []struct {
+		name  string
+		place func(i int, late time.Duration) time.Duration
+	}{
+		{"on time", func(int, time.Duration) time.Duration { return 0 }},
+		{"as late as allowed", func(_ int, late time.Duration) time.Duration { return late - time.Nanosecond }},
+		{"the first late, the others on time", func(i int, late time.Duration) time.Duration {
+			if i == 0 {
+				return late - time.Nanosecond
+			}
+			return 0
+		}},
+		{"every other late", func(i int, late time.Duration) time.Duration {
+			if i%2 == 0 {
+				return late - time.Nanosecond
+			}
+			return 0
+		}},
+		{"every third late", func(i int, late time.Duration) time.Duration {
+			if i%3 == 0 {
+				return late - time.Nanosecond
+			}
+			return 0
+		}},
+	}
+	check := func(t *testing.T, every, late time.Duration, most int) (busiest int) {
+		for _, p := range places {
+			var sends []time.Duration
+			for i := range 4*most + 8 {
+				sends = append(sends, time.Duration(i)*every+p.place(i, late))
+			}
+			busiest = max(busiest, busiestWindow(sends, time.Second))
+		}
+		return busiest
+	}
+	for _, c := range []struct {
+		perSecond float64
+		most      int // sends any second may hold
+	}{
+		{50, 50},
+		{1000, 1000},
+		{7, 7},
+		{3, 3},
+		{1, 1},
+		{0.5, 1},
+		{0.1, 1},
+	} {
+		every, late := paceSlots(c.perSecond)
+		if got := check(t, every, late, c.most); got > c.most {
+			t.Errorf("at %v a second, a second held %d sends, more than %d", c.perSecond, got, c.most)
+		}
+	}
+	// Without the margin, a late send and the slots a second on made one too many.
+	bare := time.Second / 50
+	if got := check(t, bare, bare, 50); got != 51 {
+		t.Errorf("the bare interval with a whole interval's lateness held %d sends in a second, want 51", got)
+	}
+}
+
+// busiestWindow is the most sends within any window of length w (starting at a send: a window
+// that starts elsewhere holds no more than the one starting at its first send).
+func busiestWindow(sends []time.Duration, w time.Duration) int {
+	sends = slices.Sorted(slices.Values(sends))
+	most, j := 0, 0
+	for i := range sends {
+		for j < len(sends) && sends[j]-sends[i] < w {
+			j++
+		}
+		most = max(most, j-i)
+	}
+	return most
 }
 
 func TestBlockSize(t *testing.T) {
