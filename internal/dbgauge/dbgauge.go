@@ -4,11 +4,19 @@
 // statement has no row for them, and failed statements counted in
 // outreach_metrics_query_errors_total and left out of that scrape.
 //
+// A Set's statements run in one read-only transaction (on one connection: its catalog caches
+// and prepared statements serve them all) whose planner settings keep them on the indexes they
+// were written for (see planSettings): statistics that describe a table as it was (the current
+// month's texts analyzed when all were queued, just before the month's first run sent them)
+// otherwise make the planner scan whole tables.
+//
 // The gauges are the same on every replica: aggregate them with max(), not sum().
 package dbgauge
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -86,6 +94,30 @@ func (s *Set) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// planSettings are the planner settings of the transaction a Set's statements run in. Every
+// statement is an index read of the open or due rows, or of a month's rollup row: sequential
+// scans are off, so that stale statistics (a partition analyzed when most of its rows were
+// queued) cannot turn the read of a partial index into a scan of the partition; parallel
+// workers and JIT compilation, which cost more to start than these reads take, are off too.
+// The statements (prepared once per connection) keep their generic plan: planning one over
+// every monthly partition and its indexes takes longer than running it, and the plan does not
+// depend on the arguments.
+const planSettings = `SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off;
+SET LOCAL plan_cache_mode = force_generic_plan`
+
+// begin opens the read-only transaction of a Set's statements, with planSettings.
+func (s *Set) begin(ctx context.Context) (*sqlx.Tx, error) {
+	tx, err := s.DB.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("error beginning the metric statements' transaction: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, planSettings); err != nil {
+		_ = tx.Rollback()
+		return nil, fmt.Errorf("error setting the metric statements' planner settings: %w", err)
+	}
+	return tx, nil
+}
+
 // row is one labelled value of a statement.
 type row struct {
 	L1 string  `db:"l1"`
@@ -94,16 +126,33 @@ type row struct {
 	V  float64 `db:"v"`
 }
 
-// read runs every statement; one that fails is logged, counted and left out.
+// read runs every statement in a transaction (see begin); one that fails is logged, counted
+// and left out, and the statements after it run in a new transaction.
 func (s *Set) read(ctx context.Context, now time.Time) []prometheus.Metric {
 	out := []prometheus.Metric{}
+	var tx *sqlx.Tx
+	defer func() {
+		if tx != nil {
+			_ = tx.Rollback() // read only: nothing to commit
+		}
+	}()
 	for _, q := range s.Queries {
 		var rows []row
 		args := []any{s.Practice}
 		if q.UsesNow {
 			args = append(args, now)
 		}
-		if err := s.DB.SelectContext(ctx, &rows, q.SQL, args...); err != nil {
+		err := error(nil)
+		if tx == nil {
+			tx, err = s.begin(ctx)
+		}
+		if err == nil {
+			if err = tx.SelectContext(ctx, &rows, q.SQL, args...); err != nil {
+				_ = tx.Rollback() // a failed statement ends its transaction
+				tx = nil
+			}
+		}
+		if err != nil {
 			s.Errors.Inc()
 			s.Log.Error("metric query failed", "metric", q.Desc.String(), "err", err)
 			continue

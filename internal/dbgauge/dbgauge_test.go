@@ -17,7 +17,8 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // TestSetCachesZeroFillsAndCountsErrors: a scrape within the cache time reuses the last
 // answers, the next one after it reads again; known labels show 0 when no row has them; a
-// failing statement is counted and its gauge left out, the others still shown.
+// failing statement is counted and its gauge left out, the others still shown, those after it
+// too, with the planner settings of a Set's statements (sequential scans off, read only).
 func TestSetCachesZeroFillsAndCountsErrors(t *testing.T) {
 	d, _ := dbtest.Fresh(t)
 	now := time.Date(2026, 12, 10, 15, 0, 0, 0, time.UTC)
@@ -29,12 +30,17 @@ func TestSetCachesZeroFillsAndCountsErrors(t *testing.T) {
 	errs := dbgauge.NewErrors(reg)
 	optedOut := prometheus.NewDesc("test_opted_out", "Patients opted out, by source.", []string{"source"}, nil)
 	broken := prometheus.NewDesc("test_broken", "A statement that fails.", nil, nil)
+	settings := prometheus.NewDesc("test_settings", "1 when the planner settings hold.", nil, nil)
 	reg.MustRegister(&dbgauge.Set{DB: d, Practice: 1, Clock: func() time.Time { return clock }, CacheFor: time.Minute,
 		Errors: errs, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Queries: []dbgauge.Query{
 			{Desc: optedOut, Labels: 1, Zeros: dbgauge.Each([]string{"sms", "voice"}),
 				SQL: `SELECT opt_out_source AS l1, '' AS l2, '' AS l3, count(*) AS v FROM patients
 					WHERE practice_id = $1 AND opted_out_at IS NOT NULL GROUP BY 1`},
 			{Desc: broken, SQL: `SELECT 1/0 AS v WHERE $1::bigint > 0`},
+			{Desc: settings, SQL: `SELECT '' AS l1, '' AS l2, '' AS l3,
+				CASE WHEN current_setting('enable_seqscan') = 'off' AND current_setting('transaction_read_only') = 'on'
+					AND current_setting('max_parallel_workers_per_gather') = '0' THEN 1 ELSE 0 END AS v
+				WHERE $1::bigint > 0`},
 		}})
 	gauge := func(source string) float64 {
 		t.Helper()
@@ -54,6 +60,19 @@ func TestSetCachesZeroFillsAndCountsErrors(t *testing.T) {
 		}
 		t.Fatalf("no test_opted_out{source=%q}", source)
 		return 0
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := false
+	for _, mf := range families {
+		if mf.GetName() == "test_settings" {
+			held = mf.Metric[0].GetGauge().GetValue() == 1
+		}
+	}
+	if !held {
+		t.Errorf("the statement after a failed one did not run with the planner settings")
 	}
 	if v := gauge("sms"); v != 0 || gauge("voice") != 0 {
 		t.Errorf("empty: sms %v, want 0", v)
