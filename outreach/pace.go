@@ -25,22 +25,26 @@ const blockSpan = 150 * time.Millisecond
 const maxBlock = 64
 
 // paceSlots is the time between two slots at perSecond and how late after its slot a send may
-// still go (a busy machine wakes a sender late); 0, 0 for no limit. A send goes within late of
-// its slot, so a sliding second that starts at a late send reaches slots up to a second and late
-// on: the interval is stretched so that perSecond intervals span that margin too, and no
-// second can hold more than perSecond sends (at most one below one a second). The margin is a
-// quarter of the bare interval 1/perSecond, so the rate is perSecond/(1+1/(4·perSecond)): 0.5%
-// under at 50 a second. The interval is rounded up to whole microseconds (the database's
-// resolution) and the lateness down, so that rounding never makes it faster.
+// still go (a busy machine wakes a sender late); 0, 0 for no limit. A second that starts at a
+// late send reaches the slots up to a second and that lateness on, and the provider sees each
+// send a little after it went (a request's own time, a replica's clock map): the interval is
+// stretched so that the slots of a second span a margin for both, a quarter of the bare
+// interval 1/perSecond each, and no second the provider sees holds more than perSecond sends
+// (one at most below one a second). That costs a 1/(1+1/(2·perSecond)) of the rate: 1% at 50
+// a second. The interval is rounded up to whole microseconds (the database's resolution) and
+// the lateness down, so that rounding never makes it faster.
 func paceSlots(perSecond float64) (every, late time.Duration) {
 	if perSecond <= 0 {
 		return 0, 0
 	}
 	bare := float64(time.Second) / perSecond
-	margin := bare / 4
-	every = time.Duration(math.Ceil((bare+margin/perSecond)/float64(time.Microsecond))) * time.Microsecond
-	late = time.Duration(margin).Truncate(time.Microsecond)
-	return every, late
+	quarter := bare / 4
+	span := bare + 2*quarter/perSecond // perSecond intervals: a second and both margins
+	if perSecond < 1 {
+		span = max(bare, float64(time.Second)+2*quarter)
+	}
+	every = time.Duration(math.Ceil(span/float64(time.Microsecond))) * time.Microsecond
+	return every, time.Duration(quarter).Truncate(time.Microsecond)
 }
 
 // blockSize is how many slots one reservation takes at interval every: those of blockSpan, from
