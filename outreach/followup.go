@@ -39,25 +39,83 @@ type FollowUpResult struct {
 	Expired  int
 }
 
+// followUpCutoffs is when a script's open check-ins are due at now: a reminder for those whose
+// last message went out at or before remindBefore (remind false: the script sends none),
+// expiry for those whose last message went out at or before expireBefore.
+func followUpCutoffs(s *scripts.Script, now time.Time) (remindBefore time.Time, remind bool, expireBefore time.Time) {
+	expireBefore = now.Add(-time.Duration(s.Expire))
+	if s.Reminder == 0 {
+		return time.Time{}, false, expireBefore
+	}
+	return now.Add(-time.Duration(s.Reminder)), true, expireBefore
+}
+
+// selectFollowUpsDue says, for each script ($2) with its cutoffs (see followUpCutoffs: $3 for
+// expiry, $4 for reminders, null for none), whether any open check-in is past a cutoff: a
+// necessary condition of markReminded's and expireCheckins' own, read through the partial
+// indexes of open (checkins_open_by_start) and not yet reminded (checkins_to_remind) check-ins
+// by their start, which a check-in's last message never precedes. A minute with nothing due is
+// this one statement. Each test stops at the first check-in found, so its plan stays an index
+// probe whatever the statistics say (right after a large start they count every open check-in
+// as started long ago).
+const selectFollowUpsDue = `
+SELECT f.script,
+	EXISTS (SELECT 1 FROM checkins c WHERE c.practice_id = $1 AND c.script_id = f.script AND c.status = 'open'
+		AND c.started_at <= f.expire_before AND c.last_sent_at <= f.expire_before) AS expire,
+	EXISTS (SELECT 1 FROM checkins c WHERE c.practice_id = $1 AND c.script_id = f.script AND c.status = 'open'
+		AND c.channel = 'sms' AND c.reminded_at IS NULL AND c.question_id IS NOT NULL
+		AND c.started_at <= f.remind_before AND c.last_sent_at <= f.remind_before) AS remind
+FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS f (script, expire_before, remind_before)`
+
+// followUpDue is one row of selectFollowUpsDue.
+type followUpDue struct {
+	Script string `db:"script"`
+	Expire bool   `db:"expire"`
+	Remind bool   `db:"remind"`
+}
+
 // FollowUp reminds patients who have not answered and expires the check-ins that stayed
 // unanswered, each by its script's settings; an expired check-in becomes a routine item asking
-// staff to call the patient.
+// staff to call the patient. One statement first finds the scripts with a check-in past a
+// cutoff; only theirs are expired or reminded.
 func (e *Engine) FollowUp(ctx context.Context) (FollowUpResult, error) {
 	var res FollowUpResult
-	for _, id := range e.Scripts.IDs() {
-		s := e.Scripts[id]
-		n, err := e.expire(ctx, s)
-		if err != nil {
-			return res, err
+	now := e.now()
+	ids := e.Scripts.IDs()
+	expireBefore := make([]time.Time, len(ids))
+	remindBefore := make([]*time.Time, len(ids))
+	for i, id := range ids {
+		r, remind, x := followUpCutoffs(e.Scripts[id], now)
+		expireBefore[i] = x
+		if remind {
+			remindBefore[i] = &r
 		}
-		res.Expired += n
-		if s.Reminder == 0 {
-			continue
+	}
+	var due []followUpDue
+	if err := e.DB.SelectContext(ctx, &due, selectFollowUpsDue, e.pid(), pq.Array(ids), pq.Array(expireBefore),
+		pq.Array(remindBefore)); err != nil {
+		return res, fmt.Errorf("error finding check-ins due a reminder or expiry: %w", err)
+	}
+	dueOf := make(map[string]followUpDue, len(due))
+	for _, d := range due {
+		dueOf[d.Script] = d
+	}
+	for _, id := range ids {
+		s, d := e.Scripts[id], dueOf[id]
+		if d.Expire {
+			n, err := e.expire(ctx, s, now)
+			if err != nil {
+				return res, err
+			}
+			res.Expired += n
 		}
-		if n, err = e.remind(ctx, s); err != nil {
-			return res, err
+		if d.Remind {
+			n, err := e.remind(ctx, s, now)
+			if err != nil {
+				return res, err
+			}
+			res.Reminded += n
 		}
-		res.Reminded += n
 	}
 	return res, nil
 }
@@ -70,12 +128,12 @@ type reminded struct {
 	Phone    string `db:"phone"`
 }
 
-func (e *Engine) remind(ctx context.Context, s *scripts.Script) (int, error) {
-	now := e.now()
+func (e *Engine) remind(ctx context.Context, s *scripts.Script, now time.Time) (int, error) {
+	remindBefore, _, _ := followUpCutoffs(s, now)
 	var rows []reminded
 	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		rows = nil
-		if err := tx.SelectContext(ctx, &rows, markReminded, now, e.pid(), s.ID, now.Add(-time.Duration(s.Reminder))); err != nil {
+		if err := tx.SelectContext(ctx, &rows, markReminded, now, e.pid(), s.ID, remindBefore); err != nil {
 			return err
 		}
 		if len(rows) == 0 {
@@ -120,8 +178,8 @@ const cancelQueued = `
 UPDATE messages SET status = 'cancelled', updated_at = $1
 WHERE practice_id = $2 AND checkin_id = ANY ($3::bigint[]) AND status = 'queued'`
 
-func (e *Engine) expire(ctx context.Context, s *scripts.Script) (int, error) {
-	now := e.now()
+func (e *Engine) expire(ctx context.Context, s *scripts.Script, now time.Time) (int, error) {
+	_, _, expireBefore := followUpCutoffs(s, now)
 	var rows []struct {
 		ID      int64 `db:"id"`
 		Patient int64 `db:"patient_id"`
@@ -129,7 +187,7 @@ func (e *Engine) expire(ctx context.Context, s *scripts.Script) (int, error) {
 	}
 	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		rows = rows[:0]
-		if err := tx.SelectContext(ctx, &rows, expireCheckins, now, e.pid(), s.ID, now.Add(-time.Duration(s.Expire))); err != nil {
+		if err := tx.SelectContext(ctx, &rows, expireCheckins, now, e.pid(), s.ID, expireBefore); err != nil {
 			return err
 		}
 		ids := make([]int64, len(rows))
