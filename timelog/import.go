@@ -76,6 +76,12 @@ const importChunk = 2000
 // them, repeats) and stores them with their warnings, in the import's transaction. It works a
 // chunk of rows at a time, never an entry at a time: a file holds thousands of entries.
 func (s *Service) storeImport(ctx context.Context, tx *sqlx.Tx, name string, rows []importRow, c Caller, now time.Time, res *Import) error {
+	// A file's statements each read or write a few rows per line: the planner's cost for
+	// thousands of lines crosses the thresholds of JIT compilation, which then takes seconds
+	// per statement for work that takes milliseconds.
+	if _, err := tx.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
+		return fmt.Errorf("error preparing the import: %w", err)
+	}
 	drafts := make([]Draft, len(rows))
 	for i, row := range rows {
 		drafts[i] = row.draft

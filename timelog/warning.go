@@ -118,6 +118,10 @@ func warningsFor(e span, entries []EntryID, lines []int, closed []billing.Closed
 // (or a new log, with none) make the primary key or the index by start look as good, and
 // those read the whole practice's log, or every staff member's entries of the day, for each
 // span.
+//
+// An entry is superseded when time_entry_successors holds its claim: a probe of that small
+// table, where looking for an entry whose supersedes names it probes every month's index, and
+// was planned as a hash of every entry of the log once overlaps were found.
 const selectOverlapping = `
 SELECT s.line, o.id
 FROM unnest($2::int[], $3::bigint[], $4::timestamptz[], $5::timestamptz[]) AS s(line, staff_id, started_at, ended_at)
@@ -127,7 +131,7 @@ CROSS JOIN LATERAL (
 		AND (e.staff_id, e.started_at) > (s.staff_id, s.started_at - interval '24 hours')
 		AND (e.staff_id, e.started_at) < (s.staff_id, s.ended_at)
 		AND e.ended_at > s.started_at AND e.id <> $6 AND NOT e.voided
-		AND NOT EXISTS (SELECT 1 FROM time_entries n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
+		AND NOT EXISTS (SELECT 1 FROM time_entry_successors n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)
 	ORDER BY e.staff_id, e.started_at OFFSET 0
 ) o
 ORDER BY s.line, o.id`
