@@ -14,9 +14,23 @@ import (
 	"github.com/outreach-engine/outreach/internal/practice"
 )
 
-// monthEntries holds a month's entry rows (one per entry and patient) grouped by staff member,
-// compactly: a large practice's month has millions of them.
+// monthEntries holds a month's entries, read in parts (see Store.load), with the patients'
+// places in the input by internal id.
 type monthEntries struct {
+	index map[int64]int32
+	parts []*entryPart
+}
+
+// each hands add the entries of one staff member after another (see entryPart.each).
+func (me *monthEntries) each(patients []Patient, add func([]Entry)) {
+	for _, part := range me.parts {
+		part.each(patients, me.index, add)
+	}
+}
+
+// entryPart holds entry rows (one per entry and patient) grouped by staff member, compactly: a
+// large practice's month has millions of them.
+type entryPart struct {
 	staff  []int64      // the staff members' ids, in the order of rows
 	rows   [][]entryRow // each staff member's rows
 	shared []entryShared
@@ -26,8 +40,8 @@ type monthEntries struct {
 type entryRow struct {
 	id         int64
 	start, end int64 // microseconds since the Unix epoch
-	patient    int32 // the patient's place in the input's patients; -1: none of the practice's
-	shared     int32 // the entry's role, NPI, program, MDM and contact (monthEntries.shared)
+	patient    int64 // the patient's internal id
+	shared     int32 // the entry's role, NPI, program, MDM and contact (entryPart.shared)
 }
 
 // entryShared is what many entries have in common: the few combinations are kept once.
@@ -39,24 +53,24 @@ type entryShared struct {
 	interactive bool
 }
 
-// loadMonthEntries reads the month's entries of the practice, [start, end), with the patients'
-// places in the input by internal id.
-func loadMonthEntries(ctx context.Context, q db.Querier, p practice.ID, start, end time.Time, index map[int64]int32) (*monthEntries, error) {
-	rows, err := q.QueryContext(ctx, selectMonthEntries, int64(p), start, end)
+// loadMonthEntries reads the entries of the practice that overlap [start, end) of the staff
+// members whose internal id is part modulo parts.
+func loadMonthEntries(ctx context.Context, q db.Querier, p practice.ID, start, end time.Time, parts, part int) (*entryPart, error) {
+	rows, err := q.QueryContext(ctx, selectMonthEntries, int64(p), start, end, parts, part)
 	if err != nil {
 		return nil, fmt.Errorf("error loading time entries: %w", err)
 	}
 	defer rows.Close()
-	me := &monthEntries{}
+	me := &entryPart{}
 	group := map[int64]int{}     // staff id → index in me.rows
 	combos := map[string]int32{} // the shared fields, joined → index in me.shared
 	var key []byte               // the shared fields of a row, joined
 	var role, npi, program, mdm sql.RawBytes
-	var staffID, patient int64
+	var staffID int64
 	var interactive bool
 	for rows.Next() {
 		var r entryRow
-		if err := rows.Scan(&r.id, &staffID, &role, &npi, &program, &r.start, &r.end, &mdm, &interactive, &patient); err != nil {
+		if err := rows.Scan(&r.id, &staffID, &role, &npi, &program, &r.start, &r.end, &mdm, &interactive, &r.patient); err != nil {
 			return nil, fmt.Errorf("error reading time entries: %w", err)
 		}
 		key = append(append(append(append(append(key[:0], role...), 0), npi...), 0), program...)
@@ -72,10 +86,6 @@ func loadMonthEntries(ctx context.Context, q db.Querier, p practice.ID, start, e
 				mdm: MDM(mdm), interactive: interactive})
 		}
 		r.shared = c
-		r.patient = -1
-		if i, ok := index[patient]; ok {
-			r.patient = i
-		}
 		g, ok := group[staffID]
 		if !ok {
 			g = len(me.rows)
@@ -92,9 +102,10 @@ func loadMonthEntries(ctx context.Context, q db.Querier, p practice.ID, start, e
 }
 
 // each hands add the entries of one staff member after another, with their patients' ids
-// sorted (the remainder seconds of a shared entry go to the first ids), each in slices of
-// their own (see StaffEntries); each staff member's rows are let go once handed.
-func (me *monthEntries) each(patients []Patient, add func([]Entry)) {
+// (places in patients by internal id in index; "" for none of the practice's) sorted: the
+// remainder seconds of a shared entry go to the first ids. Each comes in slices of its own (see
+// StaffEntries); each staff member's rows are let go once handed.
+func (me *entryPart) each(patients []Patient, index map[int64]int32, add func([]Entry)) {
 	for g, rows := range me.rows {
 		slices.SortFunc(rows, func(a, b entryRow) int { return cmp.Compare(a.id, b.id) })
 		staff := strconv.FormatInt(me.staff[g], 10)
@@ -104,7 +115,7 @@ func (me *monthEntries) each(patients []Patient, add func([]Entry)) {
 			first := len(ids)
 			for ; i < len(rows) && rows[i].id == r.id; i++ {
 				id := ""
-				if p := rows[i].patient; p >= 0 {
+				if p, ok := index[rows[i].patient]; ok {
 					id = patients[p].ID
 				}
 				ids = append(ids, id)

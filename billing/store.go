@@ -2,8 +2,11 @@ package billing
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -45,10 +48,11 @@ SELECT patient_id, given_at, revoked_at, npi, documented FROM consents WHERE pra
 // selectMonthEntries loads the current entries (not superseded, not voided) that overlap the
 // month, one row per entry and patient, in no particular order: grouping them by staff member
 // here costs far less than having the database sort a month of rows. An entry lasts at most 24
-// hours, which bounds its start. Amendments are few: the entries they supersede are found
-// through the index of those that supersede one. Instants come as whole microseconds since the
-// Unix epoch (exact: date_part's epoch is the stored microseconds divided by a million), which
-// both sides encode and decode far more cheaply than timestamps as text.
+// hours, which bounds its start. An entry is superseded when time_entry_successors, a small
+// table, holds its claim. Instants come as whole microseconds since the Unix epoch (exact:
+// date_part's epoch is the stored microseconds divided by a million), which both sides encode
+// and decode far more cheaply than timestamps as text. $4 and $5 take a share of the staff
+// members: those whose id is $5 modulo $4.
 const selectMonthEntries = `
 SELECT e.id, e.staff_id, e.staff_role, coalesce(e.staff_npi, ''), e.program,
 	CAST(round(date_part('epoch', e.started_at) * 1000000) AS bigint),
@@ -57,9 +61,8 @@ SELECT e.id, e.staff_id, e.staff_role, coalesce(e.staff_npi, ''), e.program,
 FROM time_entries e
 JOIN time_entry_patients tp ON tp.practice_id = e.practice_id AND tp.entry_id = e.id
 WHERE e.practice_id = $1 AND e.started_at < $3 AND e.started_at > CAST($2 AS timestamptz) - interval '24 hours'
-  AND e.ended_at > $2 AND NOT e.voided
-  AND NOT EXISTS (SELECT 1 FROM time_entries n
-                  WHERE n.practice_id = e.practice_id AND n.supersedes IS NOT NULL AND n.supersedes = e.id)`
+  AND e.ended_at > $2 AND NOT e.voided AND e.staff_id % $4 = $5
+  AND NOT EXISTS (SELECT 1 FROM time_entry_successors n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)`
 
 // selectServices loads the services of the month, and earlier G0506 (billed once per initiation).
 const selectServices = `
@@ -150,36 +153,81 @@ func (s *Store) facts(ctx context.Context, q db.Querier, m Month) (Input, map[in
 	return in, index, nil
 }
 
-// compute computes the month's report from what q holds.
-func (s *Store) compute(ctx context.Context, q db.Querier, m Month) (Report, error) {
-	in, entries, err := s.load(ctx, q, m)
+// compute computes the month's report from what tx holds.
+func (s *Store) compute(ctx context.Context, tx *sqlx.Tx, m Month) (Report, error) {
+	in, entries, err := s.load(ctx, tx, m)
 	if err != nil {
 		return Report{}, err
 	}
 	return run(in, entries)
 }
 
-// load reads what the month's report is computed from: the facts, and the entries grouped by
-// staff member.
-func (s *Store) load(ctx context.Context, q db.Querier, m Month) (Input, *monthEntries, error) {
+// entryParts is how many connections read a month's entries at once, each the entries of a
+// share of the staff members: a connection's rows are sent by one server process and decoded
+// by one goroutine, and a large month has millions.
+const entryParts = 2
+
+// load reads what the month's report is computed from in tx's snapshot, which must be of
+// repeatable read: the facts over tx, and the entries over tx and over further connections of
+// the pool that take up its snapshot, each a share of the staff members.
+func (s *Store) load(ctx context.Context, tx *sqlx.Tx, m Month) (Input, *monthEntries, error) {
 	if err := s.Rates.Covers(m); err != nil {
 		return Input{}, nil, err
 	}
-	in, index, err := s.facts(ctx, q, m)
-	if err != nil {
-		return Input{}, nil, err
-	}
 	start, end := m.Bounds(s.Location)
-	// A month's report reads every entry once: compiling the query's expressions takes longer
-	// than it saves.
-	if _, err := q.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
-		return Input{}, nil, fmt.Errorf("error preparing the report: %w", err)
+	var snapshot string
+	if err := tx.GetContext(ctx, &snapshot, `SELECT pg_export_snapshot()`); err != nil {
+		return Input{}, nil, fmt.Errorf("error sharing the report's snapshot: %w", err)
 	}
-	entries, err := loadMonthEntries(ctx, q, s.Practice, start, end, index)
-	if err != nil {
+	me := &monthEntries{parts: make([]*entryPart, entryParts)}
+	errs := make([]error, entryParts)
+	var wg sync.WaitGroup
+	for part := 1; part < entryParts; part++ {
+		wg.Go(func() { me.parts[part], errs[part] = s.loadShared(ctx, snapshot, start, end, part) })
+	}
+	in, index, err := s.facts(ctx, tx, m)
+	if err == nil {
+		// A month's report reads every entry once: compiling the query's expressions takes
+		// longer than it saves.
+		if _, err = tx.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
+			err = fmt.Errorf("error preparing the report: %w", err)
+		}
+	}
+	if err == nil {
+		me.parts[0], err = loadMonthEntries(ctx, tx, s.Practice, start, end, entryParts, 0)
+	}
+	errs[0] = err
+	// The other parts read in tx's snapshot, which lives as long as tx: they are waited for
+	// whatever happened here.
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return Input{}, nil, err
 	}
-	return in, entries, nil
+	me.index = index
+	return in, me, nil
+}
+
+// loadShared reads a part of the month's entries (see load) over a connection of its own, in the
+// snapshot exported as snapshot.
+func (s *Store) loadShared(ctx context.Context, snapshot string, start, end time.Time, part int) (*entryPart, error) {
+	conn, err := s.DB.Connx(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("error connecting to load time entries: %w", err)
+	}
+	defer conn.Close()
+	var me *entryPart
+	err = db.WithTxOptions(ctx, conn, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET TRANSACTION SNAPSHOT "+pq.QuoteLiteral(snapshot)); err != nil {
+			return fmt.Errorf("error taking up the report's snapshot: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
+			return fmt.Errorf("error preparing the report: %w", err)
+		}
+		var err error
+		me, err = loadMonthEntries(ctx, tx, s.Practice, start, end, entryParts, part)
+		return err
+	})
+	return me, err
 }
 
 // run applies the rules to what load read, handing the engine the entries one staff member at
