@@ -476,3 +476,19 @@ func (q *Queue) AuditList(ctx context.Context, staff int64, f Filter, view strin
 	}
 	return audit.Record(ctx, q.DB, e)
 }
+
+// selectPatientItems lists a patient's items, newest first, a page at a time.
+const selectPatientItems = viewColumns + viewJoins + `
+WHERE e.practice_id = $1 AND e.patient_id = $3
+ORDER BY e.created_at DESC, e.id DESC
+LIMIT $4 OFFSET $5`
+
+// OfPatient returns a patient's items (by internal id), newest first, at most limit after
+// skipping offset. Reading them is a read of the patient's record: the caller audits it.
+func (q *Queue) OfPatient(ctx context.Context, patient int64, limit, offset int) ([]View, error) {
+	out := []View{}
+	if err := q.DB.SelectContext(ctx, &out, selectPatientItems, q.Practice, q.now(), patient, limit, offset); err != nil {
+		return nil, fmt.Errorf("error listing patient %d's escalation items: %w", patient, err)
+	}
+	return out, nil
+}

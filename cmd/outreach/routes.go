@@ -2,11 +2,13 @@ package main
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/fhir"
 	"github.com/outreach-engine/outreach/internal/errkind"
 	"github.com/outreach-engine/outreach/internal/web"
 	"github.com/outreach-engine/outreach/monitoring"
@@ -26,6 +28,14 @@ func (a *app) monitoring(d *sqlx.DB) *monitoring.Service {
 
 func (a *app) timelog(d *sqlx.DB) *timelog.Service {
 	return &timelog.Service{DB: d, Practice: a.cfg.practiceSettings().ID, Location: a.cfg.Location, Clock: a.now}
+}
+
+// fhirBase is the absolute URL of the FHIR surface, as clients reach it.
+func (a *app) fhirBase() string {
+	if a.cfg.PublicURL == nil {
+		return fhir.Prefix
+	}
+	return strings.TrimSuffix(a.cfg.PublicURL.String(), "/") + fhir.Prefix
 }
 
 // securedRoutes registers routes with the security headers set on their every answer.
@@ -98,6 +108,10 @@ func (a *app) routes(server *web.Server, d *sqlx.DB, eng *outreach.Engine) {
 	srv.Handle("POST /api/v1/readings", api(web.APIBody(a.log, mh.Receive)))
 	srv.Handle("GET /api/v1/patients/{id}/reading-limits", jsonAPI(mh.Limits))
 	srv.Handle("PUT /api/v1/patients/{id}/reading-limits", api(web.APIBody(a.log, mh.SetLimits)))
+
+	fh := &fhir.Server{DB: d, Engine: eng, Readings: a.monitoring(d), Queue: queue, Base: a.fhirBase(), Log: a.log}
+	srv.Handle(fhir.Prefix+"/", fh.Handler(api))
+	srv.Handle(fhir.Prefix, fh.Handler(api))
 
 	pages := &ui.Pages{DB: d, Practice: a.cfg.practiceSettings().ID, Queue: queue, Engine: eng,
 		Time: a.timelog(d), Billing: a.billingStore(d), Location: a.cfg.Location, Log: a.log,
