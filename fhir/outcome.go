@@ -112,8 +112,8 @@ func outcomeOf(err error) (int, OperationOutcome) {
 		oo := OperationOutcome{ResourceType: "OperationOutcome"}
 		for _, e := range ee.Errs {
 			is := Issue{Severity: "error", Code: "invalid", Diagnostics: e.Error()}
-			if e.Element != "" && !strings.Contains(e.Resource, " ") {
-				is.Expression = []string{strings.SplitN(e.Resource, "/", 2)[0] + "." + e.Element}
+			if kind := resourceKind(e.Resource); e.Element != "" && kind != "" {
+				is.Expression = []string{kind + "." + e.Element}
 			}
 			oo.Issue = append(oo.Issue, is)
 		}
@@ -126,4 +126,15 @@ func outcomeOf(err error) (int, OperationOutcome) {
 		return code, outcome("error", issueType, "the request holds text that cannot be stored: a NUL character or bytes that are not UTF-8")
 	}
 	return code, outcome("error", issueType, err.Error())
+}
+
+// resourceKind is the resource type an error names ("Patient/P1 (line 3)" → "Patient"), ""
+// when it names none (a line of a file, say).
+func resourceKind(resource string) string {
+	kind, _, _ := strings.Cut(resource, "/")
+	kind, _, _ = strings.Cut(kind, " ")
+	if kind == "" || kind[0] < 'A' || kind[0] > 'Z' {
+		return ""
+	}
+	return kind
 }

@@ -191,7 +191,8 @@ func icd10Of(c *CodeableConcept) (code, element string, ok bool) {
 	return "", "code", false
 }
 
-// patientRecord reads one Patient.
+// patientRecord reads one Patient; ok is false when it has no id to be known by. What the
+// patients file checks (the phone, the lengths of names) is checked there.
 func patientRecord(p inPatient, where string, errs *ElementErrors, warn func(string)) (PatientRecord, bool) {
 	rec := PatientRecord{ID: p.ID, Active: true, Where: where}
 	element := "id"
@@ -204,19 +205,11 @@ func patientRecord(p inPatient, where string, errs *ElementErrors, warn func(str
 		return rec, false
 	}
 	rec.Label = "Patient/" + rec.ID + " (" + where + ")"
-	ok := true
 	if !ident.External(rec.ID) {
 		errs.add(rec.Label, element, fmt.Sprintf("%q must be 1 to 64 letters, digits, '.', '_', ':' or '-'", rec.ID))
-		ok = false
 	}
 	if n := officialName(p.Name); n != nil {
 		rec.FirstName, rec.LastName = strings.Join(n.Given, " "), n.Family
-		for _, f := range []struct{ el, v string }{{"name.given", rec.FirstName}, {"name.family", rec.LastName}} {
-			if len(f.v) > 200 {
-				errs.add(rec.Label, f.el, "longer than 200 characters")
-				ok = false
-			}
-		}
 	}
 	for _, t := range p.Telecom {
 		if (t.System == "phone" || t.System == "sms") && t.Value != "" {
@@ -255,7 +248,7 @@ func patientRecord(p inPatient, where string, errs *ElementErrors, warn func(str
 	} else if p.Active != nil {
 		rec.Active = *p.Active
 	}
-	return rec, ok
+	return rec, true
 }
 
 // officialName picks the official name, else the usual one, else the first.

@@ -78,7 +78,7 @@ func languageList(ls []scripts.Language) string {
 }
 
 func questionItem(s *scripts.Script, q *scripts.Question, in *instrument) QuestionnaireItem {
-	item := QuestionnaireItem{LinkID: q.ID, Text: q.Text.In(scripts.English), Type: itemTypes[q.Type]}
+	item := QuestionnaireItem{LinkID: q.ID, Text: questionText(q), Type: itemTypes[q.Type]}
 	if in != nil {
 		if c, ok := in.items[q.ID]; ok {
 			item.Code = []Coding{c}
@@ -124,6 +124,18 @@ func questionItem(s *scripts.Script, q *scripts.Question, in *instrument) Questi
 		item.Extension = append(item.Extension, Extension{URL: extEscalation, Extension: sub})
 	}
 	return item
+}
+
+// questionText is a question's English wording without the numbered list of its choices,
+// which its answer options carry.
+func questionText(q *scripts.Question) string {
+	text := q.Text.In(scripts.English)
+	if len(q.Choices) > 0 {
+		if i := strings.Index(text, " 1 "+q.Choices[0].Label.In(scripts.English)); i > 0 {
+			text = strings.TrimSpace(text[:i])
+		}
+	}
+	return text
 }
 
 // optionCoding is the coding of a choice's value: the instrument's LOINC answer with its score,

@@ -66,6 +66,7 @@ func answerItem(q *scripts.Question, in *instrument, a outreach.AnswerView) Ques
 		item.Answer = str
 		return item
 	}
+	item.Text = questionText(q)
 	var ans QuestionnaireResponseAnswer
 	switch q.Type {
 	case scripts.YesNo:

@@ -57,7 +57,10 @@ const (
 	staffFile    = "id,name,credential,role,npi\nRN1,Rita,RN,clinical,\nMA1,Max,MA,non_clinical,\n"
 	patientsFile = "id,first_name,last_name,phone,language,chronic_conditions,programs,billing_npi,consent_at,script\n" +
 		"P1,Ann,Lee,+15550100001,en,I10;E11.9,ccm;rpm,1111111112,2026-01-15,depression\n" +
-		"P2,Bo,Diaz,+15550100002,es,I10,ccm,1111111112,2026-01-15,phq9\n"
+		"P2,Bo,Diaz,+15550100002,es,I10,ccm,1111111112,2026-01-15,phq9\n" +
+		"P3,Cy,Ng,+15550100003,en,I10,ccm,1111111112,2026-01-15,hypertension\n" +
+		"P4,Di,Ray,+15550100004,en,I50.9,ccm,1111111112,2026-01-15,heart-failure\n" +
+		"P5,Ed,Oh,+15550100005,en,I10;E78.5,ccm,1111111112,2026-01-15,ccm-monthly\n"
 )
 
 func newRig(t *testing.T) *rig {
@@ -178,7 +181,9 @@ func entries(b map[string]any) []map[string]any {
 	var out []map[string]any
 	list, _ := b["entry"].([]any)
 	for _, e := range list {
-		out = append(out, e.(map[string]any)["resource"].(map[string]any))
+		if res, ok := e.(map[string]any)["resource"].(map[string]any); ok {
+			out = append(out, res)
+		}
 	}
 	return out
 }
@@ -207,4 +212,9 @@ func (r *rig) count(query string, args ...any) int {
 		r.t.Fatalf("%s: %v", query, err)
 	}
 	return n
+}
+
+// staffToken returns a new API token of a staff member.
+func (r *rig) staffToken(member string) (string, error) {
+	return staff.NewToken(context.Background(), r.db, int64(r.settings.ID), member, audit.ActorCLI, r.now)
 }

@@ -63,6 +63,8 @@ func (a *app) importFile(ctx context.Context, args []string) error {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s: %d rows: %d added, %d already known\n", path, res.Rows, res.Added, res.AlreadyKnown)
+		case "fhir":
+			return a.importFHIR(ctx, d, path, r)
 		case "readings":
 			res, err := a.monitoring(d).ImportFile(ctx, path, r, audit.ActorCLI)
 			if err != nil {

@@ -45,6 +45,15 @@ Columns: patient, code (CPT/HCPCS), date, npi. A service already stored is not s
 	{name: "import time", args: "FILE.csv", min: 1, max: 1, summary: "append staff time entries", about: importAbout + `
 Columns: patients (;-separated for a shared activity), staff, program, started_at, ended_at or
 minutes, activity, note, mdm, interactive, changed. The same file imported twice is refused.`},
+	{name: "import fhir", args: "FILE.ndjson", min: 1, max: 1, summary: "add or update patients from a FHIR Bulk Data export", about: `
+Reads a FHIR R4 Bulk Data export (NDJSON: one Patient or Condition resource a line; - reads
+standard input) and stores its patients as a patients file would: upserted by id (the
+resource id, else the first identifier's value) in one transaction, all or nothing, every
+problem named by line, resource and element. Name, phone, language (en, es) and active come
+from the Patient; each active Condition coded in ICD-10-CM is one of the patient's chronic
+conditions (a patient with no Condition in the file keeps theirs). Consent, programs and
+the check-in script are never read from FHIR: an imported patient is enrolled in nothing
+until the practice says so.`},
 	{name: "import readings", args: "FILE.csv", min: 1, max: 1, summary: "remote monitoring readings from devices or patients", about: importAbout + `
 Columns: patient, device, type (blood_pressure, weight, glucose, spo2, heart_rate), taken_at
 (RFC 3339 with offset), systolic and diastolic (blood pressure, mmHg) or value and unit (kg, lb,
