@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/outreach-engine/outreach/internal/dbtest"
 )
@@ -38,5 +39,20 @@ func TestImportFHIR(t *testing.T) {
 	_, _, err = runCmd(t, ctx, env, "import", "fhir", writeFile(t, "bad.ndjson", bad))
 	if err == nil || !strings.Contains(err.Error(), "Patient/F1 (line 1) telecom.value") {
 		t.Errorf("bad phone: %v", err)
+	}
+}
+
+// TestFHIRMounted: the server serves the FHIR surface behind the API tokens.
+func TestFHIRMounted(t *testing.T) {
+	c := apiServer(t, time.Date(2026, 3, 25, 16, 0, 0, 0, time.UTC))
+	if code, body := c.do("GET", "/fhir/R4/metadata", ""); code != 200 || !strings.Contains(body, `"resourceType":"CapabilityStatement"`) {
+		t.Errorf("metadata = %d %s", code, body)
+	}
+	if code, body := c.do("GET", "/fhir/R4/Patient/P1", ""); code != 200 || !strings.Contains(body, `"id":"P1"`) {
+		t.Errorf("Patient/P1 = %d %s", code, body)
+	}
+	c.token = ""
+	if code, body := c.do("GET", "/fhir/R4/Patient/P1", ""); code != 401 || !strings.Contains(body, `"resourceType":"OperationOutcome"`) {
+		t.Errorf("without a token = %d %s", code, body)
 	}
 }
