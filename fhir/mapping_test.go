@@ -223,13 +223,17 @@ func TestParseResources(t *testing.T) {
 		item("line 1", `{"resourceType":"Patient","identifier":[{"value":"X1"}],"active":false,"communication":[{"language":{"coding":[{"code":"fr"}]}}]}`),
 		item("line 2", `{"resourceType":"Patient","id":"X2","deceasedDateTime":"2026-01-01","name":[{"use":"nickname","given":["Al"]},{"use":"official","family":"Bo","given":["Alan","J"]}],"telecom":[{"system":"phone","value":"555-111-0001","use":"home"},{"system":"phone","value":"555-111-0002","use":"mobile"}]}`),
 		item("line 3", `{"resourceType":"Condition","subject":{"reference":"Patient/X2"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"i10"}]}}`),
+		item("line 6", `{"resourceType":"Patient","id":"X3","communication":[{"language":{"coding":[{"system":"urn:oid:2.16.840.1.113883.6.121","code":"spa"},{"system":"urn:ietf:bcp:47","code":"es-US"},{"code":"x"}]}}]}`),
 		item("line 4", `{"resourceType":"Condition","subject":{"reference":"Patient/X2"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"I10"}]}}`),
 		item("line 5", `{"resourceType":"Condition","subject":{"reference":"Patient/X2"},"verificationStatus":{"coding":[{"code":"entered-in-error"}]},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"E11.9"}]}}`),
 	})
 	if errs != nil {
 		t.Fatal(errs)
 	}
-	x1, x2 := p.Patients[0], p.Patients[1]
+	x1, x2, x3 := p.Patients[0], p.Patients[1], p.Patients[2]
+	if x3.Language != "es" {
+		t.Errorf("X3's language = %q, want es (its BCP 47 code)", x3.Language)
+	}
 	if x1.ID != "X1" || x1.Active || x1.Language != "en" || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], `"fr"`) {
 		t.Errorf("X1 = %+v, warnings %v", x1, p.Warnings)
 	}

@@ -228,9 +228,14 @@ func patientRecord(p inPatient, where string, errs *ElementErrors, warn func(str
 				break
 			}
 		}
-		lang := ""
+		lang := "" // the first code, a BCP 47 one when there is one
 		for _, cd := range c.Language.Coding {
-			lang = strings.ToLower(cd.Code)
+			if lang == "" || cd.System == systemLanguage && cd.Code != "" {
+				lang = strings.ToLower(cd.Code)
+			}
+			if cd.System == systemLanguage && cd.Code != "" {
+				break
+			}
 		}
 		base, _, _ := strings.Cut(lang, "-")
 		switch base {
