@@ -334,7 +334,7 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	ctx, cancel := recording(ctx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordSentWithin)
 	defer cancel()
 	// In id order, so that concurrent batches lock rows in the same order.
 	slices.SortFunc(batch, func(a, b sentRecord) int { return cmp.Compare(a.id, b.id) })
@@ -357,7 +357,7 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 	}
 	slices.Sort(checkins)
 	e := l.e
-	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
+	err := e.txOnPrimary(ctx, "sent messages", func(ctx context.Context, tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
 			return err
 		}

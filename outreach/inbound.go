@@ -136,11 +136,11 @@ func (e *Engine) Receive(ctx context.Context, in Inbound) (Handled, error) {
 func (e *Engine) receiveBatch(ctx context.Context, batch []*delivery) {
 	ctx, cancel := context.WithTimeout(ctx, WebhookDeadline)
 	defer cancel()
-	err := e.receiveTogether(ctx, batch)
+	err := e.receiveOnPrimary(ctx, batch)
 	if err != nil && len(batch) > 1 && ctx.Err() == nil {
 		e.Log.Warn("a batch of inbound messages failed: handling each alone", "messages", len(batch), "err", err)
 		for _, d := range batch {
-			d.err = e.receiveTogether(ctx, []*delivery{d})
+			d.err = e.receiveOnPrimary(ctx, []*delivery{d})
 		}
 		return
 	}

@@ -87,7 +87,7 @@ func (e *Engine) callStatusWebhook(w http.ResponseWriter, r *http.Request, call 
 func (e *Engine) applyReport(w http.ResponseWriter, r *http.Request, what string, apply func(context.Context) (bool, error), ids ...any) {
 	ctx, cancel := context.WithTimeout(r.Context(), WebhookDeadline)
 	defer cancel()
-	changed, err := apply(ctx)
+	changed, err := reportOnPrimary(ctx, e, what, apply)
 	if err != nil {
 		e.Log.Error(what+" not applied", append(ids, "err", err)...)
 		web.WriteError(w, http.StatusServiceUnavailable, "the report could not be stored; try again")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"sync/atomic"
 
 	"github.com/lib/pq"
 )
@@ -23,6 +24,10 @@ const stmtCacheSize = 512
 type cachingConnector struct {
 	pq      *pq.Connector
 	session Session
+	// servers counts the times a connection found its server gone or read-only (see
+	// PrimaryGone): a connection opened before the last such time is not used again, since
+	// the pool's other connections most likely went to the same server.
+	servers *atomic.Uint64
 }
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -32,14 +37,14 @@ func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	abandoned := !stop()
 	if err != nil {
 		if abandoned {
-			return nil, fmt.Errorf("connecting abandoned: %w (%w)", context.Cause(ctx), err)
+			return nil, &abandonedError{fmt.Errorf("connecting abandoned: %w (%w)", context.Cause(ctx), err)}
 		}
 		return nil, err
 	}
-	cc := &cachingConn{pqConn: conn.(pqConn), net: s.get(), stmts: map[string]driver.Stmt{}}
+	cc := &cachingConn{pqConn: conn.(pqConn), net: s.get(), stmts: map[string]driver.Stmt{}, servers: c.servers, server: c.servers.Load()}
 	if abandoned {
 		cc.Close()
-		return nil, fmt.Errorf("connecting abandoned: %w", context.Cause(ctx))
+		return nil, &abandonedError{fmt.Errorf("connecting abandoned: %w", context.Cause(ctx))}
 	}
 	if _, err := cc.ExecContext(ctx, c.session.settings(), nil); err != nil {
 		cc.Close()
@@ -72,6 +77,26 @@ type cachingConn struct {
 	pqConn
 	net   *deadlineConn // nil only for a socket dialled by another dialer
 	stmts map[string]driver.Stmt
+
+	servers *atomic.Uint64 // the connector's count of servers gone
+	server  uint64         // servers when this connection was opened
+	gone    atomic.Bool    // an operation found the server gone or read-only
+}
+
+// noted returns err, after noting a server gone or read-only: this connection and every
+// connection opened before are dropped instead of being used again.
+func (c *cachingConn) noted(err error) error {
+	if err != nil && PrimaryGone(err) {
+		c.gone.Store(true)
+		c.servers.CompareAndSwap(c.server, c.server+1)
+	}
+	return err
+}
+
+// stale reports whether the connection is not to be used again: its socket was closed under
+// an operation, or its server was found gone or read-only.
+func (c *cachingConn) stale() bool {
+	return c.net != nil && c.net.aborted.Load() || c.gone.Load() || c.servers.Load() != c.server
 }
 
 // watch closes the socket when ctx ends before the returned stop is called; stop reports
@@ -83,19 +108,28 @@ func (c *cachingConn) watch(ctx context.Context) func() bool {
 	return context.AfterFunc(ctx, c.net.abort)
 }
 
+// abandonedError is the error of an operation whose context ended under it: the connection
+// was closed for that, not because the server went away.
+type abandonedError struct{ err error }
+
+func (e *abandonedError) Error() string { return e.err.Error() }
+
+func (e *abandonedError) Unwrap() error { return e.err }
+
 // abandoned returns the error of an operation whose context ended under it.
 func abandoned(ctx context.Context, err error) error {
-	return fmt.Errorf("database operation abandoned: %w (%w)", context.Cause(ctx), err)
+	return &abandonedError{fmt.Errorf("database operation abandoned: %w (%w)", context.Cause(ctx), err)}
 }
 
 // IsValid reports whether database/sql may use the connection again.
 func (c *cachingConn) IsValid() bool {
-	return (c.net == nil || !c.net.aborted.Load()) && c.pqConn.IsValid()
+	return !c.stale() && c.pqConn.IsValid()
 }
 
-// ResetSession refuses a connection whose socket was closed under an operation.
+// ResetSession refuses a connection whose socket was closed under an operation, or whose
+// server was found gone or read-only.
 func (c *cachingConn) ResetSession(ctx context.Context) error {
-	if c.net != nil && c.net.aborted.Load() {
+	if c.stale() {
 		return driver.ErrBadConn
 	}
 	return c.pqConn.ResetSession(ctx)
@@ -107,7 +141,7 @@ func (c *cachingConn) Ping(ctx context.Context) error {
 	if !stop() && err != nil {
 		return abandoned(ctx, err)
 	}
-	return err
+	return c.noted(err)
 }
 
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
@@ -116,7 +150,7 @@ func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.
 	if !stop() && err != nil {
 		return nil, abandoned(ctx, err)
 	}
-	return st, err
+	return st, c.noted(err)
 }
 
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
@@ -126,18 +160,19 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 		if !stop() {
 			return nil, abandoned(ctx, err)
 		}
-		return nil, err
+		return nil, c.noted(err)
 	}
-	return &watchedTx{Tx: tx, stop: stop}, nil
+	return &watchedTx{Tx: tx, stop: stop, conn: c}, nil
 }
 
 // watchedTx stops watching its context when it ends.
 type watchedTx struct {
 	driver.Tx
 	stop func() bool
+	conn *cachingConn
 }
 
-func (t *watchedTx) Commit() error { return stopWith(t.stop, t.Tx.Commit()) }
+func (t *watchedTx) Commit() error { return t.conn.noted(stopWith(t.stop, t.Tx.Commit())) }
 
 func (t *watchedTx) Rollback() error { return stopWith(t.stop, t.Tx.Rollback()) }
 
@@ -181,7 +216,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 		if !stop() {
 			return nil, abandoned(ctx, err)
 		}
-		return nil, err
+		return nil, c.noted(err)
 	}
 	return &watchedRows{Rows: rows, stop: stop}, nil
 }
@@ -210,7 +245,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 	if !stop() && err != nil {
 		return nil, abandoned(ctx, err)
 	}
-	return res, err
+	return res, c.noted(err)
 }
 
 func (c *cachingConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -288,5 +323,5 @@ func newCachingConnector(conn string, session Session) (cachingConnector, error)
 		return cachingConnector{}, fmt.Errorf("error opening database: %w", err)
 	}
 	c.Dialer(&dialer{wait: session.wait()})
-	return cachingConnector{pq: c, session: session}, nil
+	return cachingConnector{pq: c, session: session, servers: &atomic.Uint64{}}, nil
 }
