@@ -358,7 +358,7 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 	slices.Sort(checkins)
 	e := l.e
 	err := e.txOnPrimary(ctx, "sent messages", func(ctx context.Context, tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
+		if _, err := tx.ExecContext(ctx, sentCommit); err != nil {
 			return err
 		}
 		var marked []sentKind

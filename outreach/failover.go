@@ -19,6 +19,13 @@ import (
 // its lease ends and a lookup settles it.
 const recordSentWithin = 15 * time.Second
 
+// sentCommit sets how the record of sends commits: without waiting for the disk on a server
+// alone (a crash loses at most the last records, whose sends the lease and a lookup settle),
+// but, where a synchronous standby is configured, once the standby has the record: a failover
+// to it keeps every record the engine was told of.
+const sentCommit = `SELECT set_config('synchronous_commit',
+	CASE WHEN current_setting('synchronous_standby_names') = '' THEN 'off' ELSE 'remote_write' END, true)`
+
 // receiveOnPrimary is receiveTogether, run again while the primary is gone. A try whose commit
 // was lost is found by the next one: the texts' provider ids were stored, and they count as
 // duplicates.
