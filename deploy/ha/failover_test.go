@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -460,7 +459,10 @@ closing: {en: "Thank you."}
 func buildEngine(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "outreach")
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command builds the engine: %v", err)
+	}
 	out, err := exec.Command(goCmd, "build", "-o", bin, "../../cmd/outreach").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
