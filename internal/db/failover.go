@@ -82,19 +82,19 @@ func anyError(err error, match func(error) bool) bool {
 	return false
 }
 
-// Backoff is how long OnPrimary waits between tries: First after the first failure, doubled
+// backoff is how long OnPrimary waits between tries: First after the first failure, doubled
 // after each one up to Max, each wait drawn at random between half and all of it so that
 // replicas do not all knock at once.
-type Backoff struct {
+type backoff struct {
 	First, Max time.Duration
 }
 
-// FailoverBackoff is the backoff of OnPrimary: a switchover takes one to a few seconds, and a
+// failoverBackoff is the backoff of OnPrimary: a switchover takes one to a few seconds, and a
 // new try costs a connection attempt on each host.
-var FailoverBackoff = Backoff{First: 50 * time.Millisecond, Max: 500 * time.Millisecond}
+var failoverBackoff = backoff{First: 50 * time.Millisecond, Max: 500 * time.Millisecond}
 
 // wait returns the wait before try n+1 (n ≥ 1), with r in [0, 1) drawing its share.
-func (b Backoff) wait(n int, r float64) time.Duration {
+func (b backoff) wait(n int, r float64) time.Duration {
 	d := b.First
 	for i := 1; i < n && d < b.Max; i++ {
 		d *= 2
@@ -113,10 +113,10 @@ func (b Backoff) wait(n int, r float64) time.Duration {
 // committed (a commit whose answer was lost) and does not do it twice. log, when not nil,
 // notes the wait and its end, with what, a few words saying what the work is.
 func OnPrimary(ctx context.Context, log *slog.Logger, what string, fn func(ctx context.Context) error) error {
-	return FailoverBackoff.retry(ctx, log, what, fn, rand.Float64)
+	return failoverBackoff.retry(ctx, log, what, fn, rand.Float64)
 }
 
-func (b Backoff) retry(ctx context.Context, log *slog.Logger, what string, fn func(ctx context.Context) error, draw func() float64) error {
+func (b backoff) retry(ctx context.Context, log *slog.Logger, what string, fn func(ctx context.Context) error, draw func() float64) error {
 	start := time.Now()
 	for n := 1; ; n++ {
 		err := fn(ctx)

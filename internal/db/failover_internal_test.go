@@ -73,7 +73,7 @@ func TestPrimaryGone(t *testing.T) {
 }
 
 func TestBackoffWait(t *testing.T) {
-	b := Backoff{First: 40 * time.Millisecond, Max: 300 * time.Millisecond}
+	b := backoff{First: 40 * time.Millisecond, Max: 300 * time.Millisecond}
 	tests := []struct {
 		try  int
 		draw float64
@@ -94,7 +94,7 @@ func TestBackoffWait(t *testing.T) {
 }
 
 func TestRetryWhilePrimaryGone(t *testing.T) {
-	b := Backoff{First: 2 * time.Millisecond, Max: 10 * time.Millisecond}
+	b := backoff{First: 2 * time.Millisecond, Max: 10 * time.Millisecond}
 	half := func() float64 { return 0.5 }
 	gone := fmt.Errorf("error beginning transaction: %w", driver.ErrBadConn)
 
