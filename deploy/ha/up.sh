@@ -31,6 +31,10 @@ as_pg=()
 if [ "$(id -u)" = 0 ]; then
 	as_pg=(runuser -u postgres --)
 	chown postgres "$dir"
+	(cd / && runuser -u postgres -- test -w "$dir") || {
+		echo "up.sh: the postgres user cannot reach $dir: give a directory it can, e.g. deploy/ha/up.sh /tmp/outreach-ha" >&2
+		exit 1
+	}
 fi
 
 pids=()
