@@ -25,12 +25,14 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/testsupport/twiliofake"
+	"github.com/outreach-engine/outreach/outreach"
 )
 
 // TestPostgresRestartDuringLoad restarts PostgreSQL while patients' replies pour in, as
 // Twilio delivers them: each reply is retried after a 5xx or a connection error until it gets
 // 200. The server is a private cluster this test starts (never the shared one other packages
-// use). During the outage the webhook must answer 503 and /readyz 503; afterwards the same
+// use). During the outage /readyz must answer 503, and the webhook waits for the database
+// within its deadline: an outage well under it costs no 503 at all. Afterwards the same
 // engine, never restarted, answers 200 again, and every reply is recorded exactly once.
 //
 // It needs PostgreSQL's server binaries (initdb, pg_ctl, postgres); without them it is skipped,
@@ -418,8 +420,11 @@ closing: {en: "Thank you."}
 	if lost != 0 || duplicated != 0 || len(problems) > 0 {
 		t.Errorf("%d replies lost, %d duplicated:\n%s", lost, duplicated, strings.Join(firstN(problems, 20), "\n"))
 	}
-	if during503 == 0 {
-		t.Error("no webhook answered 503 while PostgreSQL was down")
+	// The webhook waits out an outage shorter than its deadline: every reply stored at its
+	// first attempt. (A slower restart, on a loaded machine, may still cost some a 503.)
+	if outageFor := recovered.Sub(stopAt); outageFor < outreach.WebhookDeadline*2/3 && (during503 > 0 || attempts != tried) {
+		t.Errorf("the database was back after %v, within the webhook's deadline, yet %d replies were answered 503 (%d attempts for %d replies)",
+			outageFor.Round(time.Millisecond), during503, attempts, tried)
 	}
 	// BUG CHECK: while the database is down the webhook must fail cleanly, with 503 (Twilio
 	// retries it); any other status (a 500, a 4xx Twilio does not retry) is a product bug.
