@@ -11,7 +11,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/outreach-engine/outreach/escalation"
-	"github.com/outreach-engine/outreach/internal/aftercommit"
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/outreach/ivr"
@@ -54,10 +53,13 @@ WHERE practice_id = $4 AND id = $5`
 
 const markReached = `UPDATE calls SET reached_at = COALESCE(reached_at, $1), updated_at = $1 WHERE practice_id = $2 AND id = $3`
 
-// withCall runs f on a locked call in one transaction.
+// withCall runs f on a locked call in one transaction, run again while the database primary is
+// gone (within ctx's deadline) so that a patient on the line rides through a failover. A try
+// whose commit was lost is harmless to repeat: marking a call answered only moves it forward,
+// and an input for a step already answered asks the current question.
 func (e *Engine) withCall(ctx context.Context, call int64, f func(ctx context.Context, tx *sqlx.Tx, c callState, now time.Time) (ivr.Turn, error)) (ivr.Turn, error) {
 	var turn ivr.Turn
-	err := aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
+	err := e.txOnPrimary(ctx, "voice call", func(ctx context.Context, tx *sqlx.Tx) error {
 		var c callState
 		if err := tx.GetContext(ctx, &c, selectCallState, e.pid(), call); err != nil {
 			if db.IsNoRows(err) {
