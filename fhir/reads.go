@@ -1,13 +1,16 @@
 package fhir
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/outreach-engine/outreach/escalation"
 	"github.com/outreach-engine/outreach/internal/errkind"
+	"github.com/outreach-engine/outreach/monitoring"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/staff"
 )
@@ -147,81 +150,51 @@ func (s *Server) searchQuestionnaires(r *http.Request, _ staff.Identity) (int, a
 // searchResponses serves GET /QuestionnaireResponse?patient=: the patient's check-ins with their
 // answers, newest first.
 func (s *Server) searchResponses(r *http.Request, who staff.Identity) (int, any, error) {
-	pg, err := pageOf(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	ext, id, err := s.patientParam(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	list, err := s.Engine.Checkins(r.Context(), s.DB, id, pg.offset+pg.count+1)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := s.audited(r.Context(), who, id, "QuestionnaireResponse"); err != nil {
-		return 0, nil, err
-	}
-	entries, ids := []Resource{}, []string{}
-	for _, c := range list[min(pg.offset, len(list)):] {
-		entries = append(entries, ResponseOf(c, ext, s.Engine.Scripts[c.Script], s.Base))
-		ids = append(ids, strconv.FormatInt(c.ID, 10))
-	}
-	return http.StatusOK, s.searchset(r, pg, "QuestionnaireResponse", entries, ids, nil), nil
+	return patientSearch(s, r, who, "QuestionnaireResponse",
+		func(ctx context.Context, patient int64, pg page) ([]outreach.CheckinView, error) {
+			list, err := s.Engine.Checkins(ctx, s.DB, patient, pg.offset+pg.count+1)
+			return list[min(pg.offset, len(list)):], err
+		},
+		func(c outreach.CheckinView, ext string) (Resource, int64) {
+			return ResponseOf(c, ext, s.Engine.Scripts[c.Script], s.Base), c.ID
+		})
 }
 
 // searchCommunications serves GET /Communication?patient=: the patient's texts both ways,
 // newest first (the newest outreach.MaxThread at most, as the conversation reads them).
 func (s *Server) searchCommunications(r *http.Request, who staff.Identity) (int, any, error) {
-	pg, err := pageOf(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	ext, id, err := s.patientParam(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	list, err := s.Engine.Thread(r.Context(), s.DB, outreach.Party{Patient: id}, min(pg.offset+pg.count+1, outreach.MaxThread))
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := s.audited(r.Context(), who, id, "Communication"); err != nil {
-		return 0, nil, err
-	}
-	entries, ids := []Resource{}, []string{}
-	for _, m := range list[min(pg.offset, len(list)):] {
-		entries, ids = append(entries, CommunicationOf(m, ext)), append(ids, strconv.FormatInt(m.ID, 10))
-	}
-	return http.StatusOK, s.searchset(r, pg, "Communication", entries, ids, nil), nil
+	return patientSearch(s, r, who, "Communication",
+		func(ctx context.Context, patient int64, pg page) ([]outreach.MessageView, error) {
+			list, err := s.Engine.Thread(ctx, s.DB, outreach.Party{Patient: patient}, min(pg.offset+pg.count+1, outreach.MaxThread))
+			return list[min(pg.offset, len(list)):], err
+		},
+		func(m outreach.MessageView, ext string) (Resource, int64) { return CommunicationOf(m, ext), m.ID })
 }
 
 // searchObservations serves GET /Observation?patient=: the patient's readings, newest first.
 func (s *Server) searchObservations(r *http.Request, who staff.Identity) (int, any, error) {
-	pg, err := pageOf(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	ext, id, err := s.patientParam(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	list, err := s.Readings.History(r.Context(), s.DB, id, pg.count+1, pg.offset)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := s.audited(r.Context(), who, id, "Observation"); err != nil {
-		return 0, nil, err
-	}
-	entries, ids := []Resource{}, []string{}
-	for _, o := range list {
-		entries, ids = append(entries, ObservationOf(o, ext)), append(ids, strconv.FormatInt(o.ID, 10))
-	}
-	return http.StatusOK, s.searchset(r, pg, "Observation", entries, ids, nil), nil
+	return patientSearch(s, r, who, "Observation",
+		func(ctx context.Context, patient int64, pg page) ([]monitoring.Stored, error) {
+			return s.Readings.History(ctx, s.DB, patient, pg.count+1, pg.offset)
+		},
+		func(o monitoring.Stored, ext string) (Resource, int64) { return ObservationOf(o, ext), o.ID })
 }
 
 // searchTasks serves GET /Task?patient=: the patient's items on the clinician queue, newest
 // first.
 func (s *Server) searchTasks(r *http.Request, who staff.Identity) (int, any, error) {
+	return patientSearch(s, r, who, "Task",
+		func(ctx context.Context, patient int64, pg page) ([]escalation.View, error) {
+			return s.Queue.OfPatient(ctx, patient, pg.count+1, pg.offset)
+		},
+		func(v escalation.View, ext string) (Resource, int64) { return TaskOf(v, ext), v.ID })
+}
+
+// patientSearch serves a search of typ resources by patient (?patient=): load reads the page's
+// items, the page's offset applied and one more than its count when a next page exists; as
+// turns an item into its resource and id. The read is audited.
+func patientSearch[T any](s *Server, r *http.Request, who staff.Identity, typ string,
+	load func(ctx context.Context, patient int64, pg page) ([]T, error), as func(item T, ext string) (Resource, int64)) (int, any, error) {
 	pg, err := pageOf(r)
 	if err != nil {
 		return 0, nil, err
@@ -230,16 +203,17 @@ func (s *Server) searchTasks(r *http.Request, who staff.Identity) (int, any, err
 	if err != nil {
 		return 0, nil, err
 	}
-	list, err := s.Queue.OfPatient(r.Context(), id, pg.count+1, pg.offset)
+	list, err := load(r.Context(), id, pg)
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := s.audited(r.Context(), who, id, "Task"); err != nil {
+	if err := s.audited(r.Context(), who, id, typ); err != nil {
 		return 0, nil, err
 	}
 	entries, ids := []Resource{}, []string{}
-	for _, v := range list {
-		entries, ids = append(entries, TaskOf(v, ext)), append(ids, strconv.FormatInt(v.ID, 10))
+	for _, item := range list {
+		res, rid := as(item, ext)
+		entries, ids = append(entries, res), append(ids, strconv.FormatInt(rid, 10))
 	}
-	return http.StatusOK, s.searchset(r, pg, "Task", entries, ids, nil), nil
+	return http.StatusOK, s.searchset(r, pg, typ, entries, ids, nil), nil
 }
