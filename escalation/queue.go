@@ -492,3 +492,24 @@ func (q *Queue) OfPatient(ctx context.Context, patient int64, limit, offset int)
 	}
 	return out, nil
 }
+
+// selectPatientItem is one item of a patient's, by id.
+const selectPatientItem = viewColumns + `, e.patient_id` + viewJoins + `
+WHERE e.practice_id = $1 AND e.id = $3 AND e.patient_id IS NOT NULL`
+
+// PatientItem returns one item raised for a patient (not for an unknown number) and the
+// (internal) id of the patient; ErrNotFound when there is none. Reading it is a read of the
+// patient's record: the caller audits it.
+func (q *Queue) PatientItem(ctx context.Context, id int64) (View, int64, error) {
+	var row struct {
+		View
+		PatientID int64 `db:"patient_id"`
+	}
+	if err := q.DB.GetContext(ctx, &row, selectPatientItem, q.Practice, q.now(), id); err != nil {
+		if db.IsNoRows(err) {
+			return View{}, 0, ErrNotFound
+		}
+		return View{}, 0, fmt.Errorf("error reading escalation %d: %w", id, err)
+	}
+	return row.View, row.PatientID, nil
+}

@@ -96,10 +96,10 @@ func Capability(base string) CapabilityStatement {
 				{Type: "Questionnaire", Interaction: interactions("read", "search-type"),
 					SearchParam:   []SearchParam{{Name: "_id", Type: "token"}},
 					Documentation: "the check-in scripts; escalation rules are escalation-rule extensions on their items"},
-				{Type: "QuestionnaireResponse", Interaction: interactions("search-type"), SearchParam: byPatient},
-				{Type: "Communication", Interaction: interactions("search-type"), SearchParam: byPatient},
-				{Type: "Observation", Interaction: interactions("search-type", "create"), SearchParam: byPatient},
-				{Type: "Task", Interaction: interactions("search-type"), SearchParam: byPatient},
+				{Type: "QuestionnaireResponse", Interaction: interactions("read", "search-type"), SearchParam: byPatient},
+				{Type: "Communication", Interaction: interactions("read", "search-type"), SearchParam: byPatient},
+				{Type: "Observation", Interaction: interactions("read", "search-type", "create"), SearchParam: byPatient},
+				{Type: "Task", Interaction: interactions("read", "search-type"), SearchParam: byPatient},
 			}}}}
 }
 

@@ -108,9 +108,17 @@ func TestReadSurface(t *testing.T) {
 		t.Errorf("tasks = %s", js(tasks))
 	}
 
+	// Each searched resource reads the same by its id.
+	for _, res := range []map[string]any{qrs[0], entries(comms)[0], obs[0], tasks[0]} {
+		path := "/" + res["resourceType"].(string) + "/" + res["id"].(string)
+		if got := r.get(path, 200); js(got) != js(res) {
+			t.Errorf("GET %s = %s, want the search's %s", path, js(got), js(res))
+		}
+	}
+
 	// Patient, Patient?identifier, Condition search and read, responses, 4 pages + 1 of texts,
-	// readings, items: each an audited read.
-	if got := r.count(`SELECT count(*) FROM audit_log WHERE action = 'patient.read' AND detail->>'view' LIKE 'fhir %'`) - before; got < 8+pages {
+	// readings, items, and the 4 reads by id: each an audited read.
+	if got := r.count(`SELECT count(*) FROM audit_log WHERE action = 'patient.read' AND detail->>'view' LIKE 'fhir %'`) - before; got < 12+pages {
 		t.Errorf("%d reads audited", got)
 	}
 }
@@ -135,6 +143,10 @@ func TestErrorsAreOperationOutcomes(t *testing.T) {
 		{r.token, "GET", "/Observation?patient=P1&_count=x", 400, `"code":"invalid"`},
 		{r.token, "GET", "/Questionnaire/nope", 404, `"code":"not-found"`},
 		{r.token, "GET", "/Medication/1", 404, `"code":"not-found"`},
+		{r.token, "GET", "/QuestionnaireResponse/999999", 404, `"code":"not-found"`},
+		{r.token, "GET", "/Communication/0", 404, `"code":"not-found"`},
+		{r.token, "GET", "/Observation/x", 404, `"code":"not-found"`},
+		{r.token, "GET", "/Task/999999", 404, `"code":"not-found"`},
 	} {
 		t.Run(tt.method+tt.path, func(t *testing.T) {
 			code, body := r.doAs(tt.token, tt.method, tt.path, "")

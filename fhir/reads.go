@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
+	"github.com/outreach-engine/outreach/internal/patients"
 	"github.com/outreach-engine/outreach/monitoring"
 	"github.com/outreach-engine/outreach/outreach"
 	"github.com/outreach-engine/outreach/staff"
@@ -216,4 +218,69 @@ func patientSearch[T any](s *Server, r *http.Request, who staff.Identity, typ st
 		entries, ids = append(entries, res), append(ids, strconv.FormatInt(rid, 10))
 	}
 	return http.StatusOK, s.searchset(r, pg, typ, entries, ids, nil), nil
+}
+
+// readResponse serves GET /QuestionnaireResponse/{id}: one check-in with its answers.
+func (s *Server) readResponse(r *http.Request, who staff.Identity) (int, any, error) {
+	return readByID(s, r, who, "QuestionnaireResponse",
+		func(ctx context.Context, id int64) (outreach.CheckinView, int64, error) {
+			return s.Engine.Checkin(ctx, s.DB, id)
+		},
+		func(c outreach.CheckinView, ext string) Resource {
+			return ResponseOf(c, ext, s.Engine.Scripts[c.Script], s.Base)
+		})
+}
+
+// readCommunication serves GET /Communication/{id}: one of a patient's texts.
+func (s *Server) readCommunication(r *http.Request, who staff.Identity) (int, any, error) {
+	return readByID(s, r, who, "Communication",
+		func(ctx context.Context, id int64) (outreach.MessageView, int64, error) {
+			return s.Engine.Text(ctx, s.DB, id)
+		},
+		func(m outreach.MessageView, ext string) Resource { return CommunicationOf(m, ext) })
+}
+
+// readObservation serves GET /Observation/{id}: one reading.
+func (s *Server) readObservation(r *http.Request, who staff.Identity) (int, any, error) {
+	return readByID(s, r, who, "Observation",
+		func(ctx context.Context, id int64) (monitoring.Stored, int64, error) {
+			return s.Readings.Read(ctx, s.DB, id)
+		},
+		func(o monitoring.Stored, ext string) Resource { return ObservationOf(o, ext) })
+}
+
+// readTask serves GET /Task/{id}: one item raised for a patient on the clinician queue.
+func (s *Server) readTask(r *http.Request, who staff.Identity) (int, any, error) {
+	return readByID(s, r, who, "Task",
+		func(ctx context.Context, id int64) (escalation.View, int64, error) {
+			return s.Queue.PatientItem(ctx, id)
+		},
+		func(v escalation.View, ext string) Resource { return TaskOf(v, ext) })
+}
+
+// readByID serves a read of one typ resource by its id: load finds the item and its patient's
+// internal id; as turns it into the resource for the patient with the practice's id ext. An id
+// that is not a number, or that load does not find, is a 404. The read is audited.
+func readByID[T any](s *Server, r *http.Request, who staff.Identity, typ string,
+	load func(ctx context.Context, id int64) (T, int64, error), as func(item T, ext string) Resource) (int, any, error) {
+	notFound := errkind.Errorf(errkind.ErrNotFound, "no %s/%s", typ, r.PathValue("id"))
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, nil, notFound
+	}
+	item, patient, err := load(r.Context(), id)
+	if errors.Is(err, errkind.ErrNotFound) || db.IsNoRows(err) {
+		return 0, nil, notFound
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	ext, err := patients.ExtID(r.Context(), s.DB, s.practiceID(), patient)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := s.audited(r.Context(), who, patient, typ); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, as(item, ext), nil
 }

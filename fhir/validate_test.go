@@ -170,9 +170,12 @@ func TestResourcesValidate(t *testing.T) {
 		return keep(body)
 	}
 	kinds := map[string]int{}
+	// count counts a search's entries by type and reads each by its id too.
 	count := func(b map[string]any) {
 		for _, e := range entries(b) {
-			kinds[e["resourceType"].(string)]++
+			kind := e["resourceType"].(string)
+			kinds[kind]++
+			get("/" + kind + "/" + e["id"].(string))
 		}
 	}
 	get("/metadata")

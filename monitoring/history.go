@@ -53,3 +53,22 @@ func (s *Service) StoredID(ctx context.Context, q db.Querier, patient int64, r R
 	}
 	return id, nil
 }
+
+const selectStoredByID = `
+SELECT id, device, type, taken_at, coalesce(systolic, 0) AS systolic, coalesce(diastolic, 0) AS diastolic,
+	coalesce(value, 0) AS value, coalesce(unit, '') AS unit, manual, patient_id
+FROM readings
+WHERE practice_id = $1 AND id = $2`
+
+// Read returns one stored reading and the (internal) id of its patient; db.IsNoRows reports
+// none. Reading it is a read of the patient's record: the caller audits it.
+func (s *Service) Read(ctx context.Context, q db.Querier, id int64) (Stored, int64, error) {
+	var row struct {
+		Stored
+		Patient int64 `db:"patient_id"`
+	}
+	if err := q.GetContext(ctx, &row, selectStoredByID, s.pid(), id); err != nil {
+		return Stored{}, 0, fmt.Errorf("error reading reading %d: %w", id, err)
+	}
+	return row.Stored, row.Patient, nil
+}

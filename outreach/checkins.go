@@ -121,6 +121,39 @@ func (e *Engine) CheckinsBefore(ctx context.Context, q db.Querier, patient, befo
 	if len(out) == 0 {
 		return out, nil
 	}
+	if err := e.checkinDetails(ctx, q, patient, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+const selectCheckinByID = `
+SELECT id, script_id, period, channel, language, status, started_at, ended_at, patient_id
+FROM checkins WHERE practice_id = $1 AND id = $2`
+
+// Checkin returns one check-in with its answers and calls, and the (internal) id of its patient;
+// errkind.ErrNotFound when the practice has no check-in id. Reading it is a read of the
+// patient's record: the caller audits it.
+func (e *Engine) Checkin(ctx context.Context, q db.Querier, id int64) (CheckinView, int64, error) {
+	var row struct {
+		CheckinView
+		Patient int64 `db:"patient_id"`
+	}
+	if err := q.GetContext(ctx, &row, selectCheckinByID, e.pid(), id); db.IsNoRows(err) {
+		return CheckinView{}, 0, errkind.Errorf(errkind.ErrNotFound, "no check-in %d", id)
+	} else if err != nil {
+		return CheckinView{}, 0, fmt.Errorf("error reading check-in %d: %w", id, err)
+	}
+	out := []CheckinView{row.CheckinView}
+	if err := e.checkinDetails(ctx, q, row.Patient, out); err != nil {
+		return CheckinView{}, 0, err
+	}
+	return out[0], row.Patient, nil
+}
+
+// checkinDetails fills in the answers and calls of a patient's check-ins out, answers in their
+// script's order.
+func (e *Engine) checkinDetails(ctx context.Context, q db.Querier, patient int64, out []CheckinView) error {
 	ids, starts := make([]int64, len(out)), make([]string, len(out))
 	for i, c := range out {
 		// Text with the offset and every digit: the server reads it as the instant stored.
@@ -134,11 +167,11 @@ func (e *Engine) CheckinsBefore(ctx context.Context, q db.Querier, patient, befo
 		AnsweredAt time.Time `db:"answered_at"`
 	}
 	if err := q.SelectContext(ctx, &answers, selectCheckinAnswers, e.pid(), pq.Array(ids), pq.Array(starts)); err != nil {
-		return nil, fmt.Errorf("error listing answers of patient %d: %w", patient, err)
+		return fmt.Errorf("error listing answers of patient %d: %w", patient, err)
 	}
 	var calls []CallView
 	if err := q.SelectContext(ctx, &calls, selectCheckinCalls, e.pid(), pq.Array(ids)); err != nil {
-		return nil, fmt.Errorf("error listing calls of patient %d: %w", patient, err)
+		return fmt.Errorf("error listing calls of patient %d: %w", patient, err)
 	}
 	callsOf := map[int64][]CallView{}
 	for _, c := range calls {
@@ -165,7 +198,7 @@ func (e *Engine) CheckinsBefore(ctx context.Context, q db.Querier, patient, befo
 			})
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // questionIndex is a question's place in its script; answers to questions the script no longer

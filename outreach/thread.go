@@ -100,6 +100,29 @@ func (e *Engine) ThreadBefore(ctx context.Context, q db.Querier, with Party, bef
 	return out, nil
 }
 
+const selectPatientText = threadColumns + `WHERE m.practice_id = $1 AND m.id = $2 AND m.patient_id IS NOT NULL`
+
+const selectTextPatient = `SELECT patient_id FROM messages WHERE practice_id = $1 AND id = $2 AND patient_id IS NOT NULL`
+
+// Text returns one of a patient's texts and the (internal) id of the patient; errkind.ErrNotFound
+// when the practice has no text id of a patient. Reading it is a read of the patient's record:
+// the caller audits it.
+func (e *Engine) Text(ctx context.Context, q db.Querier, id int64) (MessageView, int64, error) {
+	var m MessageView
+	var patient int64
+	err := q.GetContext(ctx, &patient, selectTextPatient, e.pid(), id)
+	if err == nil {
+		err = q.GetContext(ctx, &m, selectPatientText, e.pid(), id)
+	}
+	if db.IsNoRows(err) {
+		return MessageView{}, 0, errkind.Errorf(errkind.ErrNotFound, "no text %d", id)
+	}
+	if err != nil {
+		return MessageView{}, 0, fmt.Errorf("error reading text %d: %w", id, err)
+	}
+	return m, patient, nil
+}
+
 // MaxStaffText is the longest text staff may write: what a provider delivers as one message.
 const MaxStaffText = maxBody
 

@@ -29,3 +29,15 @@ func IDs(ctx context.Context, q db.Querier, practice int64, ext []string) (map[s
 	}
 	return ids, nil
 }
+
+const selectExtID = `SELECT ext_id FROM patients WHERE practice_id = $1 AND id = $2`
+
+// ExtID returns the practice's id of the patient with internal id id; db.IsNoRows reports no
+// such patient.
+func ExtID(ctx context.Context, q db.Querier, practice, id int64) (string, error) {
+	var ext string
+	if err := q.GetContext(ctx, &ext, selectExtID, practice, id); err != nil {
+		return "", fmt.Errorf("error looking up patient %d: %w", id, err)
+	}
+	return ext, nil
+}
