@@ -3,6 +3,7 @@ package staff
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -86,8 +87,12 @@ const MinPassword = 12
 const bcryptCost = 12
 
 // dummyHash is compared against when the staff id is unknown, so that a login takes as long
-// whether or not the id exists.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such staff member here"), bcryptCost)
+// whether or not the id exists. It is made at the first such login, not when the program
+// starts: every command would otherwise pay for a bcrypt hash it does not use.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("no such staff member here"), bcryptCost)
+	return h
+})
 
 const setPassword = `
 UPDATE staff SET password_hash = $3, access = COALESCE(NULLIF($4, ''), access), updated_at = $5

@@ -136,7 +136,7 @@ func (s *Sessions) Login(ctx context.Context, member, password, addr string) (st
 	}
 	hash := []byte(row.Hash)
 	if row.Hash == "" {
-		hash = dummyHash
+		hash = dummyHash()
 	}
 	bad := s.compare(hash, []byte(password)) != nil || row.Hash == ""
 	s.release()
