@@ -53,16 +53,29 @@ SELECT patient_id, given_at, revoked_at, npi, documented FROM consents WHERE pra
 // date_part's epoch is the stored microseconds divided by a million), which both sides encode
 // and decode far more cheaply than timestamps as text. $4 and $5 take a share of the staff
 // members: those whose id is $5 modulo $4.
+//
+// The entries' patients are joined by hash over the range of the month's entry ids, which
+// bounds the read of time_entry_patients (not partitioned) by the month, whatever the years
+// of history before it; run with nested loops off (see entrySettings), since the planner cannot
+// tell how many entries a share holds and would otherwise probe the index once per entry.
 const selectMonthEntries = `
-SELECT e.id, e.staff_id, e.staff_role, coalesce(e.staff_npi, ''), e.program,
-	CAST(round(date_part('epoch', e.started_at) * 1000000) AS bigint),
-	CAST(round(date_part('epoch', e.ended_at) * 1000000) AS bigint),
-	e.mdm, e.interactive, tp.patient_id
-FROM time_entries e
-JOIN time_entry_patients tp ON tp.practice_id = e.practice_id AND tp.entry_id = e.id
-WHERE e.practice_id = $1 AND e.started_at < $3 AND e.started_at > CAST($2 AS timestamptz) - interval '24 hours'
-  AND e.ended_at > $2 AND NOT e.voided AND e.staff_id % $4 = $5
-  AND NOT EXISTS (SELECT 1 FROM time_entry_successors n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id)`
+WITH m AS MATERIALIZED (
+	SELECT e.id, e.staff_id, e.staff_role, coalesce(e.staff_npi, '') AS staff_npi, e.program,
+		CAST(round(date_part('epoch', e.started_at) * 1000000) AS bigint) AS started,
+		CAST(round(date_part('epoch', e.ended_at) * 1000000) AS bigint) AS ended,
+		e.mdm, e.interactive
+	FROM time_entries e
+	WHERE e.practice_id = $1 AND e.started_at < $3 AND e.started_at > CAST($2 AS timestamptz) - interval '24 hours'
+	  AND e.ended_at > $2 AND NOT e.voided AND e.staff_id % $4 = $5
+	  AND NOT EXISTS (SELECT 1 FROM time_entry_successors n WHERE n.practice_id = e.practice_id AND n.supersedes = e.id))
+SELECT m.id, m.staff_id, m.staff_role, m.staff_npi, m.program, m.started, m.ended, m.mdm, m.interactive, tp.patient_id
+FROM m JOIN time_entry_patients tp ON tp.practice_id = $1 AND tp.entry_id = m.id
+WHERE tp.entry_id BETWEEN (SELECT min(id) FROM m) AND (SELECT max(id) FROM m)`
+
+// entrySettings are the settings of the transactions that read the month's entries (see
+// selectMonthEntries): no nested loops, and no JIT compilation, which takes longer than it
+// saves on a read of every entry once.
+const entrySettings = `SET LOCAL enable_nestloop = off; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off`
 
 // selectServices loads the services of the month, and earlier G0506 (billed once per initiation).
 const selectServices = `
@@ -168,8 +181,8 @@ func (s *Store) compute(ctx context.Context, tx *sqlx.Tx, m Month) (Report, erro
 const entryParts = 2
 
 // load reads what the month's report is computed from in tx's snapshot, which must be of
-// repeatable read: the facts over tx, and the entries over tx and over further connections of
-// the pool that take up its snapshot, each a share of the staff members.
+// repeatable read: the facts over tx and, at the same time, the entries over further
+// connections of the pool that take up its snapshot, each a share of the staff members.
 func (s *Store) load(ctx context.Context, tx *sqlx.Tx, m Month) (Input, *monthEntries, error) {
 	if err := s.Rates.Covers(m); err != nil {
 		return Input{}, nil, err
@@ -182,25 +195,14 @@ func (s *Store) load(ctx context.Context, tx *sqlx.Tx, m Month) (Input, *monthEn
 	me := &monthEntries{parts: make([]*entryPart, entryParts)}
 	errs := make([]error, entryParts)
 	var wg sync.WaitGroup
-	for part := 1; part < entryParts; part++ {
+	for part := range entryParts {
 		wg.Go(func() { me.parts[part], errs[part] = s.loadShared(ctx, snapshot, start, end, part) })
 	}
 	in, index, err := s.facts(ctx, tx, m)
-	if err == nil {
-		// A month's report reads every entry once: compiling the query's expressions takes
-		// longer than it saves.
-		if _, err = tx.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
-			err = fmt.Errorf("error preparing the report: %w", err)
-		}
-	}
-	if err == nil {
-		me.parts[0], err = loadMonthEntries(ctx, tx, s.Practice, start, end, entryParts, 0)
-	}
-	errs[0] = err
-	// The other parts read in tx's snapshot, which lives as long as tx: they are waited for
-	// whatever happened here.
+	// The parts read in tx's snapshot, which lives as long as tx: they are waited for whatever
+	// happened here.
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(append(errs, err)...); err != nil {
 		return Input{}, nil, err
 	}
 	me.index = index
@@ -220,7 +222,7 @@ func (s *Store) loadShared(ctx context.Context, snapshot string, start, end time
 		if _, err := tx.ExecContext(ctx, "SET TRANSACTION SNAPSHOT "+pq.QuoteLiteral(snapshot)); err != nil {
 			return fmt.Errorf("error taking up the report's snapshot: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
+		if _, err := tx.ExecContext(ctx, entrySettings); err != nil {
 			return fmt.Errorf("error preparing the report: %w", err)
 		}
 		var err error
