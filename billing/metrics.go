@@ -271,7 +271,9 @@ func (m *Metrics) compute(ctx context.Context, conn *sqlx.Conn, month Month, now
 }
 
 // Run marks the figures stale (the configuration they are computed with may have changed),
-// then refreshes them every minute until ctx ends; failures are logged and counted.
+// then refreshes them every minute until ctx ends, the first time a minute after it starts:
+// a server just started answers its first requests and scrapes before it computes a month's
+// report. Failures are logged and counted.
 func (m *Metrics) Run(ctx context.Context) {
 	if err := m.MarkStale(ctx); err != nil {
 		m.errors.Inc()
@@ -280,13 +282,13 @@ func (m *Metrics) Run(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		if _, err := m.Refresh(ctx); err != nil && ctx.Err() == nil {
-			m.Log.Error("error computing the billing figures", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if _, err := m.Refresh(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Error("error computing the billing figures", "err", err)
 		}
 	}
 }

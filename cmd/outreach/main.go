@@ -17,6 +17,7 @@ import (
 
 	"github.com/outreach-engine/outreach/billing"
 	"github.com/outreach-engine/outreach/escalation"
+	"github.com/outreach-engine/outreach/internal/dbgauge"
 	"github.com/outreach-engine/outreach/monitoring"
 )
 
@@ -49,6 +50,9 @@ type app struct {
 	escalations *escalation.Metrics
 	// figures are billing's month figures (set with the server's metrics), kept computed by run.
 	figures *billing.Metrics
+	// gauges are the gauges read from the database (set with the server's metrics), kept read
+	// by run.
+	gauges []*dbgauge.Set
 }
 
 // run runs the command line args. A command's --help succeeds without reading the

@@ -108,8 +108,11 @@ func (a *app) newServer(d *sqlx.DB, eng *outreach.Engine) (*web.Server, *metrics
 	eng.Metrics = outreach.NewMetrics(reg, scripts)
 	a.escalations = escalation.NewMetrics(reg)
 	eng.Escalations = a.escalations
-	reg.MustRegister(outreach.Gauges(d, pid, scripts, a.now, errs, a.log), escalation.Gauges(d, pid, a.now, errs, a.log),
-		timelog.Gauges(d, pid, a.now, errs, a.log))
+	a.gauges = []*dbgauge.Set{outreach.Gauges(d, pid, scripts, a.now, errs, a.log), escalation.Gauges(d, pid, a.now, errs, a.log),
+		timelog.Gauges(d, pid, a.now, errs, a.log)}
+	for _, g := range a.gauges {
+		reg.MustRegister(g)
+	}
 	a.figures = billing.NewMetrics(a.billingStore(d), 0, a.log)
 	reg.MustRegister(a.figures)
 	rt := metrics.NewRuntime(reg)
@@ -148,16 +151,18 @@ func (a *app) run(ctx context.Context, srv *web.Server, ln net.Listener, eng *ou
 	if _, err := c.AddFunc("41 3 * * *", func() { a.keepPartitions(ctx) }); err != nil {
 		panic(err) // a constant spec
 	}
+	// The gauges are read once before the first request, then in the background: a scrape,
+	// the first one too, answers from what was read.
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		dispatchLoop(ctx, eng, rt, a.log)
-	}()
-	go func() {
-		defer wg.Done()
-		a.figures.Run(ctx)
-	}()
+	for _, g := range a.gauges {
+		wg.Go(func() { g.Refresh(ctx) })
+	}
+	wg.Wait()
+	for _, g := range a.gauges {
+		wg.Go(func() { g.Keep(ctx) })
+	}
+	wg.Go(func() { dispatchLoop(ctx, eng, rt, a.log) })
+	wg.Go(func() { a.figures.Run(ctx) })
 	err := srv.Serve(ctx, ln, shutdownGrace)
 	<-c.Stop().Done()
 	wg.Wait()

@@ -1,6 +1,7 @@
 // Package dbgauge reads gauges of the current state from the database for Prometheus: one
 // statement per metric, each bounded by what is open or due (never a scan of history), their
-// answers cached for a few seconds whatever the scrapes, known label values shown as 0 when a
+// answers cached for a few seconds whatever the scrapes (or kept read in the background, see
+// Set.Keep, so that a scrape does not wait for them), known label values shown as 0 when a
 // statement has no row for them, and failed statements counted in
 // outreach_metrics_query_errors_total and left out of that scrape.
 //
@@ -63,7 +64,8 @@ type Set struct {
 	Log      *slog.Logger
 	Queries  []Query
 
-	mu      sync.Mutex
+	reading sync.Mutex // held by the one read at a time
+	mu      sync.Mutex // guards at and metrics
 	at      time.Time
 	metrics []prometheus.Metric
 }
@@ -77,20 +79,69 @@ func (s *Set) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect sends the gauges, read again when the last answers are older than CacheFor.
 func (s *Set) Collect(ch chan<- prometheus.Metric) {
+	metrics, fresh := s.latest()
+	if !fresh {
+		metrics = s.refresh(context.Background(), false)
+	}
+	for _, m := range metrics {
+		ch <- m
+	}
+}
+
+// latest returns the last answers, and whether they are younger than CacheFor.
+func (s *Set) latest() ([]prometheus.Metric, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cache := s.CacheFor
-	if cache <= 0 {
-		cache = DefaultCache
+	now := s.Clock()
+	return s.metrics, s.metrics != nil && now.Sub(s.at) < s.cacheFor() && !now.Before(s.at)
+}
+
+func (s *Set) cacheFor() time.Duration {
+	if s.CacheFor <= 0 {
+		return DefaultCache
 	}
-	if now := s.Clock(); s.metrics == nil || now.Sub(s.at) >= cache || now.Before(s.at) {
-		ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
-		s.metrics = s.read(ctx, now)
-		cancel()
-		s.at = now
+	return s.CacheFor
+}
+
+// refresh reads the answers, one read at a time; unless force, answers read meanwhile by
+// another caller, younger than CacheFor, are returned instead.
+func (s *Set) refresh(ctx context.Context, force bool) []prometheus.Metric {
+	s.reading.Lock()
+	defer s.reading.Unlock()
+	if metrics, fresh := s.latest(); fresh && !force {
+		return metrics
 	}
-	for _, m := range s.metrics {
-		ch <- m
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	now := s.Clock()
+	metrics := s.read(ctx, now)
+	s.mu.Lock()
+	s.metrics, s.at = metrics, now
+	s.mu.Unlock()
+	return metrics
+}
+
+// Refresh reads the answers now, whatever their age.
+func (s *Set) Refresh(ctx context.Context) {
+	s.refresh(ctx, true)
+}
+
+// Keep refreshes the answers every half of CacheFor until ctx ends, so that scrapes are
+// answered at once from what was read in the background, never waiting for the statements
+// unless the last answers are older than CacheFor (the database did not answer in time). Its
+// first refresh is half a CacheFor from now: call Refresh before for answers at once.
+func (s *Set) Keep(ctx context.Context) {
+	t := time.NewTicker(s.cacheFor() / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if ctx.Err() == nil {
+				s.Refresh(ctx)
+			}
+		}
 	}
 }
 

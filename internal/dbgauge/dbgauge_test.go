@@ -1,6 +1,7 @@
 package dbgauge_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"testing"
@@ -94,5 +95,82 @@ func TestSetCachesZeroFillsAndCountsErrors(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(errs); v != 2 {
 		t.Errorf("errors = %v after two reads, want 2", v)
+	}
+}
+
+// TestSetKeep: Refresh reads at once whatever the cache; Keep reads again every half of
+// CacheFor, so that a scrape finds answers read in the background; a scrape while a read is
+// under way answers from the last one rather than wait.
+func TestSetKeep(t *testing.T) {
+	d, _ := dbtest.Fresh(t)
+	now := time.Date(2026, 12, 10, 15, 0, 0, 0, time.UTC)
+	if _, err := d.Exec(`INSERT INTO practices (id, timezone, created_at, updated_at) VALUES (1, 'America/New_York', $1, $1) ON CONFLICT DO NOTHING`, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec(`CREATE TABLE gauge_source (v int NOT NULL, pause float8 NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec(`INSERT INTO gauge_source VALUES (1, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	desc := prometheus.NewDesc("test_value", "A value.", nil, nil)
+	set := &dbgauge.Set{DB: d, Practice: 1, Clock: time.Now, CacheFor: time.Second,
+		Errors: dbgauge.NewErrors(prometheus.NewRegistry()), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Queries: []dbgauge.Query{{Desc: desc,
+			SQL: `SELECT '' AS l1, '' AS l2, '' AS l3, v AS v FROM gauge_source, pg_sleep(pause) WHERE $1::bigint > 0`}}}
+	value := func() float64 {
+		t.Helper()
+		return testutil.ToFloat64(set)
+	}
+	set.Refresh(context.Background())
+	if v := value(); v != 1 {
+		t.Fatalf("after Refresh: %v, want 1", v)
+	}
+	if _, err := d.Exec(`UPDATE gauge_source SET v = 2`); err != nil {
+		t.Fatal(err)
+	}
+	set.Refresh(context.Background())
+	if v := value(); v != 2 {
+		t.Fatalf("Refresh within the cache time: %v, want 2 (read again)", v)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	kept := make(chan struct{})
+	go func() { set.Keep(ctx); close(kept) }()
+	defer func() { cancel(); <-kept }()
+	if _, err := d.Exec(`UPDATE gauge_source SET v = 3`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for value() != 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("Keep did not read the new value within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The next reads take 3 s: a scrape meanwhile answers from the last read (at most half a
+	// CacheFor old when the slow read began) at once.
+	if _, err := d.Exec(`UPDATE gauge_source SET v = 4, pause = 3`); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var sleeping bool
+		if err := d.Get(&sleeping, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database())`); err != nil {
+			t.Fatal(err)
+		}
+		if sleeping {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Keep did not begin a read within 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	if v := value(); v != 3 {
+		t.Errorf("a scrape during a read: %v, want 3 (the last read)", v)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("a scrape during a read took %s: it waited for the read", took)
 	}
 }
