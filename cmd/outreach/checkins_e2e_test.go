@@ -381,13 +381,21 @@ closing: {en: "Thank you."}
 	if n := countRows(t, d, "SELECT count(*) FROM time_entries WHERE program = 'ccm' AND activity = 'patient_call'"); n != 1 {
 		t.Errorf("time entries = %d", n)
 	}
-	// The managers' metrics after this run, as Prometheus scrapes them.
-	resp, err = http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// The managers' metrics after this run, as Prometheus scrapes them. Gauges are read in the
+	// background (every 7.5 s): scrape until the care time's gauge has the entry.
+	var scraped []byte
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		resp, err = http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		scraped, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if regexp.MustCompile(`(?m)^outreach_care_time_seconds\{program="ccm"\} 4`).Match(scraped) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	scraped, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	// Counters count what this process recorded: the check-in was started by "checkins run".
 	for _, line := range []string{
 		`outreach_checkins_created_total{channel="sms",script="bp"} 0`,
