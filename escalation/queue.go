@@ -74,6 +74,8 @@ type Filter struct {
 	Status    string // open, claimed, resolved
 	Severity  Severity
 	ClaimedBy string // the staff id holding a live claim
+	Offset    int    // the items to skip, in the queue's order
+	Limit     int    // the most items to list: MaxList when 0 or more
 }
 
 func (q *Queue) now() time.Time { return q.Clock().UTC().Truncate(time.Microsecond) }
@@ -115,31 +117,44 @@ const listOrder = `
 ORDER BY CASE WHEN e.status = 'resolved' THEN 1 ELSE 0 END,
 	array_position(ARRAY['urgent', 'high', 'routine'], e.severity), e.created_at, e.id`
 
-// selectItems lists the items that match a filter, the first 500 in the queue's order. It
-// reads the unresolved items (escalations_open_reason) and, of the resolved ones, only the
-// first 500 of each severity (escalations_queue), which hold the first 500 in that order: a
-// year of resolved items costs the list nothing. The 500 are picked before their patients and
-// resolvers are joined.
+// MaxList is the most items List returns at once.
+const MaxList = 500
+
+// selectItems lists the items that match a filter in the queue's order, $7 of them after the
+// first $6. Each severity's unresolved items (escalations_unresolved) are read in index order,
+// at most $6 + $7 of each; the resolved ones (escalations_queue) alike, and only as many as
+// the unresolved leave to show: a long queue or a year of resolved items costs the list no more
+// than the page it shows. The page is picked before its patients and resolvers are joined.
 const selectItems = `
-WITH candidates AS (
-	SELECT e.* FROM escalations e WHERE e.practice_id = $1 AND e.status <> 'resolved'
-	UNION ALL
-	SELECT r.* FROM unnest(ARRAY['urgent', 'high', 'routine']) AS sev (severity)
-	CROSS JOIN LATERAL (
+WITH sev AS (
+	SELECT s.severity, s.rank FROM unnest(ARRAY['urgent', 'high', 'routine']) WITH ORDINALITY AS s (severity, rank)
+	WHERE $4 = '' OR s.severity = $4
+), unresolved AS (
+	SELECT u.*, sev.rank FROM sev CROSS JOIN LATERAL (
 		SELECT e.* FROM escalations e
-		WHERE e.practice_id = $1 AND e.status = 'resolved' AND e.severity = sev.severity AND ($3 = '' OR $3 = 'resolved')
+		LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.claimed_by
+		WHERE e.practice_id = $1 AND e.status <> 'resolved' AND e.severity = sev.severity AND $3 <> 'resolved'
+			AND ($3 = '' OR ` + liveStatus + ` = $3)
+			AND ($5 = '' OR (` + liveStatus + ` = 'claimed' AND s.ext_id = $5))
 		ORDER BY e.created_at, e.id
-		LIMIT 500) r
+		LIMIT $6::int + $7::int) u
+), resolved AS (
+	SELECT r.*, sev.rank FROM sev CROSS JOIN LATERAL (
+		SELECT e.* FROM escalations e
+		WHERE e.practice_id = $1 AND e.status = 'resolved' AND e.severity = sev.severity AND $3 IN ('', 'resolved') AND $5 = ''
+		ORDER BY e.created_at, e.id
+		LIMIT greatest(0, $6::int + $7::int - (SELECT count(*) FROM unresolved))) r
 ), picked AS (
-	SELECT e.* FROM candidates e
-	LEFT JOIN staff s ON s.practice_id = e.practice_id AND s.id = e.claimed_by
-	WHERE ($3 = '' OR ` + liveStatus + ` = $3) AND ($4 = '' OR e.severity = $4)
-		AND ($5 = '' OR (` + liveStatus + ` = 'claimed' AND s.ext_id = $5))` + listOrder + `
-	LIMIT 500
+	SELECT *, 0 AS done FROM unresolved
+	UNION ALL
+	SELECT *, 1 FROM resolved
+	ORDER BY done, rank, created_at, id
+	LIMIT $7::int OFFSET $6::int
 )` + viewColumns + `
 FROM picked e` + viewPeople + listOrder
 
-// List returns the items that match f: unresolved first, the most severe and oldest first.
+// List returns the items that match f: unresolved first, the most severe and oldest first; at
+// most f.Limit of them after the first f.Offset.
 func (q *Queue) List(ctx context.Context, f Filter) ([]View, error) {
 	if f.Status != "" && !slices.Contains([]string{"open", "claimed", "resolved"}, f.Status) {
 		return nil, fmt.Errorf("%w: status %q is not open, claimed or resolved", ErrInvalid, f.Status)
@@ -147,8 +162,16 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]View, error) {
 	if f.Severity != "" && !slices.Contains([]Severity{Urgent, High, Routine}, f.Severity) {
 		return nil, fmt.Errorf("%w: severity %q is not urgent, high or routine", ErrInvalid, f.Severity)
 	}
+	if f.Offset < 0 {
+		return nil, fmt.Errorf("%w: offset %d is negative", ErrInvalid, f.Offset)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > MaxList {
+		limit = MaxList
+	}
 	out := []View{}
-	if err := q.DB.SelectContext(ctx, &out, selectItems, q.Practice, q.now(), f.Status, string(f.Severity), f.ClaimedBy); err != nil {
+	if err := q.DB.SelectContext(ctx, &out, selectItems, q.Practice, q.now(), f.Status, string(f.Severity), f.ClaimedBy,
+		f.Offset, limit); err != nil {
 		return nil, fmt.Errorf("error listing escalation items: %w", err)
 	}
 	return out, nil

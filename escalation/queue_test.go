@@ -209,7 +209,7 @@ func TestListOrderAndFilters(t *testing.T) {
 	if items, _ := r.queue.List(ctx, escalation.Filter{ClaimedBy: "RN07"}); len(items) != 1 || items[0].ID != routine {
 		t.Errorf("assignee filter = %+v", items)
 	}
-	for _, f := range []escalation.Filter{{Status: "done"}, {Severity: "critical"}} {
+	for _, f := range []escalation.Filter{{Status: "done"}, {Severity: "critical"}, {Offset: -1}} {
 		if _, err := r.queue.List(ctx, f); !errors.Is(err, errkind.ErrInvalid) {
 			t.Errorf("filter %+v: %v", f, err)
 		}
@@ -399,11 +399,18 @@ func TestListWithHistory(t *testing.T) {
 		WHERE e.practice_id = 1 AND ($1 = '' OR e.status = $1) AND ($2 = '' OR e.severity = $2) AND ($3 = '' OR s.ext_id = $3)
 		ORDER BY CASE WHEN e.status = 'resolved' THEN 1 ELSE 0 END,
 			array_position(ARRAY['urgent', 'high', 'routine'], e.severity), e.created_at, e.id
-		LIMIT 500`
+		LIMIT $4 OFFSET $5`
 	for _, f := range []escalation.Filter{{}, {Status: "resolved"}, {Status: "open"}, {Severity: escalation.High},
-		{Status: "resolved", Severity: escalation.Routine}, {ClaimedBy: "RN07"}} {
+		{Status: "resolved", Severity: escalation.Routine}, {ClaimedBy: "RN07"},
+		// Pages: across the unresolved and resolved, deep into the resolved, and at the end.
+		{Offset: 2, Limit: 5}, {Offset: 497, Limit: 100}, {Status: "resolved", Offset: 1200, Limit: 50},
+		{Severity: escalation.Urgent, Offset: 590, Limit: 100}} {
+		limit := f.Limit
+		if limit == 0 {
+			limit = escalation.MaxList
+		}
 		var want []int64
-		if err := r.db.Select(&want, everyItem, f.Status, string(f.Severity), f.ClaimedBy); err != nil {
+		if err := r.db.Select(&want, everyItem, f.Status, string(f.Severity), f.ClaimedBy, limit, f.Offset); err != nil {
 			t.Fatal(err)
 		}
 		items, err := r.queue.List(ctx, f)

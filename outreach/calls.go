@@ -31,7 +31,7 @@ SELECT k.id, k.patient_id, k.checkin_id, k.attempt, k.phone, k.tries, k.created_
 FROM (
 	SELECT id, practice_id, patient_id, checkin_id, attempt, phone, tries, created_at, next_attempt_at
 	FROM calls
-	WHERE practice_id = $2 AND status = 'queued' AND next_attempt_at <= $1
+	WHERE practice_id = $2 AND status = 'queued' AND next_attempt_at <= $1 AND created_at >= $6 AND created_at < $7
 	ORDER BY next_attempt_at
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
@@ -55,7 +55,12 @@ func (c callCandidate) decide(now time.Time) (fate, *int64) {
 
 const closeCalls = `
 UPDATE calls SET status = $1, lease_until = NULL, ended_at = $2, updated_at = $2
-WHERE practice_id = $3 AND id = ANY ($4::bigint[])
+WHERE practice_id = $3 AND id = ANY ($4::bigint[]) AND created_at BETWEEN $5 AND $6
+RETURNING status`
+
+const sweepCalls = `
+UPDATE calls SET status = 'cancelled', lease_until = NULL, ended_at = $1, updated_at = $1
+WHERE practice_id = $2 AND status = 'queued' AND created_at < $3
 RETURNING status`
 
 // calls is the outbox of calls: one batch a pass, placed one at a time, paced with the texts.
@@ -63,6 +68,7 @@ var calls = &outbox[callCandidate]{
 	noun: "call", table: "calls", tries: "tries", tryKey: "try",
 	selectDue: selectCalls,
 	close:     closeCalls,
+	sweep:     sweepCalls,
 	closed:    (*Metrics).callsEnded,
 	batches:   1,
 	deliver:   (*Engine).startCall,

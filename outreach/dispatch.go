@@ -88,7 +88,7 @@ SELECT m.id, coalesce(m.patient_id, 0) AS patient_id, m.checkin_id, m.kind, m.ph
 FROM (
 	SELECT id, practice_id, patient_id, checkin_id, kind, phone, body, immediate, attempts, created_at, next_attempt_at
 	FROM messages
-	WHERE practice_id = $2 AND status = 'queued' AND next_attempt_at <= $1
+	WHERE practice_id = $2 AND status = 'queued' AND next_attempt_at <= $1 AND created_at >= $6 AND created_at < $7
 	ORDER BY immediate DESC, next_attempt_at
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
@@ -128,7 +128,12 @@ func (m textCandidate) decide(now time.Time) (fate, *int64) {
 
 const closeTexts = `
 UPDATE messages SET status = $1, updated_at = $2, lease_until = NULL
-WHERE practice_id = $3 AND id = ANY ($4::bigint[])
+WHERE practice_id = $3 AND id = ANY ($4::bigint[]) AND created_at BETWEEN $5 AND $6
+RETURNING status`
+
+const sweepTexts = `
+UPDATE messages SET status = 'expired', updated_at = $1
+WHERE practice_id = $2 AND status = 'queued' AND created_at < $3
 RETURNING status`
 
 // texts is the outbox of texts.
@@ -136,6 +141,7 @@ var texts = &outbox[textCandidate]{
 	noun: "message", table: "messages", tries: "attempts", tryKey: "attempt",
 	selectDue: selectTexts,
 	close:     closeTexts,
+	sweep:     sweepTexts,
 	// A pass over a large outbox still ends and lets the other work of the loop (unknown
 	// sends, calls) have its turn.
 	batches: 20,
@@ -151,12 +157,19 @@ var texts = &outbox[textCandidate]{
 // before any of its messages is sent), the next batch while the last one goes out, sending them
 // through the channel, paced; then it places the calls that are due, alike.
 func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
-	if err := texts.expire(ctx, e); err != nil {
-		return DispatchResult{}, err
-	}
-	settled, err := e.settle(ctx)
-	if err != nil {
-		return DispatchResult{}, err
+	keep := e.housekeeping(e.now())
+	var settled int
+	if keep {
+		if err := texts.expire(ctx, e); err != nil {
+			return DispatchResult{}, err
+		}
+		var err error
+		if settled, err = e.settle(ctx); err != nil {
+			return DispatchResult{}, err
+		}
+		if err := texts.sweepStale(ctx, e); err != nil {
+			return DispatchResult{}, err
+		}
 	}
 	e.pacers()
 	log := newSentLog(e)
@@ -166,11 +179,16 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 	}
 	res := DispatchResult{Claimed: t.claimed, Sent: t.by[sent], Retrying: t.by[retry], Failed: t.by[failed],
 		Unknown: t.by[unknown], Deferred: t.deferred, Cancelled: t.cancelled, Expired: t.expired, Settled: settled}
-	if cerr := calls.expire(ctx, e); cerr != nil {
-		return res, errors.Join(err, cerr)
-	}
-	if cerr := e.settleCalls(ctx); cerr != nil {
-		return res, errors.Join(err, cerr)
+	if keep {
+		if cerr := calls.expire(ctx, e); cerr != nil {
+			return res, errors.Join(err, cerr)
+		}
+		if cerr := e.settleCalls(ctx); cerr != nil {
+			return res, errors.Join(err, cerr)
+		}
+		if cerr := calls.sweepStale(ctx, e); cerr != nil {
+			return res, errors.Join(err, cerr)
+		}
 	}
 	c, cerr := calls.dispatch(ctx, e, e.recordPlaced)
 	res.Calls = CallCounts{Placed: c.by[sent], Retrying: c.by[retry], Failed: c.by[failed], Unknown: c.by[unknown],
@@ -211,15 +229,15 @@ func parseMonth(s string) (time.Time, error) {
 
 // markSentBatch records the provider's ids of a batch of sends; a status report that came
 // first is kept. It returns the kinds of the messages it marked sent first (a status report
-// may have done it before). $5, the batch's oldest creation time, bounds the monthly
-// partitions read: by id alone, each would be probed for each text.
+// may have done it before). $5 and $6, the batch's oldest and newest creation times, bound the
+// monthly partitions planned and read: by id alone, each would be probed for each text.
 const markSentBatch = `
 UPDATE messages m SET twilio_sid = u.sid, sent_at = COALESCE(m.sent_at, u.at), lease_until = NULL, updated_at = u.at,
 	status = CASE WHEN message_status_rank(m.status) < message_status_rank('sent') THEN 'sent' ELSE m.status END
 FROM unnest($2::bigint[], $3::text[], $4::timestamptz[]) AS u (id, sid, at),
-	(SELECT id, sent_at IS NULL AS first FROM messages WHERE practice_id = $1 AND id = ANY ($2::bigint[]) AND created_at >= $5
+	(SELECT id, sent_at IS NULL AS first FROM messages WHERE practice_id = $1 AND id = ANY ($2::bigint[]) AND created_at BETWEEN $5 AND $6
 		ORDER BY id FOR NO KEY UPDATE) o
-WHERE m.practice_id = $1 AND m.id = u.id AND o.id = u.id AND m.created_at >= $5
+WHERE m.practice_id = $1 AND m.id = u.id AND o.id = u.id AND m.created_at BETWEEN $5 AND $6
 RETURNING o.first, m.kind`
 
 // sentKind is a message markSentBatch or applyReport marked, and whether it was the first
@@ -342,11 +360,9 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 	var sids []string
 	var ats []time.Time
 	var last time.Time // the batch's latest send: what its check-ins' wait counts from
-	oldest := batch[0].created
+	var created span
 	for _, r := range batch {
-		if r.created.Before(oldest) {
-			oldest = r.created
-		}
+		created.add(r.created)
 		ids, sids, ats = append(ids, r.id), append(sids, r.sid), append(ats, r.at)
 		if r.touch {
 			checkins = append(checkins, *r.checkin)
@@ -362,7 +378,7 @@ func (l *sentLog) write(ctx context.Context, batch []sentRecord) error {
 			return err
 		}
 		var marked []sentKind
-		if err := tx.SelectContext(ctx, &marked, markSentBatch, e.pid(), pq.Array(ids), pq.Array(sids), pq.Array(ats), oldest); err != nil {
+		if err := tx.SelectContext(ctx, &marked, markSentBatch, e.pid(), pq.Array(ids), pq.Array(sids), pq.Array(ats), created.from, created.to); err != nil {
 			return err
 		}
 		e.countSent(ctx, marked)

@@ -269,6 +269,20 @@ func TestNothingOlderThanSevenDaysIsSent(t *testing.T) {
 	}
 }
 
+// A text still queued when its dispatcher comes back after weeks is older than any claim reads:
+// the housekeeping ends it as expired, and it is never sent.
+func TestTextsQueuedBeforeALongStopExpire(t *testing.T) {
+	r := started(t)
+	r.clock.Add(30 * 24 * time.Hour)
+	r.dispatch()
+	if s := r.status(); s != "expired" {
+		t.Errorf("status = %q, want expired", s)
+	}
+	if n := len(r.ch.sends()); n != 0 {
+		t.Errorf("sent %d texts, want 0", n)
+	}
+}
+
 func TestPacing(t *testing.T) {
 	r := newRig(t, time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC), practice.QuietHours{}, "0 9 * * *")
 	r.patients("P1 +15550700001 America/New_York en daily", "P2 +15550700002 America/New_York en daily",

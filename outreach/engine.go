@@ -79,6 +79,8 @@ type Engine struct {
 	zones    tz.Zones   // patients' zones
 	memoMu   sync.Mutex // held for a whole Schedule
 	memo     scheduleMemo
+	keptMu   sync.Mutex
+	kept     time.Time // when a dispatch last did the outboxes' housekeeping
 }
 
 // New returns an engine with the default dispatcher settings and due times; set fields after.

@@ -57,8 +57,9 @@ type sender struct {
 	Source     *string `db:"opt_out_source"`
 	Checkin    *int64  `db:"checkin_id"`
 	Open       openCheckin
-	Stored     bool `db:"stored"`      // the text was new and is stored; false for a redelivery
-	AfterStaff bool `db:"after_staff"` // the last text the patient got was written by staff
+	Stored     bool  `db:"stored"`      // the text was new and is stored; false for a redelivery
+	RecentOut  *bool `db:"after_staff"` // the last text of recent months was staff's; nil: none was sent
+	AfterStaff bool  // the last text the patient got was written by staff
 }
 
 // receiveTexts locks every patient with the number of a text of the batch (one family may
@@ -67,9 +68,9 @@ type sender struct {
 // each text, unless it came before, filed with the patient in a conversation first. Locked rows
 // are read as the last writer left them. A batch holds one text per number.
 //
-// Whether the last text a patient got was staff's is looked up in [$6, $7) first (see
-// recentMonths), where a patient who is answering a check-in has the question: only those
-// monthly partitions are read. The whole history is read only for a patient sent nothing then.
+// Whether the last text a patient got was staff's is looked up in [$6, $7) (see recentMonths),
+// where a patient who is answering a check-in has the question: only those monthly partitions
+// are planned and read. For a patient sent nothing then, lastOutStaff reads the older months.
 const receiveTexts = `
 WITH batch AS (
 	SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS b (phone, body, sid, n)
@@ -111,14 +112,53 @@ SELECT s.phone, s.id, s.language, s.opted_out, s.opt_out_source, o.id AS checkin
 	o.question_id AS "open.question_id", coalesce(o.reasks, 0) AS "open.reasks",
 	coalesce(o.started_at, $5) AS "open.started_at",
 	s.phone IN (SELECT phone FROM stored) AS stored,
-	coalesce((SELECT m.kind = 'staff' FROM messages m WHERE m.practice_id = $1 AND m.patient_id = s.id
-			AND m.direction = 'out' AND m.created_at >= $6 AND m.created_at < $7 ORDER BY m.created_at DESC, m.id DESC LIMIT 1),
-		(SELECT m.kind = 'staff' FROM messages m WHERE m.practice_id = $1 AND m.patient_id = s.id
-			AND m.direction = 'out' ORDER BY m.created_at DESC, m.id DESC LIMIT 1), false) AS after_staff
+	(SELECT m.kind = 'staff' FROM messages m WHERE m.practice_id = $1 AND m.patient_id = s.id
+		AND m.direction = 'out' AND m.created_at >= $6 AND m.created_at < $7 ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS after_staff
 FROM senders s LEFT JOIN open o ON o.patient_id = s.id
 UNION ALL
 SELECT phone, 0, 'en', false, NULL, NULL, '', '', NULL, 0, $5, true, false FROM stored WHERE patient_id IS NULL
 ORDER BY 1, 2`
+
+// lastOutStaff tells, for patients sent no text in the recent months, whether the last text
+// they got before (created before $3) was staff's; a patient never sent a text has no row.
+const lastOutStaff = `
+SELECT p.id, m.kind = 'staff' AS staff FROM unnest($2::bigint[]) AS p (id)
+CROSS JOIN LATERAL (SELECT kind FROM messages WHERE practice_id = $1 AND patient_id = p.id AND direction = 'out'
+	AND created_at < $3 ORDER BY created_at DESC, id DESC LIMIT 1) m`
+
+// afterStaff sets whether the last text each sender got was staff's, reading the months before
+// recentMonths only for those sent nothing in them.
+func (e *Engine) afterStaff(ctx context.Context, tx *sqlx.Tx, senders []sender, from time.Time) error {
+	var older []int64
+	for i, s := range senders {
+		switch {
+		case s.RecentOut != nil:
+			senders[i].AfterStaff = *s.RecentOut
+		case s.ID != 0:
+			older = append(older, s.ID)
+		}
+	}
+	if len(older) == 0 {
+		return nil
+	}
+	var rows []struct {
+		ID    int64 `db:"id"`
+		Staff bool  `db:"staff"`
+	}
+	if err := tx.SelectContext(ctx, &rows, lastOutStaff, e.pid(), pq.Array(older), from); err != nil {
+		return fmt.Errorf("error reading the last texts of patients sent none lately: %w", err)
+	}
+	staff := map[int64]bool{}
+	for _, r := range rows {
+		staff[r.ID] = r.Staff
+	}
+	for i, s := range senders {
+		if s.RecentOut == nil {
+			senders[i].AfterStaff = staff[s.ID]
+		}
+	}
+	return nil
+}
 
 // Receive handles a text from a patient: duplicates are dropped, carrier keywords come first
 // (STOP, START, HELP), then the patient's open check-in takes the reply; anything else goes to
@@ -166,6 +206,9 @@ func (e *Engine) receiveTogether(ctx context.Context, batch []*delivery) error {
 		from, to := recentMonths(now)
 		if err := tx.SelectContext(ctx, &senders, receiveTexts, e.pid(), pq.Array(phones), pq.Array(bodies), pq.Array(sids), now,
 			from, to); err != nil {
+			return err
+		}
+		if err := e.afterStaff(ctx, tx, senders, from); err != nil {
 			return err
 		}
 		stored := map[string]bool{} // a row per patient of a number: its text counts once
@@ -484,19 +527,19 @@ type storedAnswer struct {
 	Raw      string `db:"raw"`
 }
 
-// selectAnswers reads the answers of check-ins that started after $3 (see answersFrom): only
-// the monthly partitions since then are read. Each check-in is looked up by itself, so that a
+// selectAnswers reads the answers of check-ins that started after $3 (see answersFrom), given
+// before $4: only the monthly partitions between are planned and read. Each check-in is looked up by itself, so that a
 // month's partition whose statistics are not yet made is still read by its key, not scanned.
 const selectAnswers = `
 SELECT a.checkin_id, a.question_id, a.value, a.raw FROM unnest($2::bigint[]) AS c (id)
-JOIN checkin_answers a ON a.practice_id = $1 AND a.checkin_id = c.id AND a.answered_at >= $3`
+JOIN checkin_answers a ON a.practice_id = $1 AND a.checkin_id = c.id AND a.answered_at >= $3 AND a.answered_at < $4`
 
 // recordSteps stores steps of conversations in one statement: the answers (when a question was
 // answered or given up on), where each check-in stands now, and the texts the steps send,
 // queued in their order ahead of scheduled messages and whatever the hour. A question's first
 // answer is the one kept: an answer is stored only while its question has none, which the
-// check-in's row lock, held by every caller, makes safe. $15 bounds the answers looked for, as
-// in selectAnswers.
+// check-in's row lock, held by every caller, makes safe. $15 and $16 bound the answers looked
+// for, as in selectAnswers.
 const recordSteps = `
 WITH step AS (
 	SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
@@ -505,7 +548,7 @@ WITH step AS (
 	INSERT INTO checkin_answers (practice_id, checkin_id, question_id, value, raw, answered_at)
 	SELECT $1, checkin, answered, value, raw, $9 FROM step s WHERE answered <> ''
 		AND NOT EXISTS (SELECT 1 FROM checkin_answers a WHERE a.practice_id = $1 AND a.checkin_id = s.checkin
-			AND a.question_id = s.answered AND a.answered_at >= $15)
+			AND a.question_id = s.answered AND a.answered_at >= $15 AND a.answered_at < $16)
 	RETURNING checkin_id, value
 ), advance AS (
 	UPDATE checkins c SET question_id = NULLIF(s.next, ''), reasks = s.reasks, reminded_at = NULL, last_sent_at = $9,
@@ -536,9 +579,12 @@ func (e *Engine) replyAll(ctx context.Context, tx *sqlx.Tx, rs []pendingReply, n
 	for i, r := range rs {
 		ids[i] = r.checkin
 	}
+	// Answers come after their check-in's start, and before the end of the month after now's
+	// (a process's clock may be ahead): the months of partitions outside are not planned.
 	from := answersFrom(rs)
+	_, to := recentMonths(now)
 	var stored []storedAnswer
-	if err := tx.SelectContext(ctx, &stored, selectAnswers, e.pid(), pq.Array(ids), from); err != nil {
+	if err := tx.SelectContext(ctx, &stored, selectAnswers, e.pid(), pq.Array(ids), from, to); err != nil {
 		return nil, err
 	}
 	answers := map[int64][]storedAnswer{}
@@ -572,7 +618,7 @@ func (e *Engine) replyAll(ctx context.Context, tx *sqlx.Tx, rs []pendingReply, n
 	if err := tx.SelectContext(ctx, &recorded, recordSteps, e.pid(), pq.Array(rec.checkin), pq.Array(rec.answered), pq.Array(rec.value),
 		pq.Array(rec.raw), pq.Array(rec.next), pq.Array(rec.reasks), pq.Array(rec.status), now,
 		pq.Array(rec.msgPatient), pq.Array(rec.msgCheckin), pq.Array(rec.msgPhone), pq.Array(rec.msgKind), pq.Array(rec.msgBody),
-		from); err != nil {
+		from, to); err != nil {
 		return nil, err
 	}
 	for _, r := range recorded {

@@ -12,6 +12,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/outreach-engine/outreach/internal/aftercommit"
+	"github.com/outreach-engine/outreach/internal/history"
 )
 
 // outbox is one of the engine's two queues to patients: texts (the messages table: check-in
@@ -24,11 +25,15 @@ type outbox[T queued] struct {
 	tries  string // the table's count of leases
 	tryKey string // the log key of that count
 	// selectDue claims a batch of due items with what decides their fate: $1 now, $2 the
-	// practice, $3 the batch size, $4 the practice's consent exemption, $5 the practice's zone.
+	// practice, $3 the batch size, $4 the practice's consent exemption, $5 the practice's zone,
+	// created in [$6, $7) (see claimWindow).
 	selectDue string
 	// close ends items that will never go out: $1 the status, $2 now, $3 the practice, $4 the
-	// ids; it returns their statuses.
+	// ids, created in [$5, $6]; it returns their statuses.
 	close string
+	// sweep ends the queued items created before $3 (see claimWindow), which no claim reads:
+	// $1 now, $2 the practice; it returns their statuses.
+	sweep string
 	// closed counts the items close ended (nil: they are not counted).
 	closed  func(m *Metrics, ctx context.Context, statuses []string)
 	batches int  // the batches one pass claims at most
@@ -107,6 +112,48 @@ func (k *outbox[T]) expire(ctx context.Context, e *Engine) error {
 	return nil
 }
 
+// claimWindow is when the items a claim reads were created: from MaxAge and a day before now
+// (an older item goes out no more; the claim ends those it reads, the sweep the others) to the
+// start of the month after next (an item queued by a process whose clock is ahead). Texts are
+// partitioned by month: a claim plans and reads two or three partitions, not a year of them.
+func claimWindow(now time.Time) (from, to time.Time) {
+	return now.Add(-MaxAge - 24*time.Hour), history.MonthOf(now).Add(2).Start()
+}
+
+// sweepStale ends the queued items the claims no longer read (see claimWindow): those of a
+// dispatcher that was stopped for longer than MaxAge.
+func (k *outbox[T]) sweepStale(ctx context.Context, e *Engine) error {
+	now := e.now()
+	from, _ := claimWindow(now)
+	var statuses []string
+	if err := e.DB.SelectContext(ctx, &statuses, k.sweep, now, e.pid(), from); err != nil {
+		return fmt.Errorf("error ending stale %ss: %w", k.noun, err)
+	}
+	if len(statuses) > 0 {
+		e.Log.Info("queued too long ago: never sent", k.noun+"s", len(statuses))
+		if k.closed != nil {
+			k.closed(e.Metrics, ctx, statuses)
+		}
+	}
+	return nil
+}
+
+// keepEvery is how often a dispatcher does the outboxes' housekeeping: expired claims, sends in
+// doubt, stale items. Claims last minutes and doubt is settled after minutes, so a pass every
+// few seconds under load need not read every monthly partition each time.
+const keepEvery = 15 * time.Second
+
+// housekeeping reports whether this dispatch pass does the housekeeping, and if so counts it done.
+func (e *Engine) housekeeping(now time.Time) bool {
+	e.keptMu.Lock()
+	defer e.keptMu.Unlock()
+	if !e.kept.IsZero() && now.Sub(e.kept) < keepEvery && !now.Before(e.kept) {
+		return false
+	}
+	e.kept = now
+	return true
+}
+
 // dispatch claims due items batch by batch (committing each claim before any of its items goes
 // out), the next batch while the last one goes out, and hands them to the provider, paced;
 // record records an item the provider took. It goes on past errors and returns the first.
@@ -182,16 +229,16 @@ WHERE practice_id = $2 AND id = ANY ($3::bigint[]) AND status = 'open'
 RETURNING script_id, channel, status`
 
 // leaseDue leases claimed items. Like every statement here that finds items by id, it is
-// bounded by the oldest item's creation time ($5), which a monthly partitioned table (texts)
-// is partitioned by: by id alone, each month's partition would be probed for each item.
+// bounded by the items' creation times ($5 to $6), which a monthly partitioned table (texts)
+// is partitioned by: by id alone, each month's partition would be planned and probed.
 const leaseDue = `
 UPDATE %[1]s SET status = 'sending', %[2]s = %[2]s + 1, lease_until = $1, updated_at = $2
-WHERE practice_id = $3 AND id = ANY ($4::bigint[]) AND created_at >= $5`
+WHERE practice_id = $3 AND id = ANY ($4::bigint[]) AND created_at BETWEEN $5 AND $6`
 
 const deferDue = `
 UPDATE %[1]s SET next_attempt_at = u.at, updated_at = $1
 FROM unnest($3::bigint[], $4::timestamptz[]) AS u (id, at)
-WHERE %[1]s.practice_id = $2 AND %[1]s.id = u.id AND %[1]s.created_at >= $5`
+WHERE %[1]s.practice_id = $2 AND %[1]s.id = u.id AND %[1]s.created_at BETWEEN $5 AND $6`
 
 // claim takes a batch of due items in one transaction, with SKIP LOCKED so that concurrent
 // passes share the work: each item's decide cancels it (with its check-in, when the patient
@@ -204,13 +251,14 @@ func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mut
 	err = aftercommit.WithTx(ctx, e.DB, func(ctx context.Context, tx *sqlx.Tx) error {
 		claimed = claimed[:0]
 		var cands []T
+		from, to := claimWindow(now)
 		if err := tx.SelectContext(ctx, &cands, k.selectDue, now, e.pid(), max(1, e.Send.Batch), e.exempt(),
-			e.Practice.Location.String()); err != nil {
+			e.Practice.Location.String(), from, to); err != nil {
 			return err
 		}
 		var cancel, expire, lease, deferIDs, ended []int64
 		var deferAt []time.Time
-		var leaseFrom, deferFrom oldest
+		var closeSpan, leaseSpan, deferSpan span
 		for _, c := range cands {
 			id := c.head().ID
 			f, end := c.decide(now)
@@ -220,9 +268,11 @@ func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mut
 			switch f {
 			case fateCancel:
 				cancel = append(cancel, id)
+				closeSpan.add(c.head().Created)
 				continue
 			case fateExpire:
 				expire = append(expire, id)
+				closeSpan.add(c.head().Created)
 				continue
 			case fateLease:
 				opens, held, err := e.heldUntil(c.head().Zone, now)
@@ -231,12 +281,12 @@ func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mut
 				}
 				if held {
 					deferIDs, deferAt = append(deferIDs, id), append(deferAt, opens)
-					deferFrom.add(c.head().Created)
+					deferSpan.add(c.head().Created)
 					continue
 				}
 			}
 			lease = append(lease, id)
-			leaseFrom.add(c.head().Created)
+			leaseSpan.add(c.head().Created)
 			claimed = append(claimed, c)
 		}
 		for _, u := range []struct {
@@ -245,7 +295,8 @@ func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mut
 		}{{"cancelled", cancel}, {"expired", expire}} {
 			if len(u.ids) > 0 {
 				var statuses []string
-				if err := tx.SelectContext(ctx, &statuses, k.close, u.status, now, e.pid(), pq.Array(u.ids)); err != nil {
+				if err := tx.SelectContext(ctx, &statuses, k.close, u.status, now, e.pid(), pq.Array(u.ids), closeSpan.from,
+					closeSpan.to); err != nil {
 					return err
 				}
 				if k.closed != nil {
@@ -262,12 +313,14 @@ func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mut
 			e.Log.Info("check-ins cancelled: the patient may no longer be contacted", "checkins", ended)
 		}
 		if len(deferIDs) > 0 {
-			if _, err := tx.ExecContext(ctx, k.sql(deferDue), now, e.pid(), pq.Array(deferIDs), pq.Array(deferAt), deferFrom.at); err != nil {
+			if _, err := tx.ExecContext(ctx, k.sql(deferDue), now, e.pid(), pq.Array(deferIDs), pq.Array(deferAt), deferSpan.from,
+				deferSpan.to); err != nil {
 				return err
 			}
 		}
 		if len(lease) > 0 {
-			if _, err := tx.ExecContext(ctx, k.sql(leaseDue), now.Add(e.Send.Lease), now, e.pid(), pq.Array(lease), leaseFrom.at); err != nil {
+			if _, err := tx.ExecContext(ctx, k.sql(leaseDue), now.Add(e.Send.Lease), now, e.pid(), pq.Array(lease), leaseSpan.from,
+				leaseSpan.to); err != nil {
 				return err
 			}
 		}
@@ -287,27 +340,31 @@ func (k *outbox[T]) claim(ctx context.Context, e *Engine, t *tally, mu *sync.Mut
 	return claimed, seen, nil
 }
 
-// oldest is the earliest of creation times added to it.
-type oldest struct {
-	at  time.Time
-	set bool
+// span is the earliest and the latest of creation times added to it.
+type span struct {
+	from, to time.Time
+	set      bool
 }
 
-func (o *oldest) add(t time.Time) {
-	if !o.set || t.Before(o.at) {
-		o.at, o.set = t, true
+func (s *span) add(t time.Time) {
+	if !s.set || t.Before(s.from) {
+		s.from = t
 	}
+	if !s.set || t.After(s.to) {
+		s.to = t
+	}
+	s.set = true
 }
 
 // requeue gives an item back to its queue, for another try at $1; $6 is when it was created.
 const requeue = `
 UPDATE %[1]s SET status = 'queued', next_attempt_at = $1, lease_until = NULL, error_code = $2, updated_at = $3
-WHERE practice_id = $4 AND id = $5 AND created_at >= $6 AND status IN ('sending', 'unknown')`
+WHERE practice_id = $4 AND id = $5 AND created_at = $6 AND status IN ('sending', 'unknown')`
 
 // markUnknown puts an item in doubt; $4 is when it was created.
 const markUnknown = `
 UPDATE %[1]s SET status = 'unknown', lease_until = NULL, updated_at = $1
-WHERE practice_id = $2 AND id = $3 AND created_at >= $4 AND status = 'sending'`
+WHERE practice_id = $2 AND id = $3 AND created_at = $4 AND status = 'sending'`
 
 // recordWithin bounds the recording of a send's outcome, which goes on after the dispatcher's
 // context ends (a text that went out, a call that was placed, must say so): a database that does

@@ -23,30 +23,63 @@ import (
 type queueData struct {
 	page
 	Filter     escalation.Filter
-	Mine       bool // only the items the staff member holds
-	Query      string
+	Mine       bool        // only the items the staff member holds
+	Query      string      // the filter and the page, as the table's refresh asks for them
 	Groups     []itemGroup // the items, by patient
 	Statuses   []string
 	Severities []string
+	// First and Last number the items shown, from 1 in the queue's order; Earlier and Later
+	// are the addresses of the pages before and after (empty when there is none).
+	First, Last    int
+	Earlier, Later string
 }
 
-// queue reads the queue for the page or its refresh (view), and audits the read.
+// queueShown is how many items a page of the queue shows.
+const queueShown = 100
+
+// queue reads a page of the queue for the page or its refresh (view), and audits the read.
 func (p *Pages) queue(r *http.Request, view string) (queueData, error) {
 	q := r.URL.Query()
-	f := escalation.Filter{Status: q.Get("status"), Severity: escalation.Severity(q.Get("severity")), ClaimedBy: q.Get("claimed_by")}
+	f := escalation.Filter{Status: q.Get("status"), Severity: escalation.Severity(q.Get("severity")), ClaimedBy: q.Get("claimed_by"),
+		Limit: queueShown + 1}
 	mine := f.ClaimedBy == "me"
 	if mine {
 		f.ClaimedBy = me(r).Staff
 	}
-	items, err := p.Queue.List(r.Context(), f)
-	if err == nil {
-		err = p.Queue.AuditList(r.Context(), me(r).StaffID, f, view)
+	d := queueData{page: page{Title: "Queue", Me: me(r)}, Filter: f, Mine: mine,
+		Statuses: []string{"open", "claimed", "resolved"}, Severities: []string{"urgent", "high", "routine"}}
+	at := func(offset int) string {
+		v := url.Values{"status": {f.Status}, "severity": {string(f.Severity)}, "claimed_by": {q.Get("claimed_by")}}
+		if offset > 0 {
+			v.Set("offset", strconv.Itoa(offset))
+		}
+		return v.Encode()
 	}
-	return queueData{page: page{Title: "Queue", Me: me(r)}, Filter: f, Groups: groupByPatient(items),
-		Query:      url.Values{"status": {f.Status}, "severity": {string(f.Severity)}, "claimed_by": {q.Get("claimed_by")}}.Encode(),
-		Mine:       mine,
-		Statuses:   []string{"open", "claimed", "resolved"},
-		Severities: []string{"urgent", "high", "routine"}}, err
+	d.Query = at(0)
+	if s := q.Get("offset"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return d, errkind.Errorf(errkind.ErrInvalid, "offset %q is not a count of items (0 or more)", s)
+		}
+		f.Offset = n
+	}
+	d.Filter, d.Query = f, at(f.Offset)
+	items, err := p.Queue.List(r.Context(), f)
+	if err != nil {
+		return d, err
+	}
+	if len(items) > queueShown {
+		items = items[:queueShown]
+		d.Later = "/?" + at(f.Offset+queueShown)
+	}
+	if f.Offset > 0 {
+		d.Earlier = "/?" + at(max(0, f.Offset-queueShown))
+	}
+	if len(items) > 0 {
+		d.First, d.Last = f.Offset+1, f.Offset+len(items)
+	}
+	d.Groups = groupByPatient(items)
+	return d, p.Queue.AuditList(r.Context(), me(r).StaffID, f, view)
 }
 
 func (p *Pages) queuePage(w http.ResponseWriter, r *http.Request) {
