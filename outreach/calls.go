@@ -136,18 +136,20 @@ SELECT id FROM calls
 WHERE practice_id = $1 AND status = 'unknown' AND updated_at <= $2
 ORDER BY updated_at LIMIT 50`
 
-func (e *Engine) settleCalls(ctx context.Context) error {
+// settleCalls counts calls in doubt that got no status report as not answered, and returns how
+// many it settled.
+func (e *Engine) settleCalls(ctx context.Context) (int, error) {
 	var ids []int64
 	if err := e.DB.SelectContext(ctx, &ids, selectStaleCalls, e.pid(), e.now().Add(-e.Send.SettleAfter)); err != nil {
-		return fmt.Errorf("error listing calls in doubt: %w", err)
+		return 0, fmt.Errorf("error listing calls in doubt: %w", err)
 	}
-	for _, id := range ids {
+	for i, id := range ids {
 		if _, err := e.UpdateCallStatus(ctx, CallReport{Call: id, Status: "failed"}); err != nil {
-			return err
+			return i, err
 		}
 		e.Log.Warn("call in doubt without a status report: counted as not answered", "call", id)
 	}
-	return nil
+	return len(ids), nil
 }
 
 // CallReport is a provider's report of a call's progress.

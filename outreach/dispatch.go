@@ -167,6 +167,9 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 		if settled, err = e.settle(ctx); err != nil {
 			return DispatchResult{}, err
 		}
+		if settled > 0 {
+			e.keepOn()
+		}
 		if err := texts.sweepStale(ctx, e); err != nil {
 			return DispatchResult{}, err
 		}
@@ -183,8 +186,12 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 		if cerr := calls.expire(ctx, e); cerr != nil {
 			return res, errors.Join(err, cerr)
 		}
-		if cerr := e.settleCalls(ctx); cerr != nil {
+		n, cerr := e.settleCalls(ctx)
+		if cerr != nil {
 			return res, errors.Join(err, cerr)
+		}
+		if n > 0 {
+			e.keepOn()
 		}
 		if cerr := calls.sweepStale(ctx, e); cerr != nil {
 			return res, errors.Join(err, cerr)

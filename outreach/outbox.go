@@ -143,7 +143,8 @@ func (k *outbox[T]) sweepStale(ctx context.Context, e *Engine) error {
 // few seconds under load need not read every monthly partition each time.
 const keepEvery = 15 * time.Second
 
-// housekeeping reports whether this dispatch pass does the housekeeping, and if so counts it done.
+// housekeeping reports whether this dispatch pass does the housekeeping, and if so counts it
+// done. A pass that settled sends in doubt leaves the next one to go on (see keepOn).
 func (e *Engine) housekeeping(now time.Time) bool {
 	e.keptMu.Lock()
 	defer e.keptMu.Unlock()
@@ -152,6 +153,14 @@ func (e *Engine) housekeeping(now time.Time) bool {
 	}
 	e.kept = now
 	return true
+}
+
+// keepOn has the next pass do the housekeeping too: this one found work, and settles it a batch
+// at a time.
+func (e *Engine) keepOn() {
+	e.keptMu.Lock()
+	e.kept = time.Time{}
+	e.keptMu.Unlock()
 }
 
 // dispatch claims due items batch by batch (committing each claim before any of its items goes
