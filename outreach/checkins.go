@@ -72,15 +72,16 @@ ORDER BY c.started_at DESC, c.id DESC LIMIT $3`
 
 const selectCheckinExists = `SELECT EXISTS (SELECT 1 FROM checkins WHERE practice_id = $1 AND patient_id = $2 AND id = $3)`
 
-// selectCheckinAnswers reads the answers of the check-ins listed only (ids $2, starts $3), each
-// in the months from its start on: an answer comes after its check-in started (the day taken
-// off allows for replicas' clocks), and answers are partitioned by month, so the months before
-// a check-in are not read for it.
+// selectCheckinAnswers reads the answers of the check-ins listed only (ids $2, starts $3, ends
+// $4, infinity for those still open), each in the months it was open: an answer comes after
+// its check-in started and before it ended (a day either side allows for replicas' clocks),
+// and answers are partitioned by month, so only a check-in's own month or two are read for it.
 const selectCheckinAnswers = `
 SELECT c.id AS checkin_id, a.question_id, a.value, a.raw, a.answered_at
-FROM unnest($2::bigint[], $3::timestamptz[]) AS c (id, started_at)
+FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS c (id, started_at, ended_at)
 CROSS JOIN LATERAL (SELECT question_id, value, raw, answered_at FROM checkin_answers
-	WHERE practice_id = $1 AND checkin_id = c.id AND answered_at >= c.started_at - interval '1 day') a
+	WHERE practice_id = $1 AND checkin_id = c.id AND answered_at >= c.started_at - interval '1 day'
+		AND answered_at < c.ended_at + interval '1 day') a
 ORDER BY a.answered_at, a.question_id`
 
 const selectCheckinCalls = `
@@ -154,10 +155,13 @@ func (e *Engine) Checkin(ctx context.Context, q db.Querier, id int64) (CheckinVi
 // checkinDetails fills in the answers and calls of a patient's check-ins out, answers in their
 // script's order.
 func (e *Engine) checkinDetails(ctx context.Context, q db.Querier, patient int64, out []CheckinView) error {
-	ids, starts := make([]int64, len(out)), make([]string, len(out))
+	ids, starts, ends := make([]int64, len(out)), make([]string, len(out)), make([]string, len(out))
 	for i, c := range out {
 		// Text with the offset and every digit: the server reads it as the instant stored.
-		ids[i], starts[i] = c.ID, c.StartedAt.Format(time.RFC3339Nano)
+		ids[i], starts[i], ends[i] = c.ID, c.StartedAt.Format(time.RFC3339Nano), "infinity"
+		if c.EndedAt != nil {
+			ends[i] = c.EndedAt.Format(time.RFC3339Nano)
+		}
 	}
 	var answers []struct {
 		Checkin    int64     `db:"checkin_id"`
@@ -166,7 +170,7 @@ func (e *Engine) checkinDetails(ctx context.Context, q db.Querier, patient int64
 		Raw        string    `db:"raw"`
 		AnsweredAt time.Time `db:"answered_at"`
 	}
-	if err := q.SelectContext(ctx, &answers, selectCheckinAnswers, e.pid(), pq.Array(ids), pq.Array(starts)); err != nil {
+	if err := q.SelectContext(ctx, &answers, selectCheckinAnswers, e.pid(), pq.Array(ids), pq.Array(starts), pq.Array(ends)); err != nil {
 		return fmt.Errorf("error listing answers of patient %d: %w", patient, err)
 	}
 	var calls []CallView

@@ -159,6 +159,11 @@ func TestSetActive(t *testing.T) {
 	if n := r.count("SELECT count(*) FROM audit_log WHERE action = 'patient.activate'"); n != 1 {
 		t.Errorf("%d activations audited", n)
 	}
+	// The page shows the latest change: the one a day later, read in its own month.
+	if prof, err := outreach.LoadProfile(ctx, r.db, 1, "S1"); err != nil || prof.Change == nil ||
+		prof.Change.Reason != "Back from hospital" || !prof.Change.Active {
+		t.Errorf("profile after the activation = %+v, %v", prof.Change, err)
+	}
 	if res := r.schedule(); res.Created != 1 {
 		t.Errorf("active again: %+v, want the day's check-in", res)
 	}

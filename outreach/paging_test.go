@@ -65,6 +65,10 @@ func TestThreadPagesReachEveryText(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("texts page by page = %v, want %v", got, want)
 	}
+	// A page that the recent months do not fill goes on into the older ones.
+	if page, err := r.eng.Thread(ctx, r.db, h1, 5); err != nil || len(page) != 5 || page[3].ID != want[3] || page[4].ID != want[4] {
+		t.Errorf("a page of 5 = %+v, %v; want %v", page, err, want[:5])
+	}
 	if _, err := r.eng.ThreadBefore(ctx, r.db, h1, other, 3); !errors.Is(err, errkind.ErrInvalid) {
 		t.Errorf("a page before another patient's text: %v, want ErrInvalid", err)
 	}

@@ -68,7 +68,8 @@ type Profile struct {
 	OptedOutAt   *time.Time     `db:"opted_out_at"`
 	OptOutSource *string        `db:"opt_out_source"`
 	Active       bool           `db:"active"`
-	Consents     []Consent      `db:"-"` // newest first
+	ChangedAt    *time.Time     `db:"active_changed_at"` // when Active last changed; nil: never
+	Consents     []Consent      `db:"-"`                 // newest first
 	// Change is the latest time staff made the patient active or inactive, when it is what
 	// made them what they are now.
 	Change *ActiveChange `db:"-"`
@@ -97,7 +98,7 @@ func (p Profile) ContactFacts() ContactFacts {
 
 const selectProfile = `
 SELECT id, ext_id, first_name, last_name, phone, timezone, language, channel, programs, chronic_conditions,
-	short_term_conditions, script_id, opted_out_at, opt_out_source, active
+	short_term_conditions, script_id, opted_out_at, opt_out_source, active, active_changed_at
 FROM patients
 WHERE practice_id = $1 AND ext_id = $2`
 
@@ -109,7 +110,7 @@ SELECT a.at, a.action = 'patient.activate' AS active, COALESCE(s.ext_id, a.actor
 	COALESCE(a.detail->>'reason', '') AS reason
 FROM audit_log a LEFT JOIN staff s ON s.practice_id = a.practice_id AND a.actor = 'staff:' || s.id
 WHERE a.practice_id = $1 AND a.entity = 'patient' AND a.entity_id = $2
-	AND a.action IN ('patient.activate', 'patient.deactivate')
+	AND a.action IN ('patient.activate', 'patient.deactivate') AND a.at BETWEEN $3 AND $4
 ORDER BY a.at DESC, a.id DESC LIMIT 1`
 
 // LoadProfile returns a patient by the practice's own id, with their consents and the latest
@@ -122,8 +123,14 @@ func LoadProfile(ctx context.Context, q db.Querier, practice int64, ext string) 
 	if err := q.SelectContext(ctx, &p.Consents, selectConsentHistory, practice, p.ID); err != nil {
 		return Profile{}, fmt.Errorf("error loading consents of patient %d: %w", p.ID, err)
 	}
+	if p.ChangedAt == nil {
+		return p, nil
+	}
+	// The change is audited at the instant the patient's row keeps: only its month is read.
 	var changes []ActiveChange
-	if err := q.SelectContext(ctx, &changes, selectActiveChange, practice, strconv.FormatInt(p.ID, 10)); err != nil {
+	at := *p.ChangedAt
+	if err := q.SelectContext(ctx, &changes, selectActiveChange, practice, strconv.FormatInt(p.ID, 10),
+		at.Add(-time.Second), at.Add(time.Second)); err != nil {
 		return Profile{}, fmt.Errorf("error loading changes of patient %d: %w", p.ID, err)
 	}
 	// An import may have changed it since: then the change does not explain the patient's state.
@@ -143,7 +150,7 @@ const MaxReasonLength = 500
 
 const lockPatient = `SELECT id, active FROM patients WHERE practice_id = $1 AND ext_id = $2 FOR NO KEY UPDATE`
 
-const updateActive = `UPDATE patients SET active = $1, updated_at = $2 WHERE practice_id = $3 AND id = $4`
+const updateActive = `UPDATE patients SET active = $1, active_changed_at = $2, updated_at = $2 WHERE practice_id = $3 AND id = $4`
 
 // SetActive makes a patient (by the practice's id) inactive, which stops all outreach to them
 // and cancels their open check-ins, queued texts and queued calls, or active again; staff give

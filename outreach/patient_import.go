@@ -402,6 +402,9 @@ func activeChanges(ctx context.Context, tx *sqlx.Tx, f *csvfile.File, practiceID
 }
 
 const auditActiveChanges = `
+WITH changed AS (
+	UPDATE patients SET active_changed_at = $2 WHERE practice_id = $1 AND id = ANY ($4::bigint[])
+)
 INSERT INTO audit_log (practice_id, at, actor, action, entity, entity_id, detail)
 SELECT $1, $2, $3, CASE WHEN c.active THEN 'patient.activate' ELSE 'patient.deactivate' END,
 	'patient', c.id::text, jsonb_build_object('source', 'import')

@@ -486,4 +486,8 @@ func TestImportPatientsActive(t *testing.T) {
 	if last != "patient.activate" {
 		t.Errorf("P001's last audit event is %q, want patient.activate", last)
 	}
+	if prof, err := outreach.LoadProfile(context.Background(), d, 1, "P001"); err != nil || prof.Change == nil ||
+		!prof.Change.Active || !prof.Change.At.Equal(at.Add(3*time.Hour)) {
+		t.Errorf("P001's profile shows the change %+v (%v), want the import's activation", prof.Change, err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/audit"
 	"github.com/outreach-engine/outreach/internal/db"
 	"github.com/outreach-engine/outreach/internal/errkind"
+	"github.com/outreach-engine/outreach/internal/history"
 	"github.com/outreach-engine/outreach/staff"
 )
 
@@ -42,17 +43,14 @@ SELECT m.id, m.direction, m.kind, m.body, m.status, m.created_at, s.ext_id AS st
 FROM messages m LEFT JOIN staff s ON s.practice_id = m.practice_id AND s.id = m.staff_id
 `
 
+// The texts of a conversation before ($4, $5) in its order (created_at, id), created since $6:
+// only the monthly partitions from $6 to $4 are planned and read.
 var (
 	selectPatientThread = threadColumns + `WHERE m.practice_id = $1 AND m.patient_id = $2
+	AND m.created_at >= $6 AND m.created_at <= $4 AND (m.created_at, m.id) < ($4, $5)
 ORDER BY m.created_at DESC, m.id DESC LIMIT $3`
 	selectNumberThread = threadColumns + `WHERE m.practice_id = $1 AND m.patient_id IS NULL AND m.phone = $2
-ORDER BY m.created_at DESC, m.id DESC LIMIT $3`
-	// The texts before text ($4, $5), $4 its created_at: the months after it are not read.
-	selectPatientThreadBefore = threadColumns + `WHERE m.practice_id = $1 AND m.patient_id = $2
-	AND m.created_at <= $4 AND (m.created_at, m.id) < ($4, $5)
-ORDER BY m.created_at DESC, m.id DESC LIMIT $3`
-	selectNumberThreadBefore = threadColumns + `WHERE m.practice_id = $1 AND m.patient_id IS NULL AND m.phone = $2
-	AND m.created_at <= $4 AND (m.created_at, m.id) < ($4, $5)
+	AND m.created_at >= $6 AND m.created_at <= $4 AND (m.created_at, m.id) < ($4, $5)
 ORDER BY m.created_at DESC, m.id DESC LIMIT $3`
 )
 
@@ -75,27 +73,37 @@ func (e *Engine) Thread(ctx context.Context, q db.Querier, with Party, limit int
 // before (0: the newest texts): a page of it, whose last text's id gives the next page. A
 // before that is not a text of the conversation is errkind.ErrInvalid. Reading it is a read of
 // the patient's record: the caller audits it.
+//
+// The months just before the page's start are read first, and the older ones only when those
+// do not fill the page: a conversation's page costs a few monthly partitions, not a year.
 func (e *Engine) ThreadBefore(ctx context.Context, q db.Querier, with Party, before int64, limit int) ([]MessageView, error) {
-	out := []MessageView{}
-	party, list, at, listBefore := any(with.Phone), selectNumberThread, selectNumberTextAt, selectNumberThreadBefore
+	party, list, at := any(with.Phone), selectNumberThread, selectNumberTextAt
 	if with.Patient > 0 {
-		party, list, at, listBefore = with.Patient, selectPatientThread, selectPatientTextAt, selectPatientThreadBefore
+		party, list, at = with.Patient, selectPatientThread, selectPatientTextAt
 	}
-	var err error
+	// The page ends before (until, last); it starts in the recent months, from since.
+	since, until := recentMonths(e.now())
+	var last int64
 	if before > 0 {
-		var from time.Time
-		err = q.GetContext(ctx, &from, at, e.pid(), party, before)
+		err := q.GetContext(ctx, &until, at, e.pid(), party, before)
 		if db.IsNoRows(err) {
 			return nil, errkind.Errorf(errkind.ErrInvalid, "before: no text %d in this conversation", before)
 		}
-		if err == nil {
-			err = q.SelectContext(ctx, &out, listBefore, e.pid(), party, limit, from, before)
+		if err != nil {
+			return nil, fmt.Errorf("error reading a conversation: %w", err)
 		}
-	} else {
-		err = q.SelectContext(ctx, &out, list, e.pid(), party, limit)
+		last, since = before, history.MonthOf(until).Add(-1).Start()
 	}
-	if err != nil {
+	out := []MessageView{}
+	if err := q.SelectContext(ctx, &out, list, e.pid(), party, limit, until, last, since); err != nil {
 		return nil, fmt.Errorf("error reading a conversation: %w", err)
+	}
+	if len(out) < limit {
+		var older []MessageView
+		if err := q.SelectContext(ctx, &older, list, e.pid(), party, limit-len(out), since, 0, time.Time{}); err != nil {
+			return nil, fmt.Errorf("error reading a conversation: %w", err)
+		}
+		out = append(out, older...)
 	}
 	return out, nil
 }
