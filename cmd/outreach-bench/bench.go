@@ -435,23 +435,29 @@ func (b *benchRun) inbound(ctx context.Context) error {
 	bodies := []string{"8", "no", "yes, all", "no"}
 	hook := srv.base + "/webhooks/twilio/sms"
 	// Encoded and signed before the clock starts: the load costs the engine's CPU as little as
-	// it can.
-	replies := make([]signedForm, total)
+	// it can. The replies come twice: alone, as on a first month, then with the care team's
+	// pages, from the next patients.
+	replies := make([]signedForm, 2*total)
 	for i := range replies {
 		v := url.Values{"MessageSid": {"SM" + randomHex(16)}, "AccountSid": {b.sid}, "From": {benchPhone(i % b.c.patients)},
 			"To": {benchFrom}, "Body": {bodies[(i/b.c.patients)%len(bodies)]}, "NumMedia": {"0"}}
 		replies[i] = signedForm{body: v.Encode(), signature: twiliofake.Sign(b.token, hook, v)}
 	}
+	cpu, vacuum := startCPU(), b.watchVacuum(ctx)
+	res := fire(ctx, "replies", b.c.rate, total, func(i int) (*http.Request, error) {
+		return replies[i].request(hook)
+	})
+	split, background := cpu.split(srv.ch.cmd.Process.Pid, 0), vacuum.end()
 	side, err := b.startBeside(ctx, srv)
 	if err != nil {
 		return err
 	}
-	cpu, vacuum := startCPU(), b.watchVacuum(ctx)
-	res := fire(ctx, "replies", b.c.rate, len(replies), func(i int) (*http.Request, error) {
-		return replies[i].request(hook)
+	cpu, vacuum = startCPU(), b.watchVacuum(ctx)
+	withPages := fire(ctx, "replies and pages", b.c.rate, total, func(i int) (*http.Request, error) {
+		return replies[total+i].request(hook)
 	})
 	side.stop()
-	split, background := cpu.split(srv.ch.cmd.Process.Pid, 0), vacuum.end()
+	splitPages, backgroundPages := cpu.split(srv.ch.cmd.Process.Pid, 0), vacuum.end()
 	drained, err := b.drainOutbox(ctx, 2*time.Minute)
 	if err != nil {
 		return fmt.Errorf("%w; serve said: %s", err, lastLine(srv.ch.stderr.String()))
@@ -466,10 +472,13 @@ func (b *benchRun) inbound(ctx context.Context) error {
 	}
 	fmt.Fprintf(b.out, "%-9s %s signed replies offered at %d/s: %s/s answered, %s; %d errors; serve peak RSS %s\n",
 		"inbound", thousands(total), b.c.rate, thousands(int(res.rate())), res.lat.Summary(), res.errors(), loadstat.MB(rss))
-	fmt.Fprintf(b.out, "%-9s recorded %s of %s (%d lost, %d duplicated); the answers' next messages all sent %.1f s after the last reply\n",
-		"", thousands(after-before), thousands(total), total-(after-before), (after-before)-(distinct-before), drained.Seconds())
 	fmt.Fprintf(b.out, "%-9s CPU while replies came: %s; %s\n", "", split.per(total, "reply"), background)
-	side.report(b.out, res.lat.Summary())
+	fmt.Fprintf(b.out, "%-9s with the pages below, %s more: %s/s answered, %s; %d errors\n",
+		"", thousands(total), thousands(int(withPages.rate())), withPages.lat.Summary(), withPages.errors())
+	fmt.Fprintf(b.out, "%-9s CPU while replies and pages came: %s; %s\n", "", splitPages.per(total, "reply"), backgroundPages)
+	fmt.Fprintf(b.out, "%-9s recorded %s of %s (%d lost, %d duplicated); the answers' next messages all sent %.1f s after the last reply\n",
+		"", thousands(after-before), thousands(2*total), 2*total-(after-before), (after-before)-(distinct-before), drained.Seconds())
+	side.report(b.out, withPages.lat.Summary())
 
 	srv.stop() // its work must not slow the comparison down
 	bare, err := startBareHandler(ctx, b.conn)
@@ -478,7 +487,7 @@ func (b *benchRun) inbound(ctx context.Context) error {
 	}
 	defer bare.close()
 	cpu = startCPU()
-	bres := fire(ctx, "bare", b.c.rate, len(replies), func(i int) (*http.Request, error) {
+	bres := fire(ctx, "bare", b.c.rate, total, func(i int) (*http.Request, error) {
 		return replies[i].request(bare.url)
 	})
 	split = cpu.split(0, 0)

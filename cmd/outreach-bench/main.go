@@ -56,7 +56,8 @@ from the same source.
 With --history, months of a clinic's history are written before the phases (with SQL, a few
 statements a month), and every phase runs on top of them. Each run also times /metrics before
 the load and under the replies, the scheduler's minute once the month's check-ins are sent,
-and the queue, item and patient pages while the replies come.
+and the queue, item and patient pages while the replies come: the replies are fired twice,
+alone and then with the pages, from different patients.
 
 Flags:
 `
@@ -105,7 +106,7 @@ func parseBench(args []string, out io.Writer, getenv func(string) string) (bench
 	fs.IntVar(&c.history, "history", 0, "`MONTHS` of history (check-ins, texts, answers, items, time, audit) filled before the month the phases run in")
 	fs.IntVar(&c.entries, "entries", 20, "`N` time entries per patient in the billing month")
 	fs.IntVar(&c.rate, "rate", 1000, "`N` signed inbound replies per second")
-	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long replies are fired, a `DURATION` like 10s or 2m")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long replies are fired, alone and again with the pages, a `DURATION` like 10s or 2m")
 	fs.IntVar(&c.sendRate, "send-rate", 50, "the pace phase's OUTREACH_SEND_RATE, `N` texts a second per sender")
 	fs.DurationVar(&c.latency, "latency", 150*time.Millisecond, "how long the fake Twilio takes to answer a send in the pace phase, a `DURATION`")
 	fs.IntVar(&c.nurses, "nurses", 20, "`N` nurses claiming queue items at once")
