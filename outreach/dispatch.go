@@ -158,7 +158,7 @@ var texts = &outbox[textCandidate]{
 // through the channel, paced; then it places the calls that are due, alike.
 func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 	keep := e.housekeeping(e.now())
-	var settled int
+	var settled, stale, staleCalls int
 	if keep {
 		if err := texts.expire(ctx, e); err != nil {
 			return DispatchResult{}, err
@@ -170,7 +170,7 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 		if settled > 0 {
 			e.keepOn()
 		}
-		if err := texts.sweepStale(ctx, e); err != nil {
+		if stale, err = texts.sweepStale(ctx, e); err != nil {
 			return DispatchResult{}, err
 		}
 	}
@@ -181,7 +181,7 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 		err = ferr
 	}
 	res := DispatchResult{Claimed: t.claimed, Sent: t.by[sent], Retrying: t.by[retry], Failed: t.by[failed],
-		Unknown: t.by[unknown], Deferred: t.deferred, Cancelled: t.cancelled, Expired: t.expired, Settled: settled}
+		Unknown: t.by[unknown], Deferred: t.deferred, Cancelled: t.cancelled, Expired: t.expired + stale, Settled: settled}
 	if keep {
 		if cerr := calls.expire(ctx, e); cerr != nil {
 			return res, errors.Join(err, cerr)
@@ -193,13 +193,13 @@ func (e *Engine) Dispatch(ctx context.Context) (DispatchResult, error) {
 		if n > 0 {
 			e.keepOn()
 		}
-		if cerr := calls.sweepStale(ctx, e); cerr != nil {
+		if staleCalls, cerr = calls.sweepStale(ctx, e); cerr != nil {
 			return res, errors.Join(err, cerr)
 		}
 	}
 	c, cerr := calls.dispatch(ctx, e, e.recordPlaced)
 	res.Calls = CallCounts{Placed: c.by[sent], Retrying: c.by[retry], Failed: c.by[failed], Unknown: c.by[unknown],
-		Deferred: c.deferred, Cancelled: c.cancelled + c.expired}
+		Deferred: c.deferred, Cancelled: c.cancelled + c.expired + staleCalls}
 	return res, errors.Join(err, cerr)
 }
 

@@ -274,7 +274,9 @@ func TestNothingOlderThanSevenDaysIsSent(t *testing.T) {
 func TestTextsQueuedBeforeALongStopExpire(t *testing.T) {
 	r := started(t)
 	r.clock.Add(30 * 24 * time.Hour)
-	r.dispatch()
+	if res := r.dispatch(); res.Expired != 1 || res.Claimed != 0 {
+		t.Errorf("dispatch = %+v, want 1 expired and none claimed", res)
+	}
 	if s := r.status(); s != "expired" {
 		t.Errorf("status = %q, want expired", s)
 	}

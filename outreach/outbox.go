@@ -121,13 +121,13 @@ func claimWindow(now time.Time) (from, to time.Time) {
 }
 
 // sweepStale ends the queued items the claims no longer read (see claimWindow): those of a
-// dispatcher that was stopped for longer than MaxAge.
-func (k *outbox[T]) sweepStale(ctx context.Context, e *Engine) error {
+// dispatcher that was stopped for longer than MaxAge. It returns how many it ended.
+func (k *outbox[T]) sweepStale(ctx context.Context, e *Engine) (int, error) {
 	now := e.now()
 	from, _ := claimWindow(now)
 	var statuses []string
 	if err := e.DB.SelectContext(ctx, &statuses, k.sweep, now, e.pid(), from); err != nil {
-		return fmt.Errorf("error ending stale %ss: %w", k.noun, err)
+		return 0, fmt.Errorf("error ending stale %ss: %w", k.noun, err)
 	}
 	if len(statuses) > 0 {
 		e.Log.Info("queued too long ago: never sent", k.noun+"s", len(statuses))
@@ -135,7 +135,7 @@ func (k *outbox[T]) sweepStale(ctx context.Context, e *Engine) error {
 			k.closed(e.Metrics, ctx, statuses)
 		}
 	}
-	return nil
+	return len(statuses), nil
 }
 
 // keepEvery is how often a dispatcher does the outboxes' housekeeping: expired claims, sends in
